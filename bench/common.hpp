@@ -1,0 +1,97 @@
+// bench/common.hpp - pieces shared by the benchmark driver and its peer processes.
+//
+// The driver (main.cpp) measures; every case's other end runs in a separate process, the same
+// binary re-executed with `--peer ROLE ARGS...` (peers.cpp). A peer finds its descriptors at
+// fixed numbers: status_fd (it writes one byte there when it is ready to be talked to) and, for
+// the socketpair baselines, socket_fd.
+#pragma once
+
+#include <npipe/named_pipe.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <sys/types.h>
+
+namespace bench {
+
+using clock = std::chrono::steady_clock;
+
+inline double seconds_since(clock::time_point t0) {
+    return std::chrono::duration<double>(clock::now() - t0).count();
+}
+
+constexpr int status_fd = 3;
+constexpr int socket_fd = 4;
+constexpr std::size_t small_message = 64;
+constexpr std::size_t read_buffer_size = 64 * 1024;
+/// First byte of a connection-rate request that tells the server to stop after replying.
+constexpr std::byte quit_marker{'Q'};
+constexpr std::byte plain_marker{'x'};
+
+/// The private runtime directory, from NPIPE_RUNTIME_DIR (the driver sets it before anything).
+npipe::endpoint bench_endpoint();
+
+// Plain descriptors. Both throw std::system_error on failure.
+void write_all(int fd, const void* data, std::size_t n);
+/// Reads exactly n bytes; false on end of stream before the first byte, throws on a short read.
+bool read_exact(int fd, void* data, std::size_t n);
+
+// npipe handles.
+/// Reads exactly buffer.size() bytes (byte read mode). 0 when the peer closed before the first
+/// byte; throws on other errors or a stream cut short.
+std::size_t read_exact(npipe::pipe_end_base& end, std::span<std::byte> buffer);
+/// One message (message read mode) into buffer; 0 when the peer has gone. Throws when the
+/// message is not exactly buffer.size() bytes.
+std::size_t read_message(npipe::pipe_end_base& end, std::span<std::byte> buffer);
+void write_all(npipe::pipe_end_base& end, std::span<const std::byte> data);
+
+/// A peer process (this binary, re-executed with `--peer ROLE ARGS...`).
+class peer {
+public:
+    /// Starts the peer. `socket` (if >= 0) becomes the peer's socket_fd.
+    peer(const std::vector<std::string>& args, int socket = -1);
+    peer(const peer&) = delete;
+    peer& operator=(const peer&) = delete;
+    /// Kills the peer if it is still running.
+    ~peer();
+
+    /// Waits (at most `timeout`) for the peer's ready byte; throws if it exits or times out.
+    void wait_ready(std::chrono::milliseconds timeout = std::chrono::seconds(20));
+    /// Waits for the peer to exit, killing it after `timeout`; throws unless it exited with 0.
+    void join(std::chrono::milliseconds timeout = std::chrono::seconds(20));
+    /// Kills the peer now (used by the watchdog when the driver is stuck).
+    void kill() noexcept;
+    pid_t pid() const noexcept { return pid_; }
+
+private:
+    pid_t pid_ = -1;
+    int status_ = -1; // read end of the status pipe
+};
+
+/// Kills a peer if the measurement has not finished within the time allowed, so that a stuck
+/// operation fails (the peer's end goes away) instead of hanging the benchmark.
+class watchdog {
+public:
+    watchdog(peer& p, std::chrono::milliseconds limit);
+    watchdog(const watchdog&) = delete;
+    watchdog& operator=(const watchdog&) = delete;
+    ~watchdog();
+    bool fired() const noexcept;
+
+private:
+    struct state;
+    std::unique_ptr<state> state_;
+};
+
+/// Entry point of a peer process: argv[0] is the role.
+int run_peer(int argc, char** argv);
+
+/// A fresh pipe name, unique in this run.
+std::string unique_pipe_name(const char* what);
+
+} // namespace bench

@@ -1,0 +1,171 @@
+// bench/peers.cpp - the far end of every benchmark case, run in its own process.
+//
+// Roles (argv after `--peer`):
+//   rt-np byte|message NAME         npipe server: echo every 64-byte request until the client goes
+//   rt-sp                           socketpair (socket_fd): echo 64-byte requests until EOF
+//   tp-np byte|message NAME CHUNK MS  npipe client: write CHUNK-byte writes for MS ms, then close
+//   tp-sp CHUNK MS                  socketpair (socket_fd): the same
+//   cr-np NAME                      npipe server instance loop: connect, read, write, disconnect
+//   cr-sock PATH                    listening AF_UNIX socket: accept, read, write, close
+// The connection-rate servers stop after answering a request that starts with quit_marker.
+#include "common.hpp"
+
+#include <array>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+namespace bench {
+
+namespace {
+
+void signal_ready() {
+    char c = 'R';
+    write_all(status_fd, &c, 1);
+    ::close(status_fd);
+}
+
+bool message_mode(std::string_view mode) {
+    if (mode == "message") return true;
+    if (mode == "byte") return false;
+    throw std::invalid_argument("mode must be byte or message");
+}
+
+npipe::server_options server_opts(bool message) {
+    npipe::server_options so;
+    so.type = message ? npipe::pipe_type::message : npipe::pipe_type::byte;
+    so.read_mode = message ? npipe::read_mode::message : npipe::read_mode::byte;
+    so.max_instances = 1;
+    so.first_instance = true;
+    so.endpoint = bench_endpoint();
+    return so;
+}
+
+std::size_t to_size(const char* s) { return static_cast<std::size_t>(std::stoull(s)); }
+
+int rt_npipe(bool message, const std::string& name) {
+    auto server = npipe::server_instance::create(name, server_opts(message));
+    signal_ready();
+    server.connect();
+    std::array<std::byte, small_message> buf{};
+    for (;;) {
+        std::size_t n = message ? read_message(server, buf) : read_exact(server, buf);
+        if (n == 0) return 0; // the client closed
+        write_all(server, buf);
+    }
+}
+
+int rt_socketpair() {
+    signal_ready();
+    std::array<std::byte, small_message> buf{};
+    while (read_exact(socket_fd, buf.data(), buf.size())) write_all(socket_fd, buf.data(), buf.size());
+    return 0;
+}
+
+template <class Write>
+void write_for(std::size_t chunk, std::size_t ms, Write&& write) {
+    std::vector<std::byte> buf(chunk, std::byte{0x5a});
+    const double limit = static_cast<double>(ms) / 1000.0;
+    auto t0 = clock::now();
+    do write(buf);
+    while (seconds_since(t0) < limit);
+}
+
+int tp_npipe(bool message, const std::string& name, std::size_t chunk, std::size_t ms) {
+    npipe::client_options co;
+    co.endpoint = bench_endpoint();
+    auto c = npipe::client::open(name, co);
+    (void)message; // a message pipe frames every write; the writer needs no read mode
+    write_for(chunk, ms, [&](std::span<const std::byte> b) { write_all(c, b); });
+    return 0; // closing the client ends the stream; what the reader has not read stays readable
+}
+
+int tp_socketpair(std::size_t chunk, std::size_t ms) {
+    write_for(chunk, ms, [](std::span<const std::byte> b) { write_all(socket_fd, b.data(), b.size()); });
+    return 0;
+}
+
+int cr_npipe(const std::string& name) {
+    npipe::server_options so = server_opts(false);
+    auto server = npipe::server_instance::create(name, so);
+    signal_ready();
+    std::array<std::byte, small_message> buf{};
+    for (;;) {
+        server.connect();
+        if (read_exact(server, buf) == 0) { // a client that left without asking
+            server.disconnect();
+            continue;
+        }
+        write_all(server, buf);
+        // DisconnectNamedPipe throws away what the client has not read, so wait for the client
+        // to close (it does once it has the reply) before disconnecting. (FlushFileBuffers would
+        // do too, but it polls with sleeps.)
+        std::byte extra[1];
+        std::error_code ec;
+        server.read(extra, ec);
+        if (!ec) throw std::runtime_error("client sent more than one request");
+        if (ec != npipe::win32_error::broken_pipe) throw std::system_error(ec, "waiting for the client to close");
+        server.disconnect();
+        if (buf[0] == quit_marker) return 0;
+    }
+}
+
+int cr_socket(const std::string& path) {
+    int l = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (l < 0) throw std::system_error(errno, std::generic_category(), "socket");
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (path.size() >= sizeof(addr.sun_path)) throw std::invalid_argument("socket path too long");
+    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+    if (::bind(l, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0)
+        throw std::system_error(errno, std::generic_category(), "bind " + path);
+    if (::listen(l, 128) != 0) throw std::system_error(errno, std::generic_category(), "listen");
+    signal_ready();
+    std::array<std::byte, small_message> buf{};
+    for (;;) {
+        int c = ::accept4(l, nullptr, nullptr, SOCK_CLOEXEC);
+        if (c < 0) {
+            if (errno == EINTR || errno == ECONNABORTED) continue;
+            throw std::system_error(errno, std::generic_category(), "accept");
+        }
+        bool got = read_exact(c, buf.data(), buf.size());
+        if (got) write_all(c, buf.data(), buf.size());
+        ::close(c);
+        if (got && buf[0] == quit_marker) break;
+    }
+    ::close(l);
+    ::unlink(path.c_str());
+    return 0;
+}
+
+} // namespace
+
+int run_peer(int argc, char** argv) {
+    ::signal(SIGPIPE, SIG_IGN);
+    std::string role = argc > 0 ? argv[0] : "";
+    try {
+        if (role == "rt-np" && argc == 3) return rt_npipe(message_mode(argv[1]), argv[2]);
+        if (role == "rt-sp" && argc == 1) return rt_socketpair();
+        if (role == "tp-np" && argc == 5)
+            return tp_npipe(message_mode(argv[1]), argv[2], to_size(argv[3]), to_size(argv[4]));
+        if (role == "tp-sp" && argc == 3) return tp_socketpair(to_size(argv[1]), to_size(argv[2]));
+        if (role == "cr-np" && argc == 2) return cr_npipe(argv[1]);
+        if (role == "cr-sock" && argc == 2) return cr_socket(argv[1]);
+        std::fprintf(stderr, "npipe-bench: bad peer role '%s' (%d arguments)\n", role.c_str(), argc);
+        return 2;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "npipe-bench peer %s: %s\n", role.c_str(), e.what());
+        return 1;
+    }
+}
+
+} // namespace bench

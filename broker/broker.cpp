@@ -1,0 +1,563 @@
+#include "broker.hpp"
+
+#include "runtime_dir.hpp"
+
+#include <npipe/pipe_name.hpp>
+
+#include <algorithm>
+#include <csignal>
+#include <cstdio>
+#include <ctime>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace npipe::broker {
+namespace {
+
+constexpr std::uint64_t tag_listener = 1ull << 56;
+constexpr std::uint64_t tag_signals = 2ull << 56;
+constexpr std::uint64_t tag_connection = 3ull << 56;
+constexpr std::uint64_t tag_server_end = 4ull << 56;
+constexpr std::uint64_t tag_mask = 0xFFull << 56;
+
+constexpr std::uint32_t default_wait_ms = 50; // nDefaultTimeOut 0 means 50 ms, as on Windows
+
+std::span<const std::byte> as_bytes(const std::vector<std::byte>& v) { return {v.data(), v.size()}; }
+
+} // namespace
+
+broker::broker(config cfg) : cfg_(std::move(cfg)) {}
+
+broker::~broker() {
+    // Leave nothing behind that would make the next broker think we still run.
+    if (owns_socket_) os::remove_file(detail::broker_socket_path(cfg_.runtime_dir));
+}
+
+void broker::log(const char* level, const std::string& text) const {
+    std::fprintf(stderr, "npiped[%d] %s: %s\n", static_cast<int>(::getpid()), level, text.c_str());
+}
+
+std::error_code broker::start() {
+    if (auto ec = detail::check_runtime_dir(cfg_.runtime_dir, cfg_.system_scope, true)) {
+        log("error", "runtime directory " + cfg_.runtime_dir +
+                         " is unsafe or unusable (must be a real directory owned by " +
+                         (cfg_.system_scope ? std::string("root, not group/world-writable")
+                                            : std::string("this user, mode 0700")) + ")");
+        return ec;
+    }
+    auto lock = os::lock_file(detail::broker_lock_path(cfg_.runtime_dir));
+    if (!lock) return lock.error;
+    lock_ = std::move(lock.value);
+
+    auto p = os::poller::create();
+    if (!p) return p.error;
+    poller_ = std::move(p.value);
+
+    const std::string path = detail::broker_socket_path(cfg_.runtime_dir);
+    // systemd socket activation: the listening socket arrives as fd 3.
+    const char* listen_pid = std::getenv("LISTEN_PID");
+    const char* listen_fds = std::getenv("LISTEN_FDS");
+    if (listen_pid && listen_fds && std::atoi(listen_pid) == ::getpid() && std::atoi(listen_fds) >= 1) {
+        listener_.reset(3);
+        os::set_nonblocking(3, true);
+        os::set_cloexec(3, true);
+        log("info", "using the socket systemd passed");
+    } else {
+        // We hold the lock, so any socket file here is a dead broker's.
+        os::remove_file(path);
+        auto l = os::listen_unix(path, 512, cfg_.system_scope ? 0666 : 0600);
+        if (!l) {
+            log("error", "cannot listen on " + path + ": " + l.error.message());
+            return l.error;
+        }
+        listener_ = std::move(l.value);
+        owns_socket_ = true;
+    }
+    if (auto ec = poller_.add(listener_.get(), EPOLLIN, tag_listener)) return ec;
+
+    auto s = os::signal_descriptor({SIGTERM, SIGINT, SIGHUP});
+    if (!s) return s.error;
+    signals_ = std::move(s.value);
+    poller_.add(signals_.get(), EPOLLIN, tag_signals);
+    os::ignore_sigpipe();
+
+    log("info", std::string("serving ") + (cfg_.system_scope ? "system" : "user") + " scope at " + path +
+                    " (protocol " + std::to_string(protocol::version) + ")");
+    if (cfg_.ready_fd >= 0) {
+        char ok = '1';
+        [[maybe_unused]] auto r = ::write(cfg_.ready_fd, &ok, 1);
+        ::close(cfg_.ready_fd);
+        cfg_.ready_fd = -1;
+    }
+    return {};
+}
+
+bool broker::idle() const {
+    return registry_.pipes().empty() && connections_.empty();
+}
+
+int broker::next_timeout_ms() const {
+    auto now = clock::now();
+    std::optional<clock::time_point> next;
+    auto consider = [&](clock::time_point t) { if (!next || t < *next) next = t; };
+    for (const auto& [key, pipe] : registry_.pipes())
+        for (const auto& w : pipe->waiters)
+            if (w.deadline) consider(*w.deadline);
+    for (const auto& [id, c] : connections_)
+        if (c->kind == conn_kind::fresh) consider(c->opened_at + cfg_.handshake_timeout);
+    if (accept_paused_until_) consider(*accept_paused_until_);
+    if (cfg_.idle_exit.count() > 0 && idle()) consider(idle_since_ + cfg_.idle_exit);
+    if (!next) return -1;
+    auto ms = std::chrono::ceil<std::chrono::milliseconds>(*next - now).count();
+    return static_cast<int>(std::clamp<long long>(ms, 0, 60000));
+}
+
+int broker::run() {
+    std::vector<epoll_event> events;
+    while (!stopping_) {
+        bool was_idle = idle();
+        if (auto ec = poller_.wait(events, next_timeout_ms())) {
+            log("error", "epoll_wait: " + ec.message());
+            return 1;
+        }
+        for (const auto& ev : events) {
+            std::uint64_t kind = ev.data.u64 & tag_mask, id = ev.data.u64 & ~tag_mask;
+            if (kind == tag_listener) {
+                accept_clients();
+            } else if (kind == tag_signals) {
+                auto sig = os::read_signal(signals_.get());
+                if (sig) {
+                    log("info", "stopping on signal " + std::to_string(sig.value));
+                    stopping_ = true;
+                }
+            } else if (kind == tag_connection) {
+                auto it = connections_.find(id);
+                if (it == connections_.end()) continue;
+                if (ev.events & EPOLLIN) on_readable(*it->second);
+                else if (ev.events & (EPOLLHUP | EPOLLERR)) close_connection(id, nullptr);
+            } else if (kind == tag_server_end) {
+                client_hung_up(id);
+            }
+        }
+        expire_deadlines();
+        if (idle() && !was_idle) idle_since_ = clock::now();
+        if (cfg_.idle_exit.count() > 0 && idle() && clock::now() - idle_since_ >= cfg_.idle_exit) {
+            log("info", "idle, exiting");
+            break;
+        }
+    }
+    return 0;
+}
+
+void broker::accept_clients() {
+    for (;;) {
+        auto a = os::accept_nonblocking(listener_.get());
+        if (!a) {
+            if (a.error == std::errc::resource_unavailable_try_again) return;
+            if (a.error == std::errc::too_many_files_open || a.error == std::errc::too_many_files_open_in_system) {
+                // Out of descriptors: stop accepting for a moment instead of spinning; pending
+                // clients wait in the backlog and everything already open keeps working.
+                log("warning", "out of file descriptors; refusing new connections for 100 ms");
+                poller_.remove(listener_.get());
+                accept_paused_until_ = clock::now() + std::chrono::milliseconds(100);
+                return;
+            }
+            if (a.error == std::errc::connection_aborted) continue;
+            log("error", "accept: " + a.error.message());
+            return;
+        }
+        auto c = std::make_unique<connection>();
+        c->id = next_connection_id_++;
+        c->sock = std::move(a.value);
+        c->opened_at = clock::now();
+        auto cred = os::peer_credentials_of(c->sock.get());
+        if (!cred) continue; // the peer vanished already
+        c->peer = cred.value;
+        if (poller_.add(c->sock.get(), EPOLLIN | EPOLLRDHUP, tag_connection | c->id)) continue;
+        connections_.emplace(c->id, std::move(c));
+    }
+}
+
+void broker::on_readable(connection& c) {
+    // Read what is there; a frame may arrive in pieces. Only create_instance carries a
+    // descriptor; anything else that brings one is a protocol violation.
+    std::byte buf[16384];
+    std::uint64_t id = c.id;
+    for (;;) {
+        auto r = os::recv_with_fds(c.sock.get(), buf, c.inbox_fds, 1, MSG_DONTWAIT);
+        if (!r) {
+            if (r.error == std::errc::resource_unavailable_try_again) break;
+            close_connection(id, r.error == std::errc::bad_message ? "bad control data" : nullptr);
+            return;
+        }
+        if (r.value == 0) {
+            close_connection(id, c.inbox.empty() ? nullptr : "peer left mid-request");
+            return;
+        }
+        c.inbox.insert(c.inbox.end(), buf, buf + r.value);
+        if (c.inbox.size() > protocol::header_size + protocol::max_request_body) {
+            close_connection(id, "request too large");
+            return;
+        }
+        if (r.value < sizeof(buf)) break;
+    }
+    while (c.inbox.size() >= protocol::header_size) {
+        protocol::frame_header h;
+        auto problem = protocol::decode_header(
+            std::span<const std::byte, protocol::header_size>(c.inbox.data(), protocol::header_size),
+            protocol::max_request_body, h);
+        if (problem != protocol::header_problem::none) {
+            close_connection(id, problem == protocol::header_problem::bad_version
+                                     ? "protocol version mismatch"
+                                     : "garbage instead of a request");
+            return;
+        }
+        if (c.inbox.size() < protocol::header_size + h.length) return; // wait for the rest
+        std::vector<std::byte> body(c.inbox.begin() + protocol::header_size,
+                                    c.inbox.begin() + static_cast<std::ptrdiff_t>(protocol::header_size + h.length));
+        c.inbox.erase(c.inbox.begin(), c.inbox.begin() + static_cast<std::ptrdiff_t>(protocol::header_size + h.length));
+        if (!handle_frame(c, h, body)) return; // the connection is gone or handed over
+    }
+}
+
+bool broker::handle_frame(connection& c, const protocol::frame_header& h, std::span<const std::byte> body) {
+    using protocol::message_type;
+    bool fds_allowed = h.type == message_type::create_instance && c.kind == conn_kind::fresh;
+    if (!c.inbox_fds.empty() && !fds_allowed) {
+        close_connection(c.id, "unexpected descriptors");
+        return false;
+    }
+    // Requests that start a conversation are only valid on a fresh connection; listen and
+    // disconnect only on an instance link.
+    bool link = c.kind == conn_kind::instance_link;
+    switch (h.type) {
+    case message_type::create_instance: return !link && c.kind == conn_kind::fresh && on_create(c, body);
+    case message_type::open: return c.kind == conn_kind::fresh && on_open(c, body);
+    case message_type::wait: return c.kind == conn_kind::fresh && on_wait(c, body);
+    case message_type::listen: return link && body.empty() && on_listen(c);
+    case message_type::disconnect: return link && body.empty() && on_disconnect(c);
+    case message_type::query: return !link && c.kind != conn_kind::waiter && on_query(c, body);
+    case message_type::list: return !link && c.kind != conn_kind::waiter && body.empty() && on_list(c);
+    case message_type::status: return !link && c.kind != conn_kind::waiter && body.empty() && on_status(c);
+    case message_type::stop: return !link && c.kind != conn_kind::waiter && body.empty() && on_stop(c);
+    default: break;
+    }
+    close_connection(c.id, "unexpected request");
+    return false;
+}
+
+void broker::reply(connection& c, const std::vector<std::byte>& frame, std::span<const int> fds) {
+    if (auto ec = os::send_with_fds(c.sock.get(), as_bytes(frame), fds))
+        if (cfg_.verbose) log("debug", "reply to connection " + std::to_string(c.id) + " failed: " + ec.message());
+}
+
+void broker::reply_error(connection& c, win32_error e) {
+    reply(c, protocol::encode(protocol::error_reply{static_cast<std::uint32_t>(e)}));
+}
+
+// ---- requests ---------------------------------------------------------------------------------
+
+bool broker::on_create(connection& c, std::span<const std::byte> body) {
+    protocol::create_instance_request req;
+    if (!protocol::decode(body, req) || c.inbox_fds.size() != 1) {
+        close_connection(c.id, "malformed create_instance");
+        return false;
+    }
+    os::fd page = std::move(c.inbox_fds.front());
+    c.inbox_fds.clear();
+    std::error_code ec;
+    auto name = parse_pipe_name(req.name, ec);
+    if (!name || !name->is_local()) { reply_error(c, win32_error::invalid_name); return true; }
+    if (req.direction < 1 || req.direction > 3 || req.type > 1 || req.max_instances < 1 ||
+        req.max_instances > 255 || !os::shared_page::is_sealed_page(page.get())) {
+        reply_error(c, win32_error::invalid_parameter);
+        return true;
+    }
+    pipe_entry* pipe = registry_.find(name->key);
+    if (pipe) {
+        // FILE_FLAG_FIRST_PIPE_INSTANCE, or an instance that disagrees with the pipe.
+        if (req.first_instance || req.direction != pipe->direction || req.type != pipe->type ||
+            req.max_instances != pipe->max_instances) {
+            reply_error(c, win32_error::access_denied);
+            return true;
+        }
+        // Until security descriptors arrive, only the owner (or root) adds instances in the
+        // system scope: nobody can squat or extend another user's pipe.
+        if (cfg_.system_scope && c.peer.uid != pipe->owner_uid && c.peer.uid != 0) {
+            log("warning", "uid " + std::to_string(c.peer.uid) + " tried to add an instance to " +
+                               pipe->display_name + " owned by uid " + std::to_string(pipe->owner_uid));
+            reply_error(c, win32_error::access_denied);
+            return true;
+        }
+        if (pipe->full()) { reply_error(c, win32_error::pipe_busy); return true; }
+    } else {
+        pipe = &registry_.add_pipe(name->key);
+        pipe->display_name = name->full();
+        pipe->direction = req.direction;
+        pipe->type = req.type;
+        pipe->max_instances = req.max_instances;
+        pipe->out_buffer_size = req.out_buffer_size;
+        pipe->in_buffer_size = req.in_buffer_size;
+        pipe->default_timeout_ms = req.default_timeout_ms;
+        pipe->reject_remote = req.reject_remote;
+        pipe->owner_uid = c.peer.uid;
+        if (cfg_.verbose) log("debug", "pipe created: " + pipe->display_name);
+    }
+    instance& inst = registry_.add_instance(*pipe);
+    inst.link_connection = c.id;
+    inst.server_pid = c.peer.pid;
+    inst.server_uid = c.peer.uid;
+    inst.page = std::move(page);
+    c.kind = conn_kind::instance_link;
+    c.instance_id = inst.id;
+    reply(c, protocol::encode(protocol::created_reply{inst.id}));
+    instance_listening(*pipe);
+    return true;
+}
+
+bool broker::on_open(connection& c, std::span<const std::byte> body) {
+    protocol::open_request req;
+    if (!protocol::decode(body, req)) {
+        close_connection(c.id, "malformed open");
+        return false;
+    }
+    std::error_code ec;
+    auto name = parse_pipe_name(req.name, ec);
+    if (!name) { reply_error(c, win32_error::invalid_name); return true; }
+    if (!name->is_local()) { reply_error(c, win32_error::bad_netpath); return true; }
+    pipe_entry* pipe = registry_.find(name->key);
+    if (!pipe) { reply_error(c, win32_error::file_not_found); return true; }
+    // Inbound: the client may only write. Outbound: only read.
+    bool fits = !(req.read && !(pipe->direction & 2)) && !(req.write && !(pipe->direction & 1));
+    if (!fits) { reply_error(c, win32_error::access_denied); return true; }
+    instance* inst = pipe->first_listening();
+    if (!inst) { reply_error(c, win32_error::pipe_busy); return true; }
+    if (!c.inbox.empty()) {
+        // Bytes sent before the reply would belong to nobody: a confused or hostile client.
+        close_connection(c.id, "data sent before open completed");
+        return false;
+    }
+
+    inst->generation++;
+    protocol::opened_reply ok;
+    ok.server_pid = inst->server_pid;
+    ok.type = pipe->type;
+    ok.direction = pipe->direction;
+    ok.max_instances = pipe->max_instances;
+    ok.out_buffer_size = pipe->out_buffer_size;
+    ok.in_buffer_size = pipe->in_buffer_size;
+    ok.generation = inst->generation;
+    int page_fd = inst->page.get();
+    if (auto e = os::send_with_fds(c.sock.get(), as_bytes(protocol::encode(ok)), std::span<const int>(&page_fd, 1))) {
+        close_connection(c.id, nullptr);
+        return false;
+    }
+    auto link = connections_.find(inst->link_connection);
+    protocol::client_arrived_push push{inst->generation, c.peer.pid, c.peer.uid, c.peer.gid};
+    int data_fd = c.sock.get();
+    if (link == connections_.end() ||
+        os::send_with_fds(link->second->sock.get(), as_bytes(protocol::encode(push)), std::span<const int>(&data_fd, 1))) {
+        // The server is gone; the client sees its connection end.
+        close_connection(c.id, nullptr);
+        return false;
+    }
+    inst->state = instance_state::connected;
+    inst->client_pid = c.peer.pid;
+    inst->client_uid = c.peer.uid;
+    connections_served_++;
+    // Keep our copy of the server's end only to notice the client hanging up (no EPOLLIN: the
+    // data is none of our business and must not wake us).
+    inst->server_end = std::move(c.sock);
+    poller_.modify(inst->server_end.get(), EPOLLRDHUP, tag_server_end | inst->id);
+    connections_.erase(c.id);
+    return false;
+}
+
+bool broker::on_wait(connection& c, std::span<const std::byte> body) {
+    protocol::wait_request req;
+    if (!protocol::decode(body, req)) {
+        close_connection(c.id, "malformed wait");
+        return false;
+    }
+    std::error_code ec;
+    auto name = parse_pipe_name(req.name, ec);
+    if (!name) { reply_error(c, win32_error::invalid_name); return true; }
+    if (!name->is_local()) { reply_error(c, win32_error::bad_netpath); return true; }
+    pipe_entry* pipe = registry_.find(name->key);
+    if (!pipe) { reply_error(c, win32_error::file_not_found); return true; }
+    if (pipe->any_listening()) {
+        reply(c, protocol::encode(protocol::message_type::ok, {}));
+        return true;
+    }
+    std::uint32_t ms = req.timeout_ms;
+    if (ms == 0) ms = pipe->default_timeout_ms ? pipe->default_timeout_ms : default_wait_ms;
+    waiter w{c.id, std::nullopt};
+    if (ms != 0xFFFFFFFFu) w.deadline = clock::now() + std::chrono::milliseconds(ms);
+    pipe->waiters.push_back(w);
+    c.kind = conn_kind::waiter;
+    c.waiting_for = pipe->key;
+    return true;
+}
+
+void broker::instance_listening(pipe_entry& p) {
+    auto waiters = std::move(p.waiters);
+    p.waiters.clear();
+    for (const auto& w : waiters) {
+        auto it = connections_.find(w.connection);
+        if (it == connections_.end()) continue;
+        reply(*it->second, protocol::encode(protocol::message_type::ok, {}));
+        it->second->kind = conn_kind::query; // answered; the client closes it
+        it->second->waiting_for.clear();
+    }
+}
+
+bool broker::on_listen(connection& c) {
+    instance* inst = registry_.find_instance(c.instance_id);
+    if (!inst) return true;
+    bool was_disconnected = inst->state == instance_state::disconnected;
+    if (was_disconnected) inst->state = instance_state::listening;
+    reply(c, protocol::encode(protocol::message_type::listening, {}));
+    if (was_disconnected) instance_listening(*inst->pipe);
+    return true;
+}
+
+bool broker::on_disconnect(connection& c) {
+    instance* inst = registry_.find_instance(c.instance_id);
+    if (!inst) return true;
+    release_server_end(*inst);
+    inst->state = instance_state::disconnected;
+    inst->client_pid = 0;
+    reply(c, protocol::encode(protocol::message_type::disconnected, {}));
+    return true;
+}
+
+void broker::release_server_end(instance& i) {
+    if (!i.server_end) return;
+    // The server holds the same socket: without an explicit removal epoll would keep watching.
+    poller_.remove(i.server_end.get());
+    i.server_end.reset();
+}
+
+void broker::client_hung_up(std::uint64_t instance_id) {
+    instance* inst = registry_.find_instance(instance_id);
+    if (!inst) return;
+    release_server_end(*inst);
+    if (inst->state == instance_state::connected) inst->state = instance_state::closing;
+}
+
+bool broker::on_query(connection& c, std::span<const std::byte> body) {
+    protocol::name_request req;
+    if (!protocol::decode(body, req)) {
+        close_connection(c.id, "malformed query");
+        return false;
+    }
+    c.kind = conn_kind::query;
+    std::error_code ec;
+    auto name = parse_pipe_name(req.name, ec);
+    if (!name) { reply_error(c, win32_error::invalid_name); return true; }
+    pipe_entry* pipe = name->is_local() ? registry_.find(name->key) : nullptr;
+    if (!pipe) { reply_error(c, win32_error::file_not_found); return true; }
+    protocol::pipe_list_reply r;
+    r.pipes.push_back(registry_.record(*pipe));
+    reply(c, protocol::encode(r));
+    return true;
+}
+
+bool broker::on_list(connection& c) {
+    c.kind = conn_kind::query;
+    protocol::pipe_list_reply r;
+    for (const auto& [key, pipe] : registry_.pipes()) r.pipes.push_back(registry_.record(*pipe));
+    reply(c, protocol::encode(r));
+    return true;
+}
+
+bool broker::on_status(connection& c) {
+    c.kind = conn_kind::query;
+    protocol::broker_status_reply r;
+    r.pid = ::getpid();
+    r.uid = ::geteuid();
+    r.system_scope = cfg_.system_scope;
+    r.runtime_dir = cfg_.runtime_dir;
+    r.uptime_seconds = static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::seconds>(clock::now() - started_).count());
+    r.pipes = registry_.pipes().size();
+    r.instances = registry_.instance_count();
+    r.connections_served = connections_served_;
+    r.control_connections = connections_.size();
+    reply(c, protocol::encode(r));
+    return true;
+}
+
+bool broker::on_stop(connection& c) {
+    c.kind = conn_kind::query;
+    if (c.peer.uid != ::geteuid() && c.peer.uid != 0) {
+        reply_error(c, win32_error::access_denied);
+        return true;
+    }
+    log("info", "stop requested by pid " + std::to_string(c.peer.pid));
+    reply(c, protocol::encode(protocol::message_type::ok, {}));
+    stopping_ = true;
+    return true;
+}
+
+// ---- housekeeping -----------------------------------------------------------------------------
+
+void broker::close_connection(std::uint64_t id, const char* why) {
+    auto it = connections_.find(id);
+    if (it == connections_.end()) return;
+    connection& c = *it->second;
+    if (why) log("warning", std::string("dropping connection from pid ") + std::to_string(c.peer.pid) + ": " + why);
+    poller_.remove(c.sock.get());
+    if (c.kind == conn_kind::waiter) {
+        if (pipe_entry* p = registry_.find(c.waiting_for))
+            std::erase_if(p->waiters, [&](const waiter& w) { return w.connection == id; });
+    }
+    if (c.kind == conn_kind::instance_link) {
+        // The instance's handle is closed (or its process died): the instance is gone, and the
+        // pipe with it when it was the last.
+        if (instance* inst = registry_.find_instance(c.instance_id)) {
+            release_server_end(*inst);
+            std::string name = inst->pipe->display_name;
+            std::vector<waiter> orphans;
+            if (registry_.remove_instance(c.instance_id, orphans)) {
+                if (cfg_.verbose) log("debug", "pipe gone: " + name);
+                for (const auto& w : orphans) {
+                    auto wit = connections_.find(w.connection);
+                    if (wit == connections_.end()) continue;
+                    reply_error(*wit->second, win32_error::file_not_found);
+                    wit->second->kind = conn_kind::query;
+                }
+            }
+        }
+    }
+    connections_.erase(it);
+}
+
+void broker::expire_deadlines() {
+    auto now = clock::now();
+    if (accept_paused_until_ && now >= *accept_paused_until_) {
+        accept_paused_until_.reset();
+        poller_.add(listener_.get(), EPOLLIN, tag_listener);
+    }
+    for (const auto& [key, pipe] : registry_.pipes()) {
+        std::vector<waiter> keep;
+        for (const auto& w : pipe->waiters) {
+            if (w.deadline && now >= *w.deadline) {
+                auto it = connections_.find(w.connection);
+                if (it != connections_.end()) {
+                    reply_error(*it->second, win32_error::sem_timeout);
+                    it->second->kind = conn_kind::query;
+                }
+            } else {
+                keep.push_back(w);
+            }
+        }
+        pipe->waiters = std::move(keep);
+    }
+    std::vector<std::uint64_t> stale;
+    for (const auto& [id, c] : connections_)
+        if (c->kind == conn_kind::fresh && now - c->opened_at >= cfg_.handshake_timeout) stale.push_back(id);
+    for (auto id : stale) close_connection(id, "no complete request in time");
+}
+
+} // namespace npipe::broker

@@ -1,0 +1,97 @@
+// broker.hpp - npiped: the Linux counterpart of the Named Pipe File System.
+//
+// One thread, one epoll loop. Every request comes over a Unix stream socket in the runtime
+// directory; the peer's identity is the kernel's (SO_PEERCRED at accept). The broker matches
+// opens with listening instances and passes the client's own connection to the server
+// (SCM_RIGHTS): from then on the two processes talk directly and no byte passes through here.
+#pragma once
+
+#include "os/poller.hpp"
+#include "os/socket.hpp"
+#include "registry.hpp"
+
+#include <npipe/error.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace npipe::broker {
+
+struct config {
+    std::string runtime_dir;
+    bool system_scope = false;
+    std::chrono::seconds idle_exit{0};          ///< exit after this long with no pipes and no clients (0 = never)
+    std::chrono::milliseconds handshake_timeout{10000}; ///< a fresh connection must finish its request by then
+    int ready_fd = -1;                          ///< written to (then closed) once the socket listens
+    bool verbose = false;
+};
+
+class broker {
+public:
+    explicit broker(config cfg);
+    ~broker();
+    /// Sets up the directory, lock and socket. A second broker for the same directory gets
+    /// EWOULDBLOCK (the caller exits quietly: the other one serves).
+    std::error_code start();
+    /// Runs until stopped by a signal, a stop request or idleness. Returns the exit status.
+    int run();
+
+private:
+    enum class conn_kind { fresh, instance_link, waiter, query };
+    struct connection {
+        std::uint64_t id = 0;
+        os::fd sock;
+        os::peer_credentials peer;
+        conn_kind kind = conn_kind::fresh;
+        std::vector<std::byte> inbox;
+        std::vector<os::fd> inbox_fds;
+        clock::time_point opened_at;
+        std::uint64_t instance_id = 0; // instance_link
+        std::string waiting_for;       // waiter: pipe key
+    };
+
+    void accept_clients();
+    void on_readable(connection& c);
+    bool handle_frame(connection& c, const protocol::frame_header& h, std::span<const std::byte> body);
+    bool on_create(connection& c, std::span<const std::byte> body);
+    bool on_open(connection& c, std::span<const std::byte> body);
+    bool on_wait(connection& c, std::span<const std::byte> body);
+    bool on_listen(connection& c);
+    bool on_disconnect(connection& c);
+    bool on_query(connection& c, std::span<const std::byte> body);
+    bool on_list(connection& c);
+    bool on_status(connection& c);
+    bool on_stop(connection& c);
+
+    void client_hung_up(std::uint64_t instance_id);
+    void release_server_end(instance& i);
+    void instance_listening(pipe_entry& p);
+    void close_connection(std::uint64_t id, const char* why);
+    void reply(connection& c, const std::vector<std::byte>& frame, std::span<const int> fds = {});
+    void reply_error(connection& c, win32_error e);
+    void expire_deadlines();
+    int next_timeout_ms() const;
+    bool idle() const;
+    void log(const char* level, const std::string& text) const;
+
+    config cfg_;
+    os::poller poller_;
+    os::fd listener_;
+    os::fd lock_;
+    os::fd signals_;
+    registry registry_;
+    std::map<std::uint64_t, std::unique_ptr<connection>> connections_;
+    std::uint64_t next_connection_id_ = 1;
+    std::uint64_t connections_served_ = 0;
+    clock::time_point started_ = clock::now();
+    clock::time_point idle_since_ = clock::now();
+    std::optional<clock::time_point> accept_paused_until_;
+    bool stopping_ = false;
+    bool owns_socket_ = false;
+};
+
+} // namespace npipe::broker

@@ -1,0 +1,82 @@
+#include "registry.hpp"
+
+#include <algorithm>
+
+namespace npipe::broker {
+
+bool pipe_entry::any_listening() const noexcept { return first_listening() != nullptr; }
+
+instance* pipe_entry::first_listening() const noexcept {
+    for (instance* i : instances)
+        if (i->state == instance_state::listening) return i;
+    return nullptr;
+}
+
+bool pipe_entry::full() const noexcept {
+    return max_instances < 255 && instances.size() >= max_instances;
+}
+
+pipe_entry* registry::find(const std::string& key) noexcept {
+    auto it = pipes_.find(key);
+    return it == pipes_.end() ? nullptr : it->second.get();
+}
+
+pipe_entry& registry::add_pipe(std::string key) {
+    auto entry = std::make_unique<pipe_entry>();
+    entry->key = key;
+    auto& ref = *entry;
+    pipes_.emplace(std::move(key), std::move(entry));
+    return ref;
+}
+
+instance& registry::add_instance(pipe_entry& pipe) {
+    auto inst = std::make_unique<instance>();
+    inst->id = next_instance_id_++;
+    inst->pipe = &pipe;
+    auto& ref = *inst;
+    pipe.instances.push_back(&ref);
+    instances_.emplace(ref.id, std::move(inst));
+    return ref;
+}
+
+instance* registry::find_instance(std::uint64_t id) noexcept {
+    auto it = instances_.find(id);
+    return it == instances_.end() ? nullptr : it->second.get();
+}
+
+bool registry::remove_instance(std::uint64_t id, std::vector<waiter>& orphaned_waiters) {
+    auto it = instances_.find(id);
+    if (it == instances_.end()) return false;
+    pipe_entry* pipe = it->second->pipe;
+    std::erase(pipe->instances, it->second.get());
+    instances_.erase(it);
+    if (!pipe->instances.empty()) return false;
+    orphaned_waiters = std::move(pipe->waiters);
+    pipes_.erase(pipe->key);
+    return true;
+}
+
+protocol::pipe_record registry::record(const pipe_entry& p) const {
+    protocol::pipe_record r;
+    r.name = p.display_name;
+    r.type = p.type;
+    r.direction = p.direction;
+    r.max_instances = p.max_instances;
+    r.owner_uid = p.owner_uid;
+    r.out_buffer_size = p.out_buffer_size;
+    r.in_buffer_size = p.in_buffer_size;
+    r.default_timeout_ms = p.default_timeout_ms;
+    r.reject_remote = p.reject_remote;
+    for (const instance* i : p.instances) {
+        protocol::instance_record ir;
+        ir.state = static_cast<std::uint8_t>(i->state);
+        ir.server_pid = i->server_pid;
+        bool has_client = i->state == instance_state::connected || i->state == instance_state::closing;
+        ir.client_pid = has_client ? i->client_pid : 0;
+        ir.client_uid = has_client ? i->client_uid : 0xFFFFFFFF;
+        r.instances.push_back(ir);
+    }
+    return r;
+}
+
+} // namespace npipe::broker

@@ -1,0 +1,83 @@
+// registry.hpp - the namespace the broker owns: pipes, their instances and who waits for them.
+// Pure bookkeeping; the event loop (broker.cpp) does all I/O.
+#pragma once
+
+#include "os/fd.hpp"
+#include "protocol/messages.hpp"
+
+#include <npipe/types.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace npipe::broker {
+
+using clock = std::chrono::steady_clock;
+
+struct pipe_entry;
+
+struct instance {
+    std::uint64_t id = 0;
+    std::uint64_t link_connection = 0; // the server's control connection
+    pipe_entry* pipe = nullptr;
+    instance_state state = instance_state::listening;
+    pid_t server_pid = 0;
+    uid_t server_uid = 0;
+    std::uint64_t generation = 0; // connections served so far; the current one's number
+    pid_t client_pid = 0;
+    uid_t client_uid = 0;
+    os::fd page;       // the instance's shared page, handed to each client
+    os::fd server_end; // our copy of the data connection, watched only for the client's hang-up
+};
+
+struct waiter {
+    std::uint64_t connection = 0;
+    std::optional<clock::time_point> deadline; // empty = forever
+};
+
+struct pipe_entry {
+    std::string key;          // canonical (upper-cased) NAME
+    std::string display_name; // full name as the first creator spelled it
+    std::uint8_t direction = 3;
+    std::uint8_t type = 0;
+    std::uint16_t max_instances = 255;
+    std::uint32_t out_buffer_size = 0;
+    std::uint32_t in_buffer_size = 0;
+    std::uint32_t default_timeout_ms = 0;
+    bool reject_remote = false;
+    uid_t owner_uid = 0;
+    std::vector<instance*> instances;
+    std::vector<waiter> waiters;
+
+    bool any_listening() const noexcept;
+    instance* first_listening() const noexcept;
+    bool full() const noexcept;
+};
+
+class registry {
+public:
+    pipe_entry* find(const std::string& key) noexcept;
+    pipe_entry& add_pipe(std::string key);
+    instance& add_instance(pipe_entry& pipe);
+    /// Removes the instance; returns true when its pipe is gone with it (and the pipe's waiters
+    /// must be told). The caller has already released the instance's descriptors it watches.
+    bool remove_instance(std::uint64_t id, std::vector<waiter>& orphaned_waiters);
+    instance* find_instance(std::uint64_t id) noexcept;
+
+    const std::map<std::string, std::unique_ptr<pipe_entry>>& pipes() const noexcept { return pipes_; }
+    std::size_t instance_count() const noexcept { return instances_.size(); }
+
+    protocol::pipe_record record(const pipe_entry& p) const;
+
+private:
+    std::map<std::string, std::unique_ptr<pipe_entry>> pipes_;
+    std::map<std::uint64_t, std::unique_ptr<instance>> instances_;
+    std::uint64_t next_instance_id_ = 1;
+};
+
+} // namespace npipe::broker

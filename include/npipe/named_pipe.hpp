@@ -1,0 +1,205 @@
+// npipe/named_pipe.hpp - Windows named pipes: server instances, clients, wait and call.
+//
+// Names are `\\.\pipe\NAME` (prefix and NAME case-insensitive, NAME up to 256 characters).
+// Every blocking operation comes in two forms, as in asio: one throws std::system_error, the
+// other reports through a std::error_code& and never throws. Error values are Win32 numbers
+// (npipe/error.hpp). The functions document the Win32 errors they report.
+//
+// Thread safety: distinct objects may be used from different threads freely. On one object,
+// read-side calls (read, peek) and write-side calls (write, flush) may run concurrently with each
+// other from two threads, and concurrent writes never interleave messages; every other member
+// (connect, disconnect, transact, set_handle_state, move, destruction) needs exclusive access.
+#pragma once
+
+#include <npipe/error.hpp>
+#include <npipe/export.hpp>
+#include <npipe/types.hpp>
+
+#include <chrono>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace npipe {
+
+namespace detail {
+class pipe_channel;
+class server_impl;
+} // namespace detail
+
+/// CreateNamedPipe's parameters.
+struct server_options {
+    pipe_direction direction = pipe_direction::duplex;
+    bool first_instance = false; ///< FILE_FLAG_FIRST_PIPE_INSTANCE: fail if the pipe exists
+    pipe_type type = pipe_type::byte;
+    npipe::read_mode read_mode = read_mode::byte;
+    npipe::wait_mode wait_mode = wait_mode::wait;
+    bool reject_remote_clients = false;
+    unsigned max_instances = unlimited_instances; ///< 1..255 (255 = unlimited)
+    std::uint32_t out_buffer_size = 0;            ///< advisory, reported by info()
+    std::uint32_t in_buffer_size = 0;             ///< advisory, reported by info()
+    std::chrono::milliseconds default_timeout{0}; ///< WaitNamedPipe's default; 0 means 50 ms
+    npipe::endpoint endpoint{};
+};
+
+/// CreateFile's parameters for a pipe.
+struct client_options {
+    bool read = true;  ///< GENERIC_READ
+    bool write = true; ///< GENERIC_WRITE
+    npipe::wait_mode wait_mode = wait_mode::wait;
+    npipe::endpoint endpoint{};
+};
+
+/// What both ends of a named pipe can do. Not used on its own.
+class NPIPE_API pipe_end_base {
+public:
+    pipe_end_base(pipe_end_base&&) noexcept;
+    pipe_end_base& operator=(pipe_end_base&&) noexcept;
+    pipe_end_base(const pipe_end_base&) = delete;
+    pipe_end_base& operator=(const pipe_end_base&) = delete;
+
+    /// ReadFile. Byte read mode returns what is there (at least one byte, blocking in PIPE_WAIT
+    /// mode until some arrives). Message read mode returns one message; a buffer smaller than
+    /// the message yields `more_data` and the next read continues the message.
+    /// Errors: ERROR_BROKEN_PIPE (peer closed, nothing left), ERROR_NO_DATA (PIPE_NOWAIT and
+    /// nothing to read), ERROR_PIPE_LISTENING, ERROR_PIPE_NOT_CONNECTED, ERROR_ACCESS_DENIED
+    /// (handle not opened for reading / wrong direction).
+    read_result read(std::span<std::byte> buffer);
+    read_result read(std::span<std::byte> buffer, std::error_code& ec) noexcept;
+
+    /// WriteFile. On a message pipe one call is one message (zero bytes is a message too).
+    /// Blocks until everything is written (PIPE_WAIT). PIPE_NOWAIT never blocks and never writes
+    /// part of a message: a message that does not fit now is not written (0 is returned).
+    /// Errors: ERROR_NO_DATA (peer closed), ERROR_PIPE_NOT_CONNECTED, ERROR_PIPE_LISTENING,
+    /// ERROR_ACCESS_DENIED.
+    std::size_t write(std::span<const std::byte> data);
+    std::size_t write(std::span<const std::byte> data, std::error_code& ec) noexcept;
+
+    /// PeekNamedPipe: copies without removing. Errors: ERROR_BROKEN_PIPE, ERROR_BAD_PIPE
+    /// (listening instance), ERROR_PIPE_NOT_CONNECTED.
+    peek_result peek(std::span<std::byte> buffer);
+    peek_result peek(std::span<std::byte> buffer, std::error_code& ec) noexcept;
+
+    /// TransactNamedPipe: write one message, read one reply. Needs a message pipe in message
+    /// read mode (else ERROR_BAD_PIPE) with no unread data (else ERROR_PIPE_BUSY).
+    /// A reply larger than `reply` gives `more_data`.
+    read_result transact(std::span<const std::byte> request, std::span<std::byte> reply);
+    read_result transact(std::span<const std::byte> request, std::span<std::byte> reply,
+                         std::error_code& ec) noexcept;
+
+    /// FlushFileBuffers: returns once the peer has read everything this end wrote.
+    /// Errors: ERROR_BROKEN_PIPE / ERROR_NO_DATA when the peer left with data unread.
+    void flush();
+    void flush(std::error_code& ec) noexcept;
+
+    /// GetNamedPipeInfo.
+    pipe_info info() const noexcept;
+
+    /// GetNamedPipeHandleState (asks the broker for the current instance count).
+    handle_state state();
+    handle_state state(std::error_code& ec) noexcept;
+
+    /// SetNamedPipeHandleState. Message read mode on a byte pipe: ERROR_INVALID_PARAMETER.
+    void set_state(std::optional<npipe::read_mode> read, std::optional<npipe::wait_mode> wait);
+    void set_state(std::optional<npipe::read_mode> read, std::optional<npipe::wait_mode> wait,
+                   std::error_code& ec) noexcept;
+
+    /// The pipe's full name, `\\.\pipe\NAME`, as the creator spelled it.
+    const std::string& name() const noexcept;
+
+    /// Descriptor to poll for readability (epoll, asio's posix::stream_descriptor::async_wait).
+    /// Readable means a read will not block. For a server instance it changes with the
+    /// connection: while listening it signals an arriving client (then call connect()), while
+    /// connected it is the connection itself. -1 when there is nothing to wait for.
+    int native_handle() const noexcept;
+
+    /// Process id of the client / the server, attested by the kernel to the broker
+    /// (GetNamedPipeClientProcessId / GetNamedPipeServerProcessId). 0 when not connected.
+    pid_t client_process_id() const noexcept;
+    pid_t server_process_id() const noexcept;
+
+protected:
+    pipe_end_base() noexcept;
+    ~pipe_end_base();
+    std::unique_ptr<detail::pipe_channel> channel_;
+};
+
+/// One server instance of a named pipe (CreateNamedPipe). The pipe exists while at least one
+/// instance is open anywhere; the instance is closed when this object is destroyed.
+class NPIPE_API server_instance : public pipe_end_base {
+public:
+    /// CreateNamedPipe. Errors: ERROR_INVALID_NAME, ERROR_INVALID_PARAMETER (max_instances 0 or
+    /// > 255, message read mode on a byte pipe), ERROR_ACCESS_DENIED (first_instance and the
+    /// pipe exists; type, direction or max_instances differ from the existing pipe's),
+    /// ERROR_PIPE_BUSY (instance limit reached), ERROR_SERVICE_NOT_ACTIVE (no broker and
+    /// autostart off).
+    static server_instance create(std::string_view name, const server_options& options = {});
+    static server_instance create(std::string_view name, const server_options& options,
+                                  std::error_code& ec) noexcept;
+
+    server_instance(server_instance&&) noexcept;
+    server_instance& operator=(server_instance&&) noexcept;
+    ~server_instance();
+
+    /// ConnectNamedPipe: waits for a client. Returns true when the client had already arrived
+    /// (Windows' FALSE + ERROR_PIPE_CONNECTED, which counts as success), false when it waited.
+    /// Errors: ERROR_NO_DATA (the client has closed; disconnect first), ERROR_PIPE_LISTENING
+    /// (PIPE_NOWAIT and no client yet).
+    bool connect();
+    bool connect(std::error_code& ec) noexcept;
+
+    /// DisconnectNamedPipe: drops the client and all unread data both ways; the client's next
+    /// I/O fails with ERROR_PIPE_NOT_CONNECTED. Call connect() to serve the next client.
+    void disconnect();
+    void disconnect(std::error_code& ec) noexcept;
+
+    /// Current state of this instance as seen from the server.
+    instance_state current_state() const noexcept;
+
+    /// Uid of the connected client (kernel-attested), if any.
+    std::optional<uid_t> client_uid() const noexcept;
+
+private:
+    server_instance() noexcept;
+    friend class detail::server_impl;
+};
+
+/// The client end of a named pipe (CreateFile on a pipe name).
+class NPIPE_API client : public pipe_end_base {
+public:
+    /// CreateFile. Errors: ERROR_FILE_NOT_FOUND (no such pipe), ERROR_PIPE_BUSY (no instance
+    /// listening), ERROR_ACCESS_DENIED (access does not fit the pipe's direction),
+    /// ERROR_INVALID_NAME, ERROR_SERVICE_NOT_ACTIVE (no broker and autostart off).
+    static client open(std::string_view name, const client_options& options = {});
+    static client open(std::string_view name, const client_options& options,
+                       std::error_code& ec) noexcept;
+
+    client(client&&) noexcept;
+    client& operator=(client&&) noexcept;
+    ~client();
+
+private:
+    client() noexcept;
+};
+
+/// WaitNamedPipe: waits until an instance of the pipe is listening. `timeout` may be
+/// use_default_wait (the pipe's default) or wait_forever. Errors: ERROR_FILE_NOT_FOUND at once
+/// when the pipe does not exist (or goes away while waiting), ERROR_SEM_TIMEOUT.
+NPIPE_API void wait_named_pipe(std::string_view name, std::chrono::milliseconds timeout,
+                               const endpoint& where = {});
+NPIPE_API void wait_named_pipe(std::string_view name, std::chrono::milliseconds timeout,
+                               const endpoint& where, std::error_code& ec) noexcept;
+
+/// CallNamedPipe: wait, open, message read mode, transact, close.
+NPIPE_API read_result call_named_pipe(std::string_view name, std::span<const std::byte> request,
+                                      std::span<std::byte> reply,
+                                      std::chrono::milliseconds timeout,
+                                      const endpoint& where = {});
+NPIPE_API read_result call_named_pipe(std::string_view name, std::span<const std::byte> request,
+                                      std::span<std::byte> reply,
+                                      std::chrono::milliseconds timeout, const endpoint& where,
+                                      std::error_code& ec) noexcept;
+
+} // namespace npipe

@@ -1,0 +1,75 @@
+// npipe/namespace.hpp - looking at the namespace: list pipes, one pipe's detail, the broker.
+//
+// Thread safety: free functions, safe from any thread.
+#pragma once
+
+#include <npipe/error.hpp>
+#include <npipe/export.hpp>
+#include <npipe/types.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace npipe {
+
+/// One server instance as the broker sees it.
+struct instance_status {
+    instance_state state = instance_state::listening;
+    pid_t server_pid = 0;
+    std::optional<pid_t> client_pid; ///< empty when no client is attached
+    std::optional<uid_t> client_uid;
+};
+
+/// One pipe in the namespace.
+struct pipe_status {
+    std::string name; ///< `\\.\pipe\NAME`, spelled as the first instance's creator spelled it
+    pipe_type type = pipe_type::byte;
+    pipe_direction direction = pipe_direction::duplex;
+    unsigned max_instances = 0;
+    uid_t owner_uid = 0; ///< uid of the process that created the first instance
+    std::uint32_t out_buffer_size = 0;
+    std::uint32_t in_buffer_size = 0;
+    std::chrono::milliseconds default_timeout{0};
+    bool reject_remote_clients = false;
+    std::vector<instance_status> instances;
+};
+
+/// The broker that owns a namespace.
+struct broker_status {
+    pid_t pid = 0;
+    uid_t uid = 0;
+    bool system_scope = false;
+    std::string runtime_dir;
+    std::uint32_t protocol_version = 0;
+    std::chrono::seconds uptime{0};
+    std::uint64_t pipes = 0;
+    std::uint64_t instances = 0;
+    std::uint64_t connections_served = 0;
+    std::uint64_t control_connections = 0;
+};
+
+/// Every pipe, sorted by name. Never starts a broker: no broker means an empty namespace.
+NPIPE_API std::vector<pipe_status> list_pipes(const endpoint& where = {});
+NPIPE_API std::vector<pipe_status> list_pipes(const endpoint& where, std::error_code& ec) noexcept;
+
+/// One pipe. ERROR_FILE_NOT_FOUND when it does not exist, ERROR_INVALID_NAME for a bad name.
+NPIPE_API pipe_status query_pipe(std::string_view name, const endpoint& where = {});
+NPIPE_API pipe_status query_pipe(std::string_view name, const endpoint& where,
+                                 std::error_code& ec) noexcept;
+
+/// The broker's status. ERROR_SERVICE_NOT_ACTIVE when no broker runs (none is started).
+NPIPE_API broker_status get_broker_status(const endpoint& where = {});
+NPIPE_API broker_status get_broker_status(const endpoint& where, std::error_code& ec) noexcept;
+
+/// Asks the broker to exit (its owner or root only). Existing connections keep working.
+NPIPE_API void stop_broker(const endpoint& where = {});
+NPIPE_API void stop_broker(const endpoint& where, std::error_code& ec) noexcept;
+
+/// The runtime directory `where` resolves to (NPIPE_RUNTIME_DIR, scope, XDG_RUNTIME_DIR).
+NPIPE_API std::string resolve_runtime_dir(const endpoint& where = {});
+
+} // namespace npipe

@@ -1,0 +1,170 @@
+#include "broker_link.hpp"
+
+#include "os/daemon.hpp"
+#include "os/socket.hpp"
+#include "runtime_dir.hpp"
+#include "win32_errors.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <poll.h>
+#include <sys/socket.h>
+#include <thread>
+
+namespace npipe::detail {
+namespace {
+
+constexpr auto start_timeout = std::chrono::seconds(10);
+
+bool nobody_listens(const std::error_code& ec) {
+    return ec == std::errc::no_such_file_or_directory || ec == std::errc::connection_refused;
+}
+
+std::error_code start_broker(const runtime_location& loc) {
+    if (auto ec = check_runtime_dir(loc.dir, false, true)) return ec;
+    std::string program = broker_program();
+    if (!os::is_executable(program)) {
+        std::fprintf(stderr, "npipe: cannot start the broker: %s is not an executable\n", program.c_str());
+        return win32(win32_error::service_not_active);
+    }
+    os::fd ready_read, ready_write;
+    if (auto ec = os::make_pipe(ready_read, ready_write)) return to_win32(ec);
+    std::vector<std::string> args = {"--runtime-dir", loc.dir,
+                                     "--idle-exit", "60",
+                                     "--ready-fd", std::to_string(ready_write.get()),
+                                     "--log-file", broker_log_path(loc.dir)};
+    if (auto ec = os::spawn_daemon(program, args, ready_write.get())) return to_win32(ec);
+    ready_write.reset();
+    // One byte means it listens; end of file means it exited (usually: another broker won the
+    // race and serves already). Either way the caller retries its connect.
+    os::poll_one(ready_read.get(), POLLIN, static_cast<int>(std::chrono::milliseconds(start_timeout).count()));
+    return {};
+}
+
+} // namespace
+
+std::string broker_program() {
+    if (const char* env = std::getenv("NPIPE_BROKER"); env && *env) return env;
+    std::string self = os::object_path_of(reinterpret_cast<const void*>(&broker_program));
+    if (auto slash = self.rfind('/'); slash != std::string::npos) {
+        std::string dir = self.substr(0, slash);
+        if (auto up = dir.rfind('/'); up != std::string::npos) {
+            std::string candidate = dir.substr(0, up) + "/bin/npiped";
+            if (os::is_executable(candidate)) return candidate;
+        }
+    }
+    return std::string(NPIPE_INSTALL_BINDIR) + "/npiped";
+}
+
+os::fd connect_broker(const endpoint& where, bool allow_start, std::error_code& ec) {
+    ec.clear();
+    runtime_location loc = resolve_location(where);
+    auto deadline = std::chrono::steady_clock::now() + start_timeout;
+    bool started = false;
+    auto pause = std::chrono::milliseconds(1);
+    for (;;) {
+        auto dir_check = check_runtime_dir(loc.dir, loc.system, false);
+        if (dir_check && dir_check != win32_error::service_not_active) {
+            std::fprintf(stderr, "npipe: refusing runtime directory %s: not a private directory of this user\n",
+                         loc.dir.c_str());
+            ec = dir_check;
+            return {};
+        }
+        if (!dir_check) {
+            auto c = os::connect_unix(broker_socket_path(loc.dir));
+            if (c) return std::move(c.value);
+            if (!nobody_listens(c.error)) {
+                ec = to_win32(c.error);
+                return {};
+            }
+        }
+        if (!allow_start || !loc.autostart) {
+            ec = win32(win32_error::service_not_active);
+            return {};
+        }
+        if (std::chrono::steady_clock::now() >= deadline) {
+            std::fprintf(stderr, "npipe: the broker did not start within %lld s (see %s)\n",
+                         static_cast<long long>(std::chrono::duration_cast<std::chrono::seconds>(start_timeout).count()),
+                         broker_log_path(loc.dir).c_str());
+            ec = win32(win32_error::service_not_active);
+            return {};
+        }
+        if (!started) {
+            started = true;
+            if ((ec = start_broker(loc))) return {};
+            continue;
+        }
+        // Another process's broker is starting (it holds the lock); give it a moment.
+        std::this_thread::sleep_for(pause);
+        pause = std::min(pause * 2, std::chrono::milliseconds(50));
+    }
+}
+
+std::error_code send_frame(int sock, const std::vector<std::byte>& bytes, std::span<const int> fds) {
+    auto ec = os::send_with_fds(sock, {bytes.data(), bytes.size()}, fds);
+    if (!ec) return {};
+    if (ec == std::errc::broken_pipe || ec == std::errc::connection_reset) return win32(win32_error::service_not_active);
+    return to_win32(ec);
+}
+
+bool receive_frame(int sock, frame& out, std::size_t max_fds, std::error_code& ec) {
+    ec.clear();
+    std::byte header[protocol::header_size];
+    std::size_t got = 0;
+    while (got < sizeof(header)) {
+        auto r = os::recv_with_fds(sock, std::span<std::byte>(header + got, sizeof(header) - got), out.fds, max_fds,
+                                   MSG_WAITALL);
+        if (!r) {
+            ec = r.error == std::errc::connection_reset ? win32(win32_error::service_not_active) : to_win32(r.error);
+            return false;
+        }
+        if (r.value == 0) {
+            ec = win32(win32_error::service_not_active);
+            return false;
+        }
+        got += r.value;
+    }
+    protocol::frame_header h;
+    if (protocol::decode_header(std::span<const std::byte, protocol::header_size>(header, sizeof(header)),
+                                protocol::max_reply_body, h) != protocol::header_problem::none) {
+        ec = win32(win32_error::invalid_data);
+        return false;
+    }
+    out.type = h.type;
+    out.body.resize(h.length);
+    got = 0;
+    while (got < h.length) {
+        auto r = os::recv_some(sock, out.body.data() + got, h.length - got, MSG_WAITALL);
+        if (!r || r.value == 0) {
+            ec = win32(win32_error::service_not_active);
+            return false;
+        }
+        got += r.value;
+    }
+    return true;
+}
+
+std::error_code reply_error(const frame& f) {
+    if (f.type == protocol::message_type::error) {
+        protocol::error_reply e;
+        if (protocol::decode(f.body, e) && e.code != 0) return {static_cast<int>(e.code), win32_category()};
+    }
+    return win32(win32_error::invalid_data);
+}
+
+unsigned count_instances(const std::string& name, const endpoint& where, std::error_code& ec) {
+    os::fd sock = connect_broker(where, false, ec);
+    if (ec) return 0;
+    if ((ec = send_frame(sock.get(), protocol::encode(protocol::name_request{name})))) return 0;
+    frame f;
+    if (!receive_frame(sock.get(), f, 0, ec)) return 0;
+    protocol::pipe_list_reply list;
+    if (f.type != protocol::message_type::pipe_list || !protocol::decode(f.body, list) || list.pipes.size() != 1) {
+        ec = reply_error(f);
+        return 0;
+    }
+    return static_cast<unsigned>(list.pipes.front().instances.size());
+}
+
+} // namespace npipe::detail

@@ -1,0 +1,81 @@
+#include "os/fd.hpp"
+
+#include <csignal>
+#include <ctime>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+namespace npipe::os {
+
+void fd::reset(int raw) noexcept {
+    if (raw_ >= 0) ::close(raw_); // close() is never retried on Linux: the fd is gone either way
+    raw_ = raw;
+}
+
+sys_result<fd> dup_cloexec(int raw) noexcept {
+    auto r = sys_call([&] { return ::fcntl(raw, F_DUPFD_CLOEXEC, 0); });
+    if (!r) return {fd{}, r.error};
+    return {fd{r.value}, {}};
+}
+
+std::error_code set_nonblocking(int raw, bool on) noexcept {
+    auto flags = sys_call([&] { return ::fcntl(raw, F_GETFL); });
+    if (!flags) return flags.error;
+    int wanted = on ? (flags.value | O_NONBLOCK) : (flags.value & ~O_NONBLOCK);
+    if (wanted == flags.value) return {};
+    return sys_call([&] { return ::fcntl(raw, F_SETFL, wanted); }).error;
+}
+
+std::error_code set_cloexec(int raw, bool on) noexcept {
+    auto flags = sys_call([&] { return ::fcntl(raw, F_GETFD); });
+    if (!flags) return flags.error;
+    int wanted = on ? (flags.value | FD_CLOEXEC) : (flags.value & ~FD_CLOEXEC);
+    return sys_call([&] { return ::fcntl(raw, F_SETFD, wanted); }).error;
+}
+
+sys_result<short> poll_one(int raw, short events, int timeout_ms) noexcept {
+    pollfd p{raw, events, 0};
+    // EINTR restarts with the full timeout; callers that need a deadline recompute it.
+    auto r = sys_call([&] { return ::poll(&p, 1, timeout_ms); });
+    if (!r) return {0, r.error};
+    return {r.value == 0 ? short{0} : p.revents, {}};
+}
+
+std::error_code write_all_nosigpipe(int raw, const void* data, std::size_t size) noexcept {
+    // Pipes (unlike sockets) have no MSG_NOSIGNAL: block SIGPIPE on this thread, write, and
+    // consume a SIGPIPE we caused before unblocking, so the process never sees it.
+    sigset_t pipe_set, old_set;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    sigset_t pending;
+    sigpending(&pending);
+    bool was_pending = sigismember(&pending, SIGPIPE) == 1;
+    pthread_sigmask(SIG_BLOCK, &pipe_set, &old_set);
+
+    std::error_code ec;
+    auto p = static_cast<const char*>(data);
+    while (size > 0) {
+        auto r = sys_call([&] { return ::write(raw, p, size); });
+        if (!r) { ec = r.error; break; }
+        p += r.value;
+        size -= static_cast<std::size_t>(r.value);
+    }
+    if (ec == std::errc::broken_pipe && !was_pending) {
+        timespec zero{0, 0};
+        while (sigtimedwait(&pipe_set, nullptr, &zero) == -1 && errno == EINTR) {}
+    }
+    pthread_sigmask(SIG_SETMASK, &old_set, nullptr);
+    return ec;
+}
+
+sys_result<int> readable_bytes(int raw) noexcept {
+    int n = 0;
+    auto r = sys_call([&] { return ::ioctl(raw, FIONREAD, &n); });
+    if (!r) return {0, r.error};
+    return {n, {}};
+}
+
+} // namespace npipe::os

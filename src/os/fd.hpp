@@ -1,0 +1,74 @@
+// os/fd.hpp - the only place npipe talks to the kernel: descriptors and their system calls.
+//
+// Every call into the kernel goes through sys_call(), which retries EINTR and reports errno as
+// a std::error_code in the generic category together with the call's name, so a failure can be
+// mapped to a Win32 number in exactly one place (npipe::win32_error_from_errno).
+#pragma once
+
+#include <cerrno>
+#include <system_error>
+#include <utility>
+
+namespace npipe::os {
+
+/// Result of a system call: the value, or errno as an error_code.
+template <typename T>
+struct sys_result {
+    T value{};
+    std::error_code error;
+    explicit operator bool() const noexcept { return !error; }
+};
+
+/// Calls `f` until it does not fail with EINTR; failure is a negative (or MAP_FAILED-like)
+/// return checked by `failed`.
+template <typename F>
+auto sys_call(F&& f) noexcept -> sys_result<decltype(f())> {
+    for (;;) {
+        auto r = f();
+        if (r >= 0) return {r, {}};
+        if (errno != EINTR) return {r, std::error_code(errno, std::generic_category())};
+    }
+}
+
+/// Owns one descriptor; closes it on destruction. Move-only.
+class fd {
+public:
+    fd() noexcept = default;
+    explicit fd(int raw) noexcept : raw_(raw) {}
+    fd(fd&& other) noexcept : raw_(std::exchange(other.raw_, -1)) {}
+    fd& operator=(fd&& other) noexcept {
+        if (this != &other) reset(std::exchange(other.raw_, -1));
+        return *this;
+    }
+    fd(const fd&) = delete;
+    fd& operator=(const fd&) = delete;
+    ~fd() { reset(); }
+
+    int get() const noexcept { return raw_; }
+    bool valid() const noexcept { return raw_ >= 0; }
+    explicit operator bool() const noexcept { return valid(); }
+    int release() noexcept { return std::exchange(raw_, -1); }
+    void reset(int raw = -1) noexcept;
+
+private:
+    int raw_ = -1;
+};
+
+/// dup with O_CLOEXEC.
+sys_result<fd> dup_cloexec(int raw) noexcept;
+/// Sets or clears O_NONBLOCK.
+std::error_code set_nonblocking(int raw, bool on) noexcept;
+/// Sets or clears FD_CLOEXEC.
+std::error_code set_cloexec(int raw, bool on) noexcept;
+
+/// poll() on one descriptor. `timeout_ms` < 0 waits forever. Returns revents (0 on timeout).
+sys_result<short> poll_one(int raw, short events, int timeout_ms) noexcept;
+
+/// Writes all of `size` bytes with write(2), handling short writes and EINTR. Never raises
+/// SIGPIPE (blocks it on the calling thread around the write and discards a pending one).
+std::error_code write_all_nosigpipe(int raw, const void* data, std::size_t size) noexcept;
+
+/// Bytes that can be read now without blocking (FIONREAD).
+sys_result<int> readable_bytes(int raw) noexcept;
+
+} // namespace npipe::os

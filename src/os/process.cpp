@@ -1,0 +1,244 @@
+#include "os/process.hpp"
+
+#include <algorithm>
+#include <climits>
+#include <csignal>
+#include <ctime>
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace npipe::os {
+namespace {
+
+std::error_code last_error() noexcept { return {errno, std::generic_category()}; }
+
+// Milliseconds until `deadline`, rounded up so that a poll never ends before it.
+int remaining_ms(std::chrono::steady_clock::time_point deadline) noexcept {
+    auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline -
+                                                              std::chrono::steady_clock::now());
+    return static_cast<int>(std::clamp<std::chrono::milliseconds::rep>(left.count(), 0, INT_MAX));
+}
+
+// ---- the child between fork() and exec(): async-signal-safe calls only ----------------------
+
+[[noreturn]] void child_fail(int report_fd, int error) noexcept {
+    while (::write(report_fd, &error, sizeof error) < 0 && errno == EINTR) {}
+    ::_exit(127);
+}
+
+// Marks [lo, hi] close-on-exec. close_range's CLOEXEC flag needs Linux 5.11; older kernels get
+// a loop bounded by the descriptor limit.
+void cloexec_range(unsigned lo, unsigned hi) noexcept {
+    if (::close_range(lo, hi, CLOSE_RANGE_CLOEXEC) == 0) return;
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY)
+        limit.rlim_cur = 65536;
+    if (limit.rlim_cur == 0) return;
+    hi = static_cast<unsigned>(std::min<rlim_t>(hi, limit.rlim_cur - 1));
+    for (unsigned i = lo; i <= hi && i <= INT_MAX; ++i) {
+        int fd = static_cast<int>(i);
+        int flags = ::fcntl(fd, F_GETFD);
+        if (flags >= 0 && !(flags & FD_CLOEXEC)) ::fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+    }
+}
+
+[[noreturn]] void run_child(const spawn_request& r, int report_fd) noexcept {
+    // The parent's handlers must not run here (a signal may arrive before exec), and the program
+    // starts with nothing blocked, whatever the forking thread had blocked at the time.
+    for (int sig = 1; sig < NSIG; ++sig) {
+        struct sigaction action {};
+        if (::sigaction(sig, nullptr, &action) != 0) continue;
+        if (action.sa_handler == SIG_IGN || action.sa_handler == SIG_DFL) continue;
+        action = {};
+        action.sa_handler = SIG_DFL;
+        ::sigaction(sig, &action, nullptr);
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+
+    // Inherited descriptors first: an invalid one must fail before a temporary could take its
+    // number.
+    for (std::size_t i = 0; i < r.keep_count; ++i)
+        if (r.keep[i] == report_fd || ::fcntl(r.keep[i], F_SETFD, 0) != 0)
+            child_fail(report_fd, r.keep[i] == report_fd ? EBADF : errno);
+
+    // Copy every std source above 2 before any dup2 onto 0..2, so a source that is itself 0..2
+    // (or shared by two targets) is not overwritten first. dup2 clears close-on-exec on 0..2.
+    int temp[3] = {-1, -1, -1};
+    for (int i = 0; i < 3; ++i)
+        if (r.std_fds[i] >= 0 && (temp[i] = ::fcntl(r.std_fds[i], F_DUPFD_CLOEXEC, 3)) < 0)
+            child_fail(report_fd, errno);
+    for (int i = 0; i < 3; ++i)
+        if (temp[i] >= 0 && ::dup2(temp[i], i) < 0) child_fail(report_fd, errno);
+
+    // Everything else of the parent >= 3 goes at exec; the report pipe and temporaries too.
+    unsigned lo = 3;
+    for (std::size_t i = 0; i < r.keep_count; ++i) {
+        auto k = static_cast<unsigned>(r.keep[i]);
+        if (k > lo) cloexec_range(lo, k - 1);
+        lo = k + 1;
+    }
+    cloexec_range(lo, ~0U);
+
+    if (r.working_directory && ::chdir(r.working_directory) != 0) child_fail(report_fd, errno);
+    ::execvp(r.file, r.argv);
+    child_fail(report_fd, errno);
+}
+
+// The report pipe must not sit on 0..2 (when the parent has closed its stdio): dup2 onto those
+// numbers would overwrite it.
+std::error_code move_above_stdio(fd& f) noexcept {
+    if (f.get() > 2) return {};
+    auto r = sys_call([&] { return ::fcntl(f.get(), F_DUPFD_CLOEXEC, 3); });
+    if (!r) return r.error;
+    f.reset(r.value);
+    return {};
+}
+
+} // namespace
+
+sys_result<pipe_pair> make_pipe() noexcept {
+    int fds[2] = {-1, -1};
+    auto r = sys_call([&] { return ::pipe2(fds, O_CLOEXEC); });
+    if (!r) return {{}, r.error};
+    return {{fd{fds[0]}, fd{fds[1]}}, {}};
+}
+
+sys_result<int> pipe_capacity(int raw) noexcept {
+    return sys_call([&] { return ::fcntl(raw, F_GETPIPE_SZ); });
+}
+
+std::error_code set_pipe_capacity(int raw, int bytes) noexcept {
+    return sys_call([&] { return ::fcntl(raw, F_SETPIPE_SZ, bytes); }).error;
+}
+
+sys_result<std::size_t> read_some(int raw, void* buffer, std::size_t size) noexcept {
+    auto r = sys_call([&] { return ::read(raw, buffer, size); });
+    if (!r) return {0, r.error};
+    return {static_cast<std::size_t>(r.value), {}};
+}
+
+sys_result<std::size_t> peek_pipe(int raw, void* buffer, std::size_t size) noexcept {
+    if (size == 0) return {0, {}};
+    auto scratch = make_pipe();
+    if (!scratch) return {0, scratch.error};
+    // tee() duplicates whole pipe buffers by reference, no more than the scratch pipe has slots:
+    // with the source's capacity one call sees everything buffered.
+    auto capacity = pipe_capacity(raw);
+    if (capacity && capacity.value > 65536) (void)set_pipe_capacity(scratch.value.write.get(),
+                                                                   capacity.value);
+    auto copied = sys_call(
+        [&] { return ::tee(raw, scratch.value.write.get(), size, SPLICE_F_NONBLOCK); });
+    if (!copied) {
+        // EAGAIN: emptied by a concurrent reader since the caller looked.
+        if (copied.error == std::errc::resource_unavailable_try_again) return {0, {}};
+        return {0, copied.error};
+    }
+    auto want = static_cast<std::size_t>(copied.value);
+    std::size_t got = 0;
+    while (got < want) {
+        auto r = read_some(scratch.value.read.get(), static_cast<char*>(buffer) + got, want - got);
+        if (!r) return {0, r.error};
+        if (r.value == 0) break;
+        got += r.value;
+    }
+    return {got, {}};
+}
+
+sys_result<pid_t> spawn(const spawn_request& request) noexcept {
+    auto report = make_pipe();
+    if (!report) return {-1, report.error};
+    if (auto ec = move_above_stdio(report.value.read)) return {-1, ec};
+    if (auto ec = move_above_stdio(report.value.write)) return {-1, ec};
+
+    sigset_t all, old;
+    sigfillset(&all);
+    ::pthread_sigmask(SIG_SETMASK, &all, &old);
+    pid_t pid = ::fork();
+    if (pid == 0) run_child(request, report.value.write.get());
+    std::error_code fork_error = pid < 0 ? last_error() : std::error_code{};
+    ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    if (pid < 0) return {-1, fork_error};
+
+    // exec closes the write end (close-on-exec): EOF means the program runs; an int is errno.
+    report.value.write.reset();
+    int child_errno = 0;
+    auto n = sys_call([&] { return ::read(report.value.read.get(), &child_errno, sizeof child_errno); });
+    if (n && n.value == 0) return {pid, {}};
+    std::error_code failure = n ? std::error_code(child_errno, std::generic_category()) : n.error;
+    if (!n) (void)::kill(pid, SIGKILL);
+    (void)reap(pid, true); // it is exiting: reap it now so no zombie is left behind
+    return {-1, failure};
+}
+
+sys_result<fd> pidfd_open(pid_t pid) noexcept {
+#ifdef SYS_pidfd_open
+    auto r = sys_call([&] { return ::syscall(SYS_pidfd_open, pid, 0U); });
+    if (r) return {fd{static_cast<int>(r.value)}, {}};
+    if (r.error != std::errc::function_not_supported) return {fd{}, r.error};
+#else
+    (void)pid;
+#endif
+    return {fd{}, {}};
+}
+
+sys_result<std::optional<int>> reap(pid_t pid, bool block) noexcept {
+    siginfo_t info{};
+    auto r = sys_call([&] {
+        return ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | (block ? 0 : WNOHANG));
+    });
+    if (!r) return {std::nullopt, r.error};
+    if (info.si_pid == 0) return {std::nullopt, {}};
+    return {info.si_code == CLD_EXITED ? info.si_status : 128 + info.si_status, {}};
+}
+
+sys_result<bool> wait_exited(pid_t pid, int pidfd,
+                             std::chrono::steady_clock::time_point deadline) noexcept {
+    if (pidfd >= 0) {
+        do {
+            pollfd p{pidfd, POLLIN, 0};
+            // The lambda recomputes the timeout, so an EINTR retry keeps the deadline.
+            auto r = sys_call([&] { return ::poll(&p, 1, remaining_ms(deadline)); });
+            if (!r) return {false, r.error};
+            if (r.value > 0) return {true, {}};
+        } while (std::chrono::steady_clock::now() < deadline);
+        return {false, {}};
+    }
+    // No pidfd (Linux < 5.3): poll the child's state with a growing sleep.
+    long sleep_ns = 1'000'000;
+    for (;;) {
+        siginfo_t info{};
+        auto r = sys_call([&] {
+            return ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT);
+        });
+        if (!r) return {false, r.error};
+        if (info.si_pid != 0) return {true, {}};
+        int left = remaining_ms(deadline);
+        if (left == 0) return {false, {}};
+        long ns = std::min<long>(sleep_ns, static_cast<long>(left) * 1'000'000);
+        timespec ts{ns / 1'000'000'000, ns % 1'000'000'000};
+        ::nanosleep(&ts, nullptr);
+        sleep_ns = std::min<long>(sleep_ns * 2, 50'000'000);
+    }
+}
+
+std::error_code kill_process(pid_t pid, int pidfd) noexcept {
+#ifdef SYS_pidfd_send_signal
+    if (pidfd >= 0) {
+        auto r = sys_call([&] { return ::syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0U); });
+        if (r.error != std::errc::function_not_supported) return r.error;
+    }
+#else
+    (void)pidfd;
+#endif
+    return sys_call([&] { return ::kill(pid, SIGKILL); }).error;
+}
+
+} // namespace npipe::os

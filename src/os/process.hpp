@@ -1,0 +1,63 @@
+// os/process.hpp - kernel calls for anonymous pipes and child processes.
+//
+// Thin wrappers in the style of os/fd.hpp: errno comes back as a generic-category error_code and
+// the caller maps it to Win32. Shared by the library and the broker, so nothing here may depend
+// on library-only code.
+#pragma once
+
+#include "os/fd.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <sys/types.h>
+
+namespace npipe::os {
+
+struct pipe_pair {
+    fd read;
+    fd write;
+};
+
+/// pipe2(O_CLOEXEC): both ends close-on-exec, blocking.
+sys_result<pipe_pair> make_pipe() noexcept;
+/// F_GETPIPE_SZ / F_SETPIPE_SZ: the kernel buffer of a pipe, in bytes.
+sys_result<int> pipe_capacity(int raw) noexcept;
+std::error_code set_pipe_capacity(int raw, int bytes) noexcept;
+
+/// One read(2). 0 means end of file.
+sys_result<std::size_t> read_some(int raw, void* buffer, std::size_t size) noexcept;
+/// Copies up to `size` bytes from the front of the pipe `raw` without consuming them and without
+/// blocking: 0 when nothing is buffered.
+sys_result<std::size_t> peek_pipe(int raw, void* buffer, std::size_t size) noexcept;
+
+/// What the child of spawn() gets. Everything is prepared by the caller before fork(), because
+/// between fork() and exec() a multithreaded parent's child may only make async-signal-safe calls.
+struct spawn_request {
+    const char* file = nullptr;              ///< looked up in PATH unless it contains '/'
+    char* const* argv = nullptr;             ///< null-terminated
+    const char* working_directory = nullptr; ///< null: the parent's
+    int std_fds[3] = {-1, -1, -1};           ///< sources for 0, 1, 2; -1: the parent's own
+    const int* keep = nullptr;               ///< further descriptors (all >= 3), sorted, unique
+    std::size_t keep_count = 0;
+};
+
+/// fork + exec. Returns once the program runs: a failed exec (or a failure to set up the
+/// descriptors) comes back as its errno, and that child is already reaped.
+sys_result<pid_t> spawn(const spawn_request& request) noexcept;
+
+/// A pidfd for `pid` (readable once the process exited), or an empty fd when the kernel has none.
+sys_result<fd> pidfd_open(pid_t pid) noexcept;
+
+/// Exit code of a child (128+N when killed by signal N). With `block` false, empty while it runs.
+sys_result<std::optional<int>> reap(pid_t pid, bool block) noexcept;
+
+/// Waits until `pid` (through `pidfd` when valid) has exited or `deadline` passed; true when it
+/// exited. Does not reap.
+sys_result<bool> wait_exited(pid_t pid, int pidfd,
+                             std::chrono::steady_clock::time_point deadline) noexcept;
+
+/// SIGKILL, through the pidfd when there is one (immune to pid reuse).
+std::error_code kill_process(pid_t pid, int pidfd) noexcept;
+
+} // namespace npipe::os

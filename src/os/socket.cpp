@@ -1,0 +1,245 @@
+#include "os/socket.hpp"
+
+#include <cstring>
+#include <fcntl.h>
+#include <linux/sockios.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+namespace npipe::os {
+namespace {
+
+std::error_code errno_code(int e) noexcept { return {e, std::generic_category()}; }
+
+sys_result<sockaddr_un> unix_address(const std::string& path) noexcept {
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (path.empty() || path.size() >= sizeof(addr.sun_path)) return {addr, errno_code(ENAMETOOLONG)};
+    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+    return {addr, {}};
+}
+
+} // namespace
+
+sys_result<fd> connect_unix(const std::string& path) noexcept {
+    auto addr = unix_address(path);
+    if (!addr) return {fd{}, addr.error};
+    auto s = sys_call([] { return ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0); });
+    if (!s) return {fd{}, s.error};
+    fd sock{s.value};
+    // connect() interrupted by a signal completes asynchronously; retrying yields EISCONN/EALREADY.
+    for (;;) {
+        if (::connect(sock.get(), reinterpret_cast<const sockaddr*>(&addr.value), sizeof(addr.value)) == 0) break;
+        if (errno == EINTR) continue;
+        if (errno == EISCONN) break;
+        return {fd{}, errno_code(errno)};
+    }
+    return {std::move(sock), {}};
+}
+
+sys_result<fd> listen_unix(const std::string& path, int backlog, unsigned mode) noexcept {
+    auto addr = unix_address(path);
+    if (!addr) return {fd{}, addr.error};
+    auto s = sys_call([] { return ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0); });
+    if (!s) return {fd{}, s.error};
+    fd sock{s.value};
+    // The socket file takes its mode from the umask at bind(); fchmod on a socket fd does not
+    // change the file, so set the umask around bind (the broker is single-threaded then).
+    mode_t old_mask = ::umask(static_cast<mode_t>(~mode & 0777));
+    int rc = ::bind(sock.get(), reinterpret_cast<const sockaddr*>(&addr.value), sizeof(addr.value));
+    int bind_errno = errno;
+    ::umask(old_mask);
+    if (rc != 0) return {fd{}, errno_code(bind_errno)};
+    if (auto r = sys_call([&] { return ::listen(sock.get(), backlog); }); !r) return {fd{}, r.error};
+    return {std::move(sock), {}};
+}
+
+sys_result<fd> accept_nonblocking(int listener) noexcept {
+    auto r = sys_call([&] { return ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK); });
+    if (!r) return {fd{}, r.error};
+    return {fd{r.value}, {}};
+}
+
+std::error_code make_socketpair(fd& a, fd& b) noexcept {
+    int sv[2];
+    auto r = sys_call([&] { return ::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv); });
+    if (!r) return r.error;
+    a.reset(sv[0]);
+    b.reset(sv[1]);
+    return {};
+}
+
+sys_result<peer_credentials> peer_credentials_of(int sock) noexcept {
+    ucred cred{};
+    socklen_t len = sizeof(cred);
+    auto r = sys_call([&] { return ::getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &len); });
+    if (!r) return {{}, r.error};
+    return {{cred.pid, cred.uid, cred.gid}, {}};
+}
+
+std::error_code send_with_fds(int sock, std::span<const std::byte> data,
+                              std::span<const int> fds) noexcept {
+    constexpr std::size_t max_fds = 4;
+    if (fds.size() > max_fds) return errno_code(EINVAL);
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * max_fds)];
+    std::size_t sent = 0;
+    while (sent < data.size() || (sent == 0 && data.empty())) {
+        iovec iov{const_cast<std::byte*>(data.data()) + sent, data.size() - sent};
+        msghdr msg{};
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        if (sent == 0 && !fds.empty()) {
+            std::memset(control, 0, sizeof(control));
+            msg.msg_control = control;
+            msg.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
+            cmsghdr* c = CMSG_FIRSTHDR(&msg);
+            c->cmsg_level = SOL_SOCKET;
+            c->cmsg_type = SCM_RIGHTS;
+            c->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+            std::memcpy(CMSG_DATA(c), fds.data(), sizeof(int) * fds.size());
+        }
+        auto r = sys_call([&] { return ::sendmsg(sock, &msg, MSG_NOSIGNAL); });
+        if (!r) {
+            if (r.error == std::errc::resource_unavailable_try_again && sent > 0) {
+                // A non-blocking socket filled up mid-frame: wait for room rather than tear a frame.
+                poll_one(sock, POLLOUT, 1000);
+                continue;
+            }
+            return r.error;
+        }
+        sent += static_cast<std::size_t>(r.value);
+        if (data.empty()) break;
+    }
+    return {};
+}
+
+sys_result<std::size_t> recv_with_fds(int sock, std::span<std::byte> buffer, std::vector<fd>& fds,
+                                      std::size_t max_fds, int flags) noexcept {
+    // Room for more descriptors than we accept, so an oversized batch is seen (and closed)
+    // rather than silently truncated.
+    constexpr std::size_t room = 16;
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * room)];
+    iovec iov{buffer.data(), buffer.size()};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof(control);
+    auto r = sys_call([&] { return ::recvmsg(sock, &msg, flags | MSG_CMSG_CLOEXEC); });
+    if (!r) return {0, r.error};
+    bool bad = (msg.msg_flags & MSG_CTRUNC) != 0;
+    std::size_t before = fds.size();
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) { bad = true; continue; }
+        std::size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (std::size_t i = 0; i < n; ++i) {
+            int raw;
+            std::memcpy(&raw, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+            fds.emplace_back(raw); // owned now, closed if we reject the batch
+        }
+    }
+    if (bad || fds.size() - before > max_fds) {
+        fds.resize(before); // closes every descriptor of this batch
+        return {static_cast<std::size_t>(r.value), errno_code(EBADMSG)};
+    }
+    return {static_cast<std::size_t>(r.value), {}};
+}
+
+sys_result<std::size_t> send_some(int sock, const void* data, std::size_t size, int flags) noexcept {
+    auto r = sys_call([&] { return ::send(sock, data, size, flags | MSG_NOSIGNAL); });
+    return {static_cast<std::size_t>(r.error ? 0 : r.value), r.error};
+}
+
+sys_result<std::size_t> send_two(int sock, const void* a, std::size_t a_size, const void* b,
+                                 std::size_t b_size, int flags) noexcept {
+    iovec iov[2] = {{const_cast<void*>(a), a_size}, {const_cast<void*>(b), b_size}};
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = b_size ? 2 : 1;
+    auto r = sys_call([&] { return ::sendmsg(sock, &msg, flags | MSG_NOSIGNAL); });
+    return {static_cast<std::size_t>(r.error ? 0 : r.value), r.error};
+}
+
+sys_result<std::size_t> recv_some(int sock, void* data, std::size_t size, int flags) noexcept {
+    auto r = sys_call([&] { return ::recv(sock, data, size, flags); });
+    return {static_cast<std::size_t>(r.error ? 0 : r.value), r.error};
+}
+
+void shutdown_both(int sock) noexcept { ::shutdown(sock, SHUT_RDWR); }
+void shutdown_write(int sock) noexcept { ::shutdown(sock, SHUT_WR); }
+
+sys_result<int> unread_by_peer(int sock) noexcept {
+    int n = 0;
+    auto r = sys_call([&] { return ::ioctl(sock, SIOCOUTQ, &n); });
+    return {n, r.error};
+}
+
+sys_result<int> send_buffer_size(int sock) noexcept {
+    int n = 0;
+    socklen_t len = sizeof(n);
+    auto r = sys_call([&] { return ::getsockopt(sock, SOL_SOCKET, SO_SNDBUF, &n, &len); });
+    return {n, r.error};
+}
+
+// ---- shared_page -----------------------------------------------------------------------------
+
+shared_page::shared_page(shared_page&& o) noexcept
+    : fd_(std::move(o.fd_)), address_(std::exchange(o.address_, nullptr)) {}
+
+shared_page& shared_page::operator=(shared_page&& o) noexcept {
+    if (this != &o) {
+        if (address_) ::munmap(address_, size);
+        fd_ = std::move(o.fd_);
+        address_ = std::exchange(o.address_, nullptr);
+    }
+    return *this;
+}
+
+shared_page::~shared_page() {
+    if (address_) ::munmap(address_, size);
+}
+
+sys_result<shared_page> shared_page::create() noexcept {
+    auto m = sys_call([] { return ::memfd_create("npipe-instance", MFD_CLOEXEC | MFD_ALLOW_SEALING); });
+    if (!m) return {shared_page{}, m.error};
+    shared_page page;
+    page.fd_.reset(m.value);
+    if (auto r = sys_call([&] { return ::ftruncate(page.fd_.get(), static_cast<off_t>(size)); }); !r)
+        return {shared_page{}, r.error};
+    void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, page.fd_.get(), 0);
+    if (p == MAP_FAILED) return {shared_page{}, errno_code(errno)};
+    page.address_ = p;
+    // Others may only map it read-only from now on; our own mapping stays writable.
+    auto s = sys_call([&] {
+        return ::fcntl(page.fd_.get(), F_ADD_SEALS,
+                       F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_FUTURE_WRITE | F_SEAL_SEAL);
+    });
+    if (!s) return {shared_page{}, s.error};
+    return {std::move(page), {}};
+}
+
+bool shared_page::is_sealed_page(int memfd) noexcept {
+    int seals = ::fcntl(memfd, F_GET_SEALS);
+    if (seals < 0) return false;
+    constexpr int needed = F_SEAL_SHRINK | F_SEAL_FUTURE_WRITE | F_SEAL_SEAL;
+    if ((seals & needed) != needed) return false;
+    struct stat st{};
+    if (::fstat(memfd, &st) != 0) return false;
+    return static_cast<std::size_t>(st.st_size) >= size;
+}
+
+sys_result<shared_page> shared_page::map_readonly(fd memfd) noexcept {
+    void* p = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, memfd.get(), 0);
+    if (p == MAP_FAILED) return {shared_page{}, errno_code(errno)};
+    shared_page page;
+    page.address_ = p;
+    // The mapping keeps the memory alive; the descriptor is not needed any more.
+    return {std::move(page), {}};
+}
+
+} // namespace npipe::os

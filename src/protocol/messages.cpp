@@ -1,0 +1,259 @@
+#include "protocol/messages.hpp"
+
+namespace npipe::protocol {
+namespace {
+
+std::vector<std::byte> frame(message_type type, writer& body) {
+    writer head;
+    head.u16(magic);
+    head.u8(version);
+    head.u8(static_cast<std::uint8_t>(type));
+    head.u32(static_cast<std::uint32_t>(body.bytes().size()));
+    auto out = std::move(head.bytes());
+    out.insert(out.end(), body.bytes().begin(), body.bytes().end());
+    return out;
+}
+
+void put(writer& w, const instance_record& r) {
+    w.u8(r.state);
+    w.u32(static_cast<std::uint32_t>(r.server_pid));
+    w.u32(static_cast<std::uint32_t>(r.client_pid));
+    w.u32(r.client_uid);
+}
+
+void get(reader& r, instance_record& out) {
+    out.state = r.u8();
+    out.server_pid = static_cast<std::int32_t>(r.u32());
+    out.client_pid = static_cast<std::int32_t>(r.u32());
+    out.client_uid = r.u32();
+}
+
+void put(writer& w, const pipe_record& p) {
+    w.str(p.name);
+    w.u8(p.type);
+    w.u8(p.direction);
+    w.u16(p.max_instances);
+    w.u32(p.owner_uid);
+    w.u32(p.out_buffer_size);
+    w.u32(p.in_buffer_size);
+    w.u32(p.default_timeout_ms);
+    w.boolean(p.reject_remote);
+    w.u16(static_cast<std::uint16_t>(p.instances.size()));
+    for (const auto& i : p.instances) put(w, i);
+}
+
+void get(reader& r, pipe_record& p) {
+    p.name = r.str();
+    p.type = r.u8();
+    p.direction = r.u8();
+    p.max_instances = r.u16();
+    p.owner_uid = r.u32();
+    p.out_buffer_size = r.u32();
+    p.in_buffer_size = r.u32();
+    p.default_timeout_ms = r.u32();
+    p.reject_remote = r.boolean();
+    std::size_t n = r.u16();
+    for (std::size_t i = 0; i < n && !r.failed(); ++i) get(r, p.instances.emplace_back());
+}
+
+} // namespace
+
+header_problem decode_header(std::span<const std::byte, header_size> raw, std::size_t max_body,
+                             frame_header& out) noexcept {
+    reader r(raw);
+    if (r.u16() != magic) return header_problem::bad_magic;
+    if (r.u8() != version) return header_problem::bad_version;
+    out.type = static_cast<message_type>(r.u8());
+    out.length = r.u32();
+    if (out.length > max_body) return header_problem::too_long;
+    return header_problem::none;
+}
+
+std::vector<std::byte> encode(message_type type, const empty_body&) {
+    writer w;
+    return frame(type, w);
+}
+
+std::vector<std::byte> encode(const create_instance_request& m) {
+    writer w;
+    w.str(m.name);
+    w.u8(m.direction);
+    w.u8(m.type);
+    w.boolean(m.reject_remote);
+    w.boolean(m.first_instance);
+    w.u16(m.max_instances);
+    w.u32(m.out_buffer_size);
+    w.u32(m.in_buffer_size);
+    w.u32(m.default_timeout_ms);
+    return frame(message_type::create_instance, w);
+}
+
+bool decode(std::span<const std::byte> body, create_instance_request& m) {
+    reader r(body);
+    m.name = r.str();
+    m.direction = r.u8();
+    m.type = r.u8();
+    m.reject_remote = r.boolean();
+    m.first_instance = r.boolean();
+    m.max_instances = r.u16();
+    m.out_buffer_size = r.u32();
+    m.in_buffer_size = r.u32();
+    m.default_timeout_ms = r.u32();
+    return r.ok();
+}
+
+std::vector<std::byte> encode(const created_reply& m) {
+    writer w;
+    w.u64(m.instance_id);
+    return frame(message_type::created, w);
+}
+
+bool decode(std::span<const std::byte> body, created_reply& m) {
+    reader r(body);
+    m.instance_id = r.u64();
+    return r.ok();
+}
+
+std::vector<std::byte> encode(const open_request& m) {
+    writer w;
+    w.str(m.name);
+    w.boolean(m.read);
+    w.boolean(m.write);
+    return frame(message_type::open, w);
+}
+
+bool decode(std::span<const std::byte> body, open_request& m) {
+    reader r(body);
+    m.name = r.str();
+    m.read = r.boolean();
+    m.write = r.boolean();
+    return r.ok();
+}
+
+std::vector<std::byte> encode(const opened_reply& m) {
+    writer w;
+    w.u32(static_cast<std::uint32_t>(m.server_pid));
+    w.u8(m.type);
+    w.u8(m.direction);
+    w.u16(m.max_instances);
+    w.u32(m.out_buffer_size);
+    w.u32(m.in_buffer_size);
+    w.u64(m.generation);
+    return frame(message_type::opened, w);
+}
+
+bool decode(std::span<const std::byte> body, opened_reply& m) {
+    reader r(body);
+    m.server_pid = static_cast<std::int32_t>(r.u32());
+    m.type = r.u8();
+    m.direction = r.u8();
+    m.max_instances = r.u16();
+    m.out_buffer_size = r.u32();
+    m.in_buffer_size = r.u32();
+    m.generation = r.u64();
+    return r.ok();
+}
+
+std::vector<std::byte> encode(const client_arrived_push& m) {
+    writer w;
+    w.u64(m.generation);
+    w.u32(static_cast<std::uint32_t>(m.pid));
+    w.u32(m.uid);
+    w.u32(m.gid);
+    return frame(message_type::client_arrived, w);
+}
+
+bool decode(std::span<const std::byte> body, client_arrived_push& m) {
+    reader r(body);
+    m.generation = r.u64();
+    m.pid = static_cast<std::int32_t>(r.u32());
+    m.uid = r.u32();
+    m.gid = r.u32();
+    return r.ok();
+}
+
+std::vector<std::byte> encode(const wait_request& m) {
+    writer w;
+    w.str(m.name);
+    w.u32(m.timeout_ms);
+    return frame(message_type::wait, w);
+}
+
+bool decode(std::span<const std::byte> body, wait_request& m) {
+    reader r(body);
+    m.name = r.str();
+    m.timeout_ms = r.u32();
+    return r.ok();
+}
+
+std::vector<std::byte> encode(const name_request& m) {
+    writer w;
+    w.str(m.name);
+    return frame(message_type::query, w);
+}
+
+bool decode(std::span<const std::byte> body, name_request& m) {
+    reader r(body);
+    m.name = r.str();
+    return r.ok();
+}
+
+std::vector<std::byte> encode(const error_reply& m) {
+    writer w;
+    w.u32(m.code);
+    return frame(message_type::error, w);
+}
+
+bool decode(std::span<const std::byte> body, error_reply& m) {
+    reader r(body);
+    m.code = r.u32();
+    return r.ok();
+}
+
+std::vector<std::byte> encode(const pipe_list_reply& m) {
+    writer w;
+    w.u32(static_cast<std::uint32_t>(m.pipes.size()));
+    for (const auto& p : m.pipes) put(w, p);
+    return frame(message_type::pipe_list, w);
+}
+
+bool decode(std::span<const std::byte> body, pipe_list_reply& m) {
+    reader r(body);
+    std::size_t n = r.u32();
+    // Each record takes at least 30 bytes: a count larger than the body allows is a lie.
+    if (n > body.size() / 30) return false;
+    for (std::size_t i = 0; i < n && !r.failed(); ++i) get(r, m.pipes.emplace_back());
+    return r.ok();
+}
+
+std::vector<std::byte> encode(const broker_status_reply& m) {
+    writer w;
+    w.u32(static_cast<std::uint32_t>(m.pid));
+    w.u32(m.uid);
+    w.boolean(m.system_scope);
+    w.str(m.runtime_dir);
+    w.u32(m.protocol_version);
+    w.u64(m.uptime_seconds);
+    w.u64(m.pipes);
+    w.u64(m.instances);
+    w.u64(m.connections_served);
+    w.u64(m.control_connections);
+    return frame(message_type::broker_status, w);
+}
+
+bool decode(std::span<const std::byte> body, broker_status_reply& m) {
+    reader r(body);
+    m.pid = static_cast<std::int32_t>(r.u32());
+    m.uid = r.u32();
+    m.system_scope = r.boolean();
+    m.runtime_dir = r.str();
+    m.protocol_version = r.u32();
+    m.uptime_seconds = r.u64();
+    m.pipes = r.u64();
+    m.instances = r.u64();
+    m.connections_served = r.u64();
+    m.control_connections = r.u64();
+    return r.ok();
+}
+
+} // namespace npipe::protocol

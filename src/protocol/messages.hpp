@@ -1,0 +1,188 @@
+// protocol/messages.hpp - the library <-> broker wire protocol, shared by both sides.
+//
+// A frame is an 8-byte header (magic "NP", version, type, body length, little-endian) and a
+// body encoded with protocol::writer. Requests to the broker are at most max_request_body bytes;
+// replies at most max_reply_body. A frame with a wrong magic, version or length, or a body that
+// does not decode exactly, ends the connection: the peer is either broken or hostile.
+//
+// One connection carries one conversation:
+//   client:  open -> opened (+ the instance's shared page) | error; on success the same
+//            connection is handed to the server and becomes the pipe's data connection.
+//            The broker replies to the client before it pushes the connection to the server,
+//            so the reply precedes the server's first byte on that connection.
+//   server:  create_instance (+ shared page) -> created | error; the connection then stays as
+//            the instance's link: listen -> listening, disconnect -> disconnected from the
+//            server, client_arrived (+ the data connection) pushed by the broker. Because the
+//            broker handles an open in one step, a client whose open has returned is always
+//            pushed before the acknowledgement of any later listen: that is how the server
+//            knows exactly whether a client is there.
+//   others:  wait -> ok | error;  query / list -> pipe_list;  status -> broker_status;  stop -> ok.
+#pragma once
+
+#include "protocol/codec.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace npipe::protocol {
+
+inline constexpr std::uint16_t magic = 0x504E; // "NP"
+inline constexpr std::uint8_t version = 1;
+inline constexpr std::size_t header_size = 8;
+inline constexpr std::size_t max_request_body = 64 * 1024;
+inline constexpr std::size_t max_reply_body = 16 * 1024 * 1024;
+
+enum class message_type : std::uint8_t {
+    create_instance = 1,
+    open = 2,
+    wait = 3,
+    listen = 4,
+    disconnect = 5,
+    query = 6,
+    list = 7,
+    status = 8,
+    stop = 9,
+
+    ok = 64,
+    error = 65,
+    created = 66,
+    opened = 67,
+    client_arrived = 68,
+    pipe_list = 69,
+    broker_status = 70,
+    listening = 71,    // acknowledges listen: every client pushed before it came first
+    disconnected = 72, // acknowledges disconnect: no client can arrive after it
+};
+
+struct frame_header {
+    message_type type{};
+    std::uint32_t length = 0;
+};
+
+enum class header_problem { none, bad_magic, bad_version, too_long };
+
+/// Decodes a header; `max_body` is the limit for this direction.
+header_problem decode_header(std::span<const std::byte, header_size> raw, std::size_t max_body,
+                             frame_header& out) noexcept;
+
+// ---- bodies ----------------------------------------------------------------------------------
+
+struct create_instance_request {
+    std::string name; // full name as the caller spelled it
+    std::uint8_t direction = 3;
+    std::uint8_t type = 0;
+    bool reject_remote = false;
+    bool first_instance = false;
+    std::uint16_t max_instances = 255;
+    std::uint32_t out_buffer_size = 0;
+    std::uint32_t in_buffer_size = 0;
+    std::uint32_t default_timeout_ms = 0;
+};
+
+struct created_reply {
+    std::uint64_t instance_id = 0;
+};
+
+struct open_request {
+    std::string name;
+    bool read = true;
+    bool write = true;
+};
+
+struct opened_reply {
+    std::int32_t server_pid = 0;
+    std::uint8_t type = 0;
+    std::uint8_t direction = 3;
+    std::uint16_t max_instances = 0;
+    std::uint32_t out_buffer_size = 0;
+    std::uint32_t in_buffer_size = 0;
+    std::uint64_t generation = 0;
+};
+
+struct client_arrived_push {
+    std::uint64_t generation = 0;
+    std::int32_t pid = 0;
+    std::uint32_t uid = 0;
+    std::uint32_t gid = 0;
+};
+
+struct wait_request {
+    std::string name;
+    std::uint32_t timeout_ms = 0; // 0 = the pipe's default, 0xffffffff = forever
+};
+
+struct name_request { // query
+    std::string name;
+};
+
+struct error_reply {
+    std::uint32_t code = 0; // a Win32 error number
+};
+
+struct instance_record {
+    std::uint8_t state = 0;
+    std::int32_t server_pid = 0;
+    std::int32_t client_pid = 0;       // 0 = none
+    std::uint32_t client_uid = 0xFFFFFFFF; // = none
+};
+
+struct pipe_record {
+    std::string name;
+    std::uint8_t type = 0;
+    std::uint8_t direction = 3;
+    std::uint16_t max_instances = 0;
+    std::uint32_t owner_uid = 0;
+    std::uint32_t out_buffer_size = 0;
+    std::uint32_t in_buffer_size = 0;
+    std::uint32_t default_timeout_ms = 0;
+    bool reject_remote = false;
+    std::vector<instance_record> instances;
+};
+
+struct pipe_list_reply {
+    std::vector<pipe_record> pipes;
+};
+
+struct broker_status_reply {
+    std::int32_t pid = 0;
+    std::uint32_t uid = 0;
+    bool system_scope = false;
+    std::string runtime_dir;
+    std::uint32_t protocol_version = version;
+    std::uint64_t uptime_seconds = 0;
+    std::uint64_t pipes = 0;
+    std::uint64_t instances = 0;
+    std::uint64_t connections_served = 0;
+    std::uint64_t control_connections = 0;
+};
+
+struct empty_body {};
+
+// encode(): a whole frame, header included. decode(): the body only; false = malformed.
+std::vector<std::byte> encode(message_type type, const empty_body&);
+std::vector<std::byte> encode(const create_instance_request&);
+std::vector<std::byte> encode(const created_reply&);
+std::vector<std::byte> encode(const open_request&);
+std::vector<std::byte> encode(const opened_reply&);
+std::vector<std::byte> encode(const client_arrived_push&);
+std::vector<std::byte> encode(const wait_request&);
+std::vector<std::byte> encode(const name_request&);
+std::vector<std::byte> encode(const error_reply&);
+std::vector<std::byte> encode(const pipe_list_reply&);
+std::vector<std::byte> encode(const broker_status_reply&);
+
+bool decode(std::span<const std::byte> body, create_instance_request& out);
+bool decode(std::span<const std::byte> body, created_reply& out);
+bool decode(std::span<const std::byte> body, open_request& out);
+bool decode(std::span<const std::byte> body, opened_reply& out);
+bool decode(std::span<const std::byte> body, client_arrived_push& out);
+bool decode(std::span<const std::byte> body, wait_request& out);
+bool decode(std::span<const std::byte> body, name_request& out);
+bool decode(std::span<const std::byte> body, error_reply& out);
+bool decode(std::span<const std::byte> body, pipe_list_reply& out);
+bool decode(std::span<const std::byte> body, broker_status_reply& out);
+
+} // namespace npipe::protocol

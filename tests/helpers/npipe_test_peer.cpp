@@ -1,0 +1,119 @@
+// The other process in integration tests. Roles:
+//   serve-echo NAME byte|message INSTANCES      echo server with one thread per instance; prints "ready"
+//   serve-once NAME byte|message                 one client: reads one message/chunk, replies "ack:<data>", exits
+//   serve-write NAME byte|message SIZE           connects one client, writes SIZE bytes as one write, exits 0
+//   client-send NAME DATA                        opens, writes DATA, reads the reply, prints it
+//   client-write-forever NAME                    opens a message pipe and writes 1 MiB messages forever
+//   hold NAME                                    creates an instance and sleeps until killed; prints "ready"
+#include <npipe/named_pipe.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace npipe;
+
+namespace {
+
+void ready() {
+    std::puts("ready");
+    std::fflush(stdout);
+}
+
+server_options opts(const char* type) {
+    server_options o;
+    if (std::strcmp(type, "message") == 0) {
+        o.type = pipe_type::message;
+        o.read_mode = read_mode::message;
+    }
+    return o;
+}
+
+void echo_loop(server_instance s) {
+    std::vector<std::byte> buf(1 << 20);
+    for (;;) {
+        std::error_code ec;
+        s.connect(ec);
+        if (ec && ec != win32_error::no_data) return;
+        for (;;) {
+            std::vector<std::byte> msg;
+            read_result r;
+            do {
+                r = s.read(buf, ec);
+                if (ec && ec != win32_error::more_data) break;
+                msg.insert(msg.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(r.bytes));
+            } while (r.more_data);
+            if (ec && ec != win32_error::more_data) break;
+            s.write(msg, ec);
+            if (ec) break;
+        }
+        s.disconnect(ec);
+    }
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 3) return 2;
+    std::string role = argv[1];
+    const char* name = argv[2];
+    try {
+        if (role == "serve-echo") {
+            unsigned n = static_cast<unsigned>(std::stoul(argv[4]));
+            auto o = opts(argv[3]);
+            std::vector<std::thread> threads;
+            for (unsigned i = 0; i < n; ++i) threads.emplace_back(echo_loop, server_instance::create(name, o));
+            ready();
+            for (auto& t : threads) t.join();
+            return 0;
+        }
+        if (role == "serve-once") {
+            auto s = server_instance::create(name, opts(argv[3]));
+            ready();
+            s.connect();
+            std::vector<std::byte> buf(65536);
+            auto r = s.read(buf);
+            std::string reply = "ack:" + std::string(reinterpret_cast<const char*>(buf.data()), r.bytes);
+            s.write(std::as_bytes(std::span(reply)));
+            s.flush();
+            return 0;
+        }
+        if (role == "serve-write") {
+            auto s = server_instance::create(name, opts(argv[3]));
+            ready();
+            s.connect();
+            std::vector<std::byte> data(std::stoul(argv[4]));
+            for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<std::byte>(i * 7 + 3);
+            s.write(data);
+            s.flush();
+            return 0;
+        }
+        if (role == "client-send") {
+            auto c = client::open(name);
+            std::string data = argv[3];
+            c.write(std::as_bytes(std::span(data)));
+            std::vector<std::byte> buf(65536);
+            auto r = c.read(buf);
+            std::fwrite(buf.data(), 1, r.bytes, stdout);
+            return 0;
+        }
+        if (role == "client-write-forever") {
+            auto c = client::open(name);
+            std::vector<std::byte> big(1 << 20, std::byte{0x5a});
+            ready();
+            for (;;) c.write(big);
+        }
+        if (role == "hold") {
+            auto s = server_instance::create(name, opts(argc > 3 ? argv[3] : "byte"));
+            ready();
+            for (;;) std::this_thread::sleep_for(std::chrono::hours(1));
+        }
+    } catch (const std::system_error& e) {
+        std::fprintf(stderr, "npipe_test_peer %s: %s\n", role.c_str(), e.what());
+        return 1;
+    }
+    return 2;
+}

@@ -1,0 +1,121 @@
+// Shared by the integration tests: a private runtime directory (and so a private broker) per
+// test, helpers to start real processes, and byte helpers.
+#pragma once
+
+#include <npipe/named_pipe.hpp>
+#include <npipe/namespace.hpp>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <signal.h>
+#include <spawn.h>
+#include <string>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+extern char** environ;
+
+namespace npipe_test {
+
+using namespace std::chrono_literals;
+
+inline std::string bindir() { return NPIPE_TEST_BINDIR; }
+
+inline std::vector<std::byte> bytes(std::string_view s) {
+    auto p = reinterpret_cast<const std::byte*>(s.data());
+    return {p, p + s.size()};
+}
+
+inline std::string text(std::span<const std::byte> b) {
+    return {reinterpret_cast<const char*>(b.data()), b.size()};
+}
+
+/// Waits until `condition` holds, polling; fails the test after `limit`.
+inline bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds limit = 10s) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    auto pause = 1ms;
+    while (!condition()) {
+        if (std::chrono::steady_clock::now() > deadline) return false;
+        std::this_thread::sleep_for(pause);
+        pause = std::min(pause * 2, std::chrono::milliseconds(20));
+    }
+    return true;
+}
+
+/// A process started from a test; killed and reaped on destruction.
+class process {
+public:
+    process() = default;
+    explicit process(std::vector<std::string> argv, int stdout_fd = -1) {
+        std::vector<char*> args;
+        for (auto& a : argv) args.push_back(a.data());
+        args.push_back(nullptr);
+        posix_spawn_file_actions_t actions;
+        posix_spawn_file_actions_init(&actions);
+        if (stdout_fd >= 0) posix_spawn_file_actions_adddup2(&actions, stdout_fd, 1);
+        if (posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), environ) != 0) pid_ = -1;
+        posix_spawn_file_actions_destroy(&actions);
+    }
+    process(process&& o) noexcept : pid_(std::exchange(o.pid_, -1)) {}
+    process& operator=(process&& o) noexcept {
+        std::swap(pid_, o.pid_);
+        return *this;
+    }
+    ~process() {
+        if (pid_ > 0) {
+            ::kill(pid_, SIGKILL);
+            ::waitpid(pid_, nullptr, 0);
+        }
+    }
+    pid_t pid() const { return pid_; }
+    void kill(int sig = SIGKILL) const { ::kill(pid_, sig); }
+    /// Exit status (or 128+signal); -1 if it did not end within `limit`.
+    int wait(std::chrono::milliseconds limit = 20s) {
+        auto deadline = std::chrono::steady_clock::now() + limit;
+        int status = 0;
+        for (auto pause = 1ms;; pause = std::min(pause * 2, std::chrono::milliseconds(20))) {
+            pid_t r = ::waitpid(pid_, &status, WNOHANG);
+            if (r == pid_) break;
+            if (std::chrono::steady_clock::now() > deadline) return -1;
+            std::this_thread::sleep_for(pause);
+        }
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+
+private:
+    pid_t pid_ = -1;
+};
+
+/// The peer helper program (tests/helpers/npipe_test_peer.cpp).
+inline process peer(std::vector<std::string> args, int stdout_fd = -1) {
+    args.insert(args.begin(), bindir() + "/npipe_test_peer");
+    return process(std::move(args), stdout_fd);
+}
+
+class named_pipe_test : public ::testing::Test {
+protected:
+    void SetUp() override {
+        char tmpl[] = "/tmp/npipe-test-XXXXXX";
+        ASSERT_NE(::mkdtemp(tmpl), nullptr);
+        dir_ = tmpl;
+        ::setenv("NPIPE_RUNTIME_DIR", dir_.c_str(), 1);
+        ::unsetenv("NPIPE_NO_AUTOSTART");
+        ::unsetenv("NPIPE_SCOPE");
+    }
+    void TearDown() override {
+        std::error_code ec;
+        npipe::stop_broker({}, ec);
+        std::filesystem::remove_all(dir_, ec);
+    }
+    static std::string pipe_name(const std::string& short_name) { return "\\\\.\\pipe\\" + short_name; }
+    std::string dir_;
+};
+
+} // namespace npipe_test

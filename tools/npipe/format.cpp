@@ -1,0 +1,1 @@
+int npipe_placeholder_unused();
