@@ -98,6 +98,9 @@ public:
             os::shutdown_both(f.fds.front().get());
             return false;
         }
+        // The broker accepted this socket non-blocking, and O_NONBLOCK travels with it; our
+        // I/O chooses per call (MSG_DONTWAIT), so the descriptor itself must block.
+        os::set_nonblocking(f.fds.front().get(), false);
         attach(std::move(f.fds.front()));
         generation = push.generation;
         client_pid = push.pid;
