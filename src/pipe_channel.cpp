@@ -361,8 +361,12 @@ void pipe_channel::flush(std::error_code& ec) noexcept {
         std::this_thread::sleep_for(pause);
         pause = std::min(pause * 2, std::chrono::microseconds(1000));
     }
-    // A peer that left (its queue vanished with it) did not read what we sent.
-    if (had_unread && peer_hung_up()) ec = ended(false);
+    // A peer that closed with our bytes still unread leaves ECONNRESET pending on our socket
+    // (POLLERR); one that read everything and then closed does not.
+    if (had_unread) {
+        auto r = os::poll_one(data_.get(), 0, 0);
+        if (r && (r.value & POLLERR)) ec = ended(false);
+    }
 }
 
 void pipe_channel::set_state(std::optional<npipe::read_mode> read, std::optional<npipe::wait_mode> wait,

@@ -9,7 +9,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <csignal>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -106,8 +108,8 @@ TEST(AnonymousPipe, WrongDirectionIsAccessDenied) {
 }
 
 TEST(AnonymousPipe, WriteWithoutReaderIsNoDataNotSigpipe) {
-    // SIGPIPE keeps its default action: raising it would kill the test binary.
-    ASSERT_EQ(std::signal(SIGPIPE, SIG_DFL), SIG_DFL);
+    // With SIGPIPE's default action, raising it would kill the test binary.
+    auto previous = std::signal(SIGPIPE, SIG_DFL);
     auto pipe = anonymous_pipe::create();
     pipe.read_end.close();
     std::error_code ec;
@@ -117,6 +119,7 @@ TEST(AnonymousPipe, WriteWithoutReaderIsNoDataNotSigpipe) {
     sigset_t pending;
     sigpending(&pending);
     EXPECT_EQ(sigismember(&pending, SIGPIPE), 0);
+    std::signal(SIGPIPE, previous);
 }
 
 TEST(AnonymousPipe, PeekDoesNotConsume) {
@@ -151,13 +154,15 @@ TEST(AnonymousPipe, PeekDoesNotConsume) {
 }
 
 TEST(AnonymousPipe, PeekSeesAFullPipe) {
-    auto pipe = anonymous_pipe::create();
+    auto pipe = anonymous_pipe::create(256 * 1024); // more than the kernel's default pipe
     int capacity = ::fcntl(pipe.write_end.native_handle(), F_GETPIPE_SZ);
     ASSERT_GT(capacity, 0);
     std::string data;
     for (int i = 0; i < capacity; ++i) data += static_cast<char>('a' + i % 23);
-    for (std::size_t at = 0; at < data.size(); at += 1000) // many writes: many pipe buffers
-        write_text(pipe.write_end, std::string_view(data).substr(at, 1000));
+    // Many writes, so many pipe buffers; 1024 divides a page, so they fill the pipe exactly
+    // (a write that does not fit the rest of a page starts a new one and would block here).
+    for (std::size_t at = 0; at < data.size(); at += 1024)
+        write_text(pipe.write_end, std::string_view(data).substr(at, 1024));
 
     std::string copy(data.size() + 10, '\0');
     auto r = pipe.read_end.peek(std::as_writable_bytes(std::span(copy)));
@@ -322,12 +327,38 @@ TEST(ChildProcess, ExitCodesAndSignals) {
     EXPECT_EQ(killed.wait(10s), 128 + SIGKILL);
 }
 
+// Closes a pipe end when told, or by itself after a while: a child blocked reading the other
+// end then exits, so a wait() that ignores its timeout fails the test instead of hanging it.
+class closer {
+public:
+    explicit closer(anonymous_pipe_end end) : end_(std::move(end)), thread_([this] { run(); }) {}
+    ~closer() { close_now(); thread_.join(); }
+    void close_now() {
+        std::lock_guard lock(mutex_);
+        now_ = true;
+        wake_.notify_one();
+    }
+
+private:
+    void run() {
+        std::unique_lock lock(mutex_);
+        wake_.wait_for(lock, 2s, [this] { return now_; });
+        end_.close();
+    }
+    anonymous_pipe_end end_;
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    bool now_ = false;
+    std::thread thread_;
+};
+
 TEST(ChildProcess, WaitTimesOut) {
     auto stdin_pipe = anonymous_pipe::create();
     auto options = helper_options({"wait-stdin"});
     options.stdin_fd = stdin_pipe.read_end.native_handle();
     auto child = child_process::spawn(options);
     stdin_pipe.read_end.close();
+    closer stdin_closer(std::move(stdin_pipe.write_end));
 
     std::error_code ec;
     auto start = std::chrono::steady_clock::now();
@@ -339,7 +370,7 @@ TEST(ChildProcess, WaitTimesOut) {
     EXPECT_THROW(child.wait(1ms), std::system_error);
     EXPECT_EQ(child.exit_code(), std::nullopt);
 
-    stdin_pipe.write_end.close(); // the child sees end of input and exits
+    stdin_closer.close_now(); // the child sees end of input and exits
     EXPECT_EQ(child.wait(10s), 0);
     EXPECT_EQ(child.exit_code(), 0);
 }

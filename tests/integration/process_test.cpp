@@ -1,0 +1,321 @@
+// Named pipes between real, separate processes, and peers that die or misbehave.
+#include "fixture.hpp"
+
+#include "os/socket.hpp"
+#include "protocol/messages.hpp"
+
+#include <cstring>
+#include <fcntl.h>
+#include <fstream>
+#include <sstream>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+using namespace npipe;
+using namespace npipe_test;
+
+namespace {
+
+class processes : public named_pipe_test {
+protected:
+    /// Starts a peer and waits for its "ready" line.
+    process ready_peer(std::vector<std::string> args) {
+        int p[2];
+        EXPECT_EQ(::pipe2(p, O_CLOEXEC), 0);
+        process proc = peer(std::move(args), p[1]);
+        ::close(p[1]);
+        char buf[16] = {};
+        std::size_t got = 0;
+        while (got < 6) {
+            auto n = ::read(p[0], buf + got, sizeof(buf) - 1 - got);
+            if (n <= 0) break;
+            got += static_cast<std::size_t>(n);
+        }
+        ::close(p[0]);
+        EXPECT_EQ(std::string(buf).substr(0, 5), "ready");
+        return proc;
+    }
+
+    /// Output of a process run to completion.
+    std::string run_peer(std::vector<std::string> args) {
+        char path[] = "/tmp/npipe-out-XXXXXX";
+        int fd = ::mkstemp(path);
+        process proc = peer(std::move(args), fd);
+        EXPECT_EQ(proc.wait(), 0);
+        std::ifstream in(path);
+        std::stringstream ss;
+        ss << in.rdbuf();
+        ::close(fd);
+        ::unlink(path);
+        return ss.str();
+    }
+
+    static long broker_cpu_ticks() {
+        auto st = get_broker_status();
+        std::ifstream in("/proc/" + std::to_string(st.pid) + "/stat");
+        std::string s((std::istreambuf_iterator<char>(in)), {});
+        auto fields = s.substr(s.rfind(')') + 2);
+        std::istringstream is(fields);
+        std::string f;
+        long utime = 0, stime = 0;
+        for (int i = 3; i <= 15 && is >> f; ++i) {
+            if (i == 14) utime = std::stol(f);
+            if (i == 15) stime = std::stol(f);
+        }
+        return utime + stime;
+    }
+
+    int raw_broker_connection() {
+        int s = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_un a{};
+        a.sun_family = AF_UNIX;
+        std::string path = dir_ + "/broker.sock";
+        std::memcpy(a.sun_path, path.c_str(), path.size() + 1);
+        EXPECT_EQ(::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+        return s;
+    }
+
+    static bool closed_by_peer(int s, std::chrono::milliseconds limit = 5s) {
+        return eventually([&] {
+            char b;
+            auto n = ::recv(s, &b, 1, MSG_DONTWAIT);
+            return n == 0 || (n < 0 && errno != EAGAIN);
+        }, limit);
+    }
+};
+
+} // namespace
+
+TEST_F(processes, UnrelatedProcessesFindEachOtherByName) {
+    auto server = ready_peer({"serve-once", pipe_name("siblings"), "byte"});
+    EXPECT_EQ(run_peer({"client-send", pipe_name("SIBLINGS"), "hello"}), "ack:hello");
+    EXPECT_EQ(server.wait(), 0);
+}
+
+TEST_F(processes, KilledServerLeavesNoNameAndClientGetsBrokenPipe) {
+    auto server = ready_peer({"hold", pipe_name("victim")});
+    auto c = client::open(pipe_name("victim"));
+    EXPECT_EQ(c.server_process_id(), server.pid());
+    auto status = query_pipe(pipe_name("victim"));
+    ASSERT_EQ(status.instances.size(), 1u);
+    EXPECT_EQ(status.instances[0].server_pid, server.pid());
+    EXPECT_EQ(status.instances[0].client_pid, ::getpid());
+    server.kill();
+    server.wait();
+    std::byte b[8];
+    std::error_code ec;
+    c.read(b, ec);
+    EXPECT_EQ(ec, win32_error::broken_pipe);
+    ASSERT_TRUE(eventually([&] {
+        std::error_code qe;
+        query_pipe(pipe_name("victim"), {}, qe);
+        return qe == win32_error::file_not_found;
+    }));
+    EXPECT_TRUE(list_pipes().empty());
+}
+
+TEST_F(processes, WaitersReturnPromptlyWhenTheServerDies) {
+    server_options o;
+    o.max_instances = 1;
+    auto server = ready_peer({"hold", pipe_name("dying")});
+    auto c = client::open(pipe_name("dying")); // the only instance is busy now
+    std::error_code ec;
+    std::thread waiter([&] { wait_named_pipe(pipe_name("dying"), wait_forever, {}, ec); });
+    ASSERT_TRUE(eventually([&] { return get_broker_status().control_connections >= 2; }));
+    server.kill();
+    waiter.join(); // the test's timeout catches a waiter that never returns
+    EXPECT_EQ(ec, win32_error::file_not_found);
+}
+
+TEST_F(processes, SixteenMebibyteMessageAcrossProcesses) {
+    constexpr std::size_t size = 16u << 20;
+    auto server = ready_peer({"serve-write", pipe_name("big"), "message", std::to_string(size)});
+    auto c = client::open(pipe_name("big"));
+    c.set_state(read_mode::message, std::nullopt);
+    std::vector<std::byte> got;
+    std::vector<std::byte> buf(1 << 20);
+    std::error_code ec;
+    read_result r;
+    do {
+        r = c.read(buf, ec);
+        ASSERT_TRUE(!ec || ec == win32_error::more_data) << ec.message();
+        got.insert(got.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(r.bytes));
+    } while (r.more_data);
+    ASSERT_EQ(got.size(), size);
+    for (std::size_t i = 0; i < size; ++i) {
+        if (got[i] != static_cast<std::byte>(i * 7 + 3)) FAIL() << "byte " << i << " differs";
+    }
+    EXPECT_EQ(server.wait(), 0);
+}
+
+TEST_F(processes, ClientKilledMidMessageNeverYieldsAWholeMessage) {
+    server_options o;
+    o.type = pipe_type::message;
+    o.read_mode = read_mode::message;
+    auto s = server_instance::create(pipe_name("midway"), o);
+    auto writer = ready_peer({"client-write-forever", pipe_name("midway")});
+    s.connect();
+    std::vector<std::byte> buf(4096);
+    std::error_code ec;
+    auto r = s.read(buf, ec); // the first part of a 1 MiB message
+    ASSERT_EQ(ec, win32_error::more_data);
+    writer.kill();
+    writer.wait();
+    std::size_t in_message = r.bytes;
+    for (;;) {
+        r = s.read(buf, ec);
+        if (ec && ec != win32_error::more_data) break;
+        in_message = r.more_data ? in_message + r.bytes : 0; // a complete message starts afresh
+        if (!r.more_data) {
+            EXPECT_EQ(in_message, 0u);
+        }
+    }
+    EXPECT_EQ(ec, win32_error::broken_pipe);
+}
+
+TEST_F(processes, TwoHundredClientsAgainstTwoHundredFiftyFiveInstances) {
+    auto server = ready_peer({"serve-echo", pipe_name("crowd"), "byte", "255"});
+    std::atomic<int> good{0};
+    std::vector<std::thread> clients;
+    for (int i = 0; i < 200; ++i) {
+        clients.emplace_back([&, i] {
+            std::error_code ec;
+            client c = client::open(pipe_name("crowd"), {}, ec);
+            while (ec == win32_error::pipe_busy) {
+                wait_named_pipe(pipe_name("crowd"), wait_forever, {}, ec);
+                c = client::open(pipe_name("crowd"), {}, ec);
+            }
+            if (ec) return;
+            std::vector<std::byte> out(4096 + static_cast<std::size_t>(i));
+            for (std::size_t k = 0; k < out.size(); ++k) out[k] = static_cast<std::byte>(k * 31 + static_cast<std::size_t>(i));
+            c.write(out, ec);
+            std::vector<std::byte> in;
+            std::vector<std::byte> buf(8192);
+            while (!ec && in.size() < out.size()) {
+                auto r = c.read(buf, ec);
+                in.insert(in.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(r.bytes));
+            }
+            if (!ec && in == out) good++;
+        });
+    }
+    for (auto& t : clients) t.join();
+    EXPECT_EQ(good.load(), 200);
+}
+
+TEST_F(processes, BrokerCpuDoesNotGrowWithBytesTransferred) {
+    auto s = server_instance::create(pipe_name("cpu"));
+    auto c = client::open(pipe_name("cpu"));
+    s.connect();
+    long before = broker_cpu_ticks();
+    std::vector<std::byte> chunk(1 << 16);
+    std::thread reader([&] {
+        std::vector<std::byte> buf(1 << 16);
+        std::size_t total = 0;
+        while (total < (512u << 20)) total += c.read(buf).bytes;
+    });
+    for (int i = 0; i < 8192; ++i) s.write(chunk); // 512 MiB
+    reader.join();
+    long after = broker_cpu_ticks();
+    // Clock ticks are 10 ms; moving 512 MiB through the broker would take seconds of CPU.
+    EXPECT_LE(after - before, 2) << "the broker worked while data flowed";
+}
+
+TEST_F(processes, BrokerSurvivesGarbageHalfRequestsAndForgedLengths) {
+    auto keep = server_instance::create(pipe_name("alive")); // starts the broker
+    int garbage = raw_broker_connection();
+    const char junk[] = "GET / HTTP/1.1\r\n\r\n";
+    ASSERT_GT(::send(garbage, junk, sizeof(junk), MSG_NOSIGNAL), 0);
+    EXPECT_TRUE(closed_by_peer(garbage));
+    ::close(garbage);
+
+    int forged = raw_broker_connection(); // a valid header announcing a 4 GiB body
+    std::byte header[8] = {std::byte{0x4E}, std::byte{0x50}, std::byte{1}, std::byte{2},
+                           std::byte{0xFF}, std::byte{0xFF}, std::byte{0xFF}, std::byte{0xFF}};
+    ASSERT_EQ(::send(forged, header, sizeof(header), MSG_NOSIGNAL), 8);
+    EXPECT_TRUE(closed_by_peer(forged));
+    ::close(forged);
+
+    int half = raw_broker_connection(); // half a header, then silence
+    ASSERT_EQ(::send(half, header, 3, MSG_NOSIGNAL), 3);
+    auto c = client::open(pipe_name("alive")); // the broker still serves others meanwhile
+    EXPECT_TRUE(keep.connect());
+
+    int with_fds = raw_broker_connection(); // descriptors attached to a request that takes none
+    auto frame = protocol::encode(protocol::message_type::list, {});
+    int fds[2] = {::open("/dev/null", O_RDONLY | O_CLOEXEC), ::open("/dev/null", O_RDONLY | O_CLOEXEC)};
+    EXPECT_FALSE(os::send_with_fds(with_fds, {frame.data(), frame.size()}, fds));
+    EXPECT_TRUE(closed_by_peer(with_fds));
+    ::close(fds[0]);
+    ::close(fds[1]);
+    ::close(with_fds);
+    EXPECT_EQ(list_pipes().size(), 1u);
+    ::close(half);
+}
+
+TEST_F(processes, SilentPeerIsDroppedAfterTheHandshakeTimeout) {
+    ::setenv("NPIPE_NO_AUTOSTART", "1", 1);
+    ::chmod(dir_.c_str(), 0700);
+    process broker({bindir() + "/npiped", "--runtime-dir", dir_, "--handshake-timeout", "200"});
+    ASSERT_TRUE(eventually([&] { std::error_code ec; get_broker_status({}, ec); return !ec; }));
+    int half = raw_broker_connection();
+    std::byte header[3] = {std::byte{0x4E}, std::byte{0x50}, std::byte{1}};
+    ASSERT_EQ(::send(half, header, sizeof(header), MSG_NOSIGNAL), 3);
+    EXPECT_TRUE(closed_by_peer(half));
+    ::close(half);
+    auto s = server_instance::create(pipe_name("after"));
+    EXPECT_EQ(list_pipes().size(), 1u);
+}
+
+TEST_F(processes, NoBrokerAndNoAutostartIsAClearError) {
+    ::setenv("NPIPE_NO_AUTOSTART", "1", 1);
+    std::error_code ec;
+    server_instance::create(pipe_name("x"), {}, ec);
+    EXPECT_EQ(ec, win32_error::service_not_active);
+    client::open(pipe_name("x"), {}, ec);
+    EXPECT_EQ(ec, win32_error::service_not_active);
+    EXPECT_NE(ec.message().find("broker"), std::string::npos);
+}
+
+TEST_F(processes, UnsafeRuntimeDirectoriesAreRefused) {
+    std::error_code ec;
+    ::chmod(dir_.c_str(), 0755);
+    server_instance::create(pipe_name("x"), {}, ec);
+    EXPECT_EQ(ec, win32_error::access_denied) << "group/world-readable runtime directory";
+    ::chmod(dir_.c_str(), 0700);
+    std::string link = dir_ + "-link";
+    ASSERT_EQ(::symlink(dir_.c_str(), link.c_str()), 0);
+    endpoint via_link;
+    via_link.runtime_dir = link;
+    server_options o;
+    o.endpoint = via_link;
+    server_instance::create(pipe_name("x"), o, ec);
+    EXPECT_EQ(ec, win32_error::access_denied) << "symlinked runtime directory";
+    ::unlink(link.c_str());
+}
+
+TEST_F(processes, ListShowsStatesAndPeers) {
+    auto s1 = server_instance::create(pipe_name("listed"));
+    auto s2 = server_instance::create(pipe_name("listed"));
+    auto c = client::open(pipe_name("listed"));
+    auto pipes = list_pipes();
+    ASSERT_EQ(pipes.size(), 1u);
+    EXPECT_EQ(pipes[0].name, pipe_name("listed"));
+    EXPECT_EQ(pipes[0].owner_uid, ::geteuid());
+    ASSERT_EQ(pipes[0].instances.size(), 2u);
+    int connected = 0, listening = 0;
+    for (const auto& i : pipes[0].instances) {
+        EXPECT_EQ(i.server_pid, ::getpid());
+        if (i.state == instance_state::connected) {
+            connected++;
+            EXPECT_EQ(i.client_pid, ::getpid());
+            EXPECT_EQ(i.client_uid, ::geteuid());
+        }
+        if (i.state == instance_state::listening) {
+            listening++;
+            EXPECT_FALSE(i.client_pid);
+        }
+    }
+    EXPECT_EQ(connected, 1);
+    EXPECT_EQ(listening, 1);
+}
