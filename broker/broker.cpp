@@ -414,20 +414,27 @@ void broker::instance_listening(pipe_entry& p) {
 bool broker::on_listen(connection& c) {
     instance* inst = registry_.find_instance(c.instance_id);
     if (!inst) return true;
-    bool was_disconnected = inst->state == instance_state::disconnected;
-    if (was_disconnected) inst->state = instance_state::listening;
-    reply(c, protocol::encode(protocol::message_type::listening, {}));
-    if (was_disconnected) instance_listening(*inst->pipe);
+    // Only a listen on an instance that was already listening needs an answer (has a client
+    // come?); after a disconnect no client can be in flight, so the server does not wait.
+    if (inst->state == instance_state::disconnected) {
+        inst->state = instance_state::listening;
+        instance_listening(*inst->pipe);
+    } else {
+        reply(c, protocol::encode(protocol::message_type::listening, {}));
+    }
     return true;
 }
 
 bool broker::on_disconnect(connection& c) {
     instance* inst = registry_.find_instance(c.instance_id);
     if (!inst) return true;
+    // Disconnecting a listening instance races with clients on their way: the answer marks
+    // the point after which none can come. A connected instance needs no answer.
+    bool was_listening = inst->state == instance_state::listening;
     release_server_end(*inst);
     inst->state = instance_state::disconnected;
     inst->client_pid = 0;
-    reply(c, protocol::encode(protocol::message_type::disconnected, {}));
+    if (was_listening) reply(c, protocol::encode(protocol::message_type::disconnected, {}));
     return true;
 }
 

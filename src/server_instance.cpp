@@ -38,7 +38,14 @@ public:
             }
             return true;
         }
-        if (sync_listen(ec)) return true;
+        if (state == instance_state::disconnected) {
+            // No client can be in flight to a disconnected instance: no need to wait for the
+            // broker's word before waiting for a client.
+            if ((ec = send_frame(link.get(), protocol::encode(protocol::message_type::listen, {})))) return false;
+            state = instance_state::listening;
+        } else if (sync_listen(ec)) {
+            return true;
+        }
         if (ec) return false;
         if (wait_mode_ == wait_mode::nowait) {
             ec = win32(win32_error::pipe_listening);
@@ -64,8 +71,7 @@ public:
         }
         if ((ec = send_frame(link.get(), protocol::encode(protocol::message_type::disconnect, {})))) return;
         // A client may be on its way to a listening instance; the broker's acknowledgement
-        // tells us when none can be. (A connected instance's acknowledgement is read later,
-        // by the next listen.)
+        // tells us when none can be. A connected instance gets no acknowledgement.
         if (was_listening) read_until(protocol::message_type::disconnected, false, ec);
         state = instance_state::disconnected;
         client_pid = 0;

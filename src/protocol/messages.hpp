@@ -11,8 +11,8 @@
 //            The broker replies to the client before it pushes the connection to the server,
 //            so the reply precedes the server's first byte on that connection.
 //   server:  create_instance (+ shared page) -> created | error; the connection then stays as
-//            the instance's link: listen -> listening, disconnect -> disconnected from the
-//            server, client_arrived (+ the data connection) pushed by the broker. Because the
+//            the instance's link: listen (-> listening, when the instance already listened),
+//            disconnect (-> disconnected, when the instance was listening) from the server, client_arrived (+ the data connection) pushed by the broker. Because the
 //            broker handles an open in one step, a client whose open has returned is always
 //            pushed before the acknowledgement of any later listen: that is how the server
 //            knows exactly whether a client is there.
