@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# ./dev demo: a server and a client in separate processes, in byte and message mode, with
+# `npipe list` while the servers run. Nothing is started by hand: the first `npipe serve`
+# starts the broker. A private runtime directory keeps the demo away from your own pipes.
+set -euo pipefail
+BIN=${1:?usage: demo.sh BINDIR}
+export PATH="$BIN:$PATH"
+NPIPE_RUNTIME_DIR=$(mktemp -d /tmp/npipe-demo-XXXXXX)
+export NPIPE_RUNTIME_DIR
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    npipe broker stop >/dev/null 2>&1 || true
+    rm -rf "$NPIPE_RUNTIME_DIR"
+}
+trap cleanup EXIT
+
+# WaitNamedPipe fails at once for a name nobody has created yet, so wait for the name first.
+wait_for_pipe() {
+    for _ in $(seq 200); do
+        npipe info "$1" >/dev/null 2>&1 && return 0
+        sleep 0.05
+    done
+    echo "demo: $1 did not appear" >&2
+    return 1
+}
+
+step() { printf '\n\033[1;34m## %s\033[0m\n' "$*"; }
+show() { printf '\033[2m$ %s\033[0m\n' "$*"; }
+
+step "A byte-mode echo server, in the background"
+show 'npipe serve demo --echo &'
+npipe serve demo --echo & pids+=($!)
+wait_for_pipe demo
+echo "(the broker started by itself: $(npipe broker status | grep -i pid | head -1))"
+
+step "A client in another process: netcat for pipes"
+show 'printf "hello over a byte pipe\n" | npipe connect demo -q 500'
+printf 'hello over a byte pipe\n' | timeout 10 npipe connect demo -q 500
+
+step "A message-mode echo server with four instances"
+show 'npipe serve demo-messages --message --instances 4 --echo &'
+npipe serve demo-messages --message --instances 4 --echo & pids+=($!)
+wait_for_pipe demo-messages
+
+step "CallNamedPipe: one message in, one message out"
+show 'npipe call demo-messages "hello, message mode"'
+timeout 10 npipe call demo-messages "hello, message mode"
+echo
+
+step "A client that stays connected, so the list shows a peer"
+sleep_fifo=$(mktemp -u /tmp/npipe-demo-fifo-XXXXXX)
+mkfifo "$sleep_fifo"
+(timeout 20 npipe connect demo-messages --message < "$sleep_fifo" > /dev/null) & pids+=($!)
+exec 9>"$sleep_fifo"
+for _ in $(seq 100); do
+    npipe info demo-messages --json | grep -q '"connected"' && break
+    sleep 0.05
+done
+
+step "npipe list while the servers run"
+show 'npipe list'
+npipe list
+show 'npipe info demo-messages --json'
+npipe info demo-messages --json
+
+exec 9>&-
+rm -f "$sleep_fifo"
+step "Done: stopping the servers removes their pipes"
+for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+wait 2>/dev/null || true
+pids=()
+for _ in $(seq 100); do
+    [ "$(npipe list --json)" = "[]" ] && break
+    sleep 0.05
+done
+show 'npipe list'
+npipe list
