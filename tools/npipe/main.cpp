@@ -1,1 +1,72 @@
-int main() { return 0; }
+// npipe - the command-line tool: serve, connect to, call and inspect named pipes.
+// Thin: a table of sub-commands; each lives in commands.cpp.
+#include "commands.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <pthread.h>
+#include <signal.h>
+#include <string>
+#include <vector>
+
+namespace {
+
+struct command {
+    const char* name;
+    const char* description;
+    npipe::cli::setup_fn setup;
+};
+
+constexpr command commands[] = {
+    {"serve", "Create a named pipe and serve its clients (echo, run a command, or bridge to the terminal)",
+     npipe::cli::setup_serve},
+    {"connect", "Open a named pipe and copy stdin to it and it to stdout (netcat for pipes)",
+     npipe::cli::setup_connect},
+    {"call", "Send one message and print the reply (CallNamedPipe)", npipe::cli::setup_call},
+    {"wait", "Wait until an instance of a pipe is available (WaitNamedPipe)", npipe::cli::setup_wait},
+    {"list", "List every pipe with its instances", npipe::cli::setup_list},
+    {"info", "Show one pipe with its instances", npipe::cli::setup_info},
+    {"broker", "Show the status of the broker (npiped) or stop it", npipe::cli::setup_broker},
+};
+
+} // namespace
+
+int main(int argc, char** argv) {
+    // A reader that went away is an error we handle, not a reason to die. Blocked rather than
+    // ignored: commands run by `serve --exec` start with the default disposition again.
+    sigset_t pipe_signal;
+    sigemptyset(&pipe_signal);
+    sigaddset(&pipe_signal, SIGPIPE);
+    ::pthread_sigmask(SIG_BLOCK, &pipe_signal, nullptr);
+
+    npipe::cli::context ctx;
+    std::vector<std::string> args(argv + 1, argv + argc);
+    npipe::cli::take_exec_command(args, ctx);
+
+    CLI::App app{"npipe - Windows named pipes on Linux: serve, connect, call and inspect \\\\.\\pipe\\ names.\n"
+                 "NAME is \\\\.\\pipe\\NAME or just NAME."};
+    app.name("npipe");
+    app.require_subcommand(1);
+    npipe::cli::add_endpoint_options(app, ctx);
+
+    std::vector<std::pair<CLI::App*, npipe::cli::runner>> runners;
+    for (const auto& c : commands) {
+        CLI::App* sub = app.add_subcommand(c.name, c.description);
+        runners.emplace_back(sub, c.setup(*sub, ctx));
+    }
+    // After the commands, which would otherwise inherit it.
+    app.footer("Exit status: 0 success, 1 the operation failed, 2 usage error, 3 reply truncated (call).\n"
+               "Run 'npipe COMMAND --help' for a command's options.");
+
+    // CLI11 wants the arguments last-first.
+    std::vector<std::string> reversed(args.rbegin(), args.rend());
+    try {
+        app.parse(reversed);
+    } catch (const CLI::ParseError& e) {
+        int code = app.exit(e);
+        return code == 0 ? 0 : npipe::cli::exit_usage;
+    }
+    for (auto& [sub, run] : runners)
+        if (sub->parsed()) return run();
+    return npipe::cli::exit_usage;
+}

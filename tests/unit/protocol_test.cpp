@@ -1,0 +1,110 @@
+#include "protocol/messages.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace npipe::protocol;
+
+namespace {
+
+std::span<const std::byte> body_of(const std::vector<std::byte>& frame) {
+    return std::span<const std::byte>(frame).subspan(header_size);
+}
+
+frame_header header_of(const std::vector<std::byte>& frame, std::size_t max_body = max_request_body) {
+    frame_header h;
+    EXPECT_EQ(decode_header(std::span<const std::byte, header_size>(frame.data(), header_size), max_body, h),
+              header_problem::none);
+    return h;
+}
+
+} // namespace
+
+TEST(Protocol, CreateInstanceRoundTrip) {
+    create_instance_request in;
+    in.name = "\\\\.\\pipe\\x";
+    in.direction = 1;
+    in.type = 1;
+    in.reject_remote = true;
+    in.first_instance = true;
+    in.max_instances = 7;
+    in.out_buffer_size = 100;
+    in.in_buffer_size = 200;
+    in.default_timeout_ms = 300;
+    auto frame = encode(in);
+    auto h = header_of(frame);
+    EXPECT_EQ(h.type, message_type::create_instance);
+    EXPECT_EQ(h.length, frame.size() - header_size);
+    create_instance_request out;
+    ASSERT_TRUE(decode(body_of(frame), out));
+    EXPECT_EQ(out.name, in.name);
+    EXPECT_EQ(out.direction, 1);
+    EXPECT_EQ(out.type, 1);
+    EXPECT_TRUE(out.reject_remote);
+    EXPECT_TRUE(out.first_instance);
+    EXPECT_EQ(out.max_instances, 7);
+    EXPECT_EQ(out.out_buffer_size, 100u);
+    EXPECT_EQ(out.in_buffer_size, 200u);
+    EXPECT_EQ(out.default_timeout_ms, 300u);
+}
+
+TEST(Protocol, PipeListRoundTrip) {
+    pipe_list_reply in;
+    pipe_record p;
+    p.name = "\\\\.\\pipe\\y";
+    p.type = 1;
+    p.max_instances = 255;
+    p.owner_uid = 1000;
+    p.instances.push_back({1, 42, 43, 1001});
+    p.instances.push_back({0, 42, 0, 0xFFFFFFFF});
+    in.pipes.push_back(p);
+    auto frame = encode(in);
+    pipe_list_reply out;
+    ASSERT_TRUE(decode(body_of(frame), out));
+    ASSERT_EQ(out.pipes.size(), 1u);
+    EXPECT_EQ(out.pipes[0].name, p.name);
+    ASSERT_EQ(out.pipes[0].instances.size(), 2u);
+    EXPECT_EQ(out.pipes[0].instances[0].client_pid, 43);
+    EXPECT_EQ(out.pipes[0].instances[1].client_uid, 0xFFFFFFFFu);
+}
+
+TEST(Protocol, EveryTruncationIsRefused) {
+    open_request in{"\\\\.\\pipe\\z", true, false};
+    auto frame = encode(in);
+    auto body = body_of(frame);
+    for (std::size_t n = 0; n < body.size(); ++n) {
+        open_request out;
+        EXPECT_FALSE(decode(body.first(n), out)) << "accepted " << n << " of " << body.size() << " bytes";
+    }
+    std::vector<std::byte> longer(body.begin(), body.end());
+    longer.push_back(std::byte{0});
+    open_request out;
+    EXPECT_FALSE(decode(longer, out)) << "trailing bytes must not be ignored";
+}
+
+TEST(Protocol, HeaderChecks) {
+    auto frame = encode(message_type::list, {});
+    frame_header h;
+    auto raw = [&] { return std::span<const std::byte, header_size>(frame.data(), header_size); };
+    EXPECT_EQ(decode_header(raw(), max_request_body, h), header_problem::none);
+    frame[0] = std::byte{'G'};
+    EXPECT_EQ(decode_header(raw(), max_request_body, h), header_problem::bad_magic);
+    frame = encode(message_type::list, {});
+    frame[2] = std::byte{99};
+    EXPECT_EQ(decode_header(raw(), max_request_body, h), header_problem::bad_version);
+    frame = encode(message_type::list, {});
+    frame[4] = frame[5] = frame[6] = frame[7] = std::byte{0xFF}; // a forged 4 GiB body
+    EXPECT_EQ(decode_header(raw(), max_request_body, h), header_problem::too_long);
+}
+
+TEST(Protocol, ForgedCountsAndBooleans) {
+    writer w;
+    w.u32(1'000'000); // a million pipes announced in a few bytes
+    pipe_list_reply out;
+    EXPECT_FALSE(decode(w.bytes(), out));
+    writer b;
+    b.str("\\\\.\\pipe\\z");
+    b.u8(2); // not a boolean
+    b.u8(1);
+    open_request o;
+    EXPECT_FALSE(decode(b.bytes(), o));
+}
