@@ -170,9 +170,10 @@ read_result pipe_channel::read_message(std::span<std::byte> buffer, std::error_c
 }
 
 read_result pipe_channel::read_messages_as_bytes(std::span<std::byte> buffer, std::error_code& ec) noexcept {
+    if (buffer.empty()) return {}; // Windows: TRUE, 0 bytes, nothing consumed
     bool block = wait_mode_ == npipe::wait_mode::wait;
     std::size_t total = 0;
-    while (total < buffer.size() || buffer.empty()) {
+    while (total < buffer.size()) {
         if (!in_message_ || message_left_ == 0) {
             in_message_ = false;
             if (total > 0) {
@@ -188,7 +189,6 @@ read_result pipe_channel::read_messages_as_bytes(std::span<std::byte> buffer, st
                 return {0, false};
             }
         }
-        if (buffer.empty()) break;
         std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size() - total, message_left_));
         std::size_t got = receive(buffer.data() + total, want, total == 0 && block, false, ec);
         if (ec) {

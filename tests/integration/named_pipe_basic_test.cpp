@@ -407,3 +407,20 @@ TEST_F(basic, HandleStateAndInfo) {
     EXPECT_EQ(ec, win32_error::invalid_parameter);
 }
 
+
+TEST_F(basic, ZeroByteReadInByteModeConsumesNothing) {
+    server_options o;
+    o.type = pipe_type::message;
+    auto s = server_instance::create(pipe_name("zero-byte-mode"), o);
+    auto c = client::open(pipe_name("zero-byte-mode")); // byte read mode
+    std::error_code ec;
+    auto r = c.read({}, ec); // nothing there yet: returns at once
+    EXPECT_FALSE(ec);
+    EXPECT_EQ(r.bytes, 0u);
+    s.write(bytes("kept"));
+    r = c.read({}, ec);
+    EXPECT_FALSE(ec);
+    std::byte buf[8];
+    r = c.read(buf);
+    EXPECT_EQ(text({buf, r.bytes}), "kept");
+}
