@@ -3,6 +3,8 @@
 
 #include <npipe/pipe_name.hpp>
 
+#include <sys/ioctl.h>
+
 using namespace npipe;
 using namespace npipe_test;
 
@@ -373,15 +375,18 @@ TEST_F(basic, FlushReturnsOnceThePeerHasReadEverything) {
     auto s = server_instance::create(pipe_name("flush"));
     auto c = client::open(pipe_name("flush"));
     std::vector<std::byte> data(1 << 20, std::byte{1});
-    std::atomic<std::size_t> consumed{0};
-    std::thread writer([&] {
-        s.write(data);
-        s.flush();
-        EXPECT_EQ(consumed.load(), data.size()) << "flush returned before the client read it all";
+    std::thread reader([&] {
+        std::vector<std::byte> buf(65536);
+        std::size_t consumed = 0;
+        while (consumed < data.size()) consumed += c.read(buf).bytes;
     });
-    std::vector<std::byte> buf(65536);
-    while (consumed < data.size()) consumed += c.read(buf).bytes;
-    writer.join();
+    s.write(data);
+    s.flush();
+    // Flush returned: nothing of ours may still wait in the client's receive queue.
+    int queued = -1;
+    ASSERT_EQ(::ioctl(c.native_handle(), FIONREAD, &queued), 0);
+    EXPECT_EQ(queued, 0) << "flush returned before the client read it all";
+    reader.join();
 }
 
 TEST_F(basic, HandleStateAndInfo) {
