@@ -48,11 +48,8 @@ std::string broker_program() {
     if (const char* env = std::getenv("NPIPE_BROKER"); env && *env) return env;
     std::string self = os::object_path_of(reinterpret_cast<const void*>(&broker_program));
     if (auto slash = self.rfind('/'); slash != std::string::npos) {
-        std::string dir = self.substr(0, slash);
-        if (auto up = dir.rfind('/'); up != std::string::npos) {
-            std::string candidate = dir.substr(0, up) + "/bin/npiped";
-            if (os::is_executable(candidate)) return candidate;
-        }
+        std::string candidate = self.substr(0, slash) + "/" NPIPE_LIBDIR_TO_BINDIR "/npiped";
+        if (os::is_executable(candidate)) return candidate;
     }
     return std::string(NPIPE_INSTALL_BINDIR) + "/npiped";
 }
