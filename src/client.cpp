@@ -24,9 +24,11 @@ public:
     bool disconnected_by_server() const noexcept { return load_disconnected(page.address()) >= generation; }
 
 protected:
-    std::error_code prepare_io(io_kind) noexcept override {
+    std::error_code prepare_io(io_kind kind) noexcept override {
         if (!data_) return win32(win32_error::invalid_handle);
         if (disconnected_by_server()) return win32(win32_error::pipe_not_connected);
+        // A transaction needs a server at the other end (closing: ERROR_BAD_PIPE).
+        if (kind == io_kind::transact && peer_hung_up()) return win32(win32_error::bad_pipe);
         return {};
     }
 

@@ -10,65 +10,71 @@ struct error_text {
     int code;
     const char* name;
     const char* meaning;
+    const char* windows_text; ///< what FormatMessage says on Windows (Microsoft's wording)
 };
 
 // Windows' symbolic names, and what each means for the person who sees it.
 constexpr error_text error_texts[] = {
-    {0, "ERROR_SUCCESS", "the operation completed successfully"},
-    {1, "ERROR_INVALID_FUNCTION", "the operation is not valid for this handle"},
-    {2, "ERROR_FILE_NOT_FOUND", "no pipe of that name exists"},
-    {3, "ERROR_PATH_NOT_FOUND", "the path does not exist"},
-    {4, "ERROR_TOO_MANY_OPEN_FILES", "out of file descriptors"},
-    {5, "ERROR_ACCESS_DENIED", "access is denied"},
-    {6, "ERROR_INVALID_HANDLE", "the handle is invalid or closed"},
-    {8, "ERROR_NOT_ENOUGH_MEMORY", "not enough memory"},
-    {11, "ERROR_BAD_FORMAT", "malformed data"},
-    {12, "ERROR_INVALID_ACCESS", "the access code is invalid"},
-    {13, "ERROR_INVALID_DATA", "the data is invalid"},
-    {14, "ERROR_OUTOFMEMORY", "not enough memory"},
-    {21, "ERROR_NOT_READY", "the device is not ready"},
-    {29, "ERROR_WRITE_FAULT", "a write failed"},
-    {30, "ERROR_READ_FAULT", "a read failed"},
-    {31, "ERROR_GEN_FAILURE", "a device attached to the system is not functioning"},
-    {32, "ERROR_SHARING_VIOLATION", "the file is in use"},
-    {38, "ERROR_HANDLE_EOF", "end of file"},
-    {50, "ERROR_NOT_SUPPORTED", "the request is not supported"},
-    {53, "ERROR_BAD_NETPATH", "the network path was not found"},
-    {80, "ERROR_FILE_EXISTS", "the file exists"},
-    {87, "ERROR_INVALID_PARAMETER", "a parameter is incorrect"},
-    {109, "ERROR_BROKEN_PIPE", "the pipe has been ended by the other side"},
-    {110, "ERROR_OPEN_FAILED", "the system cannot open the file"},
-    {111, "ERROR_BUFFER_OVERFLOW", "the file name is too long"},
-    {112, "ERROR_DISK_FULL", "there is not enough space"},
-    {120, "ERROR_CALL_NOT_IMPLEMENTED", "this function is not supported"},
-    {121, "ERROR_SEM_TIMEOUT", "the wait timed out before an instance became available"},
-    {122, "ERROR_INSUFFICIENT_BUFFER", "the data area passed is too small"},
-    {123, "ERROR_INVALID_NAME", "the pipe name is not valid"},
-    {161, "ERROR_BAD_PATHNAME", "the path name is invalid"},
-    {170, "ERROR_BUSY", "the resource is in use"},
-    {183, "ERROR_ALREADY_EXISTS", "it already exists"},
-    {206, "ERROR_FILENAME_EXCED_RANGE", "the name is too long"},
-    {230, "ERROR_BAD_PIPE", "the pipe is in the wrong state for this operation"},
-    {231, "ERROR_PIPE_BUSY", "all pipe instances are busy"},
-    {232, "ERROR_NO_DATA", "the pipe is being closed (or, non-blocking, there is nothing to read)"},
-    {233, "ERROR_PIPE_NOT_CONNECTED", "no process is on the other end of the pipe"},
-    {234, "ERROR_MORE_DATA", "more data is available"},
-    {258, "ERROR_WAIT_TIMEOUT", "the wait timed out"},
-    {535, "ERROR_PIPE_CONNECTED", "there is a process on the other end of the pipe"},
-    {536, "ERROR_PIPE_LISTENING", "waiting for a process to open the other end of the pipe"},
-    {995, "ERROR_OPERATION_ABORTED", "the operation was aborted"},
-    {996, "ERROR_IO_INCOMPLETE", "the overlapped operation is not complete"},
-    {997, "ERROR_IO_PENDING", "overlapped I/O is in progress"},
-    {998, "ERROR_NOACCESS", "invalid access to a memory location"},
-    {1062, "ERROR_SERVICE_NOT_ACTIVE", "the npipe broker (npiped) is not running"},
-    {1168, "ERROR_NOT_FOUND", "element not found"},
-    {1225, "ERROR_CONNECTION_REFUSED", "the broker refused the connection"},
-    {1236, "ERROR_CONNECTION_ABORTED", "the connection was aborted"},
-    {1346, "ERROR_BAD_IMPERSONATION_LEVEL", "the impersonation level is not allowed"},
-    {1359, "ERROR_INTERNAL_ERROR", "an internal error occurred"},
-    {1368, "ERROR_CANNOT_IMPERSONATE", "cannot impersonate the pipe's client"},
-    {1460, "ERROR_TIMEOUT", "the operation timed out"},
-    {5023, "ERROR_INVALID_STATE", "the object is in the wrong state"},
+    {0, "ERROR_SUCCESS", "the operation completed successfully", "The operation completed successfully."},
+    {1, "ERROR_INVALID_FUNCTION", "the operation is not valid for this handle", "Incorrect function."},
+    {2, "ERROR_FILE_NOT_FOUND", "no pipe of that name exists", "The system cannot find the file specified."},
+    {3, "ERROR_PATH_NOT_FOUND", "the path does not exist", "The system cannot find the path specified."},
+    {4, "ERROR_TOO_MANY_OPEN_FILES", "out of file descriptors", "The system cannot open the file."},
+    {5, "ERROR_ACCESS_DENIED", "access is denied", "Access is denied."},
+    {6, "ERROR_INVALID_HANDLE", "the handle is invalid or closed", "The handle is invalid."},
+    {8, "ERROR_NOT_ENOUGH_MEMORY", "not enough memory", "Not enough memory resources are available to process this command."},
+    {11, "ERROR_BAD_FORMAT", "malformed data", "An attempt was made to load a program with an incorrect format."},
+    {12, "ERROR_INVALID_ACCESS", "the access code is invalid", "The access code is invalid."},
+    {13, "ERROR_INVALID_DATA", "the data is invalid", "The data is invalid."},
+    {14, "ERROR_OUTOFMEMORY", "not enough memory", "Not enough memory resources are available to complete this operation."},
+    {21, "ERROR_NOT_READY", "the device is not ready", "The device is not ready."},
+    {29, "ERROR_WRITE_FAULT", "a write failed", "The system cannot write to the specified device."},
+    {30, "ERROR_READ_FAULT", "a read failed", "The system cannot read from the specified device."},
+    {31, "ERROR_GEN_FAILURE", "a device attached to the system is not functioning", "A device attached to the system is not functioning."},
+    {32, "ERROR_SHARING_VIOLATION", "the file is in use", "The process cannot access the file because it is being used by another process."},
+    {38, "ERROR_HANDLE_EOF", "end of file", "Reached the end of the file."},
+    {50, "ERROR_NOT_SUPPORTED", "the request is not supported", "The request is not supported."},
+    {53, "ERROR_BAD_NETPATH", "the network path was not found", "The network path was not found."},
+    {80, "ERROR_FILE_EXISTS", "the file exists", "The file exists."},
+    {87, "ERROR_INVALID_PARAMETER", "a parameter is incorrect", "The parameter is incorrect."},
+    {109, "ERROR_BROKEN_PIPE", "the pipe has been ended by the other side", "The pipe has been ended."},
+    {110, "ERROR_OPEN_FAILED", "the system cannot open the file", "The system cannot open the device or file specified."},
+    {111, "ERROR_BUFFER_OVERFLOW", "the file name is too long", "The file name is too long."},
+    {112, "ERROR_DISK_FULL", "there is not enough space", "There is not enough space on the disk."},
+    {120, "ERROR_CALL_NOT_IMPLEMENTED", "this function is not supported", "This function is not supported on this system."},
+    {121, "ERROR_SEM_TIMEOUT", "the wait timed out before an instance became available", "The semaphore timeout period has expired."},
+    {122, "ERROR_INSUFFICIENT_BUFFER", "the data area passed is too small", "The data area passed to a system call is too small."},
+    {123, "ERROR_INVALID_NAME", "the pipe name is not valid", "The filename, directory name, or volume label syntax is incorrect."},
+    {161, "ERROR_BAD_PATHNAME", "the path name is invalid", "The specified path is invalid."},
+    {170, "ERROR_BUSY", "the resource is in use", "The requested resource is in use."},
+    {183, "ERROR_ALREADY_EXISTS", "it already exists", "Cannot create a file when that file already exists."},
+    {193, "ERROR_BAD_EXE_FORMAT", "the program is not a valid executable", "%1 is not a valid Win32 application."},
+    {206, "ERROR_FILENAME_EXCED_RANGE", "the name is too long", "The filename or extension is too long."},
+    {230, "ERROR_BAD_PIPE", "the pipe is in the wrong state for this operation", "The pipe state is invalid."},
+    {231, "ERROR_PIPE_BUSY", "all pipe instances are busy", "All pipe instances are busy."},
+    {232, "ERROR_NO_DATA", "the pipe is being closed (or, non-blocking, there is nothing to read)", "The pipe is being closed."},
+    {233, "ERROR_PIPE_NOT_CONNECTED", "no process is on the other end of the pipe", "No process is on the other end of the pipe."},
+    {234, "ERROR_MORE_DATA", "more data is available", "More data is available."},
+    {258, "ERROR_WAIT_TIMEOUT", "the wait timed out", "The wait operation timed out."},
+    {259, "ERROR_NO_MORE_ITEMS", "no more data is available", "No more data is available."},
+    {267, "ERROR_DIRECTORY", "the directory name is invalid", "The directory name is invalid."},
+    {317, "ERROR_MR_MID_NOT_FOUND", "no message text exists for this number", "The system cannot find message text for message number 0x%1 in the message file for %2."},
+    {535, "ERROR_PIPE_CONNECTED", "there is a process on the other end of the pipe", "There is a process on other end of the pipe."},
+    {536, "ERROR_PIPE_LISTENING", "waiting for a process to open the other end of the pipe", "Waiting for a process to open the other end of the pipe."},
+    {995, "ERROR_OPERATION_ABORTED", "the operation was aborted", "The I/O operation has been aborted because of either a thread exit or an application request."},
+    {996, "ERROR_IO_INCOMPLETE", "the overlapped operation is not complete", "Overlapped I/O event is not in a signaled state."},
+    {997, "ERROR_IO_PENDING", "overlapped I/O is in progress", "Overlapped I/O operation is in progress."},
+    {998, "ERROR_NOACCESS", "invalid access to a memory location", "Invalid access to memory location."},
+    {1004, "ERROR_INVALID_FLAGS", "invalid flags", "Invalid flags."},
+    {1062, "ERROR_SERVICE_NOT_ACTIVE", "the npipe broker (npiped) is not running", "The service has not been started."},
+    {1168, "ERROR_NOT_FOUND", "element not found", "Element not found."},
+    {1225, "ERROR_CONNECTION_REFUSED", "the broker refused the connection", "The remote computer refused the network connection."},
+    {1236, "ERROR_CONNECTION_ABORTED", "the connection was aborted", "The network connection was aborted by the local system."},
+    {1346, "ERROR_BAD_IMPERSONATION_LEVEL", "the impersonation level is not allowed", "Either a required impersonation level was not provided, or the provided impersonation level is invalid."},
+    {1359, "ERROR_INTERNAL_ERROR", "an internal error occurred", "An internal error occurred."},
+    {1368, "ERROR_CANNOT_IMPERSONATE", "cannot impersonate the pipe's client", "Unable to impersonate using a named pipe until data has been read from that pipe."},
+    {1460, "ERROR_TIMEOUT", "the operation timed out", "This operation returned because the timeout period expired."},
+    {5023, "ERROR_INVALID_STATE", "the object is in the wrong state", "The group or resource is not in the correct state to perform the requested operation."},
 };
 
 const error_text* find_text(int code) noexcept {
@@ -135,6 +141,16 @@ const std::error_category& win32_category() noexcept {
 std::string win32_error_name(int code) {
     if (const error_text* t = find_text(code)) return t->name;
     return "ERROR_" + std::to_string(code);
+}
+
+std::string win32_error_system_text(int code) {
+    if (const error_text* t = find_text(code)) return t->windows_text;
+    return {};
+}
+
+std::string win32_error_description(int code) {
+    if (const error_text* t = find_text(code)) return t->meaning;
+    return {};
 }
 
 win32_error win32_error_from_errno(int e) noexcept {

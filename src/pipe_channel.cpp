@@ -101,8 +101,16 @@ read_result pipe_channel::read_locked(std::span<std::byte> buffer, std::error_co
 }
 
 read_result pipe_channel::read_stream(std::span<std::byte> buffer, std::error_code& ec) noexcept {
-    if (buffer.empty()) return {};
     bool block = wait_mode_ == npipe::wait_mode::wait;
+    if (buffer.empty()) {
+        // Windows: a zero-byte read waits for data without taking any, and reports the end of
+        // the pipe like any other read.
+        std::byte probe;
+        auto r = os::recv_some(data_.get(), &probe, 1, MSG_PEEK | (block ? 0 : MSG_DONTWAIT));
+        if (!r) ec = would_block(r.error) ? win32(win32_error::no_data) : ended(false);
+        else if (r.value == 0) ec = ended(false);
+        return {};
+    }
     std::size_t n = receive(buffer.data(), buffer.size(), block, false, ec);
     if (ec) return {};
     return {n, false};
@@ -318,13 +326,14 @@ peek_result pipe_channel::peek(std::span<std::byte> buffer, std::error_code& ec)
 read_result pipe_channel::transact(std::span<const std::byte> request, std::span<std::byte> reply,
                                    std::error_code& ec) noexcept {
     ec.clear();
-    if (type != pipe_type::message || read_mode_ != npipe::read_mode::message) {
-        ec = win32(win32_error::bad_pipe);
-        return {};
-    }
     {
         std::lock_guard lock(read_mutex_);
-        if ((ec = prepare_io(io_kind::read))) return {};
+        // The pipe's state is checked before its mode, as NPFS does.
+        if ((ec = prepare_io(io_kind::transact))) return {};
+        if (type != pipe_type::message || read_mode_ != npipe::read_mode::message) {
+            ec = win32(win32_error::bad_pipe);
+            return {};
+        }
         auto avail = os::readable_bytes(data_.get());
         if (in_message_ || (avail && avail.value > 0)) {
             ec = win32(win32_error::pipe_busy);
@@ -349,6 +358,7 @@ void pipe_channel::flush(std::error_code& ec) noexcept {
     ec.clear();
     std::lock_guard lock(write_mutex_);
     if ((ec = prepare_io(io_kind::flush))) return;
+    if (!data_) return; // a server end without a client: nothing to wait for
     // The kernel counts what the peer has not consumed yet (SIOCOUTQ) but offers no wake-up
     // when it reaches zero, so poll it with a growing pause (at most 1 ms).
     auto pause = std::chrono::microseconds(10);
@@ -382,6 +392,7 @@ void pipe_channel::set_state(std::optional<npipe::read_mode> read, std::optional
 
 handle_state pipe_channel::state(std::error_code& ec) noexcept {
     ec.clear();
+    if ((ec = prepare_io(io_kind::query))) return {};
     handle_state s;
     s.read_mode = read_mode_;
     s.wait_mode = wait_mode_;

@@ -37,7 +37,7 @@ constexpr std::size_t message_header_size = 4;
 
 class pipe_channel {
 public:
-    enum class io_kind { read, write, peek, flush };
+    enum class io_kind { read, write, peek, flush, transact, query };
 
     virtual ~pipe_channel() = default;
 

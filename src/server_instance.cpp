@@ -44,6 +44,12 @@ public:
             if ((ec = send_frame(link.get(), protocol::encode(protocol::message_type::listen, {})))) return false;
             state = instance_state::listening;
         } else if (sync_listen(ec)) {
+            // The client came (and perhaps went) before ConnectNamedPipe was called.
+            if (peer_hung_up()) {
+                state = instance_state::closing;
+                ec = win32(win32_error::no_data);
+                return false;
+            }
             return true;
         }
         if (ec) return false;
@@ -155,16 +161,24 @@ public:
 
 protected:
     std::error_code prepare_io(io_kind kind) noexcept override {
+        if (kind == io_kind::query) return {}; // a server end answers queries in any state
         std::lock_guard lock(state_mutex);
         std::error_code ec;
         if (state == instance_state::listening) sync_listen(ec);
+        // Windows: peek and transact need a connected instance (ERROR_BAD_PIPE otherwise, also
+        // for a transaction once the client has gone); a flush with no client has nothing to
+        // wait for and succeeds.
+        bool needs_connection = kind == io_kind::peek || kind == io_kind::transact;
         switch (state) {
         case instance_state::listening:
-            return win32(kind == io_kind::peek ? win32_error::bad_pipe : win32_error::pipe_listening);
+            if (kind == io_kind::flush) return {};
+            return win32(needs_connection ? win32_error::bad_pipe : win32_error::pipe_listening);
         case instance_state::disconnected:
-            return win32(kind == io_kind::peek ? win32_error::bad_pipe : win32_error::pipe_not_connected);
+            if (kind == io_kind::flush) return {};
+            return win32(needs_connection ? win32_error::bad_pipe : win32_error::pipe_not_connected);
         case instance_state::connected:
         case instance_state::closing:
+            if (kind == io_kind::transact && peer_hung_up()) return win32(win32_error::bad_pipe);
             return {};
         }
         return win32(win32_error::invalid_handle);

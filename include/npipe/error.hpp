@@ -84,6 +84,14 @@ inline std::error_code make_error_code(win32_error e) noexcept {
 /// The symbolic Windows name of a Win32 error number ("ERROR_PIPE_BUSY"), or "ERROR_<n>".
 NPIPE_API std::string win32_error_name(int code);
 
+/// What a Win32 error number means, as a lower-case sentence without a full stop ("all pipe
+/// instances are busy"); empty for a number npipe does not know.
+NPIPE_API std::string win32_error_description(int code);
+
+/// Windows' own message text for a Win32 error number, as FormatMessage returns it without
+/// the trailing CR LF ("All pipe instances are busy."); empty for a number npipe does not know.
+NPIPE_API std::string win32_error_system_text(int code);
+
 /// Win32 number for an errno value, as Windows would report the same failure.
 /// The one table that turns kernel errors into Win32 errors.
 NPIPE_API win32_error win32_error_from_errno(int errno_value) noexcept;

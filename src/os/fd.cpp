@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace npipe::os {
@@ -76,6 +77,37 @@ sys_result<int> readable_bytes(int raw) noexcept {
     auto r = sys_call([&] { return ::ioctl(raw, FIONREAD, &n); });
     if (!r) return {0, r.error};
     return {n, {}};
+}
+
+sys_result<fd> dup_above(int raw, int lowest) noexcept {
+    auto r = sys_call([&] { return ::fcntl(raw, F_DUPFD_CLOEXEC, lowest); });
+    if (!r) return {fd{}, r.error};
+    return {fd(r.value), {}};
+}
+
+sys_result<fd> open_path(const char* path, int flags, unsigned mode) noexcept {
+    auto r = sys_call([&] { return ::open(path, flags | O_CLOEXEC, static_cast<mode_t>(mode)); });
+    if (!r) return {fd{}, r.error};
+    return {fd(r.value), {}};
+}
+
+sys_result<descriptor_type> type_of(int raw) noexcept {
+    struct stat st {};
+    auto r = sys_call([&] { return ::fstat(raw, &st); });
+    if (!r) return {descriptor_type::other, r.error};
+    if (S_ISREG(st.st_mode)) return {descriptor_type::regular, {}};
+    if (S_ISDIR(st.st_mode)) return {descriptor_type::directory, {}};
+    if (S_ISFIFO(st.st_mode)) return {descriptor_type::fifo, {}};
+    if (S_ISSOCK(st.st_mode)) return {descriptor_type::socket, {}};
+    if (S_ISCHR(st.st_mode)) return {descriptor_type::character, {}};
+    return {descriptor_type::other, {}};
+}
+
+bool is_open(int raw) noexcept { return raw >= 0 && ::fcntl(raw, F_GETFD) != -1; }
+
+std::error_code sync_to_disk(int raw) noexcept {
+    auto r = sys_call([&] { return ::fsync(raw); });
+    return r.error;
 }
 
 } // namespace npipe::os

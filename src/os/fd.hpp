@@ -56,6 +56,8 @@ private:
 
 /// dup with O_CLOEXEC.
 sys_result<fd> dup_cloexec(int raw) noexcept;
+/// dup with O_CLOEXEC onto the lowest free number >= `lowest`.
+sys_result<fd> dup_above(int raw, int lowest) noexcept;
 /// Sets or clears O_NONBLOCK.
 std::error_code set_nonblocking(int raw, bool on) noexcept;
 /// Sets or clears FD_CLOEXEC.
@@ -70,5 +72,18 @@ std::error_code write_all_nosigpipe(int raw, const void* data, std::size_t size)
 
 /// Bytes that can be read now without blocking (FIONREAD).
 sys_result<int> readable_bytes(int raw) noexcept;
+
+/// open(2) with O_CLOEXEC added.
+sys_result<fd> open_path(const char* path, int flags, unsigned mode) noexcept;
+
+/// What a descriptor refers to.
+enum class descriptor_type { regular, directory, fifo, socket, character, other };
+sys_result<descriptor_type> type_of(int raw) noexcept;
+
+/// True when `raw` is an open descriptor.
+bool is_open(int raw) noexcept;
+
+/// fsync(2).
+std::error_code sync_to_disk(int raw) noexcept;
 
 } // namespace npipe::os

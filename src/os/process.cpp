@@ -88,7 +88,10 @@ void cloexec_range(unsigned lo, unsigned hi) noexcept {
     cloexec_range(lo, ~0U);
 
     if (r.working_directory && ::chdir(r.working_directory) != 0) child_fail(report_fd, errno);
-    ::execvp(r.file, r.argv);
+    if (r.envp)
+        ::execvpe(r.file, r.argv, r.envp);
+    else
+        ::execvp(r.file, r.argv);
     child_fail(report_fd, errno);
 }
 

@@ -40,6 +40,7 @@ struct spawn_request {
     int std_fds[3] = {-1, -1, -1};           ///< sources for 0, 1, 2; -1: the parent's own
     const int* keep = nullptr;               ///< further descriptors (all >= 3), sorted, unique
     std::size_t keep_count = 0;
+    char* const* envp = nullptr;             ///< the child's environment; null: the parent's
 };
 
 /// fork + exec. Returns once the program runs: a failed exec (or a failure to set up the

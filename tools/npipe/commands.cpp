@@ -414,10 +414,11 @@ bool await_client(server_instance& inst, const event& stop, std::error_code& ec)
             }
             continue;
         }
-        if (ec == win32_error::no_data) { // the client came and went before we looked
-            inst.disconnect(ec);
-            if (ec) return false;
-            continue;
+        if (ec == win32_error::no_data) {
+            // The client came and went before we looked (Windows reports that as ERROR_NO_DATA):
+            // what it wrote is still there, so serve it like any client.
+            ec.clear();
+            return true;
         }
         return false;
     }

@@ -1,0 +1,689 @@
+/* npipe/win32.h - the Win32 pipe API on Linux: Windows' names, types, flags and error numbers.
+ *
+ * Plain C (C99 and later, and C++). A program written for Windows named and anonymous pipes
+ * compiles against this header unchanged; <windows.h> from the compat directory
+ * (include/npipe/compat, on the include path through `pkg-config --cflags npipe`) includes it.
+ *
+ * Types have Windows' widths: DWORD, LONG and ULONG are 32-bit, BOOL is int, HANDLE a pointer,
+ * WCHAR 16-bit (UTF-16). Structures have Windows' layout. Generic names (CreateNamedPipe,
+ * CreateFile, ...) map to the A or W function by UNICODE, as on Windows. A strings are UTF-8.
+ *
+ * Errors: functions set the calling thread's last error exactly as Windows does; GetLastError()
+ * returns Windows' numbers (ERROR_PIPE_BUSY is 231). Every function is safe to call from any
+ * thread. The functions that deliberately differ from Windows are listed in the README.
+ */
+#ifndef NPIPE_WIN32_H
+#define NPIPE_WIN32_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(NPIPE_BUILDING_LIBRARY)
+#define NPIPE_C_API __attribute__((visibility("default")))
+#else
+#define NPIPE_C_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- calling conventions and annotations (meaningless on x86-64/ARM64 Linux) ---------------- */
+#define WINAPI
+#define APIENTRY
+#define CALLBACK
+#define WINBASEAPI
+#define WINAPIV
+#define __stdcall
+#define __cdecl
+#define CONST const
+#define VOID void
+#define IN
+#define OUT
+#define OPTIONAL
+#define UNREFERENCED_PARAMETER(P) ((void)(P))
+
+#ifndef FALSE
+#define FALSE 0
+#endif
+#ifndef TRUE
+#define TRUE 1
+#endif
+
+/* ---- basic types ------------------------------------------------------------------------- */
+typedef int BOOL;
+typedef BOOL* PBOOL;
+typedef BOOL* LPBOOL;
+typedef unsigned char BYTE;
+typedef unsigned char UCHAR;
+typedef BYTE* PBYTE;
+typedef BYTE* LPBYTE;
+typedef unsigned short WORD;
+typedef unsigned short USHORT;
+typedef uint32_t DWORD;
+typedef int32_t LONG;
+typedef uint32_t ULONG;
+typedef int INT;
+typedef unsigned int UINT;
+typedef int64_t LONGLONG;
+typedef uint64_t ULONGLONG;
+typedef uint64_t DWORD64;
+typedef intptr_t INT_PTR;
+typedef uintptr_t UINT_PTR;
+typedef intptr_t LONG_PTR;
+typedef uintptr_t ULONG_PTR;
+typedef uintptr_t DWORD_PTR;
+typedef uintptr_t SIZE_T;
+typedef intptr_t SSIZE_T;
+typedef SIZE_T* PSIZE_T;
+typedef DWORD* PDWORD;
+typedef DWORD* LPDWORD;
+typedef LONG* PLONG;
+typedef LONG* LPLONG;
+typedef ULONG* PULONG;
+typedef void* PVOID;
+typedef void* LPVOID;
+typedef const void* LPCVOID;
+typedef void* HANDLE;
+typedef HANDLE* PHANDLE;
+typedef HANDLE* LPHANDLE;
+typedef HANDLE HLOCAL;
+typedef HANDLE HGLOBAL;
+typedef HANDLE HINSTANCE;
+typedef HANDLE HMODULE;
+typedef HANDLE HWND;
+typedef LONG HRESULT;
+typedef LONG NTSTATUS;
+
+typedef char CHAR;
+/* WCHAR is a UTF-16 unit. In C++ it is char16_t so u"..." literals (what TEXT() makes under
+ * UNICODE) fit; in C it is the type of C11's u"..." literals. With -fshort-wchar, wchar_t is
+ * 16-bit and L"..." literals fit too. */
+#if defined(__cplusplus)
+typedef char16_t WCHAR;
+#elif defined(__WCHAR_MAX__) && (__WCHAR_MAX__ == 0xffff || __WCHAR_MAX__ == 0x7fff)
+typedef wchar_t WCHAR;
+#else
+typedef uint_least16_t WCHAR;
+#endif
+typedef CHAR* PCHAR;
+typedef CHAR* LPCH;
+typedef CHAR* PSTR;
+typedef CHAR* LPSTR;
+typedef const CHAR* PCSTR;
+typedef const CHAR* LPCSTR;
+typedef WCHAR* PWCHAR;
+typedef WCHAR* PWSTR;
+typedef WCHAR* LPWSTR;
+typedef const WCHAR* PCWSTR;
+typedef const WCHAR* LPCWSTR;
+
+#ifdef UNICODE
+typedef WCHAR TCHAR;
+#else
+typedef char TCHAR;
+#endif
+typedef TCHAR* PTCHAR;
+typedef TCHAR* LPTSTR;
+typedef TCHAR* PTSTR;
+typedef const TCHAR* LPCTSTR;
+typedef const TCHAR* PCTSTR;
+
+#ifdef UNICODE
+#define __TEXT(quote) u##quote
+#else
+#define __TEXT(quote) quote
+#endif
+#define TEXT(quote) __TEXT(quote)
+
+typedef union _LARGE_INTEGER {
+    __extension__ struct {
+        DWORD LowPart;
+        LONG HighPart;
+    };
+    struct {
+        DWORD LowPart;
+        LONG HighPart;
+    } u;
+    LONGLONG QuadPart;
+} LARGE_INTEGER, *PLARGE_INTEGER;
+
+#define MAX_PATH 260
+#define INFINITE 0xFFFFFFFFu
+#define INVALID_HANDLE_VALUE ((HANDLE)(LONG_PTR)-1)
+
+#define ZeroMemory(dest, len) ((void)__builtin_memset((dest), 0, (len)))
+#define SecureZeroMemory(dest, len) ((void)__builtin_memset((dest), 0, (len)))
+#define FillMemory(dest, len, fill) ((void)__builtin_memset((dest), (fill), (len)))
+#define CopyMemory(dest, src, len) ((void)__builtin_memcpy((dest), (src), (len)))
+#define MoveMemory(dest, src, len) ((void)__builtin_memmove((dest), (src), (len)))
+
+/* ---- structures -------------------------------------------------------------------------- */
+typedef struct _SECURITY_ATTRIBUTES {
+    DWORD nLength;
+    LPVOID lpSecurityDescriptor; /* not interpreted yet: pipes get the default descriptor */
+    BOOL bInheritHandle;
+} SECURITY_ATTRIBUTES, *PSECURITY_ATTRIBUTES, *LPSECURITY_ATTRIBUTES;
+
+typedef struct _OVERLAPPED {
+    ULONG_PTR Internal;     /* NTSTATUS of the operation; STATUS_PENDING while it runs */
+    ULONG_PTR InternalHigh; /* bytes transferred */
+    __extension__ union {
+        __extension__ struct {
+            DWORD Offset;
+            DWORD OffsetHigh;
+        };
+        PVOID Pointer;
+    };
+    HANDLE hEvent; /* set when the operation completes */
+} OVERLAPPED, *LPOVERLAPPED;
+
+typedef struct _STARTUPINFOA {
+    DWORD cb;
+    LPSTR lpReserved;
+    LPSTR lpDesktop;
+    LPSTR lpTitle;
+    DWORD dwX, dwY, dwXSize, dwYSize;
+    DWORD dwXCountChars, dwYCountChars;
+    DWORD dwFillAttribute;
+    DWORD dwFlags;
+    WORD wShowWindow;
+    WORD cbReserved2;
+    LPBYTE lpReserved2;
+    HANDLE hStdInput;
+    HANDLE hStdOutput;
+    HANDLE hStdError;
+} STARTUPINFOA, *LPSTARTUPINFOA;
+
+typedef struct _STARTUPINFOW {
+    DWORD cb;
+    LPWSTR lpReserved;
+    LPWSTR lpDesktop;
+    LPWSTR lpTitle;
+    DWORD dwX, dwY, dwXSize, dwYSize;
+    DWORD dwXCountChars, dwYCountChars;
+    DWORD dwFillAttribute;
+    DWORD dwFlags;
+    WORD wShowWindow;
+    WORD cbReserved2;
+    LPBYTE lpReserved2;
+    HANDLE hStdInput;
+    HANDLE hStdOutput;
+    HANDLE hStdError;
+} STARTUPINFOW, *LPSTARTUPINFOW;
+
+typedef struct _PROCESS_INFORMATION {
+    HANDLE hProcess;
+    HANDLE hThread;
+    DWORD dwProcessId;
+    DWORD dwThreadId;
+} PROCESS_INFORMATION, *PPROCESS_INFORMATION, *LPPROCESS_INFORMATION;
+
+typedef DWORD(WINAPI* PTHREAD_START_ROUTINE)(LPVOID lpThreadParameter);
+typedef PTHREAD_START_ROUTINE LPTHREAD_START_ROUTINE;
+typedef VOID(CALLBACK* PAPCFUNC)(ULONG_PTR dwParam);
+
+/* ---- error numbers (GetLastError) -------------------------------------------------------- */
+#define NO_ERROR 0
+#define ERROR_SUCCESS 0
+#define ERROR_INVALID_FUNCTION 1
+#define ERROR_FILE_NOT_FOUND 2
+#define ERROR_PATH_NOT_FOUND 3
+#define ERROR_TOO_MANY_OPEN_FILES 4
+#define ERROR_ACCESS_DENIED 5
+#define ERROR_INVALID_HANDLE 6
+#define ERROR_NOT_ENOUGH_MEMORY 8
+#define ERROR_BAD_FORMAT 11
+#define ERROR_INVALID_ACCESS 12
+#define ERROR_INVALID_DATA 13
+#define ERROR_OUTOFMEMORY 14
+#define ERROR_NOT_READY 21
+#define ERROR_WRITE_FAULT 29
+#define ERROR_READ_FAULT 30
+#define ERROR_GEN_FAILURE 31
+#define ERROR_SHARING_VIOLATION 32
+#define ERROR_HANDLE_EOF 38
+#define ERROR_NOT_SUPPORTED 50
+#define ERROR_BAD_NETPATH 53
+#define ERROR_FILE_EXISTS 80
+#define ERROR_INVALID_PARAMETER 87
+#define ERROR_BROKEN_PIPE 109
+#define ERROR_OPEN_FAILED 110
+#define ERROR_BUFFER_OVERFLOW 111
+#define ERROR_DISK_FULL 112
+#define ERROR_CALL_NOT_IMPLEMENTED 120
+#define ERROR_SEM_TIMEOUT 121
+#define ERROR_INSUFFICIENT_BUFFER 122
+#define ERROR_INVALID_NAME 123
+#define ERROR_DIRECTORY 267
+#define ERROR_BAD_PATHNAME 161
+#define ERROR_BUSY 170
+#define ERROR_ALREADY_EXISTS 183
+#define ERROR_FILENAME_EXCED_RANGE 206
+#define ERROR_BAD_EXE_FORMAT 193
+#define ERROR_BAD_PIPE 230
+#define ERROR_PIPE_BUSY 231
+#define ERROR_NO_DATA 232
+#define ERROR_PIPE_NOT_CONNECTED 233
+#define ERROR_MORE_DATA 234
+#define ERROR_NO_MORE_ITEMS 259
+#define ERROR_PIPE_CONNECTED 535
+#define ERROR_PIPE_LISTENING 536
+#define ERROR_OPERATION_ABORTED 995
+#define ERROR_IO_INCOMPLETE 996
+#define ERROR_IO_PENDING 997
+#define ERROR_NOACCESS 998
+#define ERROR_INVALID_FLAGS 1004
+#define ERROR_SERVICE_NOT_ACTIVE 1062
+#define ERROR_NOT_FOUND 1168
+#define ERROR_CONNECTION_REFUSED 1225
+#define ERROR_CONNECTION_ABORTED 1236
+#define ERROR_BAD_IMPERSONATION_LEVEL 1346
+#define ERROR_INTERNAL_ERROR 1359
+#define ERROR_CANNOT_IMPERSONATE 1368
+#define ERROR_TIMEOUT 1460
+#define ERROR_INVALID_STATE 5023
+
+/* NTSTATUS values that appear in OVERLAPPED.Internal. */
+#define STATUS_SUCCESS ((DWORD)0x00000000)
+#define STATUS_WAIT_0 ((DWORD)0x00000000)
+#define STATUS_ABANDONED_WAIT_0 ((DWORD)0x00000080)
+#define STATUS_USER_APC ((DWORD)0x000000C0)
+#define STATUS_TIMEOUT ((DWORD)0x00000102)
+#define STATUS_PENDING ((DWORD)0x00000103)
+#define STATUS_BUFFER_OVERFLOW ((DWORD)0x80000005)
+#define STATUS_INVALID_HANDLE ((DWORD)0xC0000008)
+#define STATUS_INVALID_PARAMETER ((DWORD)0xC000000D)
+#define STATUS_ACCESS_DENIED ((DWORD)0xC0000022)
+#define STATUS_OBJECT_NAME_INVALID ((DWORD)0xC0000033)
+#define STATUS_OBJECT_NAME_NOT_FOUND ((DWORD)0xC0000034)
+#define STATUS_INSTANCE_NOT_AVAILABLE ((DWORD)0xC00000AB)
+#define STATUS_PIPE_NOT_AVAILABLE ((DWORD)0xC00000AC)
+#define STATUS_INVALID_PIPE_STATE ((DWORD)0xC00000AD)
+#define STATUS_PIPE_BUSY ((DWORD)0xC00000AE)
+#define STATUS_ILLEGAL_FUNCTION ((DWORD)0xC00000AF)
+#define STATUS_PIPE_DISCONNECTED ((DWORD)0xC00000B0)
+#define STATUS_PIPE_CLOSING ((DWORD)0xC00000B1)
+#define STATUS_PIPE_CONNECTED ((DWORD)0xC00000B2)
+#define STATUS_PIPE_LISTENING ((DWORD)0xC00000B3)
+#define STATUS_IO_TIMEOUT ((DWORD)0xC00000B5)
+#define STATUS_PIPE_BROKEN ((DWORD)0xC000014B)
+#define STATUS_CANCELLED ((DWORD)0xC0000120)
+#define STATUS_NO_MEMORY ((DWORD)0xC0000017)
+
+#define HasOverlappedIoCompleted(lpOverlapped) ((DWORD)(lpOverlapped)->Internal != STATUS_PENDING)
+
+/* HRESULT (strsafe.h and friends). */
+#define S_OK ((HRESULT)0)
+#define S_FALSE ((HRESULT)1)
+#define SUCCEEDED(hr) (((HRESULT)(hr)) >= 0)
+#define FAILED(hr) (((HRESULT)(hr)) < 0)
+#define HRESULT_FROM_WIN32(x)                                                                     \
+    ((HRESULT)(x) <= 0 ? ((HRESULT)(x)) : ((HRESULT)(((x)&0x0000FFFF) | (7 << 16) | 0x80000000)))
+
+/* ---- access rights, file creation ------------------------------------------------------- */
+#define DELETE 0x00010000u
+#define READ_CONTROL 0x00020000u
+#define WRITE_DAC 0x00040000u
+#define WRITE_OWNER 0x00080000u
+#define SYNCHRONIZE 0x00100000u
+#define STANDARD_RIGHTS_REQUIRED 0x000F0000u
+#define STANDARD_RIGHTS_READ READ_CONTROL
+#define STANDARD_RIGHTS_WRITE READ_CONTROL
+#define STANDARD_RIGHTS_EXECUTE READ_CONTROL
+#define STANDARD_RIGHTS_ALL 0x001F0000u
+#define ACCESS_SYSTEM_SECURITY 0x01000000u
+#define MAXIMUM_ALLOWED 0x02000000u
+#define GENERIC_READ 0x80000000u
+#define GENERIC_WRITE 0x40000000u
+#define GENERIC_EXECUTE 0x20000000u
+#define GENERIC_ALL 0x10000000u
+
+#define FILE_READ_DATA 0x0001u
+#define FILE_LIST_DIRECTORY 0x0001u
+#define FILE_WRITE_DATA 0x0002u
+#define FILE_ADD_FILE 0x0002u
+#define FILE_APPEND_DATA 0x0004u
+#define FILE_ADD_SUBDIRECTORY 0x0004u
+#define FILE_CREATE_PIPE_INSTANCE 0x0004u
+#define FILE_READ_EA 0x0008u
+#define FILE_WRITE_EA 0x0010u
+#define FILE_EXECUTE 0x0020u
+#define FILE_READ_ATTRIBUTES 0x0080u
+#define FILE_WRITE_ATTRIBUTES 0x0100u
+#define FILE_ALL_ACCESS (STANDARD_RIGHTS_REQUIRED | SYNCHRONIZE | 0x1FFu)
+#define FILE_GENERIC_READ                                                                         \
+    (STANDARD_RIGHTS_READ | FILE_READ_DATA | FILE_READ_ATTRIBUTES | FILE_READ_EA | SYNCHRONIZE)
+#define FILE_GENERIC_WRITE                                                                        \
+    (STANDARD_RIGHTS_WRITE | FILE_WRITE_DATA | FILE_WRITE_ATTRIBUTES | FILE_WRITE_EA |             \
+     FILE_APPEND_DATA | SYNCHRONIZE)
+#define FILE_GENERIC_EXECUTE                                                                      \
+    (STANDARD_RIGHTS_EXECUTE | FILE_READ_ATTRIBUTES | FILE_EXECUTE | SYNCHRONIZE)
+
+#define FILE_SHARE_READ 0x00000001u
+#define FILE_SHARE_WRITE 0x00000002u
+#define FILE_SHARE_DELETE 0x00000004u
+
+#define CREATE_NEW 1
+#define CREATE_ALWAYS 2
+#define OPEN_EXISTING 3
+#define OPEN_ALWAYS 4
+#define TRUNCATE_EXISTING 5
+
+#define FILE_ATTRIBUTE_READONLY 0x00000001u
+#define FILE_ATTRIBUTE_HIDDEN 0x00000002u
+#define FILE_ATTRIBUTE_SYSTEM 0x00000004u
+#define FILE_ATTRIBUTE_ARCHIVE 0x00000020u
+#define FILE_ATTRIBUTE_NORMAL 0x00000080u
+#define FILE_ATTRIBUTE_TEMPORARY 0x00000100u
+#define FILE_FLAG_WRITE_THROUGH 0x80000000u
+#define FILE_FLAG_OVERLAPPED 0x40000000u
+#define FILE_FLAG_NO_BUFFERING 0x20000000u
+#define FILE_FLAG_RANDOM_ACCESS 0x10000000u
+#define FILE_FLAG_SEQUENTIAL_SCAN 0x08000000u
+#define FILE_FLAG_DELETE_ON_CLOSE 0x04000000u
+#define FILE_FLAG_BACKUP_SEMANTICS 0x02000000u
+#define FILE_FLAG_POSIX_SEMANTICS 0x01000000u
+#define FILE_FLAG_OPEN_REPARSE_POINT 0x00200000u
+#define FILE_FLAG_OPEN_NO_RECALL 0x00100000u
+#define FILE_FLAG_FIRST_PIPE_INSTANCE 0x00080000u
+
+/* Security quality of service (CreateFile's dwFlagsAndAttributes on a pipe name). */
+#define SECURITY_ANONYMOUS (0 << 16)
+#define SECURITY_IDENTIFICATION (1 << 16)
+#define SECURITY_IMPERSONATION (2 << 16)
+#define SECURITY_DELEGATION (3 << 16)
+#define SECURITY_CONTEXT_TRACKING 0x00040000u
+#define SECURITY_EFFECTIVE_ONLY 0x00080000u
+#define SECURITY_SQOS_PRESENT 0x00100000u
+#define SECURITY_VALID_SQOS_FLAGS 0x001F0000u
+
+/* ---- pipes ------------------------------------------------------------------------------- */
+#define PIPE_ACCESS_INBOUND 0x00000001u
+#define PIPE_ACCESS_OUTBOUND 0x00000002u
+#define PIPE_ACCESS_DUPLEX 0x00000003u
+#define PIPE_CLIENT_END 0x00000000u
+#define PIPE_SERVER_END 0x00000001u
+#define PIPE_WAIT 0x00000000u
+#define PIPE_NOWAIT 0x00000001u
+#define PIPE_READMODE_BYTE 0x00000000u
+#define PIPE_READMODE_MESSAGE 0x00000002u
+#define PIPE_TYPE_BYTE 0x00000000u
+#define PIPE_TYPE_MESSAGE 0x00000004u
+#define PIPE_ACCEPT_REMOTE_CLIENTS 0x00000000u
+#define PIPE_REJECT_REMOTE_CLIENTS 0x00000008u
+#define PIPE_UNLIMITED_INSTANCES 255
+#define NMPWAIT_WAIT_FOREVER 0xFFFFFFFFu
+#define NMPWAIT_NOWAIT 0x00000001u
+#define NMPWAIT_USE_DEFAULT_WAIT 0x00000000u
+
+/* ---- handles ----------------------------------------------------------------------------- */
+#define HANDLE_FLAG_INHERIT 0x00000001u
+#define HANDLE_FLAG_PROTECT_FROM_CLOSE 0x00000002u
+#define DUPLICATE_CLOSE_SOURCE 0x00000001u
+#define DUPLICATE_SAME_ACCESS 0x00000002u
+#define STD_INPUT_HANDLE ((DWORD)-10)
+#define STD_OUTPUT_HANDLE ((DWORD)-11)
+#define STD_ERROR_HANDLE ((DWORD)-12)
+
+/* ---- waiting ----------------------------------------------------------------------------- */
+#define MAXIMUM_WAIT_OBJECTS 64
+#define WAIT_OBJECT_0 ((DWORD)0x00000000)
+#define WAIT_ABANDONED ((DWORD)0x00000080)
+#define WAIT_ABANDONED_0 ((DWORD)0x00000080)
+#define WAIT_IO_COMPLETION ((DWORD)0x000000C0)
+#define WAIT_TIMEOUT ((DWORD)258)
+#define WAIT_FAILED ((DWORD)0xFFFFFFFF)
+#define STILL_ACTIVE ((DWORD)259)
+#define EVENT_ALL_ACCESS 0x001F0003u
+#define EVENT_MODIFY_STATE 0x00000002u
+#define CREATE_EVENT_MANUAL_RESET 0x00000001u
+#define CREATE_EVENT_INITIAL_SET 0x00000002u
+
+/* ---- processes and threads --------------------------------------------------------------- */
+#define DEBUG_PROCESS 0x00000001u
+#define DEBUG_ONLY_THIS_PROCESS 0x00000002u
+#define CREATE_SUSPENDED 0x00000004u
+#define DETACHED_PROCESS 0x00000008u
+#define CREATE_NEW_CONSOLE 0x00000010u
+#define NORMAL_PRIORITY_CLASS 0x00000020u
+#define IDLE_PRIORITY_CLASS 0x00000040u
+#define HIGH_PRIORITY_CLASS 0x00000080u
+#define CREATE_NEW_PROCESS_GROUP 0x00000200u
+#define CREATE_UNICODE_ENVIRONMENT 0x00000400u
+#define CREATE_DEFAULT_ERROR_MODE 0x04000000u
+#define CREATE_NO_WINDOW 0x08000000u
+#define EXTENDED_STARTUPINFO_PRESENT 0x00080000u
+#define STACK_SIZE_PARAM_IS_A_RESERVATION 0x00010000u
+#define STARTF_USESHOWWINDOW 0x00000001u
+#define STARTF_USESIZE 0x00000002u
+#define STARTF_USEPOSITION 0x00000004u
+#define STARTF_USESTDHANDLES 0x00000100u
+#define SW_HIDE 0
+#define SW_SHOWNORMAL 1
+#define SW_SHOW 5
+#define PROCESS_ALL_ACCESS 0x001FFFFFu
+#define THREAD_ALL_ACCESS 0x001FFFFFu
+
+/* ---- memory ------------------------------------------------------------------------------ */
+#define HEAP_NO_SERIALIZE 0x00000001u
+#define HEAP_GENERATE_EXCEPTIONS 0x00000004u
+#define HEAP_ZERO_MEMORY 0x00000008u
+#define LMEM_FIXED 0x0000u
+#define LMEM_MOVEABLE 0x0002u
+#define LMEM_ZEROINIT 0x0040u
+#define LPTR (LMEM_FIXED | LMEM_ZEROINIT)
+#define LHND (LMEM_MOVEABLE | LMEM_ZEROINIT)
+#define NONZEROLPTR LMEM_FIXED
+
+/* ---- FormatMessage ----------------------------------------------------------------------- */
+#define FORMAT_MESSAGE_ALLOCATE_BUFFER 0x00000100u
+#define FORMAT_MESSAGE_IGNORE_INSERTS 0x00000200u
+#define FORMAT_MESSAGE_FROM_STRING 0x00000400u
+#define FORMAT_MESSAGE_FROM_HMODULE 0x00000800u
+#define FORMAT_MESSAGE_FROM_SYSTEM 0x00001000u
+#define FORMAT_MESSAGE_ARGUMENT_ARRAY 0x00002000u
+#define FORMAT_MESSAGE_MAX_WIDTH_MASK 0x000000FFu
+#define LANG_NEUTRAL 0x00
+#define SUBLANG_DEFAULT 0x01
+#define MAKELANGID(p, s) ((((WORD)(s)) << 10) | (WORD)(p))
+
+/* ======================================================================================== */
+/* Functions                                                                                  */
+/* ======================================================================================== */
+
+/* ---- errors ------------------------------------------------------------------------------ */
+NPIPE_C_API DWORD WINAPI GetLastError(void);
+NPIPE_C_API VOID WINAPI SetLastError(DWORD dwErrCode);
+/* FROM_SYSTEM (with IGNORE_INSERTS) and ALLOCATE_BUFFER: the text of a Win32 error number. */
+NPIPE_C_API DWORD WINAPI FormatMessageA(DWORD dwFlags, LPCVOID lpSource, DWORD dwMessageId,
+                                        DWORD dwLanguageId, LPSTR lpBuffer, DWORD nSize,
+                                        va_list* Arguments);
+NPIPE_C_API DWORD WINAPI FormatMessageW(DWORD dwFlags, LPCVOID lpSource, DWORD dwMessageId,
+                                        DWORD dwLanguageId, LPWSTR lpBuffer, DWORD nSize,
+                                        va_list* Arguments);
+
+/* ---- named pipes ------------------------------------------------------------------------- */
+NPIPE_C_API HANDLE WINAPI CreateNamedPipeA(LPCSTR lpName, DWORD dwOpenMode, DWORD dwPipeMode,
+                                           DWORD nMaxInstances, DWORD nOutBufferSize,
+                                           DWORD nInBufferSize, DWORD nDefaultTimeOut,
+                                           LPSECURITY_ATTRIBUTES lpSecurityAttributes);
+NPIPE_C_API HANDLE WINAPI CreateNamedPipeW(LPCWSTR lpName, DWORD dwOpenMode, DWORD dwPipeMode,
+                                           DWORD nMaxInstances, DWORD nOutBufferSize,
+                                           DWORD nInBufferSize, DWORD nDefaultTimeOut,
+                                           LPSECURITY_ATTRIBUTES lpSecurityAttributes);
+NPIPE_C_API BOOL WINAPI ConnectNamedPipe(HANDLE hNamedPipe, LPOVERLAPPED lpOverlapped);
+NPIPE_C_API BOOL WINAPI DisconnectNamedPipe(HANDLE hNamedPipe);
+NPIPE_C_API BOOL WINAPI WaitNamedPipeA(LPCSTR lpNamedPipeName, DWORD nTimeOut);
+NPIPE_C_API BOOL WINAPI WaitNamedPipeW(LPCWSTR lpNamedPipeName, DWORD nTimeOut);
+NPIPE_C_API BOOL WINAPI CallNamedPipeA(LPCSTR lpNamedPipeName, LPVOID lpInBuffer,
+                                       DWORD nInBufferSize, LPVOID lpOutBuffer,
+                                       DWORD nOutBufferSize, LPDWORD lpBytesRead, DWORD nTimeOut);
+NPIPE_C_API BOOL WINAPI CallNamedPipeW(LPCWSTR lpNamedPipeName, LPVOID lpInBuffer,
+                                       DWORD nInBufferSize, LPVOID lpOutBuffer,
+                                       DWORD nOutBufferSize, LPDWORD lpBytesRead, DWORD nTimeOut);
+NPIPE_C_API BOOL WINAPI TransactNamedPipe(HANDLE hNamedPipe, LPVOID lpInBuffer,
+                                          DWORD nInBufferSize, LPVOID lpOutBuffer,
+                                          DWORD nOutBufferSize, LPDWORD lpBytesRead,
+                                          LPOVERLAPPED lpOverlapped);
+NPIPE_C_API BOOL WINAPI PeekNamedPipe(HANDLE hNamedPipe, LPVOID lpBuffer, DWORD nBufferSize,
+                                      LPDWORD lpBytesRead, LPDWORD lpTotalBytesAvail,
+                                      LPDWORD lpBytesLeftThisMessage);
+NPIPE_C_API BOOL WINAPI GetNamedPipeInfo(HANDLE hNamedPipe, LPDWORD lpFlags,
+                                         LPDWORD lpOutBufferSize, LPDWORD lpInBufferSize,
+                                         LPDWORD lpMaxInstances);
+NPIPE_C_API BOOL WINAPI GetNamedPipeHandleStateA(HANDLE hNamedPipe, LPDWORD lpState,
+                                                 LPDWORD lpCurInstances,
+                                                 LPDWORD lpMaxCollectionCount,
+                                                 LPDWORD lpCollectDataTimeout, LPSTR lpUserName,
+                                                 DWORD nMaxUserNameSize);
+NPIPE_C_API BOOL WINAPI GetNamedPipeHandleStateW(HANDLE hNamedPipe, LPDWORD lpState,
+                                                 LPDWORD lpCurInstances,
+                                                 LPDWORD lpMaxCollectionCount,
+                                                 LPDWORD lpCollectDataTimeout, LPWSTR lpUserName,
+                                                 DWORD nMaxUserNameSize);
+NPIPE_C_API BOOL WINAPI SetNamedPipeHandleState(HANDLE hNamedPipe, LPDWORD lpMode,
+                                                LPDWORD lpMaxCollectionCount,
+                                                LPDWORD lpCollectDataTimeout);
+NPIPE_C_API BOOL WINAPI GetNamedPipeClientProcessId(HANDLE Pipe, PULONG ClientProcessId);
+NPIPE_C_API BOOL WINAPI GetNamedPipeServerProcessId(HANDLE Pipe, PULONG ServerProcessId);
+NPIPE_C_API BOOL WINAPI GetNamedPipeClientSessionId(HANDLE Pipe, PULONG ClientSessionId);
+NPIPE_C_API BOOL WINAPI GetNamedPipeServerSessionId(HANDLE Pipe, PULONG ServerSessionId);
+
+/* ---- anonymous pipes --------------------------------------------------------------------- */
+NPIPE_C_API BOOL WINAPI CreatePipe(PHANDLE hReadPipe, PHANDLE hWritePipe,
+                                   LPSECURITY_ATTRIBUTES lpPipeAttributes, DWORD nSize);
+
+/* ---- files and I/O ----------------------------------------------------------------------- */
+/* On a `\\.\pipe\NAME` path: opens the client end of a named pipe. Any other path: a file. */
+NPIPE_C_API HANDLE WINAPI CreateFileA(LPCSTR lpFileName, DWORD dwDesiredAccess,
+                                      DWORD dwShareMode,
+                                      LPSECURITY_ATTRIBUTES lpSecurityAttributes,
+                                      DWORD dwCreationDisposition, DWORD dwFlagsAndAttributes,
+                                      HANDLE hTemplateFile);
+NPIPE_C_API HANDLE WINAPI CreateFileW(LPCWSTR lpFileName, DWORD dwDesiredAccess,
+                                      DWORD dwShareMode,
+                                      LPSECURITY_ATTRIBUTES lpSecurityAttributes,
+                                      DWORD dwCreationDisposition, DWORD dwFlagsAndAttributes,
+                                      HANDLE hTemplateFile);
+NPIPE_C_API BOOL WINAPI ReadFile(HANDLE hFile, LPVOID lpBuffer, DWORD nNumberOfBytesToRead,
+                                 LPDWORD lpNumberOfBytesRead, LPOVERLAPPED lpOverlapped);
+NPIPE_C_API BOOL WINAPI WriteFile(HANDLE hFile, LPCVOID lpBuffer, DWORD nNumberOfBytesToWrite,
+                                  LPDWORD lpNumberOfBytesWritten, LPOVERLAPPED lpOverlapped);
+NPIPE_C_API BOOL WINAPI FlushFileBuffers(HANDLE hFile);
+NPIPE_C_API BOOL WINAPI GetOverlappedResult(HANDLE hFile, LPOVERLAPPED lpOverlapped,
+                                            LPDWORD lpNumberOfBytesTransferred, BOOL bWait);
+NPIPE_C_API HANDLE WINAPI GetStdHandle(DWORD nStdHandle);
+NPIPE_C_API BOOL WINAPI SetStdHandle(DWORD nStdHandle, HANDLE hHandle);
+
+/* ---- handles ----------------------------------------------------------------------------- */
+NPIPE_C_API BOOL WINAPI CloseHandle(HANDLE hObject);
+NPIPE_C_API BOOL WINAPI DuplicateHandle(HANDLE hSourceProcessHandle, HANDLE hSourceHandle,
+                                        HANDLE hTargetProcessHandle, LPHANDLE lpTargetHandle,
+                                        DWORD dwDesiredAccess, BOOL bInheritHandle,
+                                        DWORD dwOptions);
+NPIPE_C_API BOOL WINAPI GetHandleInformation(HANDLE hObject, LPDWORD lpdwFlags);
+NPIPE_C_API BOOL WINAPI SetHandleInformation(HANDLE hObject, DWORD dwMask, DWORD dwFlags);
+
+/* ---- events and waiting ------------------------------------------------------------------ */
+/* Named events (lpName != NULL) are not supported: NULL with ERROR_NOT_SUPPORTED. */
+NPIPE_C_API HANDLE WINAPI CreateEventA(LPSECURITY_ATTRIBUTES lpEventAttributes,
+                                       BOOL bManualReset, BOOL bInitialState, LPCSTR lpName);
+NPIPE_C_API HANDLE WINAPI CreateEventW(LPSECURITY_ATTRIBUTES lpEventAttributes,
+                                       BOOL bManualReset, BOOL bInitialState, LPCWSTR lpName);
+NPIPE_C_API BOOL WINAPI SetEvent(HANDLE hEvent);
+NPIPE_C_API BOOL WINAPI ResetEvent(HANDLE hEvent);
+NPIPE_C_API DWORD WINAPI WaitForSingleObject(HANDLE hHandle, DWORD dwMilliseconds);
+NPIPE_C_API DWORD WINAPI WaitForSingleObjectEx(HANDLE hHandle, DWORD dwMilliseconds,
+                                               BOOL bAlertable);
+NPIPE_C_API DWORD WINAPI WaitForMultipleObjects(DWORD nCount, const HANDLE* lpHandles,
+                                                BOOL bWaitAll, DWORD dwMilliseconds);
+NPIPE_C_API DWORD WINAPI WaitForMultipleObjectsEx(DWORD nCount, const HANDLE* lpHandles,
+                                                  BOOL bWaitAll, DWORD dwMilliseconds,
+                                                  BOOL bAlertable);
+NPIPE_C_API VOID WINAPI Sleep(DWORD dwMilliseconds);
+NPIPE_C_API DWORD WINAPI SleepEx(DWORD dwMilliseconds, BOOL bAlertable);
+NPIPE_C_API DWORD WINAPI QueueUserAPC(PAPCFUNC pfnAPC, HANDLE hThread, ULONG_PTR dwData);
+
+/* ---- threads ----------------------------------------------------------------------------- */
+NPIPE_C_API HANDLE WINAPI CreateThread(LPSECURITY_ATTRIBUTES lpThreadAttributes,
+                                       SIZE_T dwStackSize, LPTHREAD_START_ROUTINE lpStartAddress,
+                                       LPVOID lpParameter, DWORD dwCreationFlags,
+                                       LPDWORD lpThreadId);
+NPIPE_C_API __attribute__((noreturn)) VOID WINAPI ExitThread(DWORD dwExitCode);
+NPIPE_C_API BOOL WINAPI GetExitCodeThread(HANDLE hThread, LPDWORD lpExitCode);
+NPIPE_C_API HANDLE WINAPI GetCurrentThread(void);
+NPIPE_C_API DWORD WINAPI GetCurrentThreadId(void);
+
+/* ---- processes --------------------------------------------------------------------------- */
+NPIPE_C_API BOOL WINAPI CreateProcessA(LPCSTR lpApplicationName, LPSTR lpCommandLine,
+                                       LPSECURITY_ATTRIBUTES lpProcessAttributes,
+                                       LPSECURITY_ATTRIBUTES lpThreadAttributes,
+                                       BOOL bInheritHandles, DWORD dwCreationFlags,
+                                       LPVOID lpEnvironment, LPCSTR lpCurrentDirectory,
+                                       LPSTARTUPINFOA lpStartupInfo,
+                                       LPPROCESS_INFORMATION lpProcessInformation);
+NPIPE_C_API BOOL WINAPI CreateProcessW(LPCWSTR lpApplicationName, LPWSTR lpCommandLine,
+                                       LPSECURITY_ATTRIBUTES lpProcessAttributes,
+                                       LPSECURITY_ATTRIBUTES lpThreadAttributes,
+                                       BOOL bInheritHandles, DWORD dwCreationFlags,
+                                       LPVOID lpEnvironment, LPCWSTR lpCurrentDirectory,
+                                       LPSTARTUPINFOW lpStartupInfo,
+                                       LPPROCESS_INFORMATION lpProcessInformation);
+NPIPE_C_API BOOL WINAPI GetExitCodeProcess(HANDLE hProcess, LPDWORD lpExitCode);
+NPIPE_C_API BOOL WINAPI TerminateProcess(HANDLE hProcess, UINT uExitCode);
+NPIPE_C_API HANDLE WINAPI GetCurrentProcess(void);
+NPIPE_C_API DWORD WINAPI GetCurrentProcessId(void);
+NPIPE_C_API DWORD WINAPI GetProcessId(HANDLE Process);
+NPIPE_C_API __attribute__((noreturn)) VOID WINAPI ExitProcess(UINT uExitCode);
+
+/* ---- memory ------------------------------------------------------------------------------ */
+NPIPE_C_API HANDLE WINAPI GetProcessHeap(void);
+NPIPE_C_API LPVOID WINAPI HeapAlloc(HANDLE hHeap, DWORD dwFlags, SIZE_T dwBytes);
+NPIPE_C_API LPVOID WINAPI HeapReAlloc(HANDLE hHeap, DWORD dwFlags, LPVOID lpMem, SIZE_T dwBytes);
+NPIPE_C_API BOOL WINAPI HeapFree(HANDLE hHeap, DWORD dwFlags, LPVOID lpMem);
+NPIPE_C_API SIZE_T WINAPI HeapSize(HANDLE hHeap, DWORD dwFlags, LPCVOID lpMem);
+NPIPE_C_API HLOCAL WINAPI LocalAlloc(UINT uFlags, SIZE_T uBytes);
+NPIPE_C_API HLOCAL WINAPI LocalFree(HLOCAL hMem);
+
+/* ---- strings ----------------------------------------------------------------------------- */
+NPIPE_C_API int WINAPI lstrlenA(LPCSTR lpString);
+NPIPE_C_API int WINAPI lstrlenW(LPCWSTR lpString);
+NPIPE_C_API int WINAPI lstrcmpA(LPCSTR lpString1, LPCSTR lpString2);
+NPIPE_C_API int WINAPI lstrcmpW(LPCWSTR lpString1, LPCWSTR lpString2);
+
+/* ---- generic names ----------------------------------------------------------------------- */
+#ifdef UNICODE
+#define CreateNamedPipe CreateNamedPipeW
+#define WaitNamedPipe WaitNamedPipeW
+#define CallNamedPipe CallNamedPipeW
+#define GetNamedPipeHandleState GetNamedPipeHandleStateW
+#define CreateFile CreateFileW
+#define CreateEvent CreateEventW
+#define CreateProcess CreateProcessW
+#define STARTUPINFO STARTUPINFOW
+#define LPSTARTUPINFO LPSTARTUPINFOW
+#define FormatMessage FormatMessageW
+#define lstrlen lstrlenW
+#define lstrcmp lstrcmpW
+#else
+#define CreateNamedPipe CreateNamedPipeA
+#define WaitNamedPipe WaitNamedPipeA
+#define CallNamedPipe CallNamedPipeA
+#define GetNamedPipeHandleState GetNamedPipeHandleStateA
+#define CreateFile CreateFileA
+#define CreateEvent CreateEventA
+#define CreateProcess CreateProcessA
+#define STARTUPINFO STARTUPINFOA
+#define LPSTARTUPINFO LPSTARTUPINFOA
+#define FormatMessage FormatMessageA
+#define lstrlen lstrlenA
+#define lstrcmp lstrcmpA
+#endif
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* NPIPE_WIN32_H */

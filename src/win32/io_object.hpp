@@ -1,0 +1,150 @@
+// win32/io_object.hpp - handles that do I/O: named-pipe ends, anonymous-pipe ends, and plain
+// descriptors (files, the standard streams, sockets a parent passed down).
+//
+// Each operation returns a Win32 error number (0 for success; ERROR_MORE_DATA is a partial
+// success that still reports bytes). Operations a kind of handle does not have return
+// ERROR_INVALID_FUNCTION, as the Windows driver behind such a handle would.
+#pragma once
+
+#include "win32/kernel_object.hpp"
+
+#include <npipe/anonymous_pipe.hpp>
+#include <npipe/named_pipe.hpp>
+
+#include <atomic>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace npipe::win32 {
+
+struct io_result {
+    DWORD error = 0;
+    DWORD bytes = 0;
+};
+
+struct peek_counts {
+    DWORD read = 0, available = 0, left = 0;
+};
+
+struct pipe_facts {
+    DWORD flags = 0, out_size = 0, in_size = 0, max_instances = 0;
+};
+
+/// A handle to something that reads and writes. Signaled except while an I/O call on it runs
+/// (the Windows file-object rule; a synchronous handle is therefore almost always signaled).
+class io_object : public object {
+public:
+    bool signaled() const noexcept override { return idle_; }
+    void set_idle(bool idle) noexcept; // takes the dispatcher lock
+
+    virtual io_result read(void* buffer, DWORD size) = 0;
+    virtual io_result write(const void* data, DWORD size) = 0;
+    virtual DWORD flush() { return 0; }
+
+    // NPFS operations: pipes only.
+    virtual DWORD peek(void*, DWORD, peek_counts&) { return ERROR_INVALID_FUNCTION; }
+    virtual io_result transact(const void*, DWORD, void*, DWORD) { return {ERROR_INVALID_FUNCTION, 0}; }
+    /// ConnectNamedPipe: 0 (waited for the client) or ERROR_PIPE_CONNECTED etc.
+    virtual DWORD connect() { return ERROR_INVALID_FUNCTION; }
+    virtual DWORD disconnect() { return ERROR_INVALID_FUNCTION; }
+    virtual DWORD info(pipe_facts&) { return ERROR_INVALID_FUNCTION; }
+    /// lpState bits and the instance count.
+    virtual DWORD get_state(DWORD&, DWORD&) { return ERROR_INVALID_FUNCTION; }
+    /// The connected client's user name (server ends only).
+    virtual DWORD client_user(std::string&) { return ERROR_INVALID_FUNCTION; }
+    virtual DWORD set_mode(DWORD) { return ERROR_INVALID_FUNCTION; }
+    virtual DWORD process_ids(ULONG&, ULONG&) { return ERROR_INVALID_FUNCTION; }
+
+    /// A descriptor a child process can inherit, and what it is ('r'/'w': anonymous pipe read /
+    /// write end, 's': a named-pipe connection, 'f': anything else); -1 when there is none.
+    virtual int child_descriptor() const noexcept { return -1; }
+    virtual char child_kind() const noexcept { return 'f'; }
+
+private:
+    bool idle_ = true; // guarded by dispatch().mutex
+};
+
+/// The server or client end of a named pipe.
+class named_pipe_object final : public io_object {
+public:
+    named_pipe_object(server_instance server, pipe_direction direction);
+    named_pipe_object(client c, bool can_write_attributes);
+    object_kind kind() const noexcept override { return object_kind::named_pipe; }
+
+    io_result read(void* buffer, DWORD size) override;
+    io_result write(const void* data, DWORD size) override;
+    DWORD flush() override;
+    DWORD peek(void* buffer, DWORD size, peek_counts& counts) override;
+    io_result transact(const void* in, DWORD in_size, void* out, DWORD out_size) override;
+    DWORD connect() override;
+    DWORD disconnect() override;
+    DWORD info(pipe_facts& facts) override;
+    DWORD get_state(DWORD& state, DWORD& instances) override;
+    DWORD client_user(std::string& name) override;
+    DWORD set_mode(DWORD mode) override;
+    DWORD process_ids(ULONG& client_pid, ULONG& server_pid) override;
+    int child_descriptor() const noexcept override;
+    char child_kind() const noexcept override { return 's'; }
+
+private:
+    pipe_end_base& end() noexcept;
+    const pipe_end_base& end() const noexcept;
+    std::optional<server_instance> server_;
+    std::optional<client> client_;
+    bool may_set_state_; // FILE_WRITE_ATTRIBUTES
+};
+
+/// One end of an anonymous pipe (CreatePipe, or a pipe inherited from the parent).
+class anonymous_pipe_object final : public io_object {
+public:
+    explicit anonymous_pipe_object(anonymous_pipe_end end) : end_(std::move(end)) {}
+    object_kind kind() const noexcept override { return object_kind::anonymous_pipe; }
+
+    io_result read(void* buffer, DWORD size) override;
+    io_result write(const void* data, DWORD size) override;
+    DWORD flush() override;
+    DWORD peek(void* buffer, DWORD size, peek_counts& counts) override;
+    DWORD info(pipe_facts& facts) override;
+    DWORD get_state(DWORD& state, DWORD& instances) override;
+    DWORD set_mode(DWORD mode) override;
+    DWORD process_ids(ULONG& client_pid, ULONG& server_pid) override;
+    int child_descriptor() const noexcept override { return end_.native_handle(); }
+    char child_kind() const noexcept override { return end_.role() == pipe_end_role::read ? 'r' : 'w'; }
+
+private:
+    anonymous_pipe_end end_;
+    std::atomic<bool> nowait_{false};
+};
+
+/// A plain descriptor: a file from CreateFile, a standard stream, an inherited socket.
+class file_object final : public io_object {
+public:
+    /// Takes ownership of `fd`. `readable`/`writable`: the access the handle was opened with.
+    file_object(int fd, bool readable, bool writable);
+    ~file_object() override;
+    object_kind kind() const noexcept override { return object_kind::file; }
+
+    io_result read(void* buffer, DWORD size) override;
+    io_result write(const void* data, DWORD size) override;
+    DWORD flush() override;
+    DWORD peek(void* buffer, DWORD size, peek_counts& counts) override;
+    int child_descriptor() const noexcept override { return fd_; }
+    char child_kind() const noexcept override { return stream_ ? 's' : 'f'; }
+
+private:
+    int fd_;
+    bool readable_, writable_;
+    bool stream_; // a pipe or socket: end of data is ERROR_BROKEN_PIPE, not a 0-byte success
+    bool socket_;
+};
+
+/// Makes the right object for a descriptor a parent passed down ('r', 'w', 's', 'f').
+std::shared_ptr<io_object> adopt_descriptor(int fd, char kind);
+
+/// A path CreateFile treats as a pipe name (`\\...`).
+bool is_pipe_path(std::string_view name);
+/// CreateFile on a pipe name (pipe_api.cpp).
+HANDLE open_named_pipe(const std::string& name, DWORD access, DWORD flags, LPSECURITY_ATTRIBUTES sa);
+
+} // namespace npipe::win32

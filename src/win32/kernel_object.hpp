@@ -1,0 +1,141 @@
+// win32/kernel_object.hpp - what a HANDLE refers to, the per-process handle table, and the
+// dispatcher that every wait in the process goes through.
+//
+// Objects are reference-counted (std::shared_ptr): a handle holds one reference, and so does
+// every call that is using the object, so CloseHandle in one thread never frees an object that a
+// ReadFile in another thread is still blocked in - the object goes when the last user lets go,
+// as on Windows.
+//
+// Waiting: one mutex (dispatcher::mutex) guards the signaled state of every waitable object and
+// every thread's APC queue; one condition variable is notified whenever any of it changes.
+// Waits re-check their objects on each notification. Pipe programs wait on a handful of objects,
+// so simplicity beats per-object wait lists here.
+#pragma once
+
+#include <npipe/win32.h>
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <sys/types.h>
+#include <utility>
+#include <vector>
+
+namespace npipe::win32 {
+
+struct dispatcher {
+    std::mutex mutex;
+    std::condition_variable changed;
+};
+dispatcher& dispatch() noexcept;
+
+/// Wakes every waiter after a change of some object's state (call with the mutex held or not).
+void notify_waiters() noexcept;
+
+enum class object_kind { event, thread, process, named_pipe, anonymous_pipe, file };
+
+/// Anything a HANDLE can refer to.
+class object {
+public:
+    virtual ~object() = default;
+    virtual object_kind kind() const noexcept = 0;
+    /// Called with dispatch().mutex held.
+    virtual bool signaled() const noexcept = 0;
+    /// A wait was satisfied by this object (auto-reset events reset). Mutex held.
+    virtual void acquire() noexcept {}
+};
+
+/// A queued user APC.
+struct apc {
+    PAPCFUNC function;
+    ULONG_PTR argument;
+};
+
+/// A thread as Windows sees it: signaled once it has exited; has an APC queue.
+class thread_object final : public object {
+public:
+    object_kind kind() const noexcept override { return object_kind::thread; }
+    bool signaled() const noexcept override { return exited; }
+
+    // Guarded by dispatch().mutex.
+    bool exited = false;
+    DWORD exit_code = STILL_ACTIVE;
+    std::deque<apc> apcs;
+    pid_t tid = 0;
+};
+
+/// A process: signaled once it has exited.
+class process_object final : public object {
+public:
+    object_kind kind() const noexcept override { return object_kind::process; }
+    bool signaled() const noexcept override { return exited; }
+
+    pid_t pid = 0;
+    bool self = false;
+    // Guarded by dispatch().mutex.
+    bool exited = false;
+    DWORD exit_code = STILL_ACTIVE;
+    std::optional<DWORD> terminated_with; // TerminateProcess's code, reported instead of SIGKILL's
+};
+
+/// This process (what GetCurrentProcess() refers to).
+std::shared_ptr<process_object> current_process();
+
+/// The calling thread's object (made on first use for threads that CreateThread did not start;
+/// marked exited when such a thread ends).
+std::shared_ptr<thread_object> current_thread();
+
+/// Runs every APC queued to the calling thread; true if there was one. Takes the dispatcher
+/// lock `lock` (held on entry and on return), releasing it while an APC runs.
+bool run_apcs(std::unique_lock<std::mutex>& lock);
+
+// ---- handle table --------------------------------------------------------------------------
+
+/// Pseudo handles, as Windows defines them.
+inline HANDLE current_process_pseudo() noexcept { return reinterpret_cast<HANDLE>(static_cast<intptr_t>(-1)); }
+inline HANDLE current_thread_pseudo() noexcept { return reinterpret_cast<HANDLE>(static_cast<intptr_t>(-2)); }
+
+struct handle_flags {
+    bool inherit = false;
+    bool protect_from_close = false;
+};
+
+/// Enters `obj` into the table; nullptr when the table is full (ERROR_NO_SYSTEM_RESOURCES-like:
+/// reported as ERROR_NOT_ENOUGH_MEMORY).
+HANDLE insert_handle(std::shared_ptr<object> obj, handle_flags flags = {});
+/// Enters `obj` at a given handle value (a handle inherited from the parent). False if taken.
+bool insert_handle_at(HANDLE value, std::shared_ptr<object> obj, handle_flags flags);
+/// The object behind a handle (pseudo handles included); nullptr for an invalid handle.
+std::shared_ptr<object> lookup(HANDLE h);
+/// The object and its flags; nullopt for an invalid or pseudo handle.
+std::optional<std::pair<std::shared_ptr<object>, handle_flags>> lookup_entry(HANDLE h);
+/// Removes a handle. ERROR_INVALID_HANDLE for a bad or protected one (0 on success).
+DWORD remove_handle(HANDLE h, std::shared_ptr<object>& removed);
+bool set_handle_flags(HANDLE h, DWORD mask, DWORD flags);
+/// Every handle marked inheritable, with its object.
+std::vector<std::pair<HANDLE, std::shared_ptr<object>>> inheritable_handles();
+
+/// The object behind `h` if it is of type T (dynamic type check); else nullptr.
+template <class T>
+std::shared_ptr<T> lookup_as(HANDLE h) {
+    return std::dynamic_pointer_cast<T>(lookup(h));
+}
+
+// ---- last error ----------------------------------------------------------------------------
+
+void set_last_error(DWORD code) noexcept;
+DWORD last_error() noexcept;
+
+/// Sets the last error from a std::error_code (Win32 category, or errno mapped through the one
+/// errno table) and returns `failure` - for `return fail(ec, FALSE);`.
+template <class T>
+T fail(DWORD code, T failure) noexcept {
+    set_last_error(code);
+    return failure;
+}
+
+} // namespace npipe::win32
