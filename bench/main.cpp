@@ -12,6 +12,7 @@
 #include "common.hpp"
 
 #include <npipe/namespace.hpp>
+#include <npipe/win32.h>
 
 #include <algorithm>
 #include <cmath>
@@ -258,6 +259,34 @@ double round_trip_npipe(const workspace& w, const options& o, bool message) {
             write_all(c, buf);
             std::size_t n = message ? read_message(c, buf) : read_exact(c, buf);
             if (n != buf.size()) throw std::runtime_error("the echo server went away");
+        });
+    }); // the client closes here, which ends the peer
+    p.join();
+    return s * 1e6;
+}
+
+/// The same round trip through the Win32 C API (CreateFile, WriteFile, ReadFile): what the C
+/// layer (handle lookup, last error, the handle's signaled state) costs over the C++ API.
+double round_trip_win32(const options& o) {
+    pinned pin(o.pin);
+    auto name = unique_pipe_name("rt");
+    peer p({"rt-np", "byte", name});
+    p.wait_ready();
+    double s = guarded(p, o, [&] {
+        struct handle {
+            HANDLE h;
+            ~handle() { CloseHandle(h); }
+        } c{CreateFileA(name.c_str(), GENERIC_READ | GENERIC_WRITE, 0, nullptr, OPEN_EXISTING, 0, nullptr)};
+        if (c.h == INVALID_HANDLE_VALUE)
+            throw std::runtime_error("CreateFile failed: " + npipe::win32_error_name(static_cast<int>(GetLastError())));
+        auto buf = request(plain_marker);
+        return median_call(o.run_seconds, 200, [&] {
+            DWORD n = 0;
+            if (!WriteFile(c.h, buf.data(), static_cast<DWORD>(buf.size()), &n, nullptr) || n != buf.size())
+                throw std::runtime_error("WriteFile failed");
+            for (std::size_t got = 0; got < buf.size(); got += n)
+                if (!ReadFile(c.h, buf.data() + got, static_cast<DWORD>(buf.size() - got), &n, nullptr))
+                    throw std::runtime_error("the echo server went away");
         });
     }); // the client closes here, which ends the peer
     p.join();
@@ -621,7 +650,7 @@ int bench_main(const options& o) {
         }
     } guard{w};
 
-    series rt_byte, rt_msg, rt_sp;
+    series rt_byte, rt_msg, rt_sp, rt_win32;
     series tp_byte[2], tp_msg[2], tp_sp[2];
     series cr_np, cr_sock;
     const std::size_t chunks[2] = {4096, 65536};
@@ -629,7 +658,8 @@ int bench_main(const options& o) {
     run_section("round trip, 64 B",
                 {{&rt_byte, "round trip npipe byte", [&] { return round_trip_npipe(w, o, false); }},
                  {&rt_msg, "round trip npipe message", [&] { return round_trip_npipe(w, o, true); }},
-                 {&rt_sp, "round trip socketpair", [&] { return round_trip_socketpair(o); }}},
+                 {&rt_sp, "round trip socketpair", [&] { return round_trip_socketpair(o); }},
+                 {&rt_win32, "round trip Win32 C API byte", [&] { return round_trip_win32(o); }}},
                 o);
 
     // Data flows over the connection itself, not through the broker: its CPU time must not grow
@@ -676,6 +706,8 @@ int bench_main(const options& o) {
          target{true, 1.1}},
         {"round_trip_message", "round trip 64 B, message mode", unit::microseconds, &rt_msg, &rt_sp, "socketpair",
          target{true, 1.1}},
+        {"round_trip_win32", "round trip 64 B, byte mode, Win32 C API", unit::microseconds, &rt_win32, &rt_byte,
+         "C++ API", target{true, 1.1}},
         {"throughput_4k_byte", "throughput 4 KiB writes, byte mode", unit::mib_per_second, &tp_byte[0], &tp_sp[0],
          "socketpair", std::nullopt},
         {"throughput_4k_message", "throughput 4 KiB writes, message mode", unit::mib_per_second, &tp_msg[0],
