@@ -10,26 +10,35 @@ namespace npipe::win32 {
 /// ResetEvent/SetEvent on an OVERLAPPED's event (ignored when it is not an event).
 void set_overlapped_event(HANDLE event, bool signaled) noexcept;
 
-/// Runs `op` (returning io_result) on `obj` as a synchronous I/O call: the handle is unsignaled
-/// while it runs; `transferred` (if any) is 0 first and the byte count after; an OVERLAPPED
-/// gets STATUS_PENDING, then the final NTSTATUS in Internal and the count in InternalHigh, and
-/// its event is reset at the start and set at the end, as Windows does for synchronous handles.
+/// Runs `op` (returning io_result) on `obj` as a synchronous I/O call, with Windows' rules for
+/// what the caller sees:
+/// - the handle is unsignaled while the call runs;
+/// - `transferred` is 0 first, then the byte count; but with an OVERLAPPED, any status other
+///   than success (ERROR_MORE_DATA too) leaves it 0 and the count is in InternalHigh;
+/// - an OVERLAPPED gets Internal = STATUS_PENDING first (InternalHigh untouched) and its event
+///   reset; a success or warning (STATUS_BUFFER_OVERFLOW) then stores the NTSTATUS and the count
+///   and sets the event; a failure leaves both as they were, as a request the driver refused
+///   does on Windows.
 template <class Op>
 BOOL run_io(io_object& obj, LPOVERLAPPED overlapped, LPDWORD transferred, Op&& op) {
     if (transferred) *transferred = 0;
     if (overlapped) {
         overlapped->Internal = STATUS_PENDING;
-        overlapped->InternalHigh = 0;
         set_overlapped_event(overlapped->hEvent, false);
     }
     obj.set_idle(false);
     io_result r = op();
     obj.set_idle(true);
-    if (transferred) *transferred = r.bytes;
     if (overlapped) {
-        overlapped->Internal = ntstatus_from_win32(r.error);
-        overlapped->InternalHigh = r.bytes;
-        set_overlapped_event(overlapped->hEvent, true);
+        DWORD status = ntstatus_from_win32(r.error);
+        if ((status & 0xC0000000u) != 0xC0000000u) { // success or warning: the request completed
+            overlapped->Internal = status;
+            overlapped->InternalHigh = r.bytes;
+            set_overlapped_event(overlapped->hEvent, true);
+        }
+        if (transferred && r.error == 0) *transferred = r.bytes;
+    } else if (transferred) {
+        *transferred = r.bytes;
     }
     if (r.error) return fail(r.error, FALSE);
     return TRUE;
