@@ -85,49 +85,53 @@ extern "C" {
 
 DWORD WINAPI FormatMessageA(DWORD dwFlags, LPCVOID lpSource, DWORD dwMessageId, DWORD dwLanguageId, LPSTR lpBuffer,
                             DWORD nSize, va_list* Arguments) {
-    (void)dwLanguageId;
-    (void)Arguments;
-    std::string text;
-    if (!message_text(dwFlags, lpSource, dwMessageId, text)) return fail(DWORD{317} /* ERROR_MR_MID_NOT_FOUND */, DWORD{0});
-    if (!lpBuffer) return fail(ERROR_INVALID_PARAMETER, DWORD{0});
-    if (dwFlags & FORMAT_MESSAGE_ALLOCATE_BUFFER) {
-        std::size_t size = std::max<std::size_t>(text.size() + 1, nSize);
-        auto* p = static_cast<char*>(LocalAlloc(LMEM_FIXED, size));
-        if (!p) return fail(ERROR_NOT_ENOUGH_MEMORY, DWORD{0});
-        std::memcpy(p, text.c_str(), text.size() + 1);
-        *reinterpret_cast<LPSTR*>(lpBuffer) = p;
-    } else {
-        if (nSize < text.size() + 1) return fail(ERROR_INSUFFICIENT_BUFFER, DWORD{0});
-        std::memcpy(lpBuffer, text.c_str(), text.size() + 1);
-    }
-    return static_cast<DWORD>(text.size());
+    return guard(DWORD{0}, [&]() -> DWORD {
+        (void)dwLanguageId;
+        (void)Arguments;
+        std::string text;
+        if (!message_text(dwFlags, lpSource, dwMessageId, text)) return fail(DWORD{317} /* ERROR_MR_MID_NOT_FOUND */, DWORD{0});
+        if (!lpBuffer) return fail(ERROR_INVALID_PARAMETER, DWORD{0});
+        if (dwFlags & FORMAT_MESSAGE_ALLOCATE_BUFFER) {
+            std::size_t size = std::max<std::size_t>(text.size() + 1, nSize);
+            auto* p = static_cast<char*>(LocalAlloc(LMEM_FIXED, size));
+            if (!p) return fail(ERROR_NOT_ENOUGH_MEMORY, DWORD{0});
+            std::memcpy(p, text.c_str(), text.size() + 1);
+            *reinterpret_cast<LPSTR*>(lpBuffer) = p;
+        } else {
+            if (nSize < text.size() + 1) return fail(ERROR_INSUFFICIENT_BUFFER, DWORD{0});
+            std::memcpy(lpBuffer, text.c_str(), text.size() + 1);
+        }
+        return static_cast<DWORD>(text.size());
+    });
 }
 
 DWORD WINAPI FormatMessageW(DWORD dwFlags, LPCVOID lpSource, DWORD dwMessageId, DWORD dwLanguageId, LPWSTR lpBuffer,
                             DWORD nSize, va_list* Arguments) {
-    (void)dwLanguageId;
-    (void)Arguments;
-    std::string text;
-    if (dwFlags & FORMAT_MESSAGE_FROM_STRING) {
-        auto s = lpSource ? to_utf8(static_cast<const WCHAR*>(lpSource)) : std::nullopt;
-        if (!s) return fail(ERROR_INVALID_PARAMETER, DWORD{0});
-        text = *s;
-    } else if (!message_text(dwFlags, lpSource, dwMessageId, text)) {
-        return fail(DWORD{317}, DWORD{0});
-    }
-    if (!lpBuffer) return fail(ERROR_INVALID_PARAMETER, DWORD{0});
-    std::u16string wide = to_utf16(text);
-    if (dwFlags & FORMAT_MESSAGE_ALLOCATE_BUFFER) {
-        std::size_t units = std::max<std::size_t>(wide.size() + 1, nSize);
-        auto* p = static_cast<WCHAR*>(LocalAlloc(LMEM_FIXED, units * sizeof(WCHAR)));
-        if (!p) return fail(ERROR_NOT_ENOUGH_MEMORY, DWORD{0});
-        copy16(p, units, wide);
-        *reinterpret_cast<LPWSTR*>(lpBuffer) = p;
-    } else {
-        if (nSize < wide.size() + 1) return fail(ERROR_INSUFFICIENT_BUFFER, DWORD{0});
-        copy16(lpBuffer, nSize, wide);
-    }
-    return static_cast<DWORD>(wide.size());
+    return guard(DWORD{0}, [&]() -> DWORD {
+        (void)dwLanguageId;
+        (void)Arguments;
+        std::string text;
+        if (dwFlags & FORMAT_MESSAGE_FROM_STRING) {
+            auto s = lpSource ? to_utf8(static_cast<const WCHAR*>(lpSource)) : std::nullopt;
+            if (!s) return fail(ERROR_INVALID_PARAMETER, DWORD{0});
+            text = *s;
+        } else if (!message_text(dwFlags, lpSource, dwMessageId, text)) {
+            return fail(DWORD{317}, DWORD{0});
+        }
+        if (!lpBuffer) return fail(ERROR_INVALID_PARAMETER, DWORD{0});
+        std::u16string wide = to_utf16(text);
+        if (dwFlags & FORMAT_MESSAGE_ALLOCATE_BUFFER) {
+            std::size_t units = std::max<std::size_t>(wide.size() + 1, nSize);
+            auto* p = static_cast<WCHAR*>(LocalAlloc(LMEM_FIXED, units * sizeof(WCHAR)));
+            if (!p) return fail(ERROR_NOT_ENOUGH_MEMORY, DWORD{0});
+            copy16(p, units, wide);
+            *reinterpret_cast<LPWSTR*>(lpBuffer) = p;
+        } else {
+            if (nSize < wide.size() + 1) return fail(ERROR_INSUFFICIENT_BUFFER, DWORD{0});
+            copy16(lpBuffer, nSize, wide);
+        }
+        return static_cast<DWORD>(wide.size());
+    });
 }
 
 } // extern "C"

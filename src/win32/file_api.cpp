@@ -85,48 +85,58 @@ extern "C" {
 HANDLE WINAPI CreateFileA(LPCSTR lpFileName, DWORD dwDesiredAccess, DWORD dwShareMode,
                           LPSECURITY_ATTRIBUTES lpSecurityAttributes, DWORD dwCreationDisposition,
                           DWORD dwFlagsAndAttributes, HANDLE hTemplateFile) {
-    (void)dwShareMode; // Linux has no share modes (see README)
-    (void)hTemplateFile;
-    return create_file(lpFileName, dwDesiredAccess, dwCreationDisposition, dwFlagsAndAttributes,
-                       lpSecurityAttributes);
+    return guard(INVALID_HANDLE_VALUE, [&]() -> HANDLE {
+        (void)dwShareMode; // Linux has no share modes (see README)
+        (void)hTemplateFile;
+        return create_file(lpFileName, dwDesiredAccess, dwCreationDisposition, dwFlagsAndAttributes,
+                           lpSecurityAttributes);
+    });
 }
 
 HANDLE WINAPI CreateFileW(LPCWSTR lpFileName, DWORD dwDesiredAccess, DWORD dwShareMode,
                           LPSECURITY_ATTRIBUTES lpSecurityAttributes, DWORD dwCreationDisposition,
                           DWORD dwFlagsAndAttributes, HANDLE hTemplateFile) {
-    (void)dwShareMode;
-    (void)hTemplateFile;
-    if (!lpFileName) return fail(ERROR_PATH_NOT_FOUND, INVALID_HANDLE_VALUE);
-    auto name = to_utf8(lpFileName);
-    if (!name) return fail(ERROR_INVALID_NAME, INVALID_HANDLE_VALUE);
-    return create_file(name->c_str(), dwDesiredAccess, dwCreationDisposition, dwFlagsAndAttributes,
-                       lpSecurityAttributes);
+    return guard(INVALID_HANDLE_VALUE, [&]() -> HANDLE {
+        (void)dwShareMode;
+        (void)hTemplateFile;
+        if (!lpFileName) return fail(ERROR_PATH_NOT_FOUND, INVALID_HANDLE_VALUE);
+        auto name = to_utf8(lpFileName);
+        if (!name) return fail(ERROR_INVALID_NAME, INVALID_HANDLE_VALUE);
+        return create_file(name->c_str(), dwDesiredAccess, dwCreationDisposition, dwFlagsAndAttributes,
+                           lpSecurityAttributes);
+    });
 }
 
 BOOL WINAPI ReadFile(HANDLE hFile, LPVOID lpBuffer, DWORD nNumberOfBytesToRead, LPDWORD lpNumberOfBytesRead,
                      LPOVERLAPPED lpOverlapped) {
-    if (lpNumberOfBytesRead) *lpNumberOfBytesRead = 0;
-    auto io = lookup_as<io_object>(hFile);
-    if (!io) return fail(ERROR_INVALID_HANDLE, FALSE);
-    if (!lpBuffer && nNumberOfBytesToRead) return fail(ERROR_NOACCESS, FALSE);
-    return run_io(*io, lpOverlapped, lpNumberOfBytesRead,
-                  [&] { return io->read(lpBuffer, nNumberOfBytesToRead); });
+    return guard(FALSE, [&]() -> BOOL {
+        if (lpNumberOfBytesRead) *lpNumberOfBytesRead = 0;
+        auto io = lookup_as<io_object>(hFile);
+        if (!io) return fail(ERROR_INVALID_HANDLE, FALSE);
+        if (!lpBuffer && nNumberOfBytesToRead) return fail(ERROR_NOACCESS, FALSE);
+        return run_io(*io, lpOverlapped, lpNumberOfBytesRead,
+                      [&] { return io->read(lpBuffer, nNumberOfBytesToRead); });
+    });
 }
 
 BOOL WINAPI WriteFile(HANDLE hFile, LPCVOID lpBuffer, DWORD nNumberOfBytesToWrite, LPDWORD lpNumberOfBytesWritten,
                       LPOVERLAPPED lpOverlapped) {
-    if (lpNumberOfBytesWritten) *lpNumberOfBytesWritten = 0;
-    auto io = lookup_as<io_object>(hFile);
-    if (!io) return fail(ERROR_INVALID_HANDLE, FALSE);
-    if (!lpBuffer && nNumberOfBytesToWrite) return fail(ERROR_NOACCESS, FALSE);
-    return run_io(*io, lpOverlapped, lpNumberOfBytesWritten,
-                  [&] { return io->write(lpBuffer, nNumberOfBytesToWrite); });
+    return guard(FALSE, [&]() -> BOOL {
+        if (lpNumberOfBytesWritten) *lpNumberOfBytesWritten = 0;
+        auto io = lookup_as<io_object>(hFile);
+        if (!io) return fail(ERROR_INVALID_HANDLE, FALSE);
+        if (!lpBuffer && nNumberOfBytesToWrite) return fail(ERROR_NOACCESS, FALSE);
+        return run_io(*io, lpOverlapped, lpNumberOfBytesWritten,
+                      [&] { return io->write(lpBuffer, nNumberOfBytesToWrite); });
+    });
 }
 
 BOOL WINAPI FlushFileBuffers(HANDLE hFile) {
-    auto io = lookup_as<io_object>(hFile);
-    if (!io) return fail(ERROR_INVALID_HANDLE, FALSE);
-    return run_io(*io, nullptr, nullptr, [&] { return io_result{io->flush(), 0}; });
+    return guard(FALSE, [&]() -> BOOL {
+        auto io = lookup_as<io_object>(hFile);
+        if (!io) return fail(ERROR_INVALID_HANDLE, FALSE);
+        return run_io(*io, nullptr, nullptr, [&] { return io_result{io->flush(), 0}; });
+    });
 }
 
 BOOL WINAPI GetOverlappedResult(HANDLE hFile, LPOVERLAPPED lpOverlapped, LPDWORD lpNumberOfBytesTransferred,

@@ -138,7 +138,9 @@ void import_inherited(table& t) {
             if (!os::is_open(fd)) continue; // not really passed down (someone edited the env)
             auto& obj = by_fd[fd];
             if (!obj) {
-                (void)os::set_cloexec(fd, true);
+                // Ours now: our own CreateProcess passes it on only when asked. The standard
+                // streams stay as they are.
+                if (fd > 2) (void)os::set_cloexec(fd, true);
                 obj = adopt_descriptor(fd, kind);
             }
             t.insert_at(reinterpret_cast<HANDLE>(static_cast<std::uintptr_t>(h)), obj, {true, false});
@@ -219,44 +221,48 @@ using namespace npipe::win32;
 extern "C" {
 
 BOOL WINAPI CloseHandle(HANDLE hObject) {
-    if (hObject == current_process_pseudo() || hObject == current_thread_pseudo()) return TRUE;
-    std::shared_ptr<object> removed;
-    if (DWORD e = remove_handle(hObject, removed)) return fail(e, FALSE);
-    {
-        auto& s = standard();
-        std::lock_guard lock(s.mutex);
-        for (auto& v : s.value)
-            if (v == hObject) v = nullptr; // GetStdHandle now reports the closed handle as absent
-    }
-    removed.reset(); // the object goes now unless another handle or a running call holds it
-    return TRUE;
+    return guard(FALSE, [&]() -> BOOL {
+        if (hObject == current_process_pseudo() || hObject == current_thread_pseudo()) return TRUE;
+        std::shared_ptr<object> removed;
+        if (DWORD e = remove_handle(hObject, removed)) return fail(e, FALSE);
+        {
+            auto& s = standard();
+            std::lock_guard lock(s.mutex);
+            for (auto& v : s.value)
+                if (v == hObject) v = nullptr; // GetStdHandle now reports the closed handle as absent
+        }
+        removed.reset(); // the object goes now unless another handle or a running call holds it
+        return TRUE;
+    });
 }
 
 BOOL WINAPI DuplicateHandle(HANDLE hSourceProcessHandle, HANDLE hSourceHandle, HANDLE hTargetProcessHandle,
                             LPHANDLE lpTargetHandle, DWORD dwDesiredAccess, BOOL bInheritHandle,
                             DWORD dwOptions) {
-    (void)dwDesiredAccess; // the duplicate always has the source's access (DUPLICATE_SAME_ACCESS)
-    auto is_self = [](HANDLE p) {
-        auto proc = lookup_as<process_object>(p);
-        return proc && proc->self;
-    };
-    if (!lookup(hSourceProcessHandle) || !lookup(hTargetProcessHandle)) return fail(ERROR_INVALID_HANDLE, FALSE);
-    if (!is_self(hSourceProcessHandle) || !is_self(hTargetProcessHandle))
-        return fail(ERROR_NOT_SUPPORTED, FALSE); // only within this process
-    auto obj = lookup(hSourceHandle);
-    if (!obj) return fail(ERROR_INVALID_HANDLE, FALSE);
-    // The duplicate is made before the source is closed, so it never reuses the source's value.
-    HANDLE h = nullptr;
-    if (lpTargetHandle) {
-        h = insert_handle(obj, {bInheritHandle != FALSE, false});
-        if (!h) return fail(ERROR_NOT_ENOUGH_MEMORY, FALSE);
-    }
-    if (dwOptions & DUPLICATE_CLOSE_SOURCE) {
-        std::shared_ptr<object> removed;
-        (void)remove_handle(hSourceHandle, removed);
-    }
-    if (lpTargetHandle) *lpTargetHandle = h;
-    return TRUE;
+    return guard(FALSE, [&]() -> BOOL {
+        (void)dwDesiredAccess; // the duplicate always has the source's access (DUPLICATE_SAME_ACCESS)
+        auto is_self = [](HANDLE p) {
+            auto proc = lookup_as<process_object>(p);
+            return proc && proc->self;
+        };
+        if (!lookup(hSourceProcessHandle) || !lookup(hTargetProcessHandle)) return fail(ERROR_INVALID_HANDLE, FALSE);
+        if (!is_self(hSourceProcessHandle) || !is_self(hTargetProcessHandle))
+            return fail(ERROR_NOT_SUPPORTED, FALSE); // only within this process
+        auto obj = lookup(hSourceHandle);
+        if (!obj) return fail(ERROR_INVALID_HANDLE, FALSE);
+        // The duplicate is made before the source is closed, so it never reuses the source's value.
+        HANDLE h = nullptr;
+        if (lpTargetHandle) {
+            h = insert_handle(obj, {bInheritHandle != FALSE, false});
+            if (!h) return fail(ERROR_NOT_ENOUGH_MEMORY, FALSE);
+        }
+        if (dwOptions & DUPLICATE_CLOSE_SOURCE) {
+            std::shared_ptr<object> removed;
+            (void)remove_handle(hSourceHandle, removed);
+        }
+        if (lpTargetHandle) *lpTargetHandle = h;
+        return TRUE;
+    });
 }
 
 BOOL WINAPI GetHandleInformation(HANDLE hObject, LPDWORD lpdwFlags) {
@@ -274,25 +280,27 @@ BOOL WINAPI SetHandleInformation(HANDLE hObject, DWORD dwMask, DWORD dwFlags) {
 }
 
 HANDLE WINAPI GetStdHandle(DWORD nStdHandle) {
-    int which;
-    switch (nStdHandle) {
-    case STD_INPUT_HANDLE: which = 0; break;
-    case STD_OUTPUT_HANDLE: which = 1; break;
-    case STD_ERROR_HANDLE: which = 2; break;
-    default: return fail(ERROR_INVALID_HANDLE, INVALID_HANDLE_VALUE);
-    }
-    (void)handles(); // the parent's handles first: they may name the standard ones
-    auto& s = standard();
-    auto i = static_cast<std::size_t>(which);
-    std::lock_guard lock(s.mutex);
-    if (!s.made[i]) {
-        s.made[i] = true;
-        if (npipe::os::is_open(which)) {
-            auto obj = std::make_shared<file_object>(which, which == 0, which != 0);
-            s.value[i] = insert_handle(std::move(obj), {});
+    return guard(INVALID_HANDLE_VALUE, [&]() -> HANDLE {
+        int which;
+        switch (nStdHandle) {
+        case STD_INPUT_HANDLE: which = 0; break;
+        case STD_OUTPUT_HANDLE: which = 1; break;
+        case STD_ERROR_HANDLE: which = 2; break;
+        default: return fail(ERROR_INVALID_HANDLE, INVALID_HANDLE_VALUE);
         }
-    }
-    return s.value[i]; // NULL when the process has no such stream, as on Windows
+        (void)handles(); // the parent's handles first: they may name the standard ones
+        auto& s = standard();
+        auto i = static_cast<std::size_t>(which);
+        std::lock_guard lock(s.mutex);
+        if (!s.made[i]) {
+            s.made[i] = true;
+            if (npipe::os::is_open(which)) {
+                auto obj = std::make_shared<file_object>(which, which == 0, which != 0);
+                s.value[i] = insert_handle(std::move(obj), {});
+            }
+        }
+        return s.value[i]; // NULL when the process has no such stream, as on Windows
+    });
 }
 
 BOOL WINAPI SetStdHandle(DWORD nStdHandle, HANDLE hHandle) {

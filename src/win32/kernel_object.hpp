@@ -19,6 +19,9 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <new>
+#include <stdexcept>
+#include <system_error>
 #include <optional>
 #include <string>
 #include <sys/types.h>
@@ -136,6 +139,26 @@ template <class T>
 T fail(DWORD code, T failure) noexcept {
     set_last_error(code);
     return failure;
+}
+
+/// Runs an API function's body; an exception (out of memory, or a failure the C++ core reports
+/// by throwing) becomes the function's failure value and a Win32 error instead of crossing into
+/// C code. Not noexcept: a thread ending through ExitThread unwinds through here.
+template <class T, class F>
+T guard(T failure, F&& body) {
+    try {
+        return body();
+    } catch (const std::bad_alloc&) {
+        return fail(DWORD{ERROR_NOT_ENOUGH_MEMORY}, failure);
+    } catch (const std::system_error& e) {
+        return fail(static_cast<DWORD>(e.code().category() == std::system_category() ||
+                                               e.code().category() == std::generic_category()
+                                           ? ERROR_INTERNAL_ERROR
+                                           : e.code().value()),
+                    failure);
+    } catch (const std::exception&) {
+        return fail(DWORD{ERROR_INTERNAL_ERROR}, failure);
+    }
 }
 
 } // namespace npipe::win32

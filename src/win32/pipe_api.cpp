@@ -111,160 +111,188 @@ extern "C" {
 HANDLE WINAPI CreateNamedPipeA(LPCSTR lpName, DWORD dwOpenMode, DWORD dwPipeMode, DWORD nMaxInstances,
                                DWORD nOutBufferSize, DWORD nInBufferSize, DWORD nDefaultTimeOut,
                                LPSECURITY_ATTRIBUTES lpSecurityAttributes) {
-    return create_named_pipe(lpName, dwOpenMode, dwPipeMode, nMaxInstances, nOutBufferSize, nInBufferSize,
-                             nDefaultTimeOut, lpSecurityAttributes);
+    return guard(INVALID_HANDLE_VALUE, [&]() -> HANDLE {
+        return create_named_pipe(lpName, dwOpenMode, dwPipeMode, nMaxInstances, nOutBufferSize, nInBufferSize,
+                                 nDefaultTimeOut, lpSecurityAttributes);
+    });
 }
 
 HANDLE WINAPI CreateNamedPipeW(LPCWSTR lpName, DWORD dwOpenMode, DWORD dwPipeMode, DWORD nMaxInstances,
                                DWORD nOutBufferSize, DWORD nInBufferSize, DWORD nDefaultTimeOut,
                                LPSECURITY_ATTRIBUTES lpSecurityAttributes) {
-    if (!lpName) return fail(ERROR_PATH_NOT_FOUND, INVALID_HANDLE_VALUE);
-    auto name = to_utf8(lpName);
-    if (!name) return fail(ERROR_INVALID_NAME, INVALID_HANDLE_VALUE);
-    return create_named_pipe(name->c_str(), dwOpenMode, dwPipeMode, nMaxInstances, nOutBufferSize, nInBufferSize,
-                             nDefaultTimeOut, lpSecurityAttributes);
+    return guard(INVALID_HANDLE_VALUE, [&]() -> HANDLE {
+        if (!lpName) return fail(ERROR_PATH_NOT_FOUND, INVALID_HANDLE_VALUE);
+        auto name = to_utf8(lpName);
+        if (!name) return fail(ERROR_INVALID_NAME, INVALID_HANDLE_VALUE);
+        return create_named_pipe(name->c_str(), dwOpenMode, dwPipeMode, nMaxInstances, nOutBufferSize, nInBufferSize,
+                                 nDefaultTimeOut, lpSecurityAttributes);
+    });
 }
 
 BOOL WINAPI ConnectNamedPipe(HANDLE hNamedPipe, LPOVERLAPPED lpOverlapped) {
-    auto io = io_of(hNamedPipe);
-    if (!io) return fail(ERROR_INVALID_HANDLE, FALSE);
-    return run_io(*io, lpOverlapped, nullptr, [&] { return io_result{io->connect(), 0}; });
+    return guard(FALSE, [&]() -> BOOL {
+        auto io = io_of(hNamedPipe);
+        if (!io) return fail(ERROR_INVALID_HANDLE, FALSE);
+        return run_io(*io, lpOverlapped, nullptr, [&] { return io_result{io->connect(), 0}; });
+    });
 }
 
 BOOL WINAPI DisconnectNamedPipe(HANDLE hNamedPipe) {
-    auto io = io_of(hNamedPipe);
-    if (!io) return fail(ERROR_INVALID_HANDLE, FALSE);
-    if (DWORD e = io->disconnect()) return fail(e, FALSE);
-    return TRUE;
+    return guard(FALSE, [&]() -> BOOL {
+        auto io = io_of(hNamedPipe);
+        if (!io) return fail(ERROR_INVALID_HANDLE, FALSE);
+        if (DWORD e = io->disconnect()) return fail(e, FALSE);
+        return TRUE;
+    });
 }
 
 BOOL WINAPI WaitNamedPipeA(LPCSTR lpNamedPipeName, DWORD nTimeOut) {
-    if (!lpNamedPipeName || !looks_like_pipe_path(lpNamedPipeName)) return fail(ERROR_PATH_NOT_FOUND, FALSE);
-    std::error_code ec;
-    npipe::wait_named_pipe(lpNamedPipeName, std::chrono::milliseconds(nTimeOut), {}, ec);
-    if (ec) return fail(code(ec), FALSE);
-    return TRUE;
+    return guard(FALSE, [&]() -> BOOL {
+        if (!lpNamedPipeName || !looks_like_pipe_path(lpNamedPipeName)) return fail(ERROR_PATH_NOT_FOUND, FALSE);
+        std::error_code ec;
+        npipe::wait_named_pipe(lpNamedPipeName, std::chrono::milliseconds(nTimeOut), {}, ec);
+        if (ec) return fail(code(ec), FALSE);
+        return TRUE;
+    });
 }
 
 BOOL WINAPI WaitNamedPipeW(LPCWSTR lpNamedPipeName, DWORD nTimeOut) {
-    if (!lpNamedPipeName) return fail(ERROR_PATH_NOT_FOUND, FALSE);
-    auto name = to_utf8(lpNamedPipeName);
-    if (!name) return fail(ERROR_INVALID_NAME, FALSE);
-    return WaitNamedPipeA(name->c_str(), nTimeOut);
+    return guard(FALSE, [&]() -> BOOL {
+        if (!lpNamedPipeName) return fail(ERROR_PATH_NOT_FOUND, FALSE);
+        auto name = to_utf8(lpNamedPipeName);
+        if (!name) return fail(ERROR_INVALID_NAME, FALSE);
+        return WaitNamedPipeA(name->c_str(), nTimeOut);
+    });
 }
 
 BOOL WINAPI CallNamedPipeA(LPCSTR lpNamedPipeName, LPVOID lpInBuffer, DWORD nInBufferSize, LPVOID lpOutBuffer,
                            DWORD nOutBufferSize, LPDWORD lpBytesRead, DWORD nTimeOut) {
-    if (lpBytesRead) *lpBytesRead = 0;
-    if (!lpNamedPipeName) return fail(ERROR_PATH_NOT_FOUND, FALSE);
-    std::error_code ec;
-    auto r = npipe::call_named_pipe(
-        lpNamedPipeName, {static_cast<const std::byte*>(lpInBuffer), lpInBuffer ? nInBufferSize : 0},
-        {static_cast<std::byte*>(lpOutBuffer), lpOutBuffer ? nOutBufferSize : 0},
-        std::chrono::milliseconds(nTimeOut), {}, ec);
-    if (lpBytesRead) *lpBytesRead = static_cast<DWORD>(r.bytes);
-    if (ec) return fail(code(ec), FALSE);
-    return TRUE;
+    return guard(FALSE, [&]() -> BOOL {
+        if (lpBytesRead) *lpBytesRead = 0;
+        if (!lpNamedPipeName) return fail(ERROR_PATH_NOT_FOUND, FALSE);
+        std::error_code ec;
+        auto r = npipe::call_named_pipe(
+            lpNamedPipeName, {static_cast<const std::byte*>(lpInBuffer), lpInBuffer ? nInBufferSize : 0},
+            {static_cast<std::byte*>(lpOutBuffer), lpOutBuffer ? nOutBufferSize : 0},
+            std::chrono::milliseconds(nTimeOut), {}, ec);
+        if (lpBytesRead) *lpBytesRead = static_cast<DWORD>(r.bytes);
+        if (ec) return fail(code(ec), FALSE);
+        return TRUE;
+    });
 }
 
 BOOL WINAPI CallNamedPipeW(LPCWSTR lpNamedPipeName, LPVOID lpInBuffer, DWORD nInBufferSize, LPVOID lpOutBuffer,
                            DWORD nOutBufferSize, LPDWORD lpBytesRead, DWORD nTimeOut) {
-    if (lpBytesRead) *lpBytesRead = 0;
-    if (!lpNamedPipeName) return fail(ERROR_PATH_NOT_FOUND, FALSE);
-    auto name = to_utf8(lpNamedPipeName);
-    if (!name) return fail(ERROR_INVALID_NAME, FALSE);
-    return CallNamedPipeA(name->c_str(), lpInBuffer, nInBufferSize, lpOutBuffer, nOutBufferSize, lpBytesRead,
-                          nTimeOut);
+    return guard(FALSE, [&]() -> BOOL {
+        if (lpBytesRead) *lpBytesRead = 0;
+        if (!lpNamedPipeName) return fail(ERROR_PATH_NOT_FOUND, FALSE);
+        auto name = to_utf8(lpNamedPipeName);
+        if (!name) return fail(ERROR_INVALID_NAME, FALSE);
+        return CallNamedPipeA(name->c_str(), lpInBuffer, nInBufferSize, lpOutBuffer, nOutBufferSize, lpBytesRead,
+                              nTimeOut);
+    });
 }
 
 BOOL WINAPI TransactNamedPipe(HANDLE hNamedPipe, LPVOID lpInBuffer, DWORD nInBufferSize, LPVOID lpOutBuffer,
                               DWORD nOutBufferSize, LPDWORD lpBytesRead, LPOVERLAPPED lpOverlapped) {
-    auto io = io_of(hNamedPipe);
-    if (!io) return fail(ERROR_INVALID_HANDLE, FALSE);
-    return run_io(*io, lpOverlapped, lpBytesRead, [&] {
-        return io->transact(lpInBuffer, lpInBuffer ? nInBufferSize : 0, lpOutBuffer,
-                            lpOutBuffer ? nOutBufferSize : 0);
+    return guard(FALSE, [&]() -> BOOL {
+        auto io = io_of(hNamedPipe);
+        if (!io) return fail(ERROR_INVALID_HANDLE, FALSE);
+        return run_io(*io, lpOverlapped, lpBytesRead, [&] {
+            return io->transact(lpInBuffer, lpInBuffer ? nInBufferSize : 0, lpOutBuffer,
+                                lpOutBuffer ? nOutBufferSize : 0);
+        });
     });
 }
 
 BOOL WINAPI PeekNamedPipe(HANDLE hNamedPipe, LPVOID lpBuffer, DWORD nBufferSize, LPDWORD lpBytesRead,
                           LPDWORD lpTotalBytesAvail, LPDWORD lpBytesLeftThisMessage) {
-    auto io = io_of(hNamedPipe);
-    if (!io) return fail(ERROR_INVALID_HANDLE, FALSE);
-    peek_counts counts;
-    if (DWORD e = io->peek(lpBuffer, lpBuffer ? nBufferSize : 0, counts)) return fail(e, FALSE);
-    if (lpBytesRead) *lpBytesRead = counts.read;
-    if (lpTotalBytesAvail) *lpTotalBytesAvail = counts.available;
-    if (lpBytesLeftThisMessage) *lpBytesLeftThisMessage = counts.left;
-    return TRUE;
+    return guard(FALSE, [&]() -> BOOL {
+        auto io = io_of(hNamedPipe);
+        if (!io) return fail(ERROR_INVALID_HANDLE, FALSE);
+        peek_counts counts;
+        if (DWORD e = io->peek(lpBuffer, lpBuffer ? nBufferSize : 0, counts)) return fail(e, FALSE);
+        if (lpBytesRead) *lpBytesRead = counts.read;
+        if (lpTotalBytesAvail) *lpTotalBytesAvail = counts.available;
+        if (lpBytesLeftThisMessage) *lpBytesLeftThisMessage = counts.left;
+        return TRUE;
+    });
 }
 
 BOOL WINAPI GetNamedPipeInfo(HANDLE hNamedPipe, LPDWORD lpFlags, LPDWORD lpOutBufferSize, LPDWORD lpInBufferSize,
                              LPDWORD lpMaxInstances) {
-    auto io = io_of(hNamedPipe);
-    if (!io) return fail(ERROR_INVALID_HANDLE, FALSE);
-    pipe_facts f;
-    if (DWORD e = io->info(f)) return fail(e, FALSE);
-    if (lpFlags) *lpFlags = f.flags;
-    if (lpOutBufferSize) *lpOutBufferSize = f.out_size;
-    if (lpInBufferSize) *lpInBufferSize = f.in_size;
-    if (lpMaxInstances) *lpMaxInstances = f.max_instances;
-    return TRUE;
+    return guard(FALSE, [&]() -> BOOL {
+        auto io = io_of(hNamedPipe);
+        if (!io) return fail(ERROR_INVALID_HANDLE, FALSE);
+        pipe_facts f;
+        if (DWORD e = io->info(f)) return fail(e, FALSE);
+        if (lpFlags) *lpFlags = f.flags;
+        if (lpOutBufferSize) *lpOutBufferSize = f.out_size;
+        if (lpInBufferSize) *lpInBufferSize = f.in_size;
+        if (lpMaxInstances) *lpMaxInstances = f.max_instances;
+        return TRUE;
+    });
 }
 
 BOOL WINAPI GetNamedPipeHandleStateA(HANDLE hNamedPipe, LPDWORD lpState, LPDWORD lpCurInstances,
                                      LPDWORD lpMaxCollectionCount, LPDWORD lpCollectDataTimeout, LPSTR lpUserName,
                                      DWORD nMaxUserNameSize) {
-    auto io = io_of(hNamedPipe);
-    if (!io) return fail(ERROR_INVALID_HANDLE, FALSE);
-    pipe_facts f;
-    if (DWORD e = io->info(f)) return fail(e, FALSE);
-    bool server = (f.flags & PIPE_SERVER_END) != 0;
-    // Collection settings only exist for the client end of a pipe to another machine.
-    if (server && (lpMaxCollectionCount || lpCollectDataTimeout)) return fail(ERROR_INVALID_PARAMETER, FALSE);
-    if (lpState || lpCurInstances) {
-        DWORD state = 0, instances = 0;
-        if (DWORD e = io->get_state(state, instances)) return fail(e, FALSE);
-        if (lpState) *lpState = state;
-        if (lpCurInstances) *lpCurInstances = instances;
-    }
-    if (lpMaxCollectionCount) *lpMaxCollectionCount = 0;
-    if (lpCollectDataTimeout) *lpCollectDataTimeout = 0;
-    if (lpUserName) {
-        std::string user;
-        if (DWORD e = io->client_user(user)) return fail(e, FALSE);
-        if (nMaxUserNameSize < user.size() + 1) return fail(ERROR_INSUFFICIENT_BUFFER, FALSE);
-        std::memcpy(lpUserName, user.c_str(), user.size() + 1);
-    }
-    return TRUE;
+    return guard(FALSE, [&]() -> BOOL {
+        auto io = io_of(hNamedPipe);
+        if (!io) return fail(ERROR_INVALID_HANDLE, FALSE);
+        pipe_facts f;
+        if (DWORD e = io->info(f)) return fail(e, FALSE);
+        bool server = (f.flags & PIPE_SERVER_END) != 0;
+        // Collection settings only exist for the client end of a pipe to another machine.
+        if (server && (lpMaxCollectionCount || lpCollectDataTimeout)) return fail(ERROR_INVALID_PARAMETER, FALSE);
+        if (lpState || lpCurInstances) {
+            DWORD state = 0, instances = 0;
+            if (DWORD e = io->get_state(state, instances)) return fail(e, FALSE);
+            if (lpState) *lpState = state;
+            if (lpCurInstances) *lpCurInstances = instances;
+        }
+        if (lpMaxCollectionCount) *lpMaxCollectionCount = 0;
+        if (lpCollectDataTimeout) *lpCollectDataTimeout = 0;
+        if (lpUserName) {
+            std::string user;
+            if (DWORD e = io->client_user(user)) return fail(e, FALSE);
+            if (nMaxUserNameSize < user.size() + 1) return fail(ERROR_INSUFFICIENT_BUFFER, FALSE);
+            std::memcpy(lpUserName, user.c_str(), user.size() + 1);
+        }
+        return TRUE;
+    });
 }
 
 BOOL WINAPI GetNamedPipeHandleStateW(HANDLE hNamedPipe, LPDWORD lpState, LPDWORD lpCurInstances,
                                      LPDWORD lpMaxCollectionCount, LPDWORD lpCollectDataTimeout, LPWSTR lpUserName,
                                      DWORD nMaxUserNameSize) {
-    if (!lpUserName)
-        return GetNamedPipeHandleStateA(hNamedPipe, lpState, lpCurInstances, lpMaxCollectionCount,
-                                        lpCollectDataTimeout, nullptr, 0);
-    char user[1024];
-    if (!GetNamedPipeHandleStateA(hNamedPipe, lpState, lpCurInstances, lpMaxCollectionCount, lpCollectDataTimeout,
-                                  user, sizeof user))
-        return FALSE;
-    std::u16string wide = to_utf16(user);
-    if (nMaxUserNameSize < wide.size() + 1) return fail(ERROR_INSUFFICIENT_BUFFER, FALSE);
-    copy16(lpUserName, nMaxUserNameSize, wide);
-    return TRUE;
+    return guard(FALSE, [&]() -> BOOL {
+        if (!lpUserName)
+            return GetNamedPipeHandleStateA(hNamedPipe, lpState, lpCurInstances, lpMaxCollectionCount,
+                                            lpCollectDataTimeout, nullptr, 0);
+        char user[1024];
+        if (!GetNamedPipeHandleStateA(hNamedPipe, lpState, lpCurInstances, lpMaxCollectionCount, lpCollectDataTimeout,
+                                      user, sizeof user))
+            return FALSE;
+        std::u16string wide = to_utf16(user);
+        if (nMaxUserNameSize < wide.size() + 1) return fail(ERROR_INSUFFICIENT_BUFFER, FALSE);
+        copy16(lpUserName, nMaxUserNameSize, wide);
+        return TRUE;
+    });
 }
 
 BOOL WINAPI SetNamedPipeHandleState(HANDLE hNamedPipe, LPDWORD lpMode, LPDWORD lpMaxCollectionCount,
                                     LPDWORD lpCollectDataTimeout) {
-    auto io = io_of(hNamedPipe);
-    if (!io) return fail(ERROR_INVALID_HANDLE, FALSE);
-    (void)lpMaxCollectionCount; // only meaningful for pipes to another machine
-    (void)lpCollectDataTimeout;
-    if (lpMode) {
-        if (DWORD e = io->set_mode(*lpMode)) return fail(e, FALSE);
-    }
-    return TRUE;
+    return guard(FALSE, [&]() -> BOOL {
+        auto io = io_of(hNamedPipe);
+        if (!io) return fail(ERROR_INVALID_HANDLE, FALSE);
+        (void)lpMaxCollectionCount; // only meaningful for pipes to another machine
+        (void)lpCollectDataTimeout;
+        if (lpMode) {
+            if (DWORD e = io->set_mode(*lpMode)) return fail(e, FALSE);
+        }
+        return TRUE;
+    });
 }
 
 BOOL WINAPI GetNamedPipeClientProcessId(HANDLE Pipe, PULONG ClientProcessId) {
@@ -288,37 +316,43 @@ BOOL WINAPI GetNamedPipeServerProcessId(HANDLE Pipe, PULONG ServerProcessId) {
 }
 
 BOOL WINAPI GetNamedPipeClientSessionId(HANDLE Pipe, PULONG ClientSessionId) {
-    ULONG pid = 0;
-    if (!GetNamedPipeClientProcessId(Pipe, &pid)) return FALSE;
-    if (!ClientSessionId) return fail(ERROR_INVALID_PARAMETER, FALSE);
-    *ClientSessionId = session_of(static_cast<pid_t>(pid));
-    return TRUE;
+    return guard(FALSE, [&]() -> BOOL {
+        ULONG pid = 0;
+        if (!GetNamedPipeClientProcessId(Pipe, &pid)) return FALSE;
+        if (!ClientSessionId) return fail(ERROR_INVALID_PARAMETER, FALSE);
+        *ClientSessionId = session_of(static_cast<pid_t>(pid));
+        return TRUE;
+    });
 }
 
 BOOL WINAPI GetNamedPipeServerSessionId(HANDLE Pipe, PULONG ServerSessionId) {
-    ULONG pid = 0;
-    if (!GetNamedPipeServerProcessId(Pipe, &pid)) return FALSE;
-    if (!ServerSessionId) return fail(ERROR_INVALID_PARAMETER, FALSE);
-    *ServerSessionId = session_of(static_cast<pid_t>(pid));
-    return TRUE;
+    return guard(FALSE, [&]() -> BOOL {
+        ULONG pid = 0;
+        if (!GetNamedPipeServerProcessId(Pipe, &pid)) return FALSE;
+        if (!ServerSessionId) return fail(ERROR_INVALID_PARAMETER, FALSE);
+        *ServerSessionId = session_of(static_cast<pid_t>(pid));
+        return TRUE;
+    });
 }
 
 BOOL WINAPI CreatePipe(PHANDLE hReadPipe, PHANDLE hWritePipe, LPSECURITY_ATTRIBUTES lpPipeAttributes, DWORD nSize) {
-    if (!hReadPipe || !hWritePipe) return fail(ERROR_INVALID_PARAMETER, FALSE);
-    std::error_code ec;
-    auto pipe = npipe::anonymous_pipe::create(nSize, false, ec);
-    if (ec) return fail(code(ec), FALSE);
-    handle_flags flags{inheritable(lpPipeAttributes), false};
-    HANDLE r = insert_handle(std::make_shared<anonymous_pipe_object>(std::move(pipe.read_end)), flags);
-    if (!r) return fail(ERROR_NOT_ENOUGH_MEMORY, FALSE);
-    HANDLE w = insert_handle(std::make_shared<anonymous_pipe_object>(std::move(pipe.write_end)), flags);
-    if (!w) {
-        CloseHandle(r);
-        return fail(ERROR_NOT_ENOUGH_MEMORY, FALSE);
-    }
-    *hReadPipe = r;
-    *hWritePipe = w;
-    return TRUE;
+    return guard(FALSE, [&]() -> BOOL {
+        if (!hReadPipe || !hWritePipe) return fail(ERROR_INVALID_PARAMETER, FALSE);
+        std::error_code ec;
+        auto pipe = npipe::anonymous_pipe::create(nSize, false, ec);
+        if (ec) return fail(code(ec), FALSE);
+        handle_flags flags{inheritable(lpPipeAttributes), false};
+        HANDLE r = insert_handle(std::make_shared<anonymous_pipe_object>(std::move(pipe.read_end)), flags);
+        if (!r) return fail(ERROR_NOT_ENOUGH_MEMORY, FALSE);
+        HANDLE w = insert_handle(std::make_shared<anonymous_pipe_object>(std::move(pipe.write_end)), flags);
+        if (!w) {
+            CloseHandle(r);
+            return fail(ERROR_NOT_ENOUGH_MEMORY, FALSE);
+        }
+        *hReadPipe = r;
+        *hWritePipe = w;
+        return TRUE;
+    });
 }
 
 } // extern "C"

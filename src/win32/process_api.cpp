@@ -333,35 +333,39 @@ BOOL WINAPI CreateProcessA(LPCSTR lpApplicationName, LPSTR lpCommandLine, LPSECU
                            LPSECURITY_ATTRIBUTES lpThreadAttributes, BOOL bInheritHandles, DWORD dwCreationFlags,
                            LPVOID lpEnvironment, LPCSTR lpCurrentDirectory, LPSTARTUPINFOA lpStartupInfo,
                            LPPROCESS_INFORMATION lpProcessInformation) {
-    if (!lpStartupInfo) return fail(ERROR_INVALID_PARAMETER, FALSE);
-    std::optional<std::vector<std::string>> env;
-    if (lpEnvironment) {
-        env = parse_environment(lpEnvironment, (dwCreationFlags & CREATE_UNICODE_ENVIRONMENT) != 0);
-        if (!env) return fail(ERROR_INVALID_PARAMETER, FALSE);
-    }
-    startup si{lpStartupInfo->dwFlags, {lpStartupInfo->hStdInput, lpStartupInfo->hStdOutput, lpStartupInfo->hStdError}};
-    return create_process(lpApplicationName, lpCommandLine, lpProcessAttributes, lpThreadAttributes, bInheritHandles,
-                          dwCreationFlags, env, lpCurrentDirectory, si, lpProcessInformation);
+    return guard(FALSE, [&]() -> BOOL {
+        if (!lpStartupInfo) return fail(ERROR_INVALID_PARAMETER, FALSE);
+        std::optional<std::vector<std::string>> env;
+        if (lpEnvironment) {
+            env = parse_environment(lpEnvironment, (dwCreationFlags & CREATE_UNICODE_ENVIRONMENT) != 0);
+            if (!env) return fail(ERROR_INVALID_PARAMETER, FALSE);
+        }
+        startup si{lpStartupInfo->dwFlags, {lpStartupInfo->hStdInput, lpStartupInfo->hStdOutput, lpStartupInfo->hStdError}};
+        return create_process(lpApplicationName, lpCommandLine, lpProcessAttributes, lpThreadAttributes, bInheritHandles,
+                              dwCreationFlags, env, lpCurrentDirectory, si, lpProcessInformation);
+    });
 }
 
 BOOL WINAPI CreateProcessW(LPCWSTR lpApplicationName, LPWSTR lpCommandLine, LPSECURITY_ATTRIBUTES lpProcessAttributes,
                            LPSECURITY_ATTRIBUTES lpThreadAttributes, BOOL bInheritHandles, DWORD dwCreationFlags,
                            LPVOID lpEnvironment, LPCWSTR lpCurrentDirectory, LPSTARTUPINFOW lpStartupInfo,
                            LPPROCESS_INFORMATION lpProcessInformation) {
-    if (!lpStartupInfo) return fail(ERROR_INVALID_PARAMETER, FALSE);
-    std::optional<std::string> app, line, dir;
-    if (lpApplicationName && !(app = to_utf8(lpApplicationName))) return fail(ERROR_INVALID_PARAMETER, FALSE);
-    if (lpCommandLine && !(line = to_utf8(lpCommandLine))) return fail(ERROR_INVALID_PARAMETER, FALSE);
-    if (lpCurrentDirectory && !(dir = to_utf8(lpCurrentDirectory))) return fail(ERROR_INVALID_PARAMETER, FALSE);
-    std::optional<std::vector<std::string>> env;
-    if (lpEnvironment) {
-        env = parse_environment(lpEnvironment, (dwCreationFlags & CREATE_UNICODE_ENVIRONMENT) != 0);
-        if (!env) return fail(ERROR_INVALID_PARAMETER, FALSE);
-    }
-    startup si{lpStartupInfo->dwFlags, {lpStartupInfo->hStdInput, lpStartupInfo->hStdOutput, lpStartupInfo->hStdError}};
-    return create_process(app ? app->c_str() : nullptr, line ? line->c_str() : nullptr, lpProcessAttributes,
-                          lpThreadAttributes, bInheritHandles, dwCreationFlags, env, dir ? dir->c_str() : nullptr,
-                          si, lpProcessInformation);
+    return guard(FALSE, [&]() -> BOOL {
+        if (!lpStartupInfo) return fail(ERROR_INVALID_PARAMETER, FALSE);
+        std::optional<std::string> app, line, dir;
+        if (lpApplicationName && !(app = to_utf8(lpApplicationName))) return fail(ERROR_INVALID_PARAMETER, FALSE);
+        if (lpCommandLine && !(line = to_utf8(lpCommandLine))) return fail(ERROR_INVALID_PARAMETER, FALSE);
+        if (lpCurrentDirectory && !(dir = to_utf8(lpCurrentDirectory))) return fail(ERROR_INVALID_PARAMETER, FALSE);
+        std::optional<std::vector<std::string>> env;
+        if (lpEnvironment) {
+            env = parse_environment(lpEnvironment, (dwCreationFlags & CREATE_UNICODE_ENVIRONMENT) != 0);
+            if (!env) return fail(ERROR_INVALID_PARAMETER, FALSE);
+        }
+        startup si{lpStartupInfo->dwFlags, {lpStartupInfo->hStdInput, lpStartupInfo->hStdOutput, lpStartupInfo->hStdError}};
+        return create_process(app ? app->c_str() : nullptr, line ? line->c_str() : nullptr, lpProcessAttributes,
+                              lpThreadAttributes, bInheritHandles, dwCreationFlags, env, dir ? dir->c_str() : nullptr,
+                              si, lpProcessInformation);
+    });
 }
 
 BOOL WINAPI GetExitCodeProcess(HANDLE hProcess, LPDWORD lpExitCode) {

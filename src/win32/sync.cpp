@@ -213,18 +213,22 @@ VOID WINAPI SetLastError(DWORD dwErrCode) { set_last_error(dwErrCode); }
 
 HANDLE WINAPI CreateEventA(LPSECURITY_ATTRIBUTES lpEventAttributes, BOOL bManualReset, BOOL bInitialState,
                            LPCSTR lpName) {
-    if (lpName) return fail(ERROR_NOT_SUPPORTED, HANDLE{nullptr}); // no cross-process named events yet
-    auto e = std::make_shared<event_object>(bManualReset != FALSE, bInitialState != FALSE);
-    HANDLE h = insert_handle(std::move(e), {lpEventAttributes && lpEventAttributes->bInheritHandle, false});
-    if (!h) return fail(ERROR_NOT_ENOUGH_MEMORY, HANDLE{nullptr});
-    set_last_error(0);
-    return h;
+    return guard(HANDLE{nullptr}, [&]() -> HANDLE {
+        if (lpName) return fail(ERROR_NOT_SUPPORTED, HANDLE{nullptr}); // no cross-process named events yet
+        auto e = std::make_shared<event_object>(bManualReset != FALSE, bInitialState != FALSE);
+        HANDLE h = insert_handle(std::move(e), {lpEventAttributes && lpEventAttributes->bInheritHandle, false});
+        if (!h) return fail(ERROR_NOT_ENOUGH_MEMORY, HANDLE{nullptr});
+        set_last_error(0);
+        return h;
+    });
 }
 
 HANDLE WINAPI CreateEventW(LPSECURITY_ATTRIBUTES lpEventAttributes, BOOL bManualReset, BOOL bInitialState,
                            LPCWSTR lpName) {
-    if (lpName) return fail(ERROR_NOT_SUPPORTED, HANDLE{nullptr});
-    return CreateEventA(lpEventAttributes, bManualReset, bInitialState, nullptr);
+    return guard(HANDLE{nullptr}, [&]() -> HANDLE {
+        if (lpName) return fail(ERROR_NOT_SUPPORTED, HANDLE{nullptr});
+        return CreateEventA(lpEventAttributes, bManualReset, bInitialState, nullptr);
+    });
 }
 
 BOOL WINAPI SetEvent(HANDLE hEvent) {
@@ -298,34 +302,36 @@ DWORD WINAPI QueueUserAPC(PAPCFUNC pfnAPC, HANDLE hThread, ULONG_PTR dwData) {
 HANDLE WINAPI CreateThread(LPSECURITY_ATTRIBUTES lpThreadAttributes, SIZE_T dwStackSize,
                            LPTHREAD_START_ROUTINE lpStartAddress, LPVOID lpParameter, DWORD dwCreationFlags,
                            LPDWORD lpThreadId) {
-    if (!lpStartAddress) return fail(ERROR_INVALID_PARAMETER, HANDLE{nullptr});
-    if (dwCreationFlags & CREATE_SUSPENDED) return fail(ERROR_NOT_SUPPORTED, HANDLE{nullptr});
-    auto thread = std::make_shared<thread_object>();
-    HANDLE h = insert_handle(thread, {lpThreadAttributes && lpThreadAttributes->bInheritHandle, false});
-    if (!h) return fail(ERROR_NOT_ENOUGH_MEMORY, HANDLE{nullptr});
+    return guard(HANDLE{nullptr}, [&]() -> HANDLE {
+        if (!lpStartAddress) return fail(ERROR_INVALID_PARAMETER, HANDLE{nullptr});
+        if (dwCreationFlags & CREATE_SUSPENDED) return fail(ERROR_NOT_SUPPORTED, HANDLE{nullptr});
+        auto thread = std::make_shared<thread_object>();
+        HANDLE h = insert_handle(thread, {lpThreadAttributes && lpThreadAttributes->bInheritHandle, false});
+        if (!h) return fail(ERROR_NOT_ENOUGH_MEMORY, HANDLE{nullptr});
 
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    if (dwStackSize > 0) pthread_attr_setstacksize(&attr, std::max<SIZE_T>(dwStackSize, PTHREAD_STACK_MIN));
-    auto boot = std::make_shared<thread_boot>();
-    boot->routine = lpStartAddress;
-    boot->parameter = lpParameter;
-    boot->thread = thread;
-    pthread_t id;
-    auto* arg = new std::shared_ptr<thread_boot>(boot);
-    int rc = pthread_create(&id, &attr, thread_main, arg);
-    pthread_attr_destroy(&attr);
-    if (rc != 0) {
-        delete arg;
-        std::shared_ptr<object> removed;
-        (void)remove_handle(h, removed);
-        return fail(DWORD{ERROR_NOT_ENOUGH_MEMORY}, HANDLE{nullptr});
-    }
-    std::unique_lock lock(boot->m);
-    boot->cv.wait(lock, [&] { return boot->tid != 0; });
-    if (lpThreadId) *lpThreadId = static_cast<DWORD>(boot->tid);
-    return h;
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        if (dwStackSize > 0) pthread_attr_setstacksize(&attr, std::max<SIZE_T>(dwStackSize, PTHREAD_STACK_MIN));
+        auto boot = std::make_shared<thread_boot>();
+        boot->routine = lpStartAddress;
+        boot->parameter = lpParameter;
+        boot->thread = thread;
+        pthread_t id;
+        auto* arg = new std::shared_ptr<thread_boot>(boot);
+        int rc = pthread_create(&id, &attr, thread_main, arg);
+        pthread_attr_destroy(&attr);
+        if (rc != 0) {
+            delete arg;
+            std::shared_ptr<object> removed;
+            (void)remove_handle(h, removed);
+            return fail(DWORD{ERROR_NOT_ENOUGH_MEMORY}, HANDLE{nullptr});
+        }
+        std::unique_lock lock(boot->m);
+        boot->cv.wait(lock, [&] { return boot->tid != 0; });
+        if (lpThreadId) *lpThreadId = static_cast<DWORD>(boot->tid);
+        return h;
+    });
 }
 
 VOID WINAPI ExitThread(DWORD dwExitCode) {

@@ -55,11 +55,15 @@ static WCHAR* widen(const char* s) {
     return out;
 }
 
+/* The arguments live as long as the process, like argv (a program may keep pointers into them
+ * and end with ExitProcess). */
+static WCHAR** npipe_wide_argv;
+
 int main(int argc, char** argv) {
-    WCHAR** wide = (WCHAR**)calloc((size_t)argc + 1, sizeof(WCHAR*));
     int i;
-    if (!wide) return 1;
+    npipe_wide_argv = (WCHAR**)calloc((size_t)argc + 1, sizeof(WCHAR*));
+    if (!npipe_wide_argv) return 1;
     for (i = 0; i < argc; ++i)
-        if (!(wide[i] = widen(argv[i]))) return 1;
-    return wmain(argc, wide);
+        if (!(npipe_wide_argv[i] = widen(argv[i]))) return 1;
+    return wmain(argc, npipe_wide_argv);
 }
