@@ -130,6 +130,7 @@ typedef TCHAR* PTSTR;
 typedef const TCHAR* LPCTSTR;
 typedef const TCHAR* PCTSTR;
 
+/* Under UNICODE, TEXT("x") is u"x": C11 or C++ (with C99, use -fshort-wchar and L"x"). */
 #ifdef UNICODE
 #define __TEXT(quote) u##quote
 #else
@@ -275,6 +276,7 @@ typedef VOID(CALLBACK* PAPCFUNC)(ULONG_PTR dwParam);
 #define ERROR_IO_PENDING 997
 #define ERROR_NOACCESS 998
 #define ERROR_INVALID_FLAGS 1004
+#define ERROR_INVALID_USER_BUFFER 1784
 #define ERROR_SERVICE_NOT_ACTIVE 1062
 #define ERROR_NOT_FOUND 1168
 #define ERROR_CONNECTION_REFUSED 1225
@@ -361,6 +363,11 @@ typedef VOID(CALLBACK* PAPCFUNC)(ULONG_PTR dwParam);
 #define FILE_GENERIC_EXECUTE                                                                      \
     (STANDARD_RIGHTS_EXECUTE | FILE_READ_ATTRIBUTES | FILE_EXECUTE | SYNCHRONIZE)
 
+#define FILE_TYPE_UNKNOWN 0x0000u
+#define FILE_TYPE_DISK 0x0001u
+#define FILE_TYPE_CHAR 0x0002u
+#define FILE_TYPE_PIPE 0x0003u
+
 #define FILE_SHARE_READ 0x00000001u
 #define FILE_SHARE_WRITE 0x00000002u
 #define FILE_SHARE_DELETE 0x00000004u
@@ -438,8 +445,6 @@ typedef VOID(CALLBACK* PAPCFUNC)(ULONG_PTR dwParam);
 #define STILL_ACTIVE ((DWORD)259)
 #define EVENT_ALL_ACCESS 0x001F0003u
 #define EVENT_MODIFY_STATE 0x00000002u
-#define CREATE_EVENT_MANUAL_RESET 0x00000001u
-#define CREATE_EVENT_INITIAL_SET 0x00000002u
 
 /* ---- processes and threads --------------------------------------------------------------- */
 #define DEBUG_PROCESS 0x00000001u
@@ -575,6 +580,7 @@ NPIPE_C_API BOOL WINAPI FlushFileBuffers(HANDLE hFile);
 NPIPE_C_API BOOL WINAPI GetOverlappedResult(HANDLE hFile, LPOVERLAPPED lpOverlapped,
                                             LPDWORD lpNumberOfBytesTransferred, BOOL bWait);
 NPIPE_C_API HANDLE WINAPI GetStdHandle(DWORD nStdHandle);
+NPIPE_C_API DWORD WINAPI GetFileType(HANDLE hFile);
 NPIPE_C_API BOOL WINAPI SetStdHandle(DWORD nStdHandle, HANDLE hHandle);
 
 /* ---- handles ----------------------------------------------------------------------------- */
@@ -603,6 +609,9 @@ NPIPE_C_API DWORD WINAPI WaitForMultipleObjectsEx(DWORD nCount, const HANDLE* lp
                                                   BOOL bWaitAll, DWORD dwMilliseconds,
                                                   BOOL bAlertable);
 NPIPE_C_API VOID WINAPI Sleep(DWORD dwMilliseconds);
+/* Milliseconds since boot (CLOCK_MONOTONIC); GetTickCount wraps after 49.7 days. */
+NPIPE_C_API DWORD WINAPI GetTickCount(void);
+NPIPE_C_API ULONGLONG WINAPI GetTickCount64(void);
 NPIPE_C_API DWORD WINAPI SleepEx(DWORD dwMilliseconds, BOOL bAlertable);
 NPIPE_C_API DWORD WINAPI QueueUserAPC(PAPCFUNC pfnAPC, HANDLE hThread, ULONG_PTR dwData);
 
@@ -652,6 +661,10 @@ NPIPE_C_API int WINAPI lstrlenA(LPCSTR lpString);
 NPIPE_C_API int WINAPI lstrlenW(LPCWSTR lpString);
 NPIPE_C_API int WINAPI lstrcmpA(LPCSTR lpString1, LPCSTR lpString2);
 NPIPE_C_API int WINAPI lstrcmpW(LPCWSTR lpString1, LPCWSTR lpString2);
+NPIPE_C_API LPSTR WINAPI lstrcpyA(LPSTR lpString1, LPCSTR lpString2);
+NPIPE_C_API LPWSTR WINAPI lstrcpyW(LPWSTR lpString1, LPCWSTR lpString2);
+NPIPE_C_API LPSTR WINAPI lstrcatA(LPSTR lpString1, LPCSTR lpString2);
+NPIPE_C_API LPWSTR WINAPI lstrcatW(LPWSTR lpString1, LPCWSTR lpString2);
 
 /* ---- generic names ----------------------------------------------------------------------- */
 #ifdef UNICODE
@@ -667,6 +680,8 @@ NPIPE_C_API int WINAPI lstrcmpW(LPCWSTR lpString1, LPCWSTR lpString2);
 #define FormatMessage FormatMessageW
 #define lstrlen lstrlenW
 #define lstrcmp lstrcmpW
+#define lstrcpy lstrcpyW
+#define lstrcat lstrcatW
 #else
 #define CreateNamedPipe CreateNamedPipeA
 #define WaitNamedPipe WaitNamedPipeA
@@ -680,6 +695,8 @@ NPIPE_C_API int WINAPI lstrcmpW(LPCWSTR lpString1, LPCWSTR lpString2);
 #define FormatMessage FormatMessageA
 #define lstrlen lstrlenA
 #define lstrcmp lstrcmpA
+#define lstrcpy lstrcpyA
+#define lstrcat lstrcatA
 #endif
 
 #ifdef __cplusplus

@@ -139,6 +139,22 @@ BOOL WINAPI FlushFileBuffers(HANDLE hFile) {
     });
 }
 
+DWORD WINAPI GetFileType(HANDLE hFile) {
+    auto obj = lookup(hFile);
+    auto io = std::dynamic_pointer_cast<io_object>(obj);
+    if (!io) return fail(DWORD{ERROR_INVALID_HANDLE}, DWORD{FILE_TYPE_UNKNOWN});
+    if (io->kind() != object_kind::file) return FILE_TYPE_PIPE;
+    int fd = io->child_descriptor();
+    switch (npipe::os::type_of(fd).value) {
+    case npipe::os::descriptor_type::fifo:
+    case npipe::os::descriptor_type::socket: return FILE_TYPE_PIPE;
+    case npipe::os::descriptor_type::character: return FILE_TYPE_CHAR;
+    case npipe::os::descriptor_type::regular:
+    case npipe::os::descriptor_type::directory: return FILE_TYPE_DISK;
+    default: set_last_error(NO_ERROR); return FILE_TYPE_UNKNOWN;
+    }
+}
+
 BOOL WINAPI GetOverlappedResult(HANDLE hFile, LPOVERLAPPED lpOverlapped, LPDWORD lpNumberOfBytesTransferred,
                                 BOOL bWait) {
     if (!lpOverlapped) return fail(ERROR_INVALID_PARAMETER, FALSE);

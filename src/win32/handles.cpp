@@ -46,6 +46,7 @@ public:
             i = slots_.size();
             slots_.emplace_back();
         }
+        ++obj->handle_count;
         slots_[i] = {std::move(obj), flags};
         return value_of(i);
     }
@@ -60,6 +61,7 @@ public:
         }
         if (slots_[i].obj) return false;
         std::erase(free_, i);
+        ++obj->handle_count;
         slots_[i] = {std::move(obj), flags};
         return true;
     }
@@ -196,7 +198,12 @@ std::optional<std::pair<std::shared_ptr<object>, handle_flags>> lookup_entry(HAN
     return std::make_pair(s->obj, s->flags);
 }
 
-DWORD remove_handle(HANDLE h, std::shared_ptr<object>& removed) { return handles().remove(h, removed); }
+DWORD remove_handle(HANDLE h, std::shared_ptr<object>& removed) {
+    if (DWORD e = handles().remove(h, removed)) return e;
+    // The table's reference and `removed` are one; anything beyond is a call still running.
+    if (--removed->handle_count == 0 && removed.use_count() > 1) removed->last_handle_closed();
+    return 0;
+}
 
 bool set_handle_flags(HANDLE h, DWORD mask, DWORD flags) { return handles().set_flags(h, mask, flags); }
 

@@ -183,6 +183,13 @@ DWORD named_pipe_object::process_ids(ULONG& client_pid, ULONG& server_pid) {
     return 0;
 }
 
+void named_pipe_object::last_handle_closed() noexcept {
+    // Ends the connection (or, for a listening instance, its registration with the broker) so a
+    // call blocked on it returns; the object itself goes when that call lets go of it.
+    int fd = end().native_handle();
+    if (fd >= 0) os::shutdown_both(fd);
+}
+
 int named_pipe_object::child_descriptor() const noexcept {
     if (server_ && server_->current_state() != instance_state::connected) return -1;
     return end().native_handle();

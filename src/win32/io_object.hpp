@@ -86,6 +86,7 @@ public:
     DWORD process_ids(ULONG& client_pid, ULONG& server_pid) override;
     int child_descriptor() const noexcept override;
     char child_kind() const noexcept override { return 's'; }
+    void last_handle_closed() noexcept override;
 
 private:
     pipe_end_base& end() noexcept;

@@ -14,6 +14,7 @@
 
 #include <npipe/win32.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -50,6 +51,12 @@ public:
     virtual bool signaled() const noexcept = 0;
     /// A wait was satisfied by this object (auto-reset events reset). Mutex held.
     virtual void acquire() noexcept {}
+    /// The last handle to the object was closed while a call still uses it (a ReadFile blocked
+    /// in another thread, say): as Windows' cleanup does, make that call return.
+    virtual void last_handle_closed() noexcept {}
+
+    /// How many handles refer to the object (the handle table keeps it).
+    std::atomic<int> handle_count{0};
 };
 
 /// A queued user APC.

@@ -76,6 +76,23 @@ int WINAPI lstrcmpA(LPCSTR a, LPCSTR b) {
 
 int WINAPI lstrcmpW(LPCWSTR a, LPCWSTR b) { return npipe_wcscmp16(a ? a : u"", b ? b : u""); }
 
+LPSTR WINAPI lstrcpyA(LPSTR a, LPCSTR b) {
+    if (!a || !b) return nullptr;
+    return std::strcpy(a, b);
+}
+LPWSTR WINAPI lstrcpyW(LPWSTR a, LPCWSTR b) {
+    if (!a || !b) return nullptr;
+    return npipe_wcscpy16(a, b);
+}
+LPSTR WINAPI lstrcatA(LPSTR a, LPCSTR b) {
+    if (!a || !b) return nullptr;
+    return std::strcat(a, b);
+}
+LPWSTR WINAPI lstrcatW(LPWSTR a, LPCWSTR b) {
+    if (!a || !b) return nullptr;
+    return npipe_wcscat16(a, b);
+}
+
 HRESULT StringCchCopyA(LPSTR d, size_t cch, LPCSTR s) { return copy_n(d, cch, s, static_cast<size_t>(-1)); }
 HRESULT StringCchCopyW(LPWSTR d, size_t cch, LPCWSTR s) { return copy_n(d, cch, s, static_cast<size_t>(-1)); }
 HRESULT StringCchCopyNA(LPSTR d, size_t cch, LPCSTR s, size_t n) { return copy_n(d, cch, s, n); }

@@ -278,6 +278,13 @@ VOID WINAPI Sleep(DWORD dwMilliseconds) {
     std::this_thread::sleep_for(std::chrono::milliseconds(dwMilliseconds));
 }
 
+ULONGLONG WINAPI GetTickCount64(void) {
+    return static_cast<ULONGLONG>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(clock::now().time_since_epoch()).count());
+}
+
+DWORD WINAPI GetTickCount(void) { return static_cast<DWORD>(GetTickCount64()); }
+
 DWORD WINAPI SleepEx(DWORD dwMilliseconds, BOOL bAlertable) {
     if (!bAlertable) {
         Sleep(dwMilliseconds);

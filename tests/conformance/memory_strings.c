@@ -1,0 +1,118 @@
+/* GetProcessHeap/HeapAlloc/HeapReAlloc/HeapSize/HeapFree, LocalAlloc/LocalFree, lstr*, strsafe.h,
+ * tchar.h, FormatMessage. */
+#include "harness.h"
+
+#include <strsafe.h>
+#include <tchar.h>
+
+TEST(heap_alloc_zero_and_free) {
+    HANDLE heap = GetProcessHeap();
+    CHECK(heap != NULL);
+    CHECK_EQ(GetProcessHeap(), heap);
+    unsigned char* p = HeapAlloc(heap, HEAP_ZERO_MEMORY, 1000);
+    REQUIRE(p != NULL);
+    int nonzero = 0;
+    for (int i = 0; i < 1000; ++i) nonzero += p[i] != 0;
+    CHECK_EQ(nonzero, 0);
+    CHECK_EQ(HeapSize(heap, 0, p), 1000);
+    memset(p, 0xAB, 1000);
+    unsigned char* q = HeapReAlloc(heap, 0, p, 5000);
+    REQUIRE(q != NULL);
+    int kept = 0;
+    for (int i = 0; i < 1000; ++i) kept += q[i] == 0xAB;
+    CHECK_EQ(kept, 1000);
+    CHECK_EQ(HeapSize(heap, 0, q), 5000);
+    CHECK_OK(HeapFree(heap, 0, q));
+    /* Freeing NULL is allowed. */
+    CHECK_OK(HeapFree(heap, 0, NULL));
+}
+
+TEST(local_alloc_and_free) {
+    unsigned char* p = LocalAlloc(LPTR, 256);
+    REQUIRE(p != NULL);
+    int nonzero = 0;
+    for (int i = 0; i < 256; ++i) nonzero += p[i] != 0;
+    CHECK_EQ(nonzero, 0);
+    CHECK_EQ(LocalFree(p), NULL);
+    CHECK_EQ(LocalFree(NULL), NULL);
+    void* f = LocalAlloc(LMEM_FIXED, 16);
+    REQUIRE(f != NULL);
+    memset(f, 1, 16);
+    CHECK_EQ(LocalFree(f), NULL);
+}
+
+TEST(lstr_functions) {
+    WCHAR a[16], b[16];
+    CHECK_EQ(lstrlenA("pipe"), 4);
+    CHECK_EQ(lstrlenA(""), 0);
+    CHECK_EQ(lstrlenA(NULL), 0);
+    CHECK_EQ(lstrlenW(widen("pipes", a)), 5);
+    CHECK_EQ(lstrlenW(NULL), 0);
+    CHECK_EQ(lstrcmpA("abc", "abc"), 0);
+    CHECK(lstrcmpA("abc", "abd") < 0);
+    CHECK(lstrcmpA("b", "a") > 0);
+    CHECK_EQ(lstrcmpW(widen("same", a), widen("same", b)), 0);
+    CHECK(lstrcmpW(widen("a", a), widen("b", b)) < 0);
+}
+
+TEST(string_cch_copy_and_cat) {
+    char buf[8];
+    CHECK_EQ(StringCchCopyA(buf, sizeof buf, "pipe"), S_OK);
+    CHECK(strcmp(buf, "pipe") == 0);
+    CHECK_EQ(StringCchCatA(buf, sizeof buf, "abc"), S_OK);
+    CHECK(strcmp(buf, "pipeabc") == 0);
+    CHECK_EQ(StringCchCatA(buf, sizeof buf, "x"), STRSAFE_E_INSUFFICIENT_BUFFER);
+    CHECK(strcmp(buf, "pipeabc") == 0);
+    CHECK_EQ(StringCchCopyA(buf, sizeof buf, "much too long"), STRSAFE_E_INSUFFICIENT_BUFFER);
+    CHECK(strcmp(buf, "much to") == 0);
+    CHECK_EQ(StringCchCopyA(buf, 0, "x"), STRSAFE_E_INVALID_PARAMETER);
+    CHECK_EQ(StringCchCopyNA(buf, sizeof buf, "abcdef", 3), S_OK);
+    CHECK(strcmp(buf, "abc") == 0);
+    WCHAR w[4], src[16];
+    CHECK_EQ(StringCchCopyW(w, 4, widen("abcdef", src)), STRSAFE_E_INSUFFICIENT_BUFFER);
+    CHECK_EQ(lstrlenW(w), 3);
+}
+
+TEST(string_cch_length_and_printf) {
+    size_t len = 99;
+    CHECK_EQ(StringCchLengthA("hello", 100, &len), S_OK);
+    CHECK_EQ(len, 5);
+    CHECK_EQ(StringCchLengthA("hello", 5, &len), STRSAFE_E_INVALID_PARAMETER);
+    char buf[16];
+    CHECK_EQ(StringCchPrintfA(buf, sizeof buf, "%s-%d", "pipe", 42), S_OK);
+    CHECK(strcmp(buf, "pipe-42") == 0);
+    CHECK_EQ(StringCchPrintfA(buf, 6, "%d", 1234567), STRSAFE_E_INSUFFICIENT_BUFFER);
+    CHECK(strcmp(buf, "12345") == 0);
+}
+
+TEST(tchar_maps_to_char_without_unicode) {
+    TCHAR text[] = _T("pipe");
+    CHECK_EQ(sizeof(TCHAR), 1);
+    CHECK_EQ(_tcslen(text), 4);
+    CHECK_EQ(_tcscmp(text, _T("pipe")), 0);
+    CHECK_EQ(lstrlen(TEXT("four")), 4);
+}
+
+TEST(format_message_names_an_error) {
+    LPSTR text = NULL;
+    DWORD n = FormatMessageA(FORMAT_MESSAGE_ALLOCATE_BUFFER | FORMAT_MESSAGE_FROM_SYSTEM |
+                                 FORMAT_MESSAGE_IGNORE_INSERTS,
+                             NULL, ERROR_PIPE_BUSY, 0, (LPSTR)&text, 0, NULL);
+    CHECK(n > 0);
+    REQUIRE(text != NULL);
+    CHECK_EQ((DWORD)strlen(text), n);
+    CHECK(strstr(text, "pipe") != NULL || strstr(text, "Pipe") != NULL);
+    CHECK_EQ(LocalFree(text), NULL);
+}
+
+TEST_TABLE{
+    TEST_ENTRY(heap_alloc_zero_and_free),
+    TEST_ENTRY(local_alloc_and_free),
+    TEST_ENTRY(lstr_functions),
+    TEST_ENTRY(string_cch_copy_and_cat),
+    TEST_ENTRY(string_cch_length_and_printf),
+    TEST_ENTRY(tchar_maps_to_char_without_unicode),
+    TEST_ENTRY(format_message_names_an_error),
+    TABLE_END,
+};
+ROLE_TABLE{TABLE_END};
