@@ -35,7 +35,9 @@ std::error_code spawn_daemon(const std::string& program, const std::vector<std::
     if (child == 0) {
         ::setsid();
         pid_t grandchild = ::fork();
-        if (grandchild != 0) ::_exit(grandchild < 0 ? 1 : 0);
+        // exit_group directly: a sanitizer's _exit may flush the caller's stdio buffers, which
+        // the forked copy shares, and print the caller's pending output twice.
+        if (grandchild != 0) ::syscall(SYS_exit_group, grandchild < 0 ? 1 : 0);
         ::dup2(null_fd.get(), 0);
         ::dup2(null_fd.get(), 1);
         ::dup2(null_fd.get(), 2);
@@ -45,7 +47,7 @@ std::error_code spawn_daemon(const std::string& program, const std::vector<std::
         if (keep_fd > 3) ::syscall(SYS_close_range, 3u, static_cast<unsigned>(keep_fd - 1), 0u);
         ::syscall(SYS_close_range, static_cast<unsigned>(keep_fd + 1), ~0u, 0u);
         ::execv(program.c_str(), argv.data());
-        ::_exit(127);
+        ::syscall(SYS_exit_group, 127);
     }
     int status = 0;
     while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {}

@@ -29,7 +29,8 @@ int remaining_ms(std::chrono::steady_clock::time_point deadline) noexcept {
 
 [[noreturn]] void child_fail(int report_fd, int error) noexcept {
     while (::write(report_fd, &error, sizeof error) < 0 && errno == EINTR) {}
-    ::_exit(127);
+    ::syscall(SYS_exit_group, 127); // not _exit: see os/daemon.cpp
+    __builtin_unreachable();
 }
 
 // Marks [lo, hi] close-on-exec. close_range's CLOEXEC flag needs Linux 5.11; older kernels get
