@@ -10,52 +10,12 @@
 # Nothing is built in BUILD_DIR (so this can run while nothing else builds there or alongside other
 # tests); everything the test creates lives in one temporary directory that is removed at the end,
 # and every broker it caused to start is stopped. Prints "N passed, M failed"; exits 1 on failure.
-set -u
-set -o pipefail
-
-if [[ $# -ne 1 || ! -d $1 ]]; then
-    echo "usage: $0 BUILD_DIR" >&2
-    exit 2
-fi
-BUILD=$(cd "$1" && pwd -P)
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
+# shellcheck source=../lib/e2e.sh
+source "$HERE/../lib/e2e.sh" install "$@"
 T=60 # seconds allowed to any single command
 
-# Nothing from the caller's environment may steer the test: no npipe variable (the library must
-# find the broker by itself), no library path (the consumers must load the installed library),
-# no DESTDIR (it would redirect the install), no foreign CMake/pkg-config search paths.
-while IFS= read -r v; do unset "$v"; done < <(compgen -e | grep '^NPIPE_' || true)
-unset LD_LIBRARY_PATH LD_PRELOAD DESTDIR CMAKE_PREFIX_PATH PKG_CONFIG_PATH
-
-# A short path: the broker's socket lives below it (sun_path holds 108 bytes).
-WORK=$(mktemp -d /tmp/npipe-install.XXXXXX) || exit 1
-chmod 0700 "$WORK"
-WORK=$(cd "$WORK" && pwd -P)
-PREFIX=$WORK/prefix
-
-PASSED=0
-FAILED=0
 BROKER_PIDS=()
-
-pass() {
-    PASSED=$((PASSED + 1))
-    echo "PASS: $1"
-}
-fail() {
-    FAILED=$((FAILED + 1))
-    echo "FAIL: $1"
-    # shellcheck disable=SC2001
-    if [[ -n ${2:-} ]]; then sed 's/^/      /' <<<"$2" | head -n 40; fi
-}
-# check DESCRIPTION COMMAND...: passes when COMMAND succeeds; shows its output when it fails.
-check() {
-    local desc=$1 out
-    shift
-    if out=$("$@" 2>&1); then pass "$desc"; else fail "$desc" "$out"; fi
-}
-
-# The real path of a process's executable, or nothing when it has gone.
-exe_of() { readlink "/proc/$1/exe" 2>/dev/null; }
 
 # shellcheck disable=SC2317 # called by the EXIT trap
 # Stop every broker this test started that still runs (only those: their executable is ours).
@@ -74,12 +34,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-finish() {
-    echo "$PASSED passed, $FAILED failed"
-    [[ $FAILED -eq 0 ]]
-    exit $?
-}
-
 echo "build tree: $BUILD"
 echo "prefix:     $PREFIX"
 
@@ -87,7 +41,6 @@ echo "prefix:     $PREFIX"
 # The systemd units (packaging/, install component "systemd") go below the prefix unless the build
 # was configured with an absolute unit directory: then they are left out, never installed into
 # the real system.
-cache_value() { sed -n "s/^$1:[A-Z]*=//p" "$BUILD/CMakeCache.txt" 2>/dev/null; }
 UNITDIR=$(cache_value NPIPE_SYSTEMD_UNITDIR)
 UNITS=$(cache_value NPIPE_INSTALL_SYSTEMD_UNITS)
 install_args=()
@@ -98,23 +51,7 @@ elif [[ $UNITDIR == /* ]]; then
     install_args=(--component Unspecified)
     UNITDIR=
 fi
-if out=$(timeout 120 cmake --install "$BUILD" --prefix "$PREFIX" "${install_args[@]}" 2>&1); then
-    pass "cmake --install into a private prefix"
-else
-    fail "cmake --install into a private prefix (are npipe, npiped and npipe_cli built?)" "$out"
-    finish
-fi
-
-# The library directory: lib with a non-/usr prefix, lib/<multiarch> or lib64 elsewhere.
-LIBDIR=
-for d in "$PREFIX/lib" "$PREFIX"/lib/*-linux-gnu* "$PREFIX/lib64"; do
-    if [[ -e $d/libnpipe.so || -L $d/libnpipe.so ]]; then LIBDIR=$d; break; fi
-done
-if [[ -z $LIBDIR ]]; then
-    fail "libnpipe.so installed below $PREFIX" "$(cd "$PREFIX" && find . | sort)"
-    finish
-fi
-echo "libdir:     $LIBDIR"
+install_prefix "${install_args[@]}"
 
 # ---- files --------------------------------------------------------------------------------------
 for f in bin/npipe bin/npiped; do

@@ -17,49 +17,16 @@
 # Nothing is built in BUILD_DIR. Everything the test creates lives in one temporary directory
 # that is removed at the end; every process it started, brokers included, is stopped.
 # Prints "N passed, M failed"; exits 1 on failure.
-set -u
-set -o pipefail
-
-if [[ $# -ne 1 || ! -d $1 ]]; then
-    echo "usage: $0 BUILD_DIR" >&2
-    exit 2
-fi
-BUILD=$(cd "$1" && pwd -P)
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
+# shellcheck source=../lib/e2e.sh
+source "$HERE/../lib/e2e.sh" samples "$@"
 EXAMPLES=$(cd "$HERE/../../examples/win32" && pwd -P)
 T=30 # seconds allowed to any single command or wait
 
 PROGRAMS=(pipe_server pipe_client transact_client call_client redirect_parent redirect_child)
 
-# Nothing from the caller's environment may steer the test (see tests/install).
-while IFS= read -r v; do unset "$v"; done < <(compgen -e | grep '^NPIPE_' || true)
-unset LD_LIBRARY_PATH LD_PRELOAD DESTDIR CMAKE_PREFIX_PATH PKG_CONFIG_PATH
-
-# A short path: the broker's socket lives below it (sun_path holds 108 bytes).
-WORK=$(mktemp -d /tmp/npipe-samples.XXXXXX) || exit 1
-chmod 0700 "$WORK"
-WORK=$(cd "$WORK" && pwd -P)
-PREFIX=$WORK/prefix
-
-PASSED=0
-FAILED=0
 BG_PIDS=()      # background programs started by the test
 
-pass() {
-    PASSED=$((PASSED + 1))
-    echo "PASS: $1"
-}
-fail() {
-    FAILED=$((FAILED + 1))
-    echo "FAIL: $1"
-    # shellcheck disable=SC2001
-    if [[ -n ${2:-} ]]; then sed 's/^/      /' <<<"$2" | head -n 60; fi
-}
-check() {
-    local desc=$1 out
-    shift
-    if out=$("$@" 2>&1); then pass "$desc"; else fail "$desc" "$out"; fi
-}
 # expect_file DESC FILE EXPECTED: FILE holds exactly EXPECTED (plus a final newline).
 expect_file() {
     local desc=$1 file=$2 want=$3 d
@@ -85,7 +52,6 @@ wait_until() {
 # finish_bg PID: waits (bounded by the program's own `timeout`) for a background program; sets RC.
 finish_bg() { wait "$1"; RC=$?; }
 
-exe_of() { readlink "/proc/$1/exe" 2>/dev/null; }
 # running PID: the process exists and is not a zombie.
 running() { [[ -e /proc/$1 ]] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
 
@@ -122,38 +88,17 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-finish() {
-    echo "$PASSED passed, $FAILED failed"
-    [[ $FAILED -eq 0 ]]
-    exit $?
-}
-
 echo "build tree: $BUILD"
 echo "examples:   $EXAMPLES"
 echo "prefix:     $PREFIX"
 
 # ---- install (as tests/install/run_install_test.sh) ----------------------------------------------
-cache_value() { sed -n "s/^$1:[A-Z]*=//p" "$BUILD/CMakeCache.txt" 2>/dev/null; }
 install_args=()
 if [[ $(cache_value NPIPE_SYSTEMD_UNITDIR) == /* ]] &&
     grep -qiE '^(1|on|yes|true|y)$' <<<"$(cache_value NPIPE_INSTALL_SYSTEMD_UNITS)"; then
     install_args=(--component Unspecified) # never install units into the real system
 fi
-if out=$(timeout 120 cmake --install "$BUILD" --prefix "$PREFIX" "${install_args[@]}" 2>&1); then
-    pass "cmake --install into a private prefix"
-else
-    fail "cmake --install into a private prefix (is the project built?)" "$out"
-    finish
-fi
-LIBDIR=
-for d in "$PREFIX/lib" "$PREFIX"/lib/*-linux-gnu* "$PREFIX/lib64"; do
-    if [[ -e $d/libnpipe.so || -L $d/libnpipe.so ]]; then LIBDIR=$d; break; fi
-done
-if [[ -z $LIBDIR ]]; then
-    fail "libnpipe.so installed below $PREFIX" "$(cd "$PREFIX" && find . | sort)"
-    finish
-fi
-echo "libdir:     $LIBDIR"
+install_prefix "${install_args[@]}"
 for h in windows.h tchar.h strsafe.h; do
     check "include/npipe/compat/$h installed" test -f "$PREFIX/include/npipe/compat/$h"
 done
