@@ -16,7 +16,7 @@ class server_impl final : public pipe_channel {
 public:
     os::fd link;
     os::shared_page page;
-    std::mutex state_mutex;
+    mutable std::mutex state_mutex;
     instance_state state = instance_state::listening;
     std::uint64_t generation = 0;
     std::optional<uid_t> client_uid;
@@ -85,6 +85,7 @@ public:
     }
 
     int native_handle() const noexcept override {
+        std::lock_guard lock(state_mutex);
         return state == instance_state::listening ? link.get() : data_.get();
     }
 

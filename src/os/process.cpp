@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <climits>
 #include <csignal>
+#include <cstring>
 #include <ctime>
 #include <fcntl.h>
 #include <linux/close_range.h>
@@ -12,6 +13,8 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+extern char** environ;
 
 namespace npipe::os {
 namespace {
@@ -89,10 +92,13 @@ void cloexec_range(unsigned lo, unsigned hi) noexcept {
     cloexec_range(lo, ~0U);
 
     if (r.working_directory && ::chdir(r.working_directory) != 0) child_fail(report_fd, errno);
-    if (r.envp)
-        ::execvpe(r.file, r.argv, r.envp);
+    // A path is executed as it is: execvp would run a file the kernel refuses (ENOEXEC) through
+    // /bin/sh instead of failing. A bare name is looked up in PATH.
+    char* const* env = r.envp ? r.envp : environ;
+    if (std::strchr(r.file, '/'))
+        ::execve(r.file, r.argv, env);
     else
-        ::execvp(r.file, r.argv);
+        ::execvpe(r.file, r.argv, env);
     child_fail(report_fd, errno);
 }
 

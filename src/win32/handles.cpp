@@ -145,7 +145,13 @@ void import_inherited(table& t) {
                 if (fd > 2) (void)os::set_cloexec(fd, true);
                 obj = adopt_descriptor(fd, kind);
             }
-            t.insert_at(reinterpret_cast<HANDLE>(static_cast<std::uintptr_t>(h)), obj, {true, false});
+            auto value = reinterpret_cast<HANDLE>(static_cast<std::uintptr_t>(h));
+            if (t.insert_at(value, obj, {true, false}) && fd <= 2 && !standard().made[static_cast<std::size_t>(fd)]) {
+                // A standard stream passed down as a handle has one owner: that handle is also
+                // what GetStdHandle returns (NPIPE_STD_HANDLES below may say otherwise).
+                standard().value[static_cast<std::size_t>(fd)] = value;
+                standard().made[static_cast<std::size_t>(fd)] = true;
+            }
         }
     }
     if (const char* stdh = std::getenv("NPIPE_STD_HANDLES")) {
@@ -302,8 +308,9 @@ HANDLE WINAPI GetStdHandle(DWORD nStdHandle) {
         if (!s.made[i]) {
             s.made[i] = true;
             if (npipe::os::is_open(which)) {
+                // Inheritable, as the standard handles a Windows process starts with are.
                 auto obj = std::make_shared<file_object>(which, which == 0, which != 0);
-                s.value[i] = insert_handle(std::move(obj), {});
+                s.value[i] = insert_handle(std::move(obj), {true, false});
             }
         }
         return s.value[i]; // NULL when the process has no such stream, as on Windows

@@ -12,7 +12,7 @@ void set_overlapped_event(HANDLE event, bool signaled) noexcept;
 
 /// Runs `op` (returning io_result) on `obj` as a synchronous I/O call, with Windows' rules for
 /// what the caller sees:
-/// - the handle is unsignaled while the call runs;
+/// - the handle is unsignaled while any I/O call on it runs;
 /// - `transferred` is 0 first, then the byte count; but with an OVERLAPPED, any status other
 ///   than success (ERROR_MORE_DATA too) leaves it 0 and the count is in InternalHigh;
 /// - an OVERLAPPED gets Internal = STATUS_PENDING first (InternalHigh untouched) and its event
@@ -26,9 +26,16 @@ BOOL run_io(io_object& obj, LPOVERLAPPED overlapped, LPDWORD transferred, Op&& o
         overlapped->Internal = STATUS_PENDING;
         set_overlapped_event(overlapped->hEvent, false);
     }
-    obj.set_idle(false);
-    io_result r = op();
-    obj.set_idle(true);
+    struct busy {
+        io_object& o;
+        explicit busy(io_object& x) : o(x) { o.begin_io(); }
+        ~busy() { o.end_io(); }
+    };
+    io_result r;
+    {
+        busy running(obj);
+        r = op();
+    }
     if (overlapped) {
         DWORD status = ntstatus_from_win32(r.error);
         if ((status & 0xC0000000u) != 0xC0000000u) { // success or warning: the request completed

@@ -52,13 +52,40 @@ DWORD drain_pipe(int fd) noexcept {
 
 } // namespace
 
-void io_object::set_idle(bool idle) noexcept {
+void io_object::begin_io() noexcept {
+    std::lock_guard lock(dispatch().mutex);
+    ++busy_;
+}
+
+void io_object::end_io() noexcept {
     {
         std::lock_guard lock(dispatch().mutex);
-        idle_ = idle;
+        --busy_;
     }
-    if (idle) notify_waiters();
+    notify_waiters();
 }
+
+namespace {
+
+/// A zero-byte ReadFile on a pipe descriptor: waits (PIPE_WAIT) until data or the end is there,
+/// takes nothing, and reports the end as ERROR_BROKEN_PIPE, as Windows does.
+io_result zero_byte_read(int fd, bool block) noexcept {
+    auto ev = os::poll_one(fd, POLLIN, block ? -1 : 0);
+    if (!ev) return {code(ev.error), 0};
+    if (ev.value == 0) return {ERROR_NO_DATA, 0}; // PIPE_NOWAIT and nothing there
+    auto queued = os::readable_bytes(fd);
+    if ((ev.value & (POLLHUP | POLLERR)) && queued && queued.value == 0) return {ERROR_BROKEN_PIPE, 0};
+    return {0, 0};
+}
+
+/// A zero-byte WriteFile: nothing to send, but a pipe whose reader has gone is ERROR_NO_DATA.
+io_result zero_byte_write(int fd) noexcept {
+    auto ev = os::poll_one(fd, POLLOUT, 0);
+    if (ev && (ev.value & (POLLERR | POLLHUP))) return {ERROR_NO_DATA, 0};
+    return {0, 0};
+}
+
+} // namespace
 
 // ---- named pipes ----------------------------------------------------------------------------
 
@@ -203,13 +230,15 @@ io_result anonymous_pipe_object::read(void* buffer, DWORD size) {
         if (!ev) return {code(ev.error), 0};
         if (ev.value == 0) return {ERROR_NO_DATA, 0};
     }
-    if (size == 0 && end_.role() == pipe_end_role::read) return {0, 0};
+    if (size == 0 && end_.role() == pipe_end_role::read)
+        return zero_byte_read(end_.native_handle(), !nowait_.load());
     std::error_code ec;
     auto n = end_.read(bytes(buffer, size), ec);
     return {code(ec), static_cast<DWORD>(n)};
 }
 
 io_result anonymous_pipe_object::write(const void* data, DWORD size) {
+    if (size == 0 && end_.role() == pipe_end_role::write) return zero_byte_write(end_.native_handle());
     std::error_code ec;
     auto n = end_.write(bytes(data, size), ec);
     return {code(ec), static_cast<DWORD>(n)};
@@ -268,7 +297,7 @@ file_object::~file_object() { os::fd closing(fd_); }
 
 io_result file_object::read(void* buffer, DWORD size) {
     if (!readable_) return {ERROR_ACCESS_DENIED, 0};
-    if (size == 0) return {0, 0};
+    if (size == 0) return stream_ ? zero_byte_read(fd_, true) : io_result{0, 0};
     auto r = os::read_some(fd_, buffer, size);
     if (!r) return {r.error.value() == EPIPE || r.error.value() == ECONNRESET ? DWORD{ERROR_BROKEN_PIPE}
                                                                                : code(r.error), 0};
@@ -279,7 +308,7 @@ io_result file_object::read(void* buffer, DWORD size) {
 
 io_result file_object::write(const void* data, DWORD size) {
     if (!writable_) return {ERROR_ACCESS_DENIED, 0};
-    if (size == 0) return {0, 0};
+    if (size == 0) return stream_ ? zero_byte_write(fd_) : io_result{0, 0};
     auto ec = os::write_all_nosigpipe(fd_, data, size);
     if (ec) return {stream_ && (ec.value() == EPIPE || ec.value() == ECONNRESET) ? DWORD{ERROR_NO_DATA}
                                                                                  : code(ec), 0};

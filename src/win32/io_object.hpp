@@ -31,12 +31,14 @@ struct pipe_facts {
     DWORD flags = 0, out_size = 0, in_size = 0, max_instances = 0;
 };
 
-/// A handle to something that reads and writes. Signaled except while an I/O call on it runs
+/// A handle to something that reads and writes. Signaled except while I/O calls on it run
 /// (the Windows file-object rule; a synchronous handle is therefore almost always signaled).
 class io_object : public object {
 public:
-    bool signaled() const noexcept override { return idle_; }
-    void set_idle(bool idle) noexcept; // takes the dispatcher lock
+    bool signaled() const noexcept override { return busy_ == 0; }
+    /// An I/O call starts / ends (takes the dispatcher lock).
+    void begin_io() noexcept;
+    void end_io() noexcept;
 
     virtual io_result read(void* buffer, DWORD size) = 0;
     virtual io_result write(const void* data, DWORD size) = 0;
@@ -62,7 +64,7 @@ public:
     virtual char child_kind() const noexcept { return 'f'; }
 
 private:
-    bool idle_ = true; // guarded by dispatch().mutex
+    int busy_ = 0; // I/O calls running; guarded by dispatch().mutex
 };
 
 /// The server or client end of a named pipe.

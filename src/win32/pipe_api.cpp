@@ -267,13 +267,12 @@ BOOL WINAPI GetNamedPipeHandleStateW(HANDLE hNamedPipe, LPDWORD lpState, LPDWORD
                                      LPDWORD lpMaxCollectionCount, LPDWORD lpCollectDataTimeout, LPWSTR lpUserName,
                                      DWORD nMaxUserNameSize) {
     return guard(FALSE, [&]() -> BOOL {
-        if (!lpUserName)
-            return GetNamedPipeHandleStateA(hNamedPipe, lpState, lpCurInstances, lpMaxCollectionCount,
-                                            lpCollectDataTimeout, nullptr, 0);
-        char user[1024];
-        if (!GetNamedPipeHandleStateA(hNamedPipe, lpState, lpCurInstances, lpMaxCollectionCount, lpCollectDataTimeout,
-                                      user, sizeof user))
+        if (!GetNamedPipeHandleStateA(hNamedPipe, lpState, lpCurInstances, lpMaxCollectionCount,
+                                      lpCollectDataTimeout, nullptr, 0))
             return FALSE;
+        if (!lpUserName) return TRUE;
+        std::string user;
+        if (DWORD e = io_of(hNamedPipe)->client_user(user)) return fail(e, FALSE);
         std::u16string wide = to_utf16(user);
         if (nMaxUserNameSize < wide.size() + 1) return fail(ERROR_INSUFFICIENT_BUFFER, FALSE);
         copy16(lpUserName, nMaxUserNameSize, wide);

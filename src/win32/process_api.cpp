@@ -5,6 +5,8 @@
 #include "win32/kernel_object.hpp"
 #include "win32/text.hpp"
 
+#include <npipe/namespace.hpp>
+
 #include "os/fd.hpp"
 #include "os/process.hpp"
 #include "win32_errors.hpp"
@@ -39,13 +41,14 @@ bool is_space(char c) { return c == ' ' || c == '\t'; }
 std::vector<std::string> split_command_line(const std::string& line) {
     std::vector<std::string> args;
     std::size_t i = 0;
+    // The program name: quotes switch quoting on and off (they have no escapes here) and the
+    // name ends at the first blank outside quotes, so "a b"c is `a bc`.
     std::string first;
-    if (i < line.size() && line[i] == '"') {
+    bool in_quotes = false;
+    while (i < line.size() && (in_quotes || !is_space(line[i]))) {
+        if (line[i] == '"') in_quotes = !in_quotes;
+        else first += line[i];
         ++i;
-        while (i < line.size() && line[i] != '"') first += line[i++];
-        if (i < line.size()) ++i;
-    } else {
-        while (i < line.size() && !is_space(line[i])) first += line[i++];
     }
     args.push_back(first);
     for (;;) {
@@ -88,25 +91,48 @@ std::vector<std::string> split_command_line(const std::string& line) {
 
 bool runnable(const std::string& path) { return ::access(path.c_str(), X_OK) == 0; }
 
-/// Where Windows would find `name`: as given when it has a directory part; else the directory
-/// of this program, the current directory, then PATH. A name ending in ".exe" that does not exist
-/// is tried without it, and backslashes stand for slashes when the name does not exist as given.
-std::optional<std::string> find_program(std::string name) {
-    auto candidates = [](const std::string& n) {
-        std::vector<std::string> out{n};
-        if (n.size() > 4) {
-            std::string tail = n.substr(n.size() - 4);
-            for (auto& c : tail) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-            if (tail == ".exe") out.push_back(n.substr(0, n.size() - 4));
-        }
-        return out;
-    };
-    auto look = [&](const std::string& n) -> std::optional<std::string> {
-        if (n.find('/') != std::string::npos) {
-            for (auto& c : candidates(n))
-                if (::access(c.c_str(), F_OK) == 0) return c;
-            return std::nullopt;
-        }
+/// A program that was found, or why not (ERROR_FILE_NOT_FOUND / ERROR_PATH_NOT_FOUND).
+struct program_lookup {
+    std::string path; // absolute: the child changes directory before exec
+    DWORD error = 0;
+};
+
+std::string absolute(const std::string& path) {
+    if (!path.empty() && path[0] == '/') return path;
+    char cwd[PATH_MAX];
+    if (!::getcwd(cwd, sizeof cwd)) return path;
+    return std::string(cwd) + "/" + path;
+}
+
+/// The names to try for `n`: itself, and without a trailing ".exe" (Linux programs have none).
+std::vector<std::string> spellings(const std::string& n) {
+    std::vector<std::string> out{n};
+    if (n.size() > 4) {
+        std::string tail = n.substr(n.size() - 4);
+        for (auto& c : tail) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if (tail == ".exe") out.push_back(n.substr(0, n.size() - 4));
+    }
+    return out;
+}
+
+/// A name with a directory part (or lpApplicationName, which Windows never searches for):
+/// relative to the current directory. A missing directory is ERROR_PATH_NOT_FOUND.
+program_lookup find_at(const std::string& name) {
+    for (auto& c : spellings(name))
+        if (::access(c.c_str(), F_OK) == 0) return {absolute(c), 0};
+    auto slash = name.find_last_of('/');
+    if (slash != std::string::npos && slash > 0 && ::access(name.substr(0, slash).c_str(), F_OK) != 0)
+        return {{}, ERROR_PATH_NOT_FOUND};
+    return {{}, ERROR_FILE_NOT_FOUND};
+}
+
+/// Where Windows would find the program of a command line: as given when the name has a
+/// directory part; else the directory of this program, the current directory, then PATH. A
+/// name ending in ".exe" that does not exist is tried without it, and backslashes stand for
+/// slashes when the name does not exist as given.
+program_lookup find_program(std::string name, bool searched) {
+    auto look = [&](const std::string& n) -> program_lookup {
+        if (!searched || n.find('/') != std::string::npos) return find_at(n);
         std::vector<std::string> dirs;
         char self[PATH_MAX];
         ssize_t len = ::readlink("/proc/self/exe", self, sizeof self - 1);
@@ -126,16 +152,16 @@ std::optional<std::string> find_program(std::string name) {
             start = colon + 1;
         }
         for (auto& d : dirs)
-            for (auto& c : candidates(n))
-                if (runnable(d + "/" + c)) return d + "/" + c;
-        return std::nullopt;
+            for (auto& c : spellings(n))
+                if (runnable(d + "/" + c)) return {absolute(d + "/" + c), 0};
+        return {{}, ERROR_FILE_NOT_FOUND};
     };
-    if (auto found = look(name)) return found;
-    if (name.find('\\') != std::string::npos) {
+    auto found = look(name);
+    if (found.error && name.find('\\') != std::string::npos) {
         std::replace(name.begin(), name.end(), '\\', '/');
-        return look(name);
+        found = look(name);
     }
-    return std::nullopt;
+    return found;
 }
 
 /// "K=V\0K=V\0\0" (A, or UTF-16 with CREATE_UNICODE_ENVIRONMENT) to a list.
@@ -210,8 +236,8 @@ BOOL create_process(const char* application, const char* command_line, LPSECURIT
     std::vector<std::string> args = split_command_line(command_line ? command_line : application);
     std::string program_name = application ? application : args[0];
     if (program_name.empty()) return fail(ERROR_FILE_NOT_FOUND, FALSE);
-    auto program = find_program(program_name);
-    if (!program) return fail(ERROR_FILE_NOT_FOUND, FALSE);
+    auto program = find_program(program_name, application == nullptr);
+    if (program.error) return fail(program.error, FALSE);
     if (directory) {
         auto t = os::open_path(directory, O_RDONLY | O_DIRECTORY, 0);
         if (!t) return fail(ERROR_DIRECTORY, FALSE);
@@ -281,6 +307,21 @@ BOOL create_process(const char* application, const char* command_line, LPSECURIT
     std::erase_if(env_strings, [](const std::string& e) {
         return e.rfind("NPIPE_HANDLES=", 0) == 0 || e.rfind("NPIPE_STD_HANDLES=", 0) == 0;
     });
+    if (environment) {
+        // Windows' pipe namespace does not depend on the environment: a child given its own
+        // block still finds this process's broker.
+        static const char* const namespace_vars[] = {"NPIPE_RUNTIME_DIR", "NPIPE_SCOPE", "NPIPE_BROKER",
+                                                     "NPIPE_NO_AUTOSTART"};
+        std::erase_if(env_strings, [](const std::string& e) {
+            for (const char* v : namespace_vars)
+                if (e.rfind(std::string(v) + "=", 0) == 0) return true;
+            return false;
+        });
+        for (const char* v : namespace_vars)
+            if (v != std::string("NPIPE_RUNTIME_DIR"))
+                if (const char* value = std::getenv(v)) env_strings.push_back(std::string(v) + "=" + value);
+        env_strings.push_back("NPIPE_RUNTIME_DIR=" + npipe::resolve_runtime_dir());
+    }
     if (!handle_list.empty()) env_strings.push_back("NPIPE_HANDLES=" + handle_list);
     if (use_std && inherit_handles)
         env_strings.push_back("NPIPE_STD_HANDLES=" + hex(is_inherited(si.std[0]) ? si.std[0] : nullptr) + "," +
@@ -293,7 +334,7 @@ BOOL create_process(const char* application, const char* command_line, LPSECURIT
     for (auto& e : env_strings) envp.push_back(e.data());
     envp.push_back(nullptr);
 
-    request.file = program->c_str();
+    request.file = program.path.c_str();
     request.argv = argv.data();
     request.envp = envp.data();
     request.working_directory = directory;

@@ -7,6 +7,7 @@
 #include <npipe/compat/strsafe.h>
 #include <npipe/compat/tchar.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -21,7 +22,10 @@ bool bad_count(size_t cch) noexcept { return cch == 0 || cch > max_cch; }
 
 template <class C>
 HRESULT copy_n(C* dest, size_t cch, const C* src, size_t limit) noexcept {
-    if (bad_count(cch)) return STRSAFE_E_INVALID_PARAMETER;
+    if (bad_count(cch)) {
+        if (cch > max_cch && dest) dest[0] = 0; // as the SDK does
+        return STRSAFE_E_INVALID_PARAMETER;
+    }
     size_t i = 0;
     while (i + 1 < cch && i < limit && src && src[i]) {
         dest[i] = src[i];
@@ -103,13 +107,16 @@ HRESULT StringCchLengthA(LPCSTR s, size_t cch_max, size_t* out) { return length(
 HRESULT StringCchLengthW(LPCWSTR s, size_t cch_max, size_t* out) { return length(s, cch_max, out); }
 
 HRESULT StringCchVPrintfA(LPSTR d, size_t cch, LPCSTR format, va_list args) {
-    if (bad_count(cch)) return STRSAFE_E_INVALID_PARAMETER;
-    int n = std::vsnprintf(d, cch, format, args);
-    if (n < 0) {
-        d[0] = 0;
+    if (bad_count(cch)) {
+        if (cch > max_cch && d) d[0] = 0;
         return STRSAFE_E_INVALID_PARAMETER;
     }
-    return static_cast<size_t>(n) < cch ? S_OK : STRSAFE_E_INSUFFICIENT_BUFFER;
+    // Microsoft's printf, not glibc's: %S, %ls and %lc are 16-bit WCHAR strings and units here.
+    std::string text = npipe::win32::format8(format, args);
+    size_t n = std::min(text.size(), cch - 1);
+    std::memcpy(d, text.data(), n);
+    d[n] = 0;
+    return n == text.size() ? S_OK : STRSAFE_E_INSUFFICIENT_BUFFER;
 }
 
 HRESULT StringCchPrintfA(LPSTR d, size_t cch, LPCSTR format, ...) {
@@ -121,7 +128,10 @@ HRESULT StringCchPrintfA(LPSTR d, size_t cch, LPCSTR format, ...) {
 }
 
 HRESULT StringCchVPrintfW(LPWSTR d, size_t cch, LPCWSTR format, va_list args) {
-    if (bad_count(cch)) return STRSAFE_E_INVALID_PARAMETER;
+    if (bad_count(cch)) {
+        if (cch > max_cch && d) d[0] = 0;
+        return STRSAFE_E_INVALID_PARAMETER;
+    }
     return store_formatted16(d, cch, npipe::win32::format16(format, args));
 }
 
@@ -133,20 +143,22 @@ HRESULT StringCchPrintfW(LPWSTR d, size_t cch, LPCWSTR format, ...) {
     return hr;
 }
 
-int npipe_wprintf16(const WCHAR* format, ...) {
-    va_list args;
-    va_start(args, format);
-    std::string text = npipe::win32::format16(format, args);
-    va_end(args);
-    return std::fputs(text.c_str(), stdout) < 0 ? -1 : static_cast<int>(text.size());
-}
-
 int npipe_fwprintf16(FILE* stream, const WCHAR* format, ...) {
     va_list args;
     va_start(args, format);
     std::string text = npipe::win32::format16(format, args);
     va_end(args);
-    return std::fputs(text.c_str(), stream) < 0 ? -1 : static_cast<int>(text.size());
+    if (std::fwrite(text.data(), 1, text.size(), stream) != text.size()) return -1;
+    return static_cast<int>(npipe::win32::to_utf16(text).size()); // characters, as wprintf counts
+}
+
+int npipe_wprintf16(const WCHAR* format, ...) {
+    va_list args;
+    va_start(args, format);
+    std::string text = npipe::win32::format16(format, args);
+    va_end(args);
+    if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size()) return -1;
+    return static_cast<int>(npipe::win32::to_utf16(text).size());
 }
 
 size_t npipe_wcslen16(const WCHAR* s) { return length16(s); }

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <climits>
+#include <ctime>
 #include <pthread.h>
 #include <sys/syscall.h>
 #include <thread>
@@ -279,8 +280,10 @@ VOID WINAPI Sleep(DWORD dwMilliseconds) {
 }
 
 ULONGLONG WINAPI GetTickCount64(void) {
-    return static_cast<ULONGLONG>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(clock::now().time_since_epoch()).count());
+    // CLOCK_BOOTTIME: like Windows' tick count, it goes on while the machine sleeps.
+    struct timespec ts {};
+    ::clock_gettime(CLOCK_BOOTTIME, &ts);
+    return static_cast<ULONGLONG>(ts.tv_sec) * 1000u + static_cast<ULONGLONG>(ts.tv_nsec) / 1000000u;
 }
 
 DWORD WINAPI GetTickCount(void) { return static_cast<DWORD>(GetTickCount64()); }

@@ -2,7 +2,8 @@
 
 #include <cstdio>
 #include <cstring>
-#include <cwchar>
+#include <cstdint>
+#include <type_traits>
 #include <vector>
 
 namespace npipe::win32 {
@@ -108,148 +109,180 @@ void append_formatted(std::string& out, const std::string& spec, A... args) {
     out.append(buf.data(), static_cast<std::size_t>(n));
 }
 
-} // namespace
+/// Appends `text` padded to `width` characters (UTF-16 units, as the Microsoft runtime counts).
+void append_padded(std::string& out, const std::string& text, int width, bool left) {
+    auto units = static_cast<int>(to_utf16(text).size());
+    std::string pad(width > units ? static_cast<std::size_t>(width - units) : 0, ' ');
+    out += left ? text + pad : pad + text;
+}
 
-std::string format16(const WCHAR* format, va_list args) {
+std::string utf8_of_units(const WCHAR* s, std::size_t n) {
+    auto u8 = to_utf8(s, n);
+    return u8 ? *u8 : std::string("\xEF\xBF\xBD");
+}
+
+/// The printf engine of the Microsoft C runtime for a narrow (char) or wide (WCHAR) format:
+/// %s and %c take the format's own kind of string and character, %S and %C the other kind,
+/// h/l (and w) force narrow/wide. The result is UTF-8.
+template <class C>
+std::string format_engine(const C* format, va_list args) {
+    constexpr bool wide_format = sizeof(C) == 2;
     std::string out;
     va_list ap;
     va_copy(ap, args);
-    const std::size_t n = length16(format);
+    std::size_t n = 0;
+    while (format[n]) ++n;
     std::size_t i = 0;
-    auto at = [&](std::size_t k) -> char16_t { return k < n ? static_cast<char16_t>(format[k]) : u'\0'; };
+    auto at = [&](std::size_t k) -> char32_t {
+        return k < n ? static_cast<char32_t>(static_cast<std::make_unsigned_t<C>>(format[k])) : U'\0';
+    };
     while (i < n) {
         std::size_t literal_start = i;
-        while (i < n && at(i) != u'%') ++i;
+        while (i < n && at(i) != U'%') ++i;
         if (i > literal_start) {
-            auto lit = to_utf8(format + literal_start, i - literal_start);
-            out += lit ? *lit : std::string("\xEF\xBF\xBD");
+            if constexpr (wide_format)
+                out += utf8_of_units(reinterpret_cast<const WCHAR*>(format) + literal_start, i - literal_start);
+            else
+                out.append(reinterpret_cast<const char*>(format) + literal_start, i - literal_start);
         }
         if (i >= n) break;
         ++i; // '%'
-        if (at(i) == u'%') {
+        if (at(i) == U'%') {
             out += '%';
             ++i;
             continue;
         }
-        std::string spec = "%";
-        while (at(i) == u'-' || at(i) == u'+' || at(i) == u' ' || at(i) == u'#' || at(i) == u'0')
-            spec += static_cast<char>(at(i++));
+        std::string flags;
+        while (at(i) == U'-' || at(i) == U'+' || at(i) == U' ' || at(i) == U'#' || at(i) == U'0')
+            flags += static_cast<char>(at(i++));
         int width = -1, precision = -1;
-        if (at(i) == u'*') {
+        if (at(i) == U'*') {
             width = va_arg(ap, int);
             ++i;
+            if (width < 0) { // a negative width is a '-' flag and the positive width
+                flags += '-';
+                width = -width;
+            }
         } else {
-            while (at(i) >= u'0' && at(i) <= u'9') {
-                width = (width < 0 ? 0 : width * 10) + (at(i) - u'0');
+            while (at(i) >= U'0' && at(i) <= U'9') {
+                width = (width < 0 ? 0 : width * 10) + static_cast<int>(at(i) - U'0');
                 ++i;
             }
         }
-        if (at(i) == u'.') {
+        if (at(i) == U'.') {
             ++i;
             precision = 0;
-            if (at(i) == u'*') {
+            if (at(i) == U'*') {
                 precision = va_arg(ap, int);
                 ++i;
             } else {
-                while (at(i) >= u'0' && at(i) <= u'9') precision = precision * 10 + (at(i++) - u'0');
+                while (at(i) >= U'0' && at(i) <= U'9') precision = precision * 10 + static_cast<int>(at(i++) - U'0');
             }
         }
         std::string size; // h, hh, l, ll, L, z, j, t, I64, I32, w
         for (;;) {
-            char16_t c = at(i);
-            if (c == u'h' || c == u'l' || c == u'L' || c == u'z' || c == u'j' || c == u't' || c == u'w') {
+            char32_t c = at(i);
+            if (c == U'h' || c == U'l' || c == U'L' || c == U'z' || c == U'j' || c == U't' || c == U'w') {
                 size += static_cast<char>(c);
                 ++i;
-            } else if (c == u'I' && at(i + 1) == u'6' && at(i + 2) == u'4') {
+            } else if (c == U'I' && at(i + 1) == U'6' && at(i + 2) == U'4') {
                 size += "ll";
                 i += 3;
-            } else if (c == u'I' && at(i + 1) == u'3' && at(i + 2) == u'2') {
+            } else if (c == U'I' && at(i + 1) == U'3' && at(i + 2) == U'2') {
                 i += 3;
-            } else if (c == u'I') {
+            } else if (c == U'I') {
                 size += "z";
                 ++i;
             } else {
                 break;
             }
         }
-        char16_t conv = at(i++);
-        std::string sized = spec;
-        if (width >= 0) sized += std::to_string(width);
-        if (precision >= 0) sized += "." + std::to_string(precision);
+        char32_t conv = at(i++);
+        bool left = flags.find('-') != std::string::npos;
+        std::string spec = "%" + flags;
+        if (width >= 0) spec += std::to_string(width);
+        if (precision >= 0) spec += "." + std::to_string(precision);
+        bool wide_arg = (conv == U's' || conv == U'c') ? (wide_format ? size != "h" : (size == "l" || size == "w"))
+                                                      : (wide_format ? (size == "l" || size == "w") : size != "h");
         switch (conv) {
-        case u'd':
-        case u'i':
-            if (size == "ll" || size == "L" || size == "j") append_formatted(out, sized + "lld", va_arg(ap, long long));
-            else if (size == "l" || size == "z" || size == "t") append_formatted(out, sized + "ld", va_arg(ap, long));
-            else append_formatted(out, sized + "d", va_arg(ap, int));
+        case U'd':
+        case U'i':
+            if (size == "ll" || size == "L" || size == "j") append_formatted(out, spec + "lld", va_arg(ap, long long));
+            else if (size == "l" || size == "z" || size == "t") append_formatted(out, spec + "ld", va_arg(ap, long));
+            else if (size == "hh") append_formatted(out, spec + "d", static_cast<int>(static_cast<signed char>(va_arg(ap, int))));
+            else if (size == "h") append_formatted(out, spec + "d", static_cast<int>(static_cast<short>(va_arg(ap, int))));
+            else append_formatted(out, spec + "d", va_arg(ap, int));
             break;
-        case u'u':
-        case u'o':
-        case u'x':
-        case u'X': {
+        case U'u':
+        case U'o':
+        case U'x':
+        case U'X': {
             char c = static_cast<char>(conv);
             if (size == "ll" || size == "L" || size == "j")
-                append_formatted(out, sized + "ll" + c, va_arg(ap, unsigned long long));
+                append_formatted(out, spec + "ll" + c, va_arg(ap, unsigned long long));
             else if (size == "l" || size == "z" || size == "t")
-                append_formatted(out, sized + "l" + c, va_arg(ap, unsigned long));
+                append_formatted(out, spec + "l" + c, va_arg(ap, unsigned long));
+            else if (size == "hh")
+                append_formatted(out, spec + c, static_cast<unsigned>(static_cast<unsigned char>(va_arg(ap, unsigned))));
+            else if (size == "h")
+                append_formatted(out, spec + c, static_cast<unsigned>(static_cast<unsigned short>(va_arg(ap, unsigned))));
             else
-                append_formatted(out, sized + c, va_arg(ap, unsigned int));
+                append_formatted(out, spec + c, va_arg(ap, unsigned int));
             break;
         }
-        case u'e':
-        case u'E':
-        case u'f':
-        case u'F':
-        case u'g':
-        case u'G':
-        case u'a':
-        case u'A': {
+        case U'e':
+        case U'E':
+        case U'f':
+        case U'F':
+        case U'g':
+        case U'G':
+        case U'a':
+        case U'A': {
             char c = static_cast<char>(conv);
-            if (size == "L") append_formatted(out, sized + "L" + c, va_arg(ap, long double));
-            else append_formatted(out, sized + c, va_arg(ap, double));
+            if (size == "L") append_formatted(out, spec + "L" + c, va_arg(ap, long double));
+            else append_formatted(out, spec + c, va_arg(ap, double));
             break;
         }
-        case u'p': append_formatted(out, sized + "p", va_arg(ap, void*)); break;
-        case u'c':
-        case u'C': {
-            bool narrow = (conv == u'c' && size == "h") || (conv == u'C' && size != "l" && size != "w");
+        case U'p': // the Microsoft runtime: the address in upper-case hex, all 16 digits
+            append_formatted(out, "%" + flags + (width >= 0 ? std::to_string(width) : "") + "016llX",
+                             static_cast<unsigned long long>(reinterpret_cast<std::uintptr_t>(va_arg(ap, void*))));
+            break;
+        case U'c':
+        case U'C': {
             int v = va_arg(ap, int);
             std::string text;
-            if (narrow) {
+            if (!wide_arg) {
                 text = std::string(1, static_cast<char>(v));
             } else {
                 WCHAR unit = static_cast<WCHAR>(v);
-                auto u8 = to_utf8(&unit, 1);
-                text = u8 ? *u8 : "\xEF\xBF\xBD";
+                text = utf8_of_units(&unit, 1);
             }
-            append_formatted(out, spec + (width >= 0 ? std::to_string(width) : "") + "s", text.c_str());
+            append_padded(out, text, width, left);
             break;
         }
-        case u's':
-        case u'S': {
-            bool narrow = (conv == u's' && size == "h") || (conv == u'S' && size != "l" && size != "w");
+        case U's':
+        case U'S': {
             std::string text;
-            if (narrow) {
-                const char* s = va_arg(ap, const char*);
-                text = s ? s : "(null)";
+            if (!wide_arg) {
+                const char* p = va_arg(ap, const char*);
+                text = p ? p : "(null)";
                 if (precision >= 0 && static_cast<std::size_t>(precision) < text.size())
                     text.resize(static_cast<std::size_t>(precision));
             } else {
-                const WCHAR* s = va_arg(ap, const WCHAR*);
-                if (!s) {
+                const WCHAR* p = va_arg(ap, const WCHAR*);
+                if (!p) {
                     text = "(null)";
                 } else {
-                    std::size_t len = length16(s);
+                    std::size_t len = length16(p);
                     if (precision >= 0 && static_cast<std::size_t>(precision) < len)
                         len = static_cast<std::size_t>(precision);
-                    auto u8 = to_utf8(s, len);
-                    text = u8 ? *u8 : "\xEF\xBF\xBD";
+                    text = utf8_of_units(p, len);
                 }
             }
-            append_formatted(out, spec + (width >= 0 ? std::to_string(width) : "") + "s", text.c_str());
+            append_padded(out, text, width, left);
             break;
         }
-        case u'n': (void)va_arg(ap, int*); break; // never written: %n is a hazard
+        case U'n': (void)va_arg(ap, int*); break; // never written: %n is a hazard
         default:
             // Unknown conversion: print it literally, as the CRT does with an invalid one.
             out += '%';
@@ -260,5 +293,10 @@ std::string format16(const WCHAR* format, va_list args) {
     va_end(ap);
     return out;
 }
+
+} // namespace
+
+std::string format16(const WCHAR* format, va_list args) { return format_engine(format, args); }
+std::string format8(const char* format, va_list args) { return format_engine(format, args); }
 
 } // namespace npipe::win32

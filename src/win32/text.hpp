@@ -23,6 +23,8 @@ std::u16string to_utf16(std::string_view s);
 /// Formats like Microsoft's wprintf: the format is UTF-16, %s/%ls/%c take UTF-16 strings and
 /// units, %hs/%S/%hc take char strings and chars. The result is UTF-8.
 std::string format16(const WCHAR* format, va_list args);
+/// The same for a char format (StringCchPrintfA): %s is a char string, %S and %ls UTF-16.
+std::string format8(const char* format, va_list args);
 
 /// Copies UTF-16 text into a WCHAR buffer of `capacity` units, NUL-terminated, truncating.
 /// Returns false when it had to truncate.

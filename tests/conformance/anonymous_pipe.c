@@ -182,8 +182,33 @@ TEST(create_pipe_handles_are_waitable) {
     CloseHandle(w);
 }
 
+/* A zero-byte ReadFile reports the end of the pipe like any read; a zero-byte WriteFile into a
+ * pipe without reader is ERROR_NO_DATA (research item 18, and the closing-state rule). */
+TEST(zero_byte_read_and_write_report_the_end) {
+    HANDLE r, w;
+    REQUIRE_OK(CreatePipe(&r, &w, NULL, 0));
+    char buf[4];
+    DWORD n = 99;
+    write_all(w, "x", 1);
+    CHECK_OK(ReadFile(r, buf, 0, &n, NULL)); /* data there: TRUE, nothing taken */
+    CHECK_EQ(n, 0);
+    CHECK_OK(CloseHandle(w));
+    CHECK_OK(ReadFile(r, buf, 0, &n, NULL)); /* the byte is still there */
+    CHECK_OK(ReadFile(r, buf, sizeof buf, &n, NULL));
+    CHECK_EQ(n, 1);
+    CHECK_FAILS(ReadFile(r, buf, 0, &n, NULL), ERROR_BROKEN_PIPE);
+    CloseHandle(r);
+
+    REQUIRE_OK(CreatePipe(&r, &w, NULL, 0));
+    CHECK_OK(WriteFile(w, buf, 0, &n, NULL));
+    CHECK_OK(CloseHandle(r));
+    CHECK_FAILS(WriteFile(w, buf, 0, &n, NULL), ERROR_NO_DATA);
+    CloseHandle(w);
+}
+
 TEST_TABLE{
     TEST_ENTRY(create_pipe_moves_data),
+    TEST_ENTRY(zero_byte_read_and_write_report_the_end),
     TEST_ENTRY(create_pipe_default_size_info),
     TEST_ENTRY(create_pipe_size_one_info),
     TEST_ENTRY(read_after_write_end_closed_is_broken_pipe),

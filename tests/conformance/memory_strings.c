@@ -105,6 +105,43 @@ TEST(format_message_names_an_error) {
     CHECK_EQ(LocalFree(text), NULL);
 }
 
+/* UTF-16 text for the checks below, compared as UTF-8 after narrowing. */
+static int wide_equals(const WCHAR* w, const char* ascii) {
+    size_t i = 0;
+    for (; ascii[i]; ++i)
+        if (w[i] != (WCHAR)(unsigned char)ascii[i]) return 0;
+    return w[i] == 0;
+}
+
+/* The Microsoft runtime's printf rules, through StringCchPrintfW / StringCchPrintfA. */
+TEST(string_cch_printf_follows_the_microsoft_runtime) {
+    WCHAR w[64], fmt[32], arg[8];
+    /* A negative '*' width left-justifies. */
+    CHECK_EQ(StringCchPrintfW(w, 64, widen("[%*d]", fmt), -5, 42), S_OK);
+    CHECK(wide_equals(w, "[42   ]"));
+    /* %hd and %hhd truncate to short and char. */
+    CHECK_EQ(StringCchPrintfW(w, 64, widen("%hd %hhd %hu", fmt), 70000, 300, 70000), S_OK);
+    CHECK(wide_equals(w, "4464 44 4464"));
+    /* In a wide format %s is a wide string and %hs / %S a narrow one. */
+    CHECK_EQ(StringCchPrintfW(w, 64, widen("%s|%hs|%S", fmt), widen("ab", arg), "cd", "ef"), S_OK);
+    CHECK(wide_equals(w, "ab|cd|ef"));
+    /* Widths count characters (UTF-16 units), not bytes: U+00E9 padded to 4 is 3 spaces. */
+    WCHAR e_acute[2] = {0x00E9, 0};
+    CHECK_EQ(StringCchPrintfW(w, 64, widen("[%4s]", fmt), e_acute), S_OK);
+    CHECK_EQ(w[0], '[');
+    CHECK_EQ(w[1], ' ');
+    CHECK_EQ(w[3], ' ');
+    CHECK_EQ(w[4], 0x00E9);
+    CHECK_EQ(w[5], ']');
+    /* %p: all 16 hex digits, upper case, no prefix. */
+    CHECK_EQ(StringCchPrintfW(w, 64, widen("%p", fmt), (void*)0xabcdef), S_OK);
+    CHECK(wide_equals(w, "0000000000ABCDEF"));
+    /* In a narrow format %ls and %S are UTF-16 strings (Windows' 16-bit WCHAR, not wchar_t). */
+    char a[32];
+    CHECK_EQ(StringCchPrintfA(a, sizeof a, "%ls/%S/%s", widen("ab", arg), widen("ab", arg), "cd"), S_OK);
+    CHECK(strcmp(a, "ab/ab/cd") == 0);
+}
+
 TEST_TABLE{
     TEST_ENTRY(heap_alloc_zero_and_free),
     TEST_ENTRY(local_alloc_and_free),
@@ -113,6 +150,7 @@ TEST_TABLE{
     TEST_ENTRY(string_cch_length_and_printf),
     TEST_ENTRY(tchar_maps_to_char_without_unicode),
     TEST_ENTRY(format_message_names_an_error),
+    TEST_ENTRY(string_cch_printf_follows_the_microsoft_runtime),
     TABLE_END,
 };
 ROLE_TABLE{TABLE_END};

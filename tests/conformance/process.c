@@ -3,6 +3,7 @@
 #include "harness.h"
 
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* ---- roles (run in the child process) ----------------------------------------------------- */
@@ -149,6 +150,38 @@ static int role_send_messages(int argc, char** argv) {
     write_all(c, "hello", 5);
     write_all(c, "", 0);
     write_all(c, "bye", 3);
+    CloseHandle(c);
+    return 0;
+}
+
+/* argv: an inherited duplicate of this process's stdin. The two handles are one object: closing
+ * one of them must not close descriptor 0 under the other (which a file opened in between would
+ * then lose). */
+static int role_std_and_inherited_share(int argc, char** argv) {
+    REQUIRE_EQ(argc, 2);
+    HANDLE h = parse_handle(argv[1]);
+    HANDLE std = GetStdHandle(STD_INPUT_HANDLE);
+    CHECK_OK(CloseHandle(h));
+    char path[] = "/tmp/npipe-conformance-share.XXXXXX";
+    int fd = mkstemp(path);
+    REQUIRE(fd >= 0);
+    close(fd);
+    HANDLE f = CreateFileA(path, GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_EXISTING, 0, NULL);
+    REQUIRE_HANDLE(f);
+    if (std != h) CHECK_OK(CloseHandle(std));
+    DWORD n = 0;
+    CHECK_OK(WriteFile(f, "still open", 10, &n, NULL));
+    CHECK_EQ(n, 10);
+    CloseHandle(f);
+    unlink(path);
+    return 0;
+}
+
+/* argv: pipe name. Opens it (a client of the parent's broker) and closes it again. */
+static int role_open_pipe(int argc, char** argv) {
+    REQUIRE_EQ(argc, 2);
+    HANDLE c = open_client(argv[1], GENERIC_READ | GENERIC_WRITE);
+    REQUIRE_HANDLE(c);
     CloseHandle(c);
     return 0;
 }
@@ -484,7 +517,7 @@ TEST(nowait_server_with_a_client_process) {
     CloseHandle(s);
 }
 
-TEST(missing_program_is_file_not_found) {
+TEST(missing_directory_is_path_not_found) {
     char cmd[] = "/nonexistent/npipe-conformance-no-such-program";
     STARTUPINFOA si;
     memset(&si, 0, sizeof si);
@@ -492,7 +525,7 @@ TEST(missing_program_is_file_not_found) {
     PROCESS_INFORMATION pi;
     memset(&pi, 0, sizeof pi);
     CHECK_FAILS(CreateProcessA(NULL, cmd, NULL, NULL, FALSE, 0, NULL, NULL, &si, &pi),
-                ERROR_FILE_NOT_FOUND);
+                ERROR_PATH_NOT_FOUND);
 }
 
 static void run_by_short_name(const char* suffix, int code) {
@@ -531,6 +564,102 @@ TEST(invalid_process_handle) {
     CHECK_FAILS(GetExitCodeProcess(BOGUS_HANDLE, &code), ERROR_INVALID_HANDLE);
 }
 
+TEST(standard_handles_are_inheritable) {
+    DWORD flags = 0;
+    CHECK_OK(GetHandleInformation(GetStdHandle(STD_OUTPUT_HANDLE), &flags));
+    CHECK_EQ(flags & HANDLE_FLAG_INHERIT, HANDLE_FLAG_INHERIT);
+}
+
+TEST(inherited_std_stream_and_std_handle_are_one_object) {
+    HANDLE d = NULL;
+    REQUIRE_OK(DuplicateHandle(GetCurrentProcess(), GetStdHandle(STD_INPUT_HANDLE), GetCurrentProcess(), &d, 0,
+                               TRUE, DUPLICATE_SAME_ACCESS));
+    char args[64];
+    snprintf(args, sizeof args, "role_std_and_inherited_share %llx", U64(d));
+    PROCESS_INFORMATION pi;
+    REQUIRE_OK(spawn_role(args, TRUE, NULL, &pi));
+    CHECK_EQ(join_process(&pi), 0);
+    CloseHandle(d);
+}
+
+TEST(an_environment_block_keeps_the_pipe_namespace) {
+    char name[128];
+    HANDLE s = make_server(pipe_name(name, "envblock"), PIPE_ACCESS_DUPLEX, PIPE_TYPE_BYTE, 1);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "\"%s\" --role role_open_pipe %s", self_exe(), name);
+    /* The child's environment is only this: no NPIPE_RUNTIME_DIR, no XDG_RUNTIME_DIR. */
+    static char env[] = "LANG=C\0NPIPE_CONFORMANCE_CHILD=1\0";
+    STARTUPINFOA si;
+    memset(&si, 0, sizeof si);
+    si.cb = sizeof si;
+    PROCESS_INFORMATION pi;
+    REQUIRE_OK(CreateProcessA(NULL, cmd, NULL, NULL, FALSE, 0, env, NULL, &si, &pi));
+    CHECK_EQ(join_process(&pi), 0);
+    CloseHandle(s);
+}
+
+TEST(relative_program_with_a_current_directory_is_found_from_ours) {
+    const char* exe = self_exe();
+    const char* slash = strrchr(exe, '/');
+    REQUIRE(slash != NULL);
+    char dir[512];
+    snprintf(dir, sizeof dir, "%.*s", (int)(slash - exe), exe);
+    REQUIRE_EQ(chdir(dir), 0);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "./%s --role role_return_code 7", slash + 1);
+    STARTUPINFOA si;
+    memset(&si, 0, sizeof si);
+    si.cb = sizeof si;
+    PROCESS_INFORMATION pi;
+    REQUIRE_OK(CreateProcessA(NULL, cmd, NULL, NULL, FALSE, 0, NULL, "/", &si, &pi));
+    CHECK_EQ(join_process(&pi), 7);
+}
+
+TEST(a_file_that_is_no_program_is_bad_exe_format) {
+    char dir[] = "/tmp/npipe-conformance-exe.XXXXXX";
+    REQUIRE(mkdtemp(dir) != NULL);
+    char path[600];
+    snprintf(path, sizeof path, "%s/garbage", dir);
+    HANDLE f = CreateFileA(path, GENERIC_WRITE, 0, NULL, CREATE_NEW, 0, NULL);
+    REQUIRE_HANDLE(f);
+    DWORD n;
+    CHECK_OK(WriteFile(f, "\x01\x02 not a program\n", 17, &n, NULL));
+    CloseHandle(f);
+    REQUIRE_EQ(chmod(path, 0755), 0);
+    STARTUPINFOA si;
+    memset(&si, 0, sizeof si);
+    si.cb = sizeof si;
+    PROCESS_INFORMATION pi;
+    CHECK_FAILS(CreateProcessA(path, NULL, NULL, NULL, FALSE, 0, NULL, NULL, &si, &pi), ERROR_BAD_EXE_FORMAT);
+    unlink(path);
+    rmdir(dir);
+}
+
+TEST(missing_program_in_an_existing_directory_is_file_not_found) {
+    char cmd[] = "/tmp/npipe-conformance-no-such-program";
+    STARTUPINFOA si;
+    memset(&si, 0, sizeof si);
+    si.cb = sizeof si;
+    PROCESS_INFORMATION pi;
+    CHECK_FAILS(CreateProcessA(NULL, cmd, NULL, NULL, FALSE, 0, NULL, NULL, &si, &pi), ERROR_FILE_NOT_FOUND);
+}
+
+/* The Microsoft C runtime's rule for the program name: quotes only switch quoting, so
+ * "a"b is the name ab. Here the quoted part is this program's directory. */
+TEST(quotes_in_the_program_name_only_switch_quoting) {
+    const char* exe = self_exe();
+    const char* slash = strrchr(exe, '/');
+    REQUIRE(slash != NULL);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "\"%.*s/\"%s --role role_return_code 9", (int)(slash - exe), exe, slash + 1);
+    STARTUPINFOA si;
+    memset(&si, 0, sizeof si);
+    si.cb = sizeof si;
+    PROCESS_INFORMATION pi;
+    REQUIRE_OK(CreateProcessA(NULL, cmd, NULL, NULL, FALSE, 0, NULL, NULL, &si, &pi));
+    CHECK_EQ(join_process(&pi), 9);
+}
+
 TEST_TABLE{
     TEST_ENTRY(exit_code_from_main_return),
     TEST_ENTRY(exit_code_from_exit_process),
@@ -545,7 +674,14 @@ TEST_TABLE{
     TEST_ENTRY(inherited_named_pipe_handle_keeps_its_value),
     TEST_ENTRY(message_boundaries_across_processes),
     TEST_ENTRY(nowait_server_with_a_client_process),
-    TEST_ENTRY(missing_program_is_file_not_found),
+    TEST_ENTRY(missing_directory_is_path_not_found),
+    TEST_ENTRY(missing_program_in_an_existing_directory_is_file_not_found),
+    TEST_ENTRY(standard_handles_are_inheritable),
+    TEST_ENTRY(inherited_std_stream_and_std_handle_are_one_object),
+    TEST_ENTRY(an_environment_block_keeps_the_pipe_namespace),
+    TEST_ENTRY(relative_program_with_a_current_directory_is_found_from_ours),
+    TEST_ENTRY(a_file_that_is_no_program_is_bad_exe_format),
+    TEST_ENTRY(quotes_in_the_program_name_only_switch_quoting),
     TEST_ENTRY(program_without_slash_is_found_next_to_the_executable),
     TEST_ENTRY(program_with_exe_suffix_is_found_without_it),
     TEST_ENTRY(wait_for_several_processes),
@@ -554,6 +690,8 @@ TEST_TABLE{
 };
 ROLE_TABLE{
     ROLE_ENTRY(role_return_code),
+    ROLE_ENTRY(role_std_and_inherited_share),
+    ROLE_ENTRY(role_open_pipe),
     ROLE_ENTRY(role_exit_process),
     ROLE_ENTRY(role_echo_std),
     ROLE_ENTRY(role_fd_std),

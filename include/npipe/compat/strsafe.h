@@ -26,8 +26,9 @@ NPIPE_C_API HRESULT StringCchCatA(LPSTR pszDest, size_t cchDest, LPCSTR pszSrc);
 NPIPE_C_API HRESULT StringCchCatW(LPWSTR pszDest, size_t cchDest, LPCWSTR pszSrc);
 NPIPE_C_API HRESULT StringCchLengthA(LPCSTR psz, size_t cchMax, size_t* pcchLength);
 NPIPE_C_API HRESULT StringCchLengthW(LPCWSTR psz, size_t cchMax, size_t* pcchLength);
-NPIPE_C_API HRESULT StringCchPrintfA(LPSTR pszDest, size_t cchDest, LPCSTR pszFormat, ...)
-    __attribute__((format(printf, 3, 4)));
+/* The formats follow Microsoft's printf (%S, %ls and %lc are UTF-16 WCHAR), not glibc's, so
+ * the compiler's printf checking does not apply. */
+NPIPE_C_API HRESULT StringCchPrintfA(LPSTR pszDest, size_t cchDest, LPCSTR pszFormat, ...);
 NPIPE_C_API HRESULT StringCchPrintfW(LPWSTR pszDest, size_t cchDest, LPCWSTR pszFormat, ...);
 NPIPE_C_API HRESULT StringCchVPrintfA(LPSTR pszDest, size_t cchDest, LPCSTR pszFormat, va_list args);
 NPIPE_C_API HRESULT StringCchVPrintfW(LPWSTR pszDest, size_t cchDest, LPCWSTR pszFormat, va_list args);
