@@ -67,6 +67,24 @@ npipe info demo-messages --json
 
 exec 9>&-
 rm -f "$sleep_fifo"
+
+EXAMPLES=$BIN/../examples/win32
+if [ -x "$EXAMPLES/pipe_server" ]; then
+    step "Windows code, recompiled: Microsoft-style samples that only #include <windows.h>"
+    show 'pipe_server 2 &   (examples/win32: CreateNamedPipe, ConnectNamedPipe, a thread per client)'
+    timeout 20 "$EXAMPLES/pipe_server" 2 > "$NPIPE_RUNTIME_DIR/server.out" & server=$!
+    wait_for_pipe samplepipe
+    show 'pipe_client "hello from a Win32 client" < /dev/null'
+    timeout 10 "$EXAMPLES/pipe_client" "hello from a Win32 client" < /dev/null
+    show 'call_client "and one CallNamedPipe"'
+    timeout 10 "$EXAMPLES/call_client" "and one CallNamedPipe"
+    wait "$server" || true
+    sed 's/^/    server| /' "$NPIPE_RUNTIME_DIR/server.out"
+    step "CreatePipe + CreateProcess: a child's stdin and stdout through anonymous pipes"
+    printf 'three lines\nthrough a child\nand back\n' > "$NPIPE_RUNTIME_DIR/input.txt"
+    show 'redirect_parent input.txt'
+    timeout 10 "$EXAMPLES/redirect_parent" "$NPIPE_RUNTIME_DIR/input.txt"
+fi
 step "Done: stopping the servers removes their pipes"
 for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 wait 2>/dev/null || true
