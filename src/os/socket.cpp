@@ -1,4 +1,7 @@
 #include "os/socket.hpp"
+#include <cerrno>
+#include <algorithm>
+#include <cstdio>
 
 #include <cstring>
 #include <fcntl.h>
@@ -74,12 +77,56 @@ std::error_code make_socketpair(fd& a, fd& b) noexcept {
     return {};
 }
 
-sys_result<peer_credentials> peer_credentials_of(int sock) noexcept {
+namespace {
+
+/// The kernel's overflow uid, which stands for ids a user namespace cannot map.
+uid_t overflow_uid() noexcept {
+    static const uid_t value = [] {
+        uid_t v = 65534;
+        if (FILE* f = std::fopen("/proc/sys/kernel/overflowuid", "re")) {
+            unsigned long n = 0;
+            if (std::fscanf(f, "%lu", &n) == 1) v = static_cast<uid_t>(n);
+            std::fclose(f);
+        }
+        return v;
+    }();
+    return value;
+}
+
+} // namespace
+
+sys_result<peer_credentials> peer_credentials_of(int sock) noexcept try {
     ucred cred{};
     socklen_t len = sizeof(cred);
     auto r = sys_call([&] { return ::getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &len); });
     if (!r) return {{}, r.error};
-    return {{cred.pid, cred.uid, cred.gid}, {}};
+    peer_credentials out;
+    out.pid = cred.pid;
+    out.uid = cred.uid;
+    out.gid = cred.gid;
+    out.anonymous = cred.uid == overflow_uid();
+    // SO_PEERGROUPS: ask with a guess, then with the size the kernel reports (ERANGE).
+    std::vector<gid_t> groups(32);
+    for (int attempt = 0; attempt < 3; ++attempt) {
+        socklen_t glen = static_cast<socklen_t>(groups.size() * sizeof(gid_t));
+        if (::getsockopt(sock, SOL_SOCKET, SO_PEERGROUPS, groups.data(), &glen) == 0) {
+            groups.resize(glen / sizeof(gid_t));
+            out.groups = std::move(groups);
+            break;
+        }
+        if (errno != ERANGE) break;
+        groups.resize(glen / sizeof(gid_t) + 1);
+    }
+    char label[256];
+    socklen_t llen = sizeof(label);
+    if (::getsockopt(sock, SOL_SOCKET, SO_PEERSEC, label, &llen) == 0 && llen > 0) {
+        std::size_t n = std::min<std::size_t>(llen, sizeof(label));
+        while (n > 0 && label[n - 1] == '\0') --n;
+        out.label.assign(label, n);
+    }
+    return {std::move(out), {}};
+} catch (const std::bad_alloc&) {
+    return {{}, std::make_error_code(std::errc::not_enough_memory)};
 }
 
 std::error_code send_with_fds(int sock, std::span<const std::byte> data,

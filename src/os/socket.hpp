@@ -12,11 +12,18 @@
 
 namespace npipe::os {
 
-/// Kernel-attested identity of the process at the other end of a Unix socket (SO_PEERCRED).
+/// Kernel-attested identity of the process at the other end of a Unix socket, taken when it
+/// connected: SO_PEERCRED (pid, uid, gid), SO_PEERGROUPS (supplementary groups), SO_PEERSEC (the
+/// LSM label, empty without an LSM). Never anything the peer wrote.
 struct peer_credentials {
     pid_t pid = 0;
     uid_t uid = static_cast<uid_t>(-1);
     gid_t gid = static_cast<gid_t>(-1);
+    std::vector<gid_t> groups;
+    std::string label;
+    /// A peer from a user namespace whose ids do not map into ours shows up as the overflow
+    /// uid (65534, /proc/sys/kernel/overflowuid): it is nobody we can name, so it is anonymous.
+    bool anonymous = false;
 };
 
 /// socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC) connected to `path`.
@@ -28,6 +35,8 @@ sys_result<fd> accept_nonblocking(int listener) noexcept;
 /// A connected SOCK_STREAM pair (both CLOEXEC).
 std::error_code make_socketpair(fd& a, fd& b) noexcept;
 
+/// Everything in peer_credentials. Groups and label are best effort (empty when the kernel
+/// cannot say); pid/uid/gid failing is an error.
 sys_result<peer_credentials> peer_credentials_of(int sock) noexcept;
 
 /// Sends `data` with up to a few descriptors attached (SCM_RIGHTS), MSG_NOSIGNAL, all of it.
