@@ -353,7 +353,16 @@ bool broker::on_open(connection& c, std::span<const std::byte> body) {
         return false;
     }
     auto link = connections_.find(inst->link_connection);
-    protocol::client_arrived_push push{inst->generation, c.peer.pid, c.peer.uid, c.peer.gid};
+    protocol::client_arrived_push push;
+    push.generation = inst->generation;
+    push.pid = c.peer.pid;
+    push.uid = c.peer.uid;
+    push.gid = c.peer.gid;
+    push.groups.assign(c.peer.groups.begin(), c.peer.groups.end());
+    push.label = c.peer.label;
+    push.anonymous = c.peer.anonymous;
+    push.impersonation = req.impersonation;
+    push.effective_only = req.effective_only;
     int data_fd = c.sock.get();
     if (link == connections_.end() ||
         os::send_with_fds(link->second->sock.get(), as_bytes(protocol::encode(push)), std::span<const int>(&data_fd, 1))) {

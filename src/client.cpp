@@ -194,7 +194,16 @@ client client::open(std::string_view name, const client_options& o, std::error_c
     }
     os::fd sock = detail::connect_for_lookup(o.endpoint, ec);
     if (ec) return {};
-    if ((ec = detail::send_frame(sock.get(), protocol::encode(protocol::open_request{std::string(name), o.read, o.write}))))
+    protocol::open_request req;
+    req.name = std::string(name);
+    req.read = o.read;
+    req.write = o.write;
+    req.desired_access = o.access_mask ? o.access_mask
+                                       : (o.read ? 0x80000000u : 0u) | (o.write ? 0x40000000u : 0u); // GENERIC_READ/WRITE
+    req.impersonation = static_cast<std::uint8_t>(o.impersonation);
+    req.effective_only = o.effective_only;
+    req.context_tracking = o.context_tracking;
+    if ((ec = detail::send_frame(sock.get(), protocol::encode(req))))
         return {};
     detail::frame reply;
     if (!detail::receive_frame(sock.get(), reply, 1, ec)) return {};

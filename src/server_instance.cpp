@@ -20,6 +20,7 @@ public:
     instance_state state = instance_state::listening;
     std::uint64_t generation = 0;
     std::optional<uid_t> client_uid;
+    std::optional<npipe::client_identity> identity;
 
     ~server_impl() override {
         detach();     // the client reads what is left, then ERROR_BROKEN_PIPE
@@ -82,6 +83,7 @@ public:
         state = instance_state::disconnected;
         client_pid = 0;
         client_uid.reset();
+        identity.reset();
     }
 
     int native_handle() const noexcept override {
@@ -118,6 +120,16 @@ public:
         generation = push.generation;
         client_pid = push.pid;
         client_uid = push.uid;
+        npipe::client_identity who;
+        who.pid = push.pid;
+        who.uid = push.uid;
+        who.gid = push.gid;
+        who.groups.assign(push.groups.begin(), push.groups.end());
+        who.label = push.label;
+        who.anonymous = push.anonymous;
+        who.allowed = static_cast<impersonation_level>(push.impersonation);
+        who.effective_only = push.effective_only;
+        identity = std::move(who);
         state = instance_state::connected;
         return true;
     }
@@ -318,6 +330,13 @@ std::optional<uid_t> server_instance::client_uid() const noexcept {
     if (!s) return std::nullopt;
     std::lock_guard lock(s->state_mutex);
     return s->client_uid;
+}
+
+std::optional<client_identity> server_instance::client_identity() const {
+    auto* s = impl_of(channel_);
+    if (!s) return std::nullopt;
+    std::lock_guard lock(s->state_mutex);
+    return s->identity;
 }
 
 } // namespace npipe

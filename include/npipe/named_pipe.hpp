@@ -48,8 +48,28 @@ struct server_options {
 struct client_options {
     bool read = true;  ///< GENERIC_READ
     bool write = true; ///< GENERIC_WRITE
+    /// The whole access mask asked for (CreateFile's dwDesiredAccess); 0 = GENERIC_READ and/or
+    /// GENERIC_WRITE as `read` and `write` say.
+    std::uint32_t access_mask = 0;
+    /// How far the server may use this client's identity (security quality of service).
+    npipe::impersonation_level impersonation = impersonation_level::identification;
+    bool effective_only = false;   ///< SECURITY_EFFECTIVE_ONLY
+    bool context_tracking = false; ///< SECURITY_CONTEXT_TRACKING
     npipe::wait_mode wait_mode = wait_mode::wait;
     npipe::endpoint endpoint{};
+};
+
+/// Who the connected client is, as the kernel told the broker when the client connected
+/// (SO_PEERCRED, SO_PEERGROUPS, SO_PEERSEC) - never what the client claims - and what it allows.
+struct client_identity {
+    pid_t pid = 0;
+    uid_t uid = 0;
+    gid_t gid = 0;
+    std::vector<gid_t> groups; ///< supplementary groups
+    std::string label;         ///< LSM label (SELinux/AppArmor/Smack), empty without an LSM
+    bool anonymous = false;    ///< an unmapped user-namespace peer: nobody we can name
+    npipe::impersonation_level allowed = impersonation_level::identification;
+    bool effective_only = false;
 };
 
 /// What both ends of a named pipe can do. Not used on its own.
@@ -160,6 +180,10 @@ public:
 
     /// Uid of the connected client (kernel-attested), if any.
     std::optional<uid_t> client_uid() const noexcept;
+
+    /// The connected client's verified identity and the impersonation it allows; empty when no
+    /// client is connected. The safer alternative to impersonation: check the value.
+    std::optional<npipe::client_identity> client_identity() const;
 
 private:
     server_instance() noexcept;

@@ -54,6 +54,11 @@ struct endpoint {
     std::optional<bool> autostart;
 };
 
+/// What a client lets the server do with its identity (CreateFile's SECURITY_SQOS_PRESENT with
+/// SECURITY_ANONYMOUS / _IDENTIFICATION / _IMPERSONATION / _DELEGATION). npipe's default is
+/// identification: the server learns who the client is but cannot act as it.
+enum class impersonation_level : std::uint8_t { anonymous = 0, identification = 1, impersonation = 2, delegation = 3 };
+
 /// Win32's PIPE_UNLIMITED_INSTANCES.
 inline constexpr unsigned unlimited_instances = 255;
 

@@ -1,5 +1,7 @@
 #include "protocol/messages.hpp"
 
+#include <algorithm>
+
 namespace npipe::protocol {
 namespace {
 
@@ -40,6 +42,9 @@ void put(writer& w, const pipe_record& p) {
     w.boolean(p.reject_remote);
     w.u16(static_cast<std::uint16_t>(p.instances.size()));
     for (const auto& i : p.instances) put(w, i);
+    w.str(p.owner_sid);
+    w.str(p.sddl);
+    w.boolean(p.remote);
 }
 
 void get(reader& r, pipe_record& p) {
@@ -54,6 +59,9 @@ void get(reader& r, pipe_record& p) {
     p.reject_remote = r.boolean();
     std::size_t n = r.u16();
     for (std::size_t i = 0; i < n && !r.failed(); ++i) get(r, p.instances.emplace_back());
+    p.owner_sid = r.str();
+    p.sddl = r.str();
+    p.remote = r.boolean();
 }
 
 } // namespace
@@ -85,6 +93,8 @@ std::vector<std::byte> encode(const create_instance_request& m) {
     w.u32(m.out_buffer_size);
     w.u32(m.in_buffer_size);
     w.u32(m.default_timeout_ms);
+    w.str(m.sddl);
+    w.boolean(m.windows_default_acl);
     return frame(message_type::create_instance, w);
 }
 
@@ -99,6 +109,8 @@ bool decode(std::span<const std::byte> body, create_instance_request& m) {
     m.out_buffer_size = r.u32();
     m.in_buffer_size = r.u32();
     m.default_timeout_ms = r.u32();
+    m.sddl = r.str();
+    m.windows_default_acl = r.boolean();
     return r.ok();
 }
 
@@ -119,6 +131,10 @@ std::vector<std::byte> encode(const open_request& m) {
     w.str(m.name);
     w.boolean(m.read);
     w.boolean(m.write);
+    w.u32(m.desired_access);
+    w.u8(m.impersonation);
+    w.boolean(m.effective_only);
+    w.boolean(m.context_tracking);
     return frame(message_type::open, w);
 }
 
@@ -127,7 +143,11 @@ bool decode(std::span<const std::byte> body, open_request& m) {
     m.name = r.str();
     m.read = r.boolean();
     m.write = r.boolean();
-    return r.ok();
+    m.desired_access = r.u32();
+    m.impersonation = r.u8();
+    m.effective_only = r.boolean();
+    m.context_tracking = r.boolean();
+    return r.ok() && m.impersonation <= static_cast<std::uint8_t>(impersonation_level::delegation);
 }
 
 std::vector<std::byte> encode(const opened_reply& m) {
@@ -160,6 +180,12 @@ std::vector<std::byte> encode(const client_arrived_push& m) {
     w.u32(static_cast<std::uint32_t>(m.pid));
     w.u32(m.uid);
     w.u32(m.gid);
+    w.u16(static_cast<std::uint16_t>(std::min<std::size_t>(m.groups.size(), max_groups)));
+    for (std::size_t i = 0; i < m.groups.size() && i < max_groups; ++i) w.u32(m.groups[i]);
+    w.str(m.label);
+    w.boolean(m.anonymous);
+    w.u8(m.impersonation);
+    w.boolean(m.effective_only);
     return frame(message_type::client_arrived, w);
 }
 
@@ -169,7 +195,14 @@ bool decode(std::span<const std::byte> body, client_arrived_push& m) {
     m.pid = static_cast<std::int32_t>(r.u32());
     m.uid = r.u32();
     m.gid = r.u32();
-    return r.ok();
+    std::size_t n = r.u16();
+    if (n > max_groups) return false;
+    for (std::size_t i = 0; i < n && !r.failed(); ++i) m.groups.push_back(r.u32());
+    m.label = r.str();
+    m.anonymous = r.boolean();
+    m.impersonation = r.u8();
+    m.effective_only = r.boolean();
+    return r.ok() && m.impersonation <= static_cast<std::uint8_t>(impersonation_level::delegation);
 }
 
 std::vector<std::byte> encode(const wait_request& m) {

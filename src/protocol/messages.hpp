@@ -30,10 +30,11 @@
 namespace npipe::protocol {
 
 inline constexpr std::uint16_t magic = 0x504E; // "NP"
-inline constexpr std::uint8_t version = 1;
+inline constexpr std::uint8_t version = 2; // 2: security descriptors, access masks, SQOS, identities
 inline constexpr std::size_t header_size = 8;
 inline constexpr std::size_t max_request_body = 64 * 1024;
 inline constexpr std::size_t max_reply_body = 16 * 1024 * 1024;
+inline constexpr std::size_t max_groups = 65535; // what a 16-bit count carries (NGROUPS_MAX is 65536)
 
 enum class message_type : std::uint8_t {
     create_instance = 1,
@@ -80,16 +81,25 @@ struct create_instance_request {
     std::uint32_t out_buffer_size = 0;
     std::uint32_t in_buffer_size = 0;
     std::uint32_t default_timeout_ms = 0;
+    std::string sddl;                 // the pipe's security descriptor; empty = npipe's default
+    bool windows_default_acl = false; // the default plus Everyone and Anonymous read
 };
 
 struct created_reply {
     std::uint64_t instance_id = 0;
 };
 
+/// Impersonation levels a client allows (SECURITY_SQOS_PRESENT flags of CreateFile).
+enum class impersonation_level : std::uint8_t { anonymous = 0, identification = 1, impersonation = 2, delegation = 3 };
+
 struct open_request {
     std::string name;
     bool read = true;
     bool write = true;
+    std::uint32_t desired_access = 0; // the whole access mask asked for (GENERIC_*, FILE_*)
+    std::uint8_t impersonation = 1;   // impersonation_level; npipe's default: identification
+    bool effective_only = false;
+    bool context_tracking = false;
 };
 
 struct opened_reply {
@@ -107,6 +117,11 @@ struct client_arrived_push {
     std::int32_t pid = 0;
     std::uint32_t uid = 0;
     std::uint32_t gid = 0;
+    std::vector<std::uint32_t> groups; // supplementary groups (kernel-attested)
+    std::string label;                 // LSM label, empty without one
+    bool anonymous = false;            // an unmapped user-namespace peer
+    std::uint8_t impersonation = 1;    // what the client allows (impersonation_level)
+    bool effective_only = false;
 };
 
 struct wait_request {
@@ -140,6 +155,9 @@ struct pipe_record {
     std::uint32_t default_timeout_ms = 0;
     bool reject_remote = false;
     std::vector<instance_record> instances;
+    std::string owner_sid; // S-1-22-1-<uid>
+    std::string sddl;      // the pipe's security descriptor
+    bool remote = false;   // remote clients may open it (broker and pipe both allow it)
 };
 
 struct pipe_list_reply {

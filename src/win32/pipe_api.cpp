@@ -91,6 +91,14 @@ HANDLE open_named_pipe(const std::string& name, DWORD access, DWORD flags, LPSEC
     o.read = all || (access & (GENERIC_READ | FILE_READ_DATA));
     o.write = all || (access & (GENERIC_WRITE | FILE_WRITE_DATA));
     bool write_attributes = all || (access & (GENERIC_WRITE | FILE_WRITE_ATTRIBUTES));
+    o.access_mask = access;
+    // The client decides what the server may do with its identity. Without
+    // SECURITY_SQOS_PRESENT Windows allows impersonation; npipe allows identification only.
+    if (flags & SECURITY_SQOS_PRESENT) {
+        o.impersonation = static_cast<impersonation_level>((flags >> 16) & 3);
+        o.effective_only = (flags & SECURITY_EFFECTIVE_ONLY) != 0;
+        o.context_tracking = (flags & SECURITY_CONTEXT_TRACKING) != 0;
+    }
     std::error_code ec;
     auto c = client::open(name, o, ec);
     if (ec) return fail(code(ec), INVALID_HANDLE_VALUE);
