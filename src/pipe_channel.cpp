@@ -30,6 +30,7 @@ void pipe_channel::attach(os::fd data) noexcept {
     live_fd_ = data_.get();
     message_left_ = 0;
     in_message_ = false;
+    has_read_.store(false);
 }
 
 void pipe_channel::wake_io() noexcept {
@@ -95,9 +96,13 @@ read_result pipe_channel::read(std::span<std::byte> buffer, std::error_code& ec)
 }
 
 read_result pipe_channel::read_locked(std::span<std::byte> buffer, std::error_code& ec) noexcept {
-    if (type == pipe_type::byte) return read_stream(buffer, ec);
-    if (read_mode_ == npipe::read_mode::message) return read_message(buffer, ec);
-    return read_messages_as_bytes(buffer, ec);
+    read_result r = type == pipe_type::byte                     ? read_stream(buffer, ec)
+                    : read_mode_ == npipe::read_mode::message ? read_message(buffer, ec)
+                                                               : read_messages_as_bytes(buffer, ec);
+    // Bytes, or a whole (possibly empty) message taken: the client has said something.
+    if ((!ec || ec == win32_error::more_data) && (r.bytes > 0 || (!buffer.empty() && type == pipe_type::message)))
+        has_read_.store(true);
+    return r;
 }
 
 read_result pipe_channel::read_stream(std::span<std::byte> buffer, std::error_code& ec) noexcept {

@@ -54,6 +54,9 @@ public:
     virtual int native_handle() const noexcept { return data_.get(); }
     /// The peer has closed its end.
     bool peer_hung_up() const noexcept;
+    /// Something was read on the current connection (Windows lets a server impersonate its
+    /// client only after that).
+    bool has_read() const noexcept { return has_read_.load(); }
 
     // What both ends know about the pipe.
     std::string name;
@@ -85,6 +88,7 @@ protected:
     void detach_locked() noexcept;
     bool connected() const noexcept { return data_.valid(); }
 
+
     os::fd data_;
     std::atomic<int> live_fd_{-1}; // data_'s number, for wake_io() from another thread
     std::atomic<npipe::read_mode> read_mode_{npipe::read_mode::byte};
@@ -105,6 +109,7 @@ private:
 
     std::uint64_t message_left_ = 0; // bytes of the current message not read yet
     bool in_message_ = false;
+    std::atomic<bool> has_read_{false};
 };
 
 } // namespace npipe::detail

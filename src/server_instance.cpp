@@ -1,6 +1,7 @@
 // The server end: an instance registered with the broker over its own link, which the broker
 // uses to hand over each client's connection.
 #include "broker_link.hpp"
+#include "impersonation.hpp"
 #include "pipe_channel.hpp"
 #include "win32_errors.hpp"
 
@@ -337,6 +338,31 @@ std::optional<client_identity> server_instance::client_identity() const {
     if (!s) return std::nullopt;
     std::lock_guard lock(s->state_mutex);
     return s->identity;
+}
+
+void server_instance::impersonate_client() {
+    std::error_code ec;
+    impersonate_client(ec);
+    detail::throw_if(ec, "ImpersonateNamedPipeClient");
+}
+
+void server_instance::impersonate_client(std::error_code& ec) noexcept try {
+    ec.clear();
+    auto* s = impl_of(channel_);
+    if (!s) { ec = detail::win32(win32_error::invalid_handle); return; }
+    std::optional<npipe::client_identity> who;
+    {
+        std::lock_guard lock(s->state_mutex);
+        who = s->identity;
+    }
+    // Windows: nothing read yet, or a client that did not allow it, cannot be impersonated.
+    bool allowed = who && !who->anonymous && s->has_read() &&
+                   (who->allowed == impersonation_level::impersonation ||
+                    who->allowed == impersonation_level::delegation);
+    if (!allowed) { ec = detail::win32(win32_error::cannot_impersonate); return; }
+    detail::impersonate(*who, ec);
+} catch (...) {
+    ec = detail::win32(win32_error::not_enough_memory);
 }
 
 } // namespace npipe

@@ -185,6 +185,16 @@ public:
     /// client is connected. The safer alternative to impersonation: check the value.
     std::optional<npipe::client_identity> client_identity() const;
 
+    /// ImpersonateNamedPipeClient: the calling thread - only it - acts as the connected client
+    /// (its uid, gid and groups) until revert_to_self(). Needs a client that allowed
+    /// impersonation or delegation, something read from it first (as on Windows), and
+    /// CAP_SETUID + CAP_SETGID in this process (a client with our own uid and gid needs none).
+    /// Errors: ERROR_CANNOT_IMPERSONATE (any of those missing; the thread is left as it was).
+    /// A thread started while impersonating inherits the client's identity on Linux; the Win32
+    /// CreateThread starts it as the process instead, as Windows does.
+    void impersonate_client();
+    void impersonate_client(std::error_code& ec) noexcept;
+
 private:
     server_instance() noexcept;
     friend class detail::server_impl;
@@ -207,6 +217,12 @@ public:
 private:
     client() noexcept;
 };
+
+/// RevertToSelf: the calling thread stops impersonating (nothing happens when it does not).
+NPIPE_API void revert_to_self();
+NPIPE_API void revert_to_self(std::error_code& ec) noexcept;
+/// Whether the calling thread impersonates a client.
+NPIPE_API bool is_impersonating() noexcept;
 
 /// WaitNamedPipe: waits until an instance of the pipe is listening. `timeout` may be
 /// use_default_wait (the pipe's default) or wait_forever. Errors: ERROR_FILE_NOT_FOUND at once

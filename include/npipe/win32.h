@@ -151,6 +151,7 @@ typedef union _LARGE_INTEGER {
 } LARGE_INTEGER, *PLARGE_INTEGER;
 
 #define MAX_PATH 260
+#define UNLEN 256
 #define INFINITE 0xFFFFFFFFu
 #define INVALID_HANDLE_VALUE ((HANDLE)(LONG_PTR)-1)
 
@@ -555,6 +556,15 @@ NPIPE_C_API BOOL WINAPI GetNamedPipeClientProcessId(HANDLE Pipe, PULONG ClientPr
 NPIPE_C_API BOOL WINAPI GetNamedPipeServerProcessId(HANDLE Pipe, PULONG ServerProcessId);
 NPIPE_C_API BOOL WINAPI GetNamedPipeClientSessionId(HANDLE Pipe, PULONG ClientSessionId);
 NPIPE_C_API BOOL WINAPI GetNamedPipeServerSessionId(HANDLE Pipe, PULONG ServerSessionId);
+/* The calling thread alone acts as the client: only when the client allowed impersonation
+ * (SECURITY_SQOS_PRESENT | SECURITY_IMPERSONATION or _DELEGATION; npipe's default is
+ * identification), something was read from it, and this process holds CAP_SETUID+CAP_SETGID
+ * (or the client is the same user). Otherwise FALSE with ERROR_CANNOT_IMPERSONATE. */
+NPIPE_C_API BOOL WINAPI ImpersonateNamedPipeClient(HANDLE hNamedPipe);
+NPIPE_C_API BOOL WINAPI RevertToSelf(void);
+/* The calling thread's user (the client's while impersonating). */
+NPIPE_C_API BOOL WINAPI GetUserNameA(LPSTR lpBuffer, LPDWORD pcbBuffer);
+NPIPE_C_API BOOL WINAPI GetUserNameW(LPWSTR lpBuffer, LPDWORD pcbBuffer);
 
 /* ---- anonymous pipes --------------------------------------------------------------------- */
 NPIPE_C_API BOOL WINAPI CreatePipe(PHANDLE hReadPipe, PHANDLE hWritePipe,
@@ -675,6 +685,7 @@ NPIPE_C_API LPWSTR WINAPI lstrcatW(LPWSTR lpString1, LPCWSTR lpString2);
 #define CreateFile CreateFileW
 #define CreateEvent CreateEventW
 #define CreateProcess CreateProcessW
+#define GetUserName GetUserNameW
 #define STARTUPINFO STARTUPINFOW
 #define LPSTARTUPINFO LPSTARTUPINFOW
 #define FormatMessage FormatMessageW
@@ -690,6 +701,7 @@ NPIPE_C_API LPWSTR WINAPI lstrcatW(LPWSTR lpString1, LPCWSTR lpString2);
 #define CreateFile CreateFileA
 #define CreateEvent CreateEventA
 #define CreateProcess CreateProcessA
+#define GetUserName GetUserNameA
 #define STARTUPINFO STARTUPINFOA
 #define LPSTARTUPINFO LPSTARTUPINFOA
 #define FormatMessage FormatMessageA

@@ -1,4 +1,5 @@
 #include "os/socket.hpp"
+#include <string>
 #include <cerrno>
 #include <algorithm>
 #include <cstdio>
@@ -93,6 +94,16 @@ uid_t overflow_uid() noexcept {
     return value;
 }
 
+/// Whether `pid` lives in our user namespace. The overflow uid of a peer in another namespace
+/// means "unmapped"; in ours it is a real account (nobody). Unknown counts as foreign.
+bool same_user_namespace(pid_t pid) noexcept {
+    char mine[64] = {}, theirs[64] = {};
+    std::string path = "/proc/" + std::to_string(pid) + "/ns/user";
+    ssize_t a = ::readlink("/proc/self/ns/user", mine, sizeof mine - 1);
+    ssize_t b = ::readlink(path.c_str(), theirs, sizeof theirs - 1);
+    return a > 0 && a == b && std::memcmp(mine, theirs, static_cast<std::size_t>(a)) == 0;
+}
+
 } // namespace
 
 sys_result<peer_credentials> peer_credentials_of(int sock) noexcept try {
@@ -104,7 +115,7 @@ sys_result<peer_credentials> peer_credentials_of(int sock) noexcept try {
     out.pid = cred.pid;
     out.uid = cred.uid;
     out.gid = cred.gid;
-    out.anonymous = cred.uid == overflow_uid();
+    out.anonymous = cred.uid == overflow_uid() && !same_user_namespace(cred.pid);
     // SO_PEERGROUPS: ask with a guess, then with the size the kernel reports (ERANGE).
     std::vector<gid_t> groups(32);
     for (int attempt = 0; attempt < 3; ++attempt) {

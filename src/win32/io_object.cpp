@@ -210,6 +210,13 @@ DWORD named_pipe_object::process_ids(ULONG& client_pid, ULONG& server_pid) {
     return 0;
 }
 
+DWORD named_pipe_object::impersonate_client() {
+    if (!server_) return ERROR_INVALID_FUNCTION;
+    std::error_code ec;
+    server_->impersonate_client(ec);
+    return code(ec);
+}
+
 void named_pipe_object::last_handle_closed() noexcept {
     // Ends the connection (or, for a listening instance, its registration with the broker) so a
     // call blocked on it returns; the object itself goes when that call lets go of it.

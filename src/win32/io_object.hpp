@@ -57,6 +57,8 @@ public:
     virtual DWORD client_user(std::string&) { return ERROR_INVALID_FUNCTION; }
     virtual DWORD set_mode(DWORD) { return ERROR_INVALID_FUNCTION; }
     virtual DWORD process_ids(ULONG&, ULONG&) { return ERROR_INVALID_FUNCTION; }
+    /// ImpersonateNamedPipeClient (server ends of named pipes).
+    virtual DWORD impersonate_client() { return ERROR_INVALID_FUNCTION; }
 
     /// A descriptor a child process can inherit, and what it is ('r'/'w': anonymous pipe read /
     /// write end, 's': a named-pipe connection, 'f': anything else); -1 when there is none.
@@ -86,6 +88,7 @@ public:
     DWORD client_user(std::string& name) override;
     DWORD set_mode(DWORD mode) override;
     DWORD process_ids(ULONG& client_pid, ULONG& server_pid) override;
+    DWORD impersonate_client() override;
     int child_descriptor() const noexcept override;
     char child_kind() const noexcept override { return 's'; }
     void last_handle_closed() noexcept override;

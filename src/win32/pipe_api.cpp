@@ -11,6 +11,10 @@
 #include <cctype>
 #include <cstring>
 #include <fstream>
+#include <pwd.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <vector>
 #include <string>
 
 namespace npipe::win32 {
@@ -47,6 +51,15 @@ ULONG session_of(pid_t pid) {
 }
 
 std::shared_ptr<io_object> io_of(HANDLE h) { return lookup_as<io_object>(h); }
+
+/// A user's name from the password database, or the number when it has none.
+std::string user_name_of(uid_t uid) {
+    std::vector<char> scratch(4096);
+    struct passwd pw {};
+    struct passwd* found = nullptr;
+    if (::getpwuid_r(uid, &pw, scratch.data(), scratch.size(), &found) == 0 && found) return found->pw_name;
+    return std::to_string(uid);
+}
 
 } // namespace
 
@@ -338,6 +351,55 @@ BOOL WINAPI GetNamedPipeServerSessionId(HANDLE Pipe, PULONG ServerSessionId) {
         if (!GetNamedPipeServerProcessId(Pipe, &pid)) return FALSE;
         if (!ServerSessionId) return fail(ERROR_INVALID_PARAMETER, FALSE);
         *ServerSessionId = session_of(static_cast<pid_t>(pid));
+        return TRUE;
+    });
+}
+
+BOOL WINAPI ImpersonateNamedPipeClient(HANDLE hNamedPipe) {
+    return guard(FALSE, [&]() -> BOOL {
+        auto io = io_of(hNamedPipe);
+        if (!io) return fail(ERROR_INVALID_HANDLE, FALSE);
+        if (DWORD e = io->impersonate_client()) return fail(e, FALSE);
+        return TRUE;
+    });
+}
+
+BOOL WINAPI RevertToSelf(void) {
+    std::error_code ec;
+    npipe::revert_to_self(ec);
+    if (ec) return fail(code(ec), FALSE);
+    return TRUE;
+}
+
+BOOL WINAPI GetUserNameA(LPSTR lpBuffer, LPDWORD pcbBuffer) {
+    return guard(FALSE, [&]() -> BOOL {
+        if (!pcbBuffer) return fail(ERROR_INVALID_PARAMETER, FALSE);
+        // The calling thread's effective user: the client while impersonating.
+        auto uid = static_cast<uid_t>(::syscall(SYS_geteuid));
+        std::string name = user_name_of(uid);
+        DWORD needed = static_cast<DWORD>(name.size() + 1);
+        if (!lpBuffer || *pcbBuffer < needed) {
+            *pcbBuffer = needed;
+            return fail(ERROR_INSUFFICIENT_BUFFER, FALSE);
+        }
+        std::memcpy(lpBuffer, name.c_str(), needed);
+        *pcbBuffer = needed;
+        return TRUE;
+    });
+}
+
+BOOL WINAPI GetUserNameW(LPWSTR lpBuffer, LPDWORD pcbBuffer) {
+    return guard(FALSE, [&]() -> BOOL {
+        if (!pcbBuffer) return fail(ERROR_INVALID_PARAMETER, FALSE);
+        auto uid = static_cast<uid_t>(::syscall(SYS_geteuid));
+        std::u16string name = to_utf16(user_name_of(uid));
+        DWORD needed = static_cast<DWORD>(name.size() + 1);
+        if (!lpBuffer || *pcbBuffer < needed) {
+            *pcbBuffer = needed;
+            return fail(ERROR_INSUFFICIENT_BUFFER, FALSE);
+        }
+        copy16(lpBuffer, needed, name);
+        *pcbBuffer = needed;
         return TRUE;
     });
 }

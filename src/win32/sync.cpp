@@ -1,4 +1,5 @@
 // Events, waits, sleeping, APCs, threads and the last-error value.
+#include "impersonation.hpp"
 #include "win32/io_call.hpp"
 #include "win32/kernel_object.hpp"
 
@@ -143,6 +144,7 @@ DWORD wait_handles(DWORD count, const HANDLE* handles, BOOL wait_all, DWORD ms, 
 struct thread_boot {
     LPTHREAD_START_ROUTINE routine;
     LPVOID parameter;
+    std::optional<os::thread_credentials> process_identity; // set when the creator impersonates
     std::shared_ptr<thread_object> thread;
     // CreateThread returns the new thread's kernel id, which only the new thread can learn.
     std::mutex m;
@@ -171,6 +173,8 @@ void* thread_main(void* arg) {
         std::lock_guard lock(dispatch().mutex);
         boot->thread->tid = tid;
     }
+    // Linux gives a new thread its creator's identity; Windows starts it as the process.
+    if (boot->process_identity) (void)os::restore_identity(*boot->process_identity);
     t_self = boot->thread;
     thread_finish finish{boot->thread};
     auto routine = boot->routine;
@@ -327,6 +331,7 @@ HANDLE WINAPI CreateThread(LPSECURITY_ATTRIBUTES lpThreadAttributes, SIZE_T dwSt
         boot->routine = lpStartAddress;
         boot->parameter = lpParameter;
         boot->thread = thread;
+        boot->process_identity = npipe::detail::identity_before_impersonation();
         pthread_t id;
         auto* arg = new std::shared_ptr<thread_boot>(boot);
         int rc = pthread_create(&id, &attr, thread_main, arg);

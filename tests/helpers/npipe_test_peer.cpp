@@ -5,6 +5,9 @@
 //   client-send NAME DATA                        opens, writes DATA, reads the reply, prints it
 //   client-write-forever NAME                    opens a message pipe and writes 1 MiB messages forever
 //   hold NAME                                    creates an instance and sleeps until killed; prints "ready"
+//   client-as NAME UID LEVEL DATA                becomes UID (all ids, groups cleared), opens allowing
+//                                                LEVEL (anonymous|identification|impersonation|delegation),
+//                                                writes DATA, then reads until the server goes
 #include <npipe/named_pipe.hpp>
 
 #include <chrono>
@@ -13,6 +16,9 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <grp.h>
+#include <unistd.h>
 
 using namespace npipe;
 
@@ -105,6 +111,26 @@ int main(int argc, char** argv) {
             std::vector<std::byte> big(1 << 20, std::byte{0x5a});
             ready();
             for (;;) c.write(big);
+        }
+        if (role == "client-as") {
+            auto uid = static_cast<uid_t>(std::stoul(argv[3]));
+            if (::setgroups(0, nullptr) != 0 || ::setresgid(uid, uid, uid) != 0 || ::setresuid(uid, uid, uid) != 0) {
+                std::perror("npipe_test_peer client-as: cannot become the uid");
+                return 1;
+            }
+            client_options o;
+            std::string level = argv[4];
+            o.impersonation = level == "anonymous"        ? impersonation_level::anonymous
+                              : level == "impersonation" ? impersonation_level::impersonation
+                              : level == "delegation"    ? impersonation_level::delegation
+                                                         : impersonation_level::identification;
+            auto c = client::open(name, o);
+            std::string data = argv[5];
+            c.write(std::as_bytes(std::span(data)));
+            std::vector<std::byte> buf(256);
+            std::error_code ec;
+            while (!ec) c.read(buf, ec);
+            return 0;
         }
         if (role == "hold") {
             auto s = server_instance::create(name, opts(argc > 3 ? argv[3] : "byte"));
