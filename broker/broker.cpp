@@ -255,6 +255,21 @@ void broker::reply_error(connection& c, win32_error e) {
     reply(c, protocol::encode(protocol::error_reply{static_cast<std::uint32_t>(e)}));
 }
 
+namespace {
+
+/// Who a peer is for an access check: the kernel's word, taken when it connected.
+access_identity identity_of(const os::peer_credentials& p) {
+    access_identity who;
+    who.uid = p.uid;
+    who.gid = p.gid;
+    who.groups.assign(p.groups.begin(), p.groups.end());
+    who.anonymous = p.anonymous;
+    who.remote = false; // remote peers arrive with SMB support
+    return who;
+}
+
+} // namespace
+
 // ---- requests ---------------------------------------------------------------------------------
 
 bool broker::on_create(connection& c, std::span<const std::byte> body) {
@@ -275,22 +290,49 @@ bool broker::on_create(connection& c, std::span<const std::byte> body) {
     }
     pipe_entry* pipe = registry_.find(name->key);
     if (pipe) {
+        // Another instance needs FILE_CREATE_PIPE_INSTANCE on the pipe, which write access
+        // does not imply in npipe: nobody squats or extends a pipe its DACL does not let them.
+        auto check = access_check(pipe->security, identity_of(c.peer), rights::FILE_CREATE_PIPE_INSTANCE);
+        if (!check.granted) {
+            log("warning", "squatting refused: uid " + std::to_string(c.peer.uid) + " (pid " +
+                               std::to_string(c.peer.pid) + ") may not add an instance to " + pipe->display_name +
+                               " owned by uid " + std::to_string(pipe->owner_uid) + ": " + check.reason);
+            reply_error(c, win32_error::access_denied);
+            return true;
+        }
         // FILE_FLAG_FIRST_PIPE_INSTANCE, or an instance that disagrees with the pipe.
         if (req.first_instance || req.direction != pipe->direction || req.type != pipe->type ||
             req.max_instances != pipe->max_instances) {
             reply_error(c, win32_error::access_denied);
             return true;
         }
-        // Until security descriptors arrive, only the owner (or root) adds instances in the
-        // system scope: nobody can squat or extend another user's pipe.
-        if (cfg_.system_scope && c.peer.uid != pipe->owner_uid && c.peer.uid != 0) {
-            log("warning", "uid " + std::to_string(c.peer.uid) + " tried to add an instance to " +
-                               pipe->display_name + " owned by uid " + std::to_string(pipe->owner_uid));
-            reply_error(c, win32_error::access_denied);
-            return true;
-        }
         if (pipe->full()) { reply_error(c, win32_error::pipe_busy); return true; }
     } else {
+        // The new pipe's security descriptor: the creator's SDDL, or npipe's default.
+        security_descriptor sd;
+        if (req.sddl.empty()) {
+            sd = default_descriptor(c.peer.uid, req.windows_default_acl ? default_dacl::windows_compatible
+                                                                       : default_dacl::owner_and_root,
+                                    c.peer.gid);
+        } else {
+            sddl_error where;
+            auto parsed = parse_sddl(req.sddl, ec, &where);
+            if (!parsed) {
+                log("info", "create " + name->full() + " refused: " + where.message);
+                reply_error(c, win32_error::invalid_parameter);
+                return true;
+            }
+            sd = std::move(*parsed);
+            if (!sd.owner) sd.owner = sid::user(c.peer.uid); // the creator owns what it creates
+            // Only root may give a pipe to someone else, as only a privileged thread can make
+            // another user a file's owner on Windows.
+            if (sd.owner != sid::user(c.peer.uid) && c.peer.uid != 0) {
+                log("info", "create " + name->full() + " refused: uid " + std::to_string(c.peer.uid) +
+                                " may not make " + sd.owner->to_string() + " the owner");
+                reply_error(c, win32_error::invalid_owner);
+                return true;
+            }
+        }
         pipe = &registry_.add_pipe(name->key);
         pipe->display_name = name->full();
         pipe->direction = req.direction;
@@ -300,7 +342,8 @@ bool broker::on_create(connection& c, std::span<const std::byte> body) {
         pipe->in_buffer_size = req.in_buffer_size;
         pipe->default_timeout_ms = req.default_timeout_ms;
         pipe->reject_remote = req.reject_remote;
-        pipe->owner_uid = c.peer.uid;
+        pipe->owner_uid = sd.owner && sd.owner->uid() ? *sd.owner->uid() : c.peer.uid;
+        pipe->security = std::move(sd);
         if (cfg_.verbose) log("debug", "pipe created: " + pipe->display_name);
     }
     instance& inst = registry_.add_instance(*pipe);
@@ -327,6 +370,18 @@ bool broker::on_open(connection& c, std::span<const std::byte> body) {
     if (!name->is_local()) { reply_error(c, win32_error::bad_netpath); return true; }
     pipe_entry* pipe = registry_.find(name->key);
     if (!pipe) { reply_error(c, win32_error::file_not_found); return true; }
+    // The pipe's DACL must grant what the client asks for; CreateFile always adds SYNCHRONIZE
+    // and FILE_READ_ATTRIBUTES, as Windows' does.
+    std::uint32_t desired = req.desired_access ? req.desired_access
+                                               : (req.read ? rights::GENERIC_READ : 0u) | (req.write ? rights::GENERIC_WRITE : 0u);
+    desired |= rights::SYNCHRONIZE | rights::FILE_READ_ATTRIBUTES;
+    auto check = access_check(pipe->security, identity_of(c.peer), desired);
+    if (!check.granted) {
+        log("info", "open of " + pipe->display_name + " denied to uid " + std::to_string(c.peer.uid) + " (pid " +
+                        std::to_string(c.peer.pid) + "): " + check.reason);
+        reply_error(c, win32_error::access_denied);
+        return true;
+    }
     // Inbound: the client may only write. Outbound: only read.
     bool fits = !(req.read && !(pipe->direction & 2)) && !(req.write && !(pipe->direction & 1));
     if (!fits) { reply_error(c, win32_error::access_denied); return true; }

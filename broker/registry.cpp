@@ -63,7 +63,8 @@ protocol::pipe_record registry::record(const pipe_entry& p) const {
     r.direction = p.direction;
     r.max_instances = p.max_instances;
     r.owner_uid = p.owner_uid;
-    r.owner_sid = "S-1-22-1-" + std::to_string(p.owner_uid);
+    r.owner_sid = p.security.owner ? p.security.owner->to_string() : sid::user(p.owner_uid).to_string();
+    r.sddl = p.security.to_sddl();
     r.out_buffer_size = p.out_buffer_size;
     r.in_buffer_size = p.in_buffer_size;
     r.default_timeout_ms = p.default_timeout_ms;

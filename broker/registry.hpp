@@ -5,6 +5,8 @@
 #include "os/fd.hpp"
 #include "protocol/messages.hpp"
 
+#include <npipe/security.hpp>
+
 #include <npipe/types.hpp>
 
 #include <chrono>
@@ -51,6 +53,7 @@ struct pipe_entry {
     std::uint32_t default_timeout_ms = 0;
     bool reject_remote = false;
     uid_t owner_uid = 0;
+    security_descriptor security; // checked on every open and every new instance
     std::vector<instance*> instances;
     std::vector<waiter> waiters;
 

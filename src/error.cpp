@@ -70,6 +70,8 @@ constexpr error_text error_texts[] = {
     {1168, "ERROR_NOT_FOUND", "element not found", "Element not found."},
     {1225, "ERROR_CONNECTION_REFUSED", "the broker refused the connection", "The remote computer refused the network connection."},
     {1236, "ERROR_CONNECTION_ABORTED", "the connection was aborted", "The network connection was aborted by the local system."},
+    {1307, "ERROR_INVALID_OWNER", "this user may not be made the owner", "This security ID may not be assigned as the owner of this object."},
+    {1332, "ERROR_NONE_MAPPED", "no mapping between account names and security IDs was done", "No mapping between account names and security IDs was done."},
     {1346, "ERROR_BAD_IMPERSONATION_LEVEL", "the impersonation level is not allowed", "Either a required impersonation level was not provided, or the provided impersonation level is invalid."},
     {1359, "ERROR_INTERNAL_ERROR", "an internal error occurred", "An internal error occurred."},
     {1368, "ERROR_CANNOT_IMPERSONATE", "cannot impersonate the pipe's client", "Unable to impersonate using a named pipe until data has been read from that pipe."},

@@ -16,6 +16,9 @@ pipe_status to_status(const protocol::pipe_record& r) {
     s.direction = static_cast<pipe_direction>(r.direction);
     s.max_instances = r.max_instances;
     s.owner_uid = r.owner_uid;
+    s.owner_sid = r.owner_sid;
+    s.sddl = r.sddl;
+    s.remote = r.remote;
     s.out_buffer_size = r.out_buffer_size;
     s.in_buffer_size = r.in_buffer_size;
     s.default_timeout = std::chrono::milliseconds(r.default_timeout_ms);

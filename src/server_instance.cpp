@@ -253,6 +253,8 @@ server_instance server_instance::create(std::string_view name, const server_opti
     req.out_buffer_size = o.out_buffer_size;
     req.in_buffer_size = o.in_buffer_size;
     req.default_timeout_ms = static_cast<std::uint32_t>(o.default_timeout.count());
+    req.sddl = o.sddl;
+    req.windows_default_acl = o.windows_default_acl;
     int page_fd = page.value.descriptor();
     if ((ec = detail::send_frame(link.get(), protocol::encode(req), std::span<const int>(&page_fd, 1)))) return {};
     detail::frame reply;

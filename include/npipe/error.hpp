@@ -64,6 +64,8 @@ enum class win32_error : int {
     pipe_listening = 536,
     cannot_impersonate = 1368,
     bad_impersonation_level = 1346,
+    invalid_owner = 1307,
+    none_mapped = 1332,
     timeout = 1460,
     service_not_active = 1062,
     connection_refused = 1225,

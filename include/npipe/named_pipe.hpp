@@ -41,6 +41,12 @@ struct server_options {
     std::uint32_t out_buffer_size = 0;            ///< advisory, reported by info()
     std::uint32_t in_buffer_size = 0;             ///< advisory, reported by info()
     std::chrono::milliseconds default_timeout{0}; ///< WaitNamedPipe's default; 0 means 50 ms
+    /// The pipe's security descriptor in SDDL (npipe/security.hpp), used when this instance
+    /// creates the pipe. Empty: npipe's default - the owner and root, nobody else. A string the
+    /// broker cannot parse is ERROR_INVALID_PARAMETER (the broker's log says where).
+    std::string sddl;
+    /// With an empty `sddl`: Windows' default instead (also Everyone and Anonymous read).
+    bool windows_default_acl = false;
     npipe::endpoint endpoint{};
 };
 

@@ -31,6 +31,9 @@ struct pipe_status {
     pipe_direction direction = pipe_direction::duplex;
     unsigned max_instances = 0;
     uid_t owner_uid = 0; ///< uid of the process that created the first instance
+    std::string owner_sid; ///< the owner as a SID (S-1-22-1-<uid>)
+    std::string sddl;      ///< the pipe's security descriptor (npipe/security.hpp)
+    bool remote = false;   ///< whether remote clients may open it
     std::uint32_t out_buffer_size = 0;
     std::uint32_t in_buffer_size = 0;
     std::chrono::milliseconds default_timeout{0};

@@ -8,6 +8,10 @@
 //   client-as NAME UID LEVEL DATA                becomes UID (all ids, groups cleared), opens allowing
 //                                                LEVEL (anonymous|identification|impersonation|delegation),
 //                                                writes DATA, then reads until the server goes
+//   open-as NAME UID r|w|rw                      becomes UID, opens with that access, closes; the exit
+//                                                status is the Win32 error (0: opened)
+//   create-as NAME UID                           becomes UID, creates an instance of NAME, closes it;
+//                                                the exit status is the Win32 error (0: created)
 #include <npipe/named_pipe.hpp>
 
 #include <chrono>
@@ -131,6 +135,25 @@ int main(int argc, char** argv) {
             std::error_code ec;
             while (!ec) c.read(buf, ec);
             return 0;
+        }
+        if (role == "open-as" || role == "create-as") {
+            auto uid = static_cast<uid_t>(std::stoul(argv[3]));
+            if (::setgroups(0, nullptr) != 0 || ::setresgid(uid, uid, uid) != 0 || ::setresuid(uid, uid, uid) != 0) {
+                std::perror("npipe_test_peer: cannot become the uid");
+                return 255;
+            }
+            std::error_code ec;
+            if (role == "open-as") {
+                std::string access = argv[4];
+                client_options o;
+                o.read = access.find('r') != std::string::npos;
+                o.write = access.find('w') != std::string::npos;
+                client::open(name, o, ec);
+            } else {
+                server_instance::create(name, {}, ec);
+            }
+            if (ec) std::fprintf(stderr, "npipe_test_peer %s: %s\n", role.c_str(), ec.message().c_str());
+            return ec.value() & 0xff;
         }
         if (role == "hold") {
             auto s = server_instance::create(name, opts(argc > 3 ? argv[3] : "byte"));

@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <string>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -116,6 +117,34 @@ protected:
     }
     static std::string pipe_name(const std::string& short_name) { return "\\\\.\\pipe\\" + short_name; }
     std::string dir_;
+};
+
+/// A system-scope broker (npiped --system) in a private root-owned directory: the one namespace
+/// several uids share. Sets the environment so this process and its children use it.
+class system_broker {
+public:
+    system_broker() {
+        char tmpl[] = "/tmp/npipe-system-XXXXXX";
+        if (!::mkdtemp(tmpl)) return;
+        dir_ = tmpl;
+        ::chmod(dir_.c_str(), 0755);
+        broker_ = process({bindir() + "/npiped", "--system", "--runtime-dir", dir_});
+        ::setenv("NPIPE_RUNTIME_DIR", dir_.c_str(), 1);
+        ::setenv("NPIPE_SCOPE", "system", 1);
+        ready_ = eventually([&] { return std::filesystem::exists(dir_ + "/broker.sock"); });
+    }
+    ~system_broker() {
+        broker_ = process{};
+        ::unsetenv("NPIPE_SCOPE");
+        std::error_code ec;
+        std::filesystem::remove_all(dir_, ec);
+    }
+    bool ready() const { return ready_; }
+
+private:
+    std::string dir_;
+    process broker_;
+    bool ready_ = false;
 };
 
 } // namespace npipe_test

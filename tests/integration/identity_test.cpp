@@ -103,34 +103,6 @@ TEST_F(identity, ImpersonationNeedsTheClientsConsentAndDataRead) {
 
 namespace {
 
-/// A system-scope broker in a private root-owned directory: the one namespace several uids
-/// share. Sets the environment so this process and its children use it.
-class system_broker {
-public:
-    system_broker() {
-        char tmpl[] = "/tmp/npipe-system-XXXXXX";
-        if (!::mkdtemp(tmpl)) return;
-        dir_ = tmpl;
-        ::chmod(dir_.c_str(), 0755);
-        broker_ = process({bindir() + "/npiped", "--system", "--runtime-dir", dir_});
-        ::setenv("NPIPE_RUNTIME_DIR", dir_.c_str(), 1);
-        ::setenv("NPIPE_SCOPE", "system", 1);
-        ready_ = eventually([&] { return std::filesystem::exists(dir_ + "/broker.sock"); });
-    }
-    ~system_broker() {
-        broker_ = process{};
-        ::unsetenv("NPIPE_SCOPE");
-        std::error_code ec;
-        std::filesystem::remove_all(dir_, ec);
-    }
-    bool ready() const { return ready_; }
-
-private:
-    std::string dir_;
-    process broker_;
-    bool ready_ = false;
-};
-
 uid_t thread_euid() { return static_cast<uid_t>(::syscall(SYS_geteuid)); }
 
 } // namespace
@@ -140,7 +112,9 @@ TEST_F(identity, ImpersonationChangesTheCallingThreadOnlyAndReverts) {
     system_broker broker;
     ASSERT_TRUE(broker.ready());
     const uid_t nobody = 65534;
-    auto s = server_instance::create(pipe_name("imp"));
+    server_options so;
+    so.sddl = "D:(A;;FA;;;S-1-22-1-65534)(A;;FA;;;BA)"; // the client's uid may open it
+    auto s = server_instance::create(pipe_name("imp"), so);
     auto c = peer({"client-as", pipe_name("imp"), std::to_string(nobody), "impersonation", "hi"});
     s.connect();
     std::byte b[8];
@@ -196,7 +170,9 @@ TEST_F(identity, ImpersonationOfAnotherUserRefusedWhenTheClientChoseIdentificati
     if (::geteuid() != 0) GTEST_SKIP() << "needs root: the client runs as another uid (CI runs as root)";
     system_broker broker;
     ASSERT_TRUE(broker.ready());
-    auto s = server_instance::create(pipe_name("ident"));
+    server_options so;
+    so.sddl = "D:(A;;FA;;;S-1-22-1-65534)(A;;FA;;;BA)";
+    auto s = server_instance::create(pipe_name("ident"), so);
     auto c = peer({"client-as", pipe_name("ident"), "65534", "identification", "hi"});
     s.connect();
     std::byte b[8];

@@ -111,6 +111,9 @@ nlohmann::json to_json(const pipe_status& p) {
             {"max_instances", p.max_instances},
             {"current_instances", p.instances.size()},
             {"owner_uid", p.owner_uid},
+            {"owner_sid", p.owner_sid},
+            {"sddl", p.sddl},
+            {"remote", p.remote},
             {"out_buffer_size", p.out_buffer_size},
             {"in_buffer_size", p.in_buffer_size},
             {"default_timeout_ms", p.default_timeout.count()},
@@ -159,6 +162,8 @@ std::string format_pipe_detail(const pipe_status& p) {
     fields.add({"access:", to_string(p.direction)});
     fields.add({"instances:", fmt::format("{} of {}", p.instances.size(), max_text(p.max_instances))});
     fields.add({"owner uid:", uid_text(p.owner_uid)});
+    fields.add({"owner sid:", p.owner_sid});
+    fields.add({"security:", p.sddl});
     fields.add({"out buffer size:", fmt::format("{}", p.out_buffer_size)});
     fields.add({"in buffer size:", fmt::format("{}", p.in_buffer_size)});
     fields.add({"default timeout:", timeout});

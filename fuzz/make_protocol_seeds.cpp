@@ -1,0 +1,104 @@
+// fuzz/make_protocol_seeds.cpp - writes the seed corpus of fuzz_protocol with the real encoder:
+// one frame per message type (frame-*), the same bodies without their header (body-*), and a
+// few frames back to back (stream-*), as a connection carries them.
+//
+//   build-fuzz/bin/fuzz_protocol_seeds fuzz/corpus/protocol
+#include "protocol/messages.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <initializer_list>
+#include <string>
+#include <vector>
+
+using namespace npipe::protocol;
+
+namespace {
+
+std::string dir;
+
+void write(const std::string& name, const std::vector<std::byte>& data) {
+    std::ofstream f(dir + "/" + name, std::ios::binary | std::ios::trunc);
+    f.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));
+    if (!f) {
+        std::perror(name.c_str());
+        std::exit(1);
+    }
+}
+
+void seed(const std::string& name, const std::vector<std::byte>& frame) {
+    write("frame-" + name, frame);
+    if (frame.size() > header_size)
+        write("body-" + name, std::vector<std::byte>(frame.begin() + header_size, frame.end()));
+}
+
+std::vector<std::byte> cat(std::initializer_list<std::vector<std::byte>> frames) {
+    std::vector<std::byte> out;
+    for (const auto& f : frames) out.insert(out.end(), f.begin(), f.end());
+    return out;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    if (argc != 2) {
+        std::fprintf(stderr, "usage: %s DIR\n", argv[0]);
+        return 2;
+    }
+    dir = argv[1];
+
+    // Designated initializers: a field added to a message keeps its default here.
+    create_instance_request create{.name = "\\\\.\\pipe\\seed", .direction = 3, .type = 1, .reject_remote = true,
+                                   .first_instance = true, .max_instances = 4, .out_buffer_size = 4096,
+                                   .in_buffer_size = 4096, .default_timeout_ms = 50,
+                                   .sddl = "O:S-1-22-1-1000D:P(A;;FA;;;S-1-22-1-1000)(A;;FR;;;WD)"};
+    open_request open{.name = "\\\\.\\pipe\\seed", .read = true, .write = false, .desired_access = 0x80000000};
+    wait_request wait{.name = "\\\\.\\pipe\\seed", .timeout_ms = 0xFFFFFFFF};
+    name_request query{.name = "\\\\.\\pipe\\Stra\xC3\x9F" "e"};
+    created_reply created{.instance_id = 0x0102030405060708};
+    opened_reply opened{.server_pid = 4242, .type = 1, .direction = 3, .max_instances = 255,
+                        .out_buffer_size = 65536, .in_buffer_size = 65536, .generation = 7};
+    client_arrived_push arrived{.generation = 7, .pid = 4243, .uid = 1000, .gid = 1000, .groups = {27, 100},
+                                .label = "unconfined"};
+    error_reply error{.code = 231}; // ERROR_PIPE_BUSY
+    pipe_list_reply list;
+    list.pipes.push_back({.name = "\\\\.\\pipe\\a", .type = 0, .direction = 3, .max_instances = 255,
+                          .owner_uid = 1000, .default_timeout_ms = 50});
+    list.pipes.push_back({.name = "\\\\.\\pipe\\b", .type = 1, .direction = 1, .max_instances = 2,
+                          .owner_uid = 1000, .out_buffer_size = 512, .in_buffer_size = 512, .reject_remote = true,
+                          .instances = {{1, 4242, 4243, 1000}, {0, 4242, 0, 0xFFFFFFFF}},
+                          .owner_sid = "S-1-22-1-1000", .sddl = "O:S-1-22-1-1000D:(A;;FA;;;S-1-22-1-1000)"});
+    broker_status_reply status{.pid = 4000, .uid = 1000, .system_scope = false, .runtime_dir = "/run/user/1000/npipe",
+                               .protocol_version = version, .uptime_seconds = 3600, .pipes = 2, .instances = 3,
+                               .connections_served = 10, .control_connections = 1};
+
+    seed("create_instance", encode(create));
+    seed("open", encode(open));
+    seed("wait", encode(wait));
+    seed("query", encode(query));
+    seed("created", encode(created));
+    seed("opened", encode(opened));
+    seed("client_arrived", encode(arrived));
+    seed("error", encode(error));
+    seed("pipe_list", encode(list));
+    seed("pipe_list_empty", encode(pipe_list_reply{}));
+    seed("broker_status", encode(status));
+    seed("listen", encode(message_type::listen, {}));
+    seed("disconnect", encode(message_type::disconnect, {}));
+    seed("list", encode(message_type::list, {}));
+    seed("status", encode(message_type::status, {}));
+    seed("stop", encode(message_type::stop, {}));
+    seed("ok", encode(message_type::ok, {}));
+    seed("listening", encode(message_type::listening, {}));
+    seed("disconnected", encode(message_type::disconnected, {}));
+
+    // Conversations as they go over one connection.
+    write("stream-server", cat({encode(create), encode(created), encode(message_type::listen, {}),
+                                encode(arrived), encode(message_type::listening, {}),
+                                encode(message_type::disconnect, {}), encode(message_type::disconnected, {})}));
+    write("stream-client", cat({encode(wait), encode(message_type::ok, {}), encode(open), encode(opened)}));
+    write("stream-admin", cat({encode(message_type::list, {}), encode(list), encode(message_type::status, {}),
+                               encode(status), encode(query), encode(error)}));
+    return 0;
+}
