@@ -291,6 +291,48 @@ class CliTest(unittest.TestCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn(b"ERROR_INVALID_NAME", r.stderr)
 
+    # ---- security descriptors ---------------------------------------------------------------------
+
+    def test_default_descriptor_and_json_keys(self):
+        self.serve("private", "--echo")
+        info = self.info("private")
+        uid = os.geteuid()
+        self.assertEqual(info["owner_sid"], "S-1-22-1-%d" % uid)
+        self.assertEqual(info["sddl"], "O:S-1-22-1-%dG:S-1-22-2-%dD:(A;;FA;;;S-1-22-1-%d)(A;;FA;;;BA)"
+                         % (uid, os.getegid(), uid))
+        self.assertIs(info["remote"], False)
+        listed = json.loads(self.npipe("list", "--json").stdout)
+        self.assertTrue({"owner_sid", "sddl", "remote"} <= set(listed[0]))
+
+    def test_sddl_option_and_acl_in_words(self):
+        self.serve("shared", "--echo", "--sddl", "D:(D;;FA;;;AN)(A;;GRGW;;;WD)(A;;FA;;;OW)")
+        r = self.npipe("acl", "shared")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        text = r.stdout.decode()
+        self.assertIn("DENY NT AUTHORITY\\ANONYMOUS LOGON (S-1-5-7)", text)
+        self.assertIn("RW  Everyone (S-1-1-0)", text)
+        r = self.npipe("acl", "shared", "--json")
+        acl = json.loads(r.stdout)
+        self.assertEqual([a["type"] for a in acl["dacl"]], ["deny", "allow", "allow"])
+        self.assertEqual(acl["dacl"][1]["sid"], "S-1-1-0")
+
+    def test_bad_sddl_is_a_usage_error_with_the_position(self):
+        r = self.npipe("serve", "bad", "--sddl", "D:(A;;FA;;;XX)")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(b"at offset 11", r.stderr)
+        r = self.npipe("serve", "bad", "--sddl", "D:(A;;FA;;;WD)", "--windows-default-acl")
+        self.assertEqual(r.returncode, 2)
+
+    def test_list_risky(self):
+        self.serve("safe", "--echo")
+        self.serve("readable", "--echo", "--windows-default-acl")
+        self.serve("open", "--echo", "--sddl", "D:(A;;FA;;;WD)")
+        r = self.npipe("list", "--risky", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        risky = json.loads(r.stdout)
+        self.assertEqual([p["name"] for p in risky], [full_name("open")])
+        self.assertIn("Everyone may write", risky[0]["risk"])
+
     # ---- errors of connect and wait -------------------------------------------------------------
 
     def test_wait_on_missing_pipe(self):

@@ -8,6 +8,10 @@
 //   one and sends one when the child's stdout ends. Byte pipes have no such signal: there a
 //   side ends only when the other closes the pipe.
 #include "commands.hpp"
+
+#include "acl.hpp"
+
+#include <npipe/security.hpp>
 #include "format.hpp"
 
 #include <npipe/anonymous_pipe.hpp>
@@ -372,6 +376,8 @@ struct serve_args {
     bool first_instance = false;
     bool echo = false, exec = false;
     std::string default_timeout;
+    std::optional<std::string> sddl;
+    bool windows_default_acl = false;
 };
 
 struct server_state {
@@ -663,6 +669,14 @@ int run_serve(const serve_args& a, const context& ctx) {
     o.read_mode = a.message ? read_mode::message : read_mode::byte;
     o.direction = a.inbound ? pipe_direction::inbound : a.outbound ? pipe_direction::outbound : pipe_direction::duplex;
     o.first_instance = a.first_instance;
+    if (a.sddl) {
+        // Checked here too, so the mistake is shown with its position (the broker only logs it).
+        std::error_code sddl_ec;
+        sddl_error where;
+        if (!parse_sddl(*a.sddl, sddl_ec, &where)) return bad_usage("--sddl: " + where.message);
+        o.sddl = *a.sddl;
+    }
+    o.windows_default_acl = a.windows_default_acl;
     o.max_instances = max;
     o.endpoint = ctx.endpoint();
     if (!a.default_timeout.empty()) {
@@ -881,14 +895,52 @@ int print(const std::string& text) {
     return exit_ok;
 }
 
-int run_list(bool json, const context& ctx) {
+int run_list(bool json, bool risky, const context& ctx) {
     std::error_code ec;
     auto pipes = list_pipes(ctx.endpoint(), ec);
     if (ec) {
         report("cannot list pipes", ec);
         return exit_failure;
     }
-    return print(json ? to_json(pipes).dump(2) + "\n" : format_pipe_table(pipes));
+    if (!risky) return print(json ? to_json(pipes).dump(2) + "\n" : format_pipe_table(pipes));
+    std::vector<pipe_status> flagged;
+    std::vector<std::string> reasons;
+    for (auto& p : pipes) {
+        std::error_code parse_ec;
+        auto sd = parse_sddl(p.sddl, parse_ec, nullptr, sid_policy::any);
+        std::string why = sd ? risk_of(*sd) : "its descriptor cannot be read: " + p.sddl;
+        if (why.empty()) continue;
+        flagged.push_back(p);
+        reasons.push_back(why);
+    }
+    if (json) {
+        auto out = to_json(flagged);
+        for (std::size_t i = 0; i < flagged.size(); ++i) out[i]["risk"] = reasons[i];
+        return print(out.dump(2) + "\n");
+    }
+    if (flagged.empty()) return print("(no risky pipes)\n");
+    std::string text;
+    for (std::size_t i = 0; i < flagged.size(); ++i)
+        text += fmt::format("{}\n    risk: {}\n    sddl: {}\n", flagged[i].name, reasons[i], flagged[i].sddl);
+    return print(text);
+}
+
+int run_acl(const std::string& raw_name, bool json, const context& ctx) {
+    std::string name = expand_pipe_name(raw_name);
+    std::error_code ec;
+    auto p = query_pipe(name, ctx.endpoint(), ec);
+    if (ec) {
+        report(fmt::format("cannot query {}", name), ec);
+        return exit_failure;
+    }
+    sddl_error where;
+    auto sd = parse_sddl(p.sddl, ec, &where, sid_policy::any);
+    if (!sd) {
+        report_line(fmt::format("{}: the broker reported a descriptor npipe cannot read ({}): {}", name,
+                                where.message, p.sddl));
+        return exit_failure;
+    }
+    return print(json ? acl_to_json(p, *sd).dump(2) + "\n" : format_acl(p, *sd));
 }
 
 int run_info(const std::string& raw_name, bool json, const context& ctx) {
@@ -967,6 +1019,13 @@ runner setup_serve(CLI::App& sub, context& ctx) {
     sub.add_flag("--first-instance", a->first_instance, "Fail if the pipe exists already (FILE_FLAG_FIRST_PIPE_INSTANCE)");
     sub.add_option("--default-timeout", a->default_timeout, "The pipe's default WaitNamedPipe timeout (default 50)")
         ->type_name("MS");
+    auto sddl = sub.add_option("--sddl", a->sddl,
+                               "The pipe's security descriptor, e.g. \"D:(A;;FA;;;OW)(A;;GRGW;;;S-1-22-1-1000)\" "
+                               "(default: the owner and root, nobody else)")
+                    ->type_name("SDDL");
+    sub.add_flag("--windows-default-acl", a->windows_default_acl,
+                 "Windows' default instead: also Everyone and Anonymous read")
+        ->excludes(sddl);
     auto echo = sub.add_flag("--echo", a->echo, "Send every message (or chunk, on a byte pipe) back to its client");
     auto exec = sub.add_flag("--exec", a->exec,
                              "CMD [ARGS...]: run CMD for each client, its stdin and stdout joined to the pipe; "
@@ -1043,12 +1102,34 @@ runner setup_wait(CLI::App& sub, context& ctx) {
 }
 
 runner setup_list(CLI::App& sub, context& ctx) {
-    auto json = std::make_shared<bool>(false);
+    struct args {
+        bool json = false;
+        bool risky = false;
+    };
+    auto a = std::make_shared<args>();
     add_endpoint_options(sub, ctx);
-    sub.add_flag("--json", *json, "Print a JSON array of pipes");
+    sub.add_flag("--json", a->json, "Print a JSON array of pipes");
+    sub.add_flag("--risky", a->risky,
+                 "Only pipes whose DACL lets Everyone, Anonymous or NETWORK write to them or create instances");
     sub.footer("Plain output: one row per pipe and an indented row per instance; \"(no pipes)\" when there are\n"
-               "none. Never starts a broker.");
-    return [json, &ctx] { return run_list(*json, ctx); };
+               "none. With --risky, each pipe is followed by why it is risky (JSON: a \"risk\" key). Never starts\n"
+               "a broker.");
+    return [a, &ctx] { return run_list(a->json, a->risky, ctx); };
+}
+
+runner setup_acl(CLI::App& sub, context& ctx) {
+    struct args {
+        std::string name;
+        bool json = false;
+    };
+    auto a = std::make_shared<args>();
+    add_endpoint_options(sub, ctx);
+    sub.add_option("NAME", a->name, "Pipe name: \\\\.\\pipe\\NAME or NAME")->required();
+    sub.add_flag("--json", a->json, "Print a JSON object (owner_sid, group_sid, sddl, dacl)");
+    sub.footer("One entry per ACE, in the order they are evaluated: R W C = may read, write, create instances\n"
+               "(DENY for a deny ACE), the trustee, then its rights. Users and groups are Samba's SIDs\n"
+               "(S-1-22-1-<uid>, S-1-22-2-<gid>).");
+    return [a, &ctx] { return run_acl(a->name, a->json, ctx); };
 }
 
 runner setup_info(CLI::App& sub, context& ctx) {

@@ -50,6 +50,7 @@ runner setup_call(CLI::App& sub, context& ctx);
 runner setup_wait(CLI::App& sub, context& ctx);
 runner setup_list(CLI::App& sub, context& ctx);
 runner setup_info(CLI::App& sub, context& ctx);
+runner setup_acl(CLI::App& sub, context& ctx);
 runner setup_broker(CLI::App& sub, context& ctx);
 
 } // namespace npipe::cli

@@ -26,6 +26,7 @@ constexpr command commands[] = {
     {"wait", "Wait until an instance of a pipe is available (WaitNamedPipe)", npipe::cli::setup_wait},
     {"list", "List every pipe with its instances", npipe::cli::setup_list},
     {"info", "Show one pipe with its instances", npipe::cli::setup_info},
+    {"acl", "Show a pipe's owner and DACL in words (who may read, write, create instances)", npipe::cli::setup_acl},
     {"broker", "Show the status of the broker (npiped) or stop it", npipe::cli::setup_broker},
 };
 
