@@ -173,6 +173,17 @@ void broker::accept_clients() {
         auto cred = os::peer_credentials_of(c->sock.get());
         if (!cred) continue; // the peer vanished already
         c->peer = cred.value;
+        unsigned& held = connections_per_uid_[c->peer.uid];
+        if (held >= cfg_.limits.connections) {
+            ++refused_by_limits_;
+            log("warning", "uid " + std::to_string(c->peer.uid) + " holds " + std::to_string(held) +
+                               " connections (the limit): refusing pid " + std::to_string(c->peer.pid));
+            // Say why before hanging up: the client's request gets this as its reply.
+            auto refusal = protocol::encode(protocol::error_reply{static_cast<std::uint32_t>(win32_error::not_enough_quota)});
+            (void)os::send_some(c->sock.get(), refusal.data(), refusal.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+            continue;
+        }
+        ++held;
         if (poller_.add(c->sock.get(), EPOLLIN | EPOLLRDHUP, tag_connection | c->id)) continue;
         connections_.emplace(c->id, std::move(c));
     }
@@ -307,7 +318,30 @@ bool broker::on_create(connection& c, std::span<const std::byte> body) {
             return true;
         }
         if (pipe->full()) { reply_error(c, win32_error::pipe_busy); return true; }
-    } else {
+    }
+    if (instances_of(c.peer.uid) >= cfg_.limits.instances) {
+        ++refused_by_limits_;
+        log("warning", "uid " + std::to_string(c.peer.uid) + " is at its limit of " +
+                           std::to_string(cfg_.limits.instances) + " instances");
+        reply_error(c, win32_error::not_enough_quota);
+        return true;
+    }
+    if (!pipe) {
+        // A name whose pipe just went is still reserved for those who could add instances to it.
+        if (auto r = reserved_names_.find(name->key); r != reserved_names_.end()) {
+            if (clock::now() < r->second.until) {
+                auto check = access_check(r->second.security, identity_of(c.peer), rights::FILE_CREATE_PIPE_INSTANCE);
+                if (!check.granted) {
+                    log("warning", "squatting refused: uid " + std::to_string(c.peer.uid) + " (pid " +
+                                       std::to_string(c.peer.pid) + ") may not take " + name->full() +
+                                       ", reserved for uid " + std::to_string(r->second.owner_uid) + ": " +
+                                       check.reason);
+                    reply_error(c, win32_error::access_denied);
+                    return true;
+                }
+            }
+            reserved_names_.erase(r);
+        }
         // The new pipe's security descriptor: the creator's SDDL, or npipe's default.
         security_descriptor sd;
         if (req.sddl.empty()) {
@@ -453,6 +487,13 @@ bool broker::on_wait(connection& c, std::span<const std::byte> body) {
         reply(c, protocol::encode(protocol::message_type::ok, {}));
         return true;
     }
+    if (waiters_of(c.peer.uid) >= cfg_.limits.waiters) {
+        ++refused_by_limits_;
+        log("warning", "uid " + std::to_string(c.peer.uid) + " is at its limit of " +
+                           std::to_string(cfg_.limits.waiters) + " waiting clients");
+        reply_error(c, win32_error::not_enough_quota);
+        return true;
+    }
     std::uint32_t ms = req.timeout_ms;
     if (ms == 0) ms = pipe->default_timeout_ms ? pipe->default_timeout_ms : default_wait_ms;
     waiter w{c.id, std::nullopt};
@@ -542,6 +583,23 @@ bool broker::on_list(connection& c) {
     return true;
 }
 
+unsigned broker::instances_of(uid_t uid) const {
+    unsigned n = 0;
+    for (const auto& [key, pipe] : registry_.pipes())
+        for (const instance* i : pipe->instances) n += i->server_uid == uid;
+    return n;
+}
+
+unsigned broker::waiters_of(uid_t uid) const {
+    unsigned n = 0;
+    for (const auto& [key, pipe] : registry_.pipes())
+        for (const waiter& w : pipe->waiters) {
+            auto it = connections_.find(w.connection);
+            n += it != connections_.end() && it->second->peer.uid == uid;
+        }
+    return n;
+}
+
 bool broker::on_status(connection& c) {
     c.kind = conn_kind::query;
     protocol::broker_status_reply r;
@@ -555,6 +613,12 @@ bool broker::on_status(connection& c) {
     r.instances = registry_.instance_count();
     r.connections_served = connections_served_;
     r.control_connections = connections_.size();
+    r.limit_connections_per_uid = cfg_.limits.connections;
+    r.limit_instances_per_uid = cfg_.limits.instances;
+    r.limit_waiters_per_uid = cfg_.limits.waiters;
+    r.handshake_timeout_ms = static_cast<std::uint32_t>(cfg_.handshake_timeout.count());
+    r.refused_by_limits = refused_by_limits_;
+    for (const auto& [key, pipe] : registry_.pipes()) r.waiters += pipe->waiters.size();
     reply(c, protocol::encode(r));
     return true;
 }
@@ -579,6 +643,8 @@ void broker::close_connection(std::uint64_t id, const char* why) {
     connection& c = *it->second;
     if (why) log("warning", std::string("dropping connection from pid ") + std::to_string(c.peer.pid) + ": " + why);
     poller_.remove(c.sock.get());
+    if (auto held = connections_per_uid_.find(c.peer.uid); held != connections_per_uid_.end() && held->second > 0)
+        if (--held->second == 0) connections_per_uid_.erase(held);
     if (c.kind == conn_kind::waiter) {
         if (pipe_entry* p = registry_.find(c.waiting_for))
             std::erase_if(p->waiters, [&](const waiter& w) { return w.connection == id; });
@@ -589,9 +655,12 @@ void broker::close_connection(std::uint64_t id, const char* why) {
         if (instance* inst = registry_.find_instance(c.instance_id)) {
             release_server_end(*inst);
             std::string name = inst->pipe->display_name;
+            std::string key = inst->pipe->key;
+            reservation kept{inst->pipe->security, inst->pipe->owner_uid, clock::now() + cfg_.name_reservation};
             std::vector<waiter> orphans;
             if (registry_.remove_instance(c.instance_id, orphans)) {
                 if (cfg_.verbose) log("debug", "pipe gone: " + name);
+                if (cfg_.name_reservation.count() > 0) reserved_names_[key] = std::move(kept);
                 for (const auto& w : orphans) {
                     auto wit = connections_.find(w.connection);
                     if (wit == connections_.end()) continue;
@@ -625,6 +694,7 @@ void broker::expire_deadlines() {
         }
         pipe->waiters = std::move(keep);
     }
+    std::erase_if(reserved_names_, [&](const auto& r) { return now >= r.second.until; });
     std::vector<std::uint64_t> stale;
     for (const auto& [id, c] : connections_)
         if (c->kind == conn_kind::fresh && now - c->opened_at >= cfg_.handshake_timeout) stale.push_back(id);

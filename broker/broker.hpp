@@ -28,6 +28,18 @@ struct config {
     std::chrono::milliseconds handshake_timeout{10000}; ///< a fresh connection must finish its request by then
     int ready_fd = -1;                          ///< written to (then closed) once the socket listens
     bool verbose = false;
+    /// What one uid may hold at once, so a flood from one user cannot starve another.
+    /// Queued bytes are bounded per connection (a request is at most 64 KiB) and descriptors
+    /// per request (one, on create_instance), so these three bound them per uid too.
+    struct per_uid_limits {
+        unsigned connections = 4096; ///< open control connections (instance links included)
+        unsigned instances = 4096;   ///< server instances
+        unsigned waiters = 1024;     ///< clients waiting in WaitNamedPipe
+    } limits;
+    /// After a pipe's last instance closes, its name stays reserved this long for whoever may
+    /// create instances of it (its DACL's FILE_CREATE_PIPE_INSTANCE): a server that closes its
+    /// only instance and makes the next one does not lose its name to a squatter meanwhile.
+    std::chrono::milliseconds name_reservation{10000};
 };
 
 class broker {
@@ -90,6 +102,16 @@ private:
     clock::time_point started_ = clock::now();
     clock::time_point idle_since_ = clock::now();
     std::optional<clock::time_point> accept_paused_until_;
+    std::map<uid_t, unsigned> connections_per_uid_;
+    struct reservation {
+        security_descriptor security; // of the pipe that was
+        uid_t owner_uid = 0;
+        clock::time_point until;
+    };
+    std::map<std::string, reservation> reserved_names_; // canonical key -> the last pipe's rights
+    std::uint64_t refused_by_limits_ = 0;
+    unsigned instances_of(uid_t uid) const;
+    unsigned waiters_of(uid_t uid) const;
     bool stopping_ = false;
     bool owns_socket_ = false;
 };

@@ -24,6 +24,17 @@ int main(int argc, char** argv) {
     app.add_option("--handshake-timeout", handshake_ms, "drop a connection that has not sent a whole request after MS milliseconds");
     app.add_option("--log-file", log_file, "append the log to FILE instead of stderr");
     app.add_flag("-v,--verbose", verbose, "log every pipe created and removed");
+    npipe::broker::config::per_uid_limits limits;
+    int reserve_ms = 10000;
+    app.add_option("--reserve-names", reserve_ms,
+                   "keep a gone pipe's name for those who could add instances to it, MS milliseconds (default 10000)")
+        ->check(CLI::Range(0, 3600000));
+    app.add_option("--max-connections-per-uid", limits.connections, "control connections one uid may hold (default 4096)")
+        ->check(CLI::Range(1u, 1u << 20));
+    app.add_option("--max-instances-per-uid", limits.instances, "server instances one uid may hold (default 4096)")
+        ->check(CLI::Range(1u, 1u << 20));
+    app.add_option("--max-waiters-per-uid", limits.waiters, "clients of one uid waiting in WaitNamedPipe (default 1024)")
+        ->check(CLI::Range(1u, 1u << 20));
     CLI11_PARSE(app, argc, argv);
 
     npipe::endpoint where;
@@ -40,6 +51,8 @@ int main(int argc, char** argv) {
     cfg.ready_fd = ready_fd;
     cfg.verbose = verbose;
     cfg.handshake_timeout = std::chrono::milliseconds(handshake_ms);
+    cfg.limits = limits;
+    cfg.name_reservation = std::chrono::milliseconds(reserve_ms);
     npipe::broker::broker b(cfg);
     if (auto ec = b.start()) {
         if (ec == std::errc::operation_would_block) {

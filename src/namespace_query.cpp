@@ -124,6 +124,12 @@ broker_status get_broker_status(const endpoint& where, std::error_code& ec) noex
     s.instances = r.instances;
     s.connections_served = r.connections_served;
     s.control_connections = r.control_connections;
+    s.limit_connections_per_uid = r.limit_connections_per_uid;
+    s.limit_instances_per_uid = r.limit_instances_per_uid;
+    s.limit_waiters_per_uid = r.limit_waiters_per_uid;
+    s.handshake_timeout = std::chrono::milliseconds(r.handshake_timeout_ms);
+    s.refused_by_limits = r.refused_by_limits;
+    s.waiters = r.waiters;
     return s;
 } catch (const std::bad_alloc&) {
     ec = detail::win32(win32_error::not_enough_memory);

@@ -53,6 +53,13 @@ struct broker_status {
     std::uint64_t instances = 0;
     std::uint64_t connections_served = 0;
     std::uint64_t control_connections = 0;
+    /// Per-uid limits (npiped --max-*-per-uid) and the handshake timeout.
+    std::uint32_t limit_connections_per_uid = 0;
+    std::uint32_t limit_instances_per_uid = 0;
+    std::uint32_t limit_waiters_per_uid = 0;
+    std::chrono::milliseconds handshake_timeout{0};
+    std::uint64_t refused_by_limits = 0; ///< requests refused by a per-uid limit since the start
+    std::uint64_t waiters = 0;           ///< clients waiting in WaitNamedPipe now
 };
 
 /// Every pipe, sorted by name. Never starts a broker: no broker means an empty namespace.

@@ -164,7 +164,7 @@ typedef union _LARGE_INTEGER {
 /* ---- structures -------------------------------------------------------------------------- */
 typedef struct _SECURITY_ATTRIBUTES {
     DWORD nLength;
-    LPVOID lpSecurityDescriptor; /* not interpreted yet: pipes get the default descriptor */
+    LPVOID lpSecurityDescriptor; /* CreateNamedPipe: the new pipe's owner, group and DACL */
     BOOL bInheritHandle;
 } SECURITY_ATTRIBUTES, *PSECURITY_ATTRIBUTES, *LPSECURITY_ATTRIBUTES;
 
@@ -283,6 +283,7 @@ typedef VOID(CALLBACK* PAPCFUNC)(ULONG_PTR dwParam);
 #define ERROR_CONNECTION_REFUSED 1225
 #define ERROR_CONNECTION_ABORTED 1236
 #define ERROR_INVALID_OWNER 1307
+#define ERROR_NOT_ENOUGH_QUOTA 1816
 #define ERROR_NONE_MAPPED 1332
 #define ERROR_BAD_IMPERSONATION_LEVEL 1346
 #define ERROR_INTERNAL_ERROR 1359
@@ -678,6 +679,197 @@ NPIPE_C_API LPWSTR WINAPI lstrcpyW(LPWSTR lpString1, LPCWSTR lpString2);
 NPIPE_C_API LPSTR WINAPI lstrcatA(LPSTR lpString1, LPCSTR lpString2);
 NPIPE_C_API LPWSTR WINAPI lstrcatW(LPWSTR lpString1, LPCWSTR lpString2);
 
+/* ======================================================================================== */
+/* Security descriptors, SIDs and ACLs (securitybaseapi.h, sddl.h)                            */
+/* ======================================================================================== */
+/* Binary forms with Windows' layout. npipe holds a pipe's descriptor as owner, group and DACL
+ * (allow and deny ACEs); a SACL is accepted in a binary descriptor but not kept, and SDDL's
+ * `S:` part is refused (docs/SECURITY.md). */
+
+#define ERROR_UNKNOWN_REVISION 1305
+#define ERROR_REVISION_MISMATCH 1306
+#define ERROR_INVALID_ACL 1336
+#define ERROR_INVALID_SID 1337
+#define ERROR_INVALID_SECURITY_DESCR 1338
+#define ERROR_ALLOTTED_SPACE_EXCEEDED 1344
+
+typedef DWORD ACCESS_MASK;
+typedef ACCESS_MASK* PACCESS_MASK;
+typedef PVOID PSID;
+typedef WORD SECURITY_DESCRIPTOR_CONTROL, *PSECURITY_DESCRIPTOR_CONTROL;
+typedef DWORD SECURITY_INFORMATION, *PSECURITY_INFORMATION;
+typedef PVOID PSECURITY_DESCRIPTOR;
+
+typedef struct _SID_IDENTIFIER_AUTHORITY {
+    BYTE Value[6]; /* big-endian */
+} SID_IDENTIFIER_AUTHORITY, *PSID_IDENTIFIER_AUTHORITY;
+
+typedef struct _SID {
+    BYTE Revision; /* SID_REVISION */
+    BYTE SubAuthorityCount;
+    SID_IDENTIFIER_AUTHORITY IdentifierAuthority;
+    DWORD SubAuthority[1]; /* SubAuthorityCount of them */
+} SID;
+
+#define SID_REVISION 1
+#define SID_MAX_SUB_AUTHORITIES 15
+#define SECURITY_MAX_SID_SIZE (8 + 4 * SID_MAX_SUB_AUTHORITIES)
+
+typedef struct _ACL {
+    BYTE AclRevision;
+    BYTE Sbz1;
+    WORD AclSize; /* header and ACEs, in bytes */
+    WORD AceCount;
+    WORD Sbz2;
+} ACL, *PACL;
+
+#define ACL_REVISION 2
+#define ACL_REVISION_DS 4
+
+typedef struct _ACE_HEADER {
+    BYTE AceType;
+    BYTE AceFlags;
+    WORD AceSize; /* header, mask and SID, in bytes */
+} ACE_HEADER, *PACE_HEADER;
+
+typedef struct _ACCESS_ALLOWED_ACE {
+    ACE_HEADER Header;
+    ACCESS_MASK Mask;
+    DWORD SidStart; /* the SID begins here */
+} ACCESS_ALLOWED_ACE, *PACCESS_ALLOWED_ACE;
+
+typedef struct _ACCESS_DENIED_ACE {
+    ACE_HEADER Header;
+    ACCESS_MASK Mask;
+    DWORD SidStart;
+} ACCESS_DENIED_ACE, *PACCESS_DENIED_ACE;
+
+#define ACCESS_ALLOWED_ACE_TYPE 0x0
+#define ACCESS_DENIED_ACE_TYPE 0x1
+#define SYSTEM_AUDIT_ACE_TYPE 0x2
+#define SYSTEM_ALARM_ACE_TYPE 0x3
+
+#define OBJECT_INHERIT_ACE 0x01
+#define CONTAINER_INHERIT_ACE 0x02
+#define NO_PROPAGATE_INHERIT_ACE 0x04
+#define INHERIT_ONLY_ACE 0x08
+#define INHERITED_ACE 0x10
+#define VALID_INHERIT_FLAGS 0x1F
+
+/* Absolute form: the parts are pointers (on 64-bit: 40 bytes, the pointers at offset 8). */
+typedef struct _SECURITY_DESCRIPTOR {
+    BYTE Revision; /* SECURITY_DESCRIPTOR_REVISION */
+    BYTE Sbz1;
+    SECURITY_DESCRIPTOR_CONTROL Control;
+    PSID Owner;
+    PSID Group;
+    PACL Sacl;
+    PACL Dacl;
+} SECURITY_DESCRIPTOR, *PISECURITY_DESCRIPTOR;
+
+/* Self-relative form (SE_SELF_RELATIVE): the parts follow the 20-byte header; offsets from the
+ * start of the descriptor, 0 for a part that is absent. */
+typedef struct _SECURITY_DESCRIPTOR_RELATIVE {
+    BYTE Revision;
+    BYTE Sbz1;
+    SECURITY_DESCRIPTOR_CONTROL Control;
+    DWORD Owner;
+    DWORD Group;
+    DWORD Sacl;
+    DWORD Dacl;
+} SECURITY_DESCRIPTOR_RELATIVE, *PISECURITY_DESCRIPTOR_RELATIVE;
+
+#define SECURITY_DESCRIPTOR_REVISION 1
+#define SECURITY_DESCRIPTOR_REVISION1 1
+#define SECURITY_DESCRIPTOR_MIN_LENGTH (sizeof(SECURITY_DESCRIPTOR))
+#define SDDL_REVISION_1 1
+#define SDDL_REVISION SDDL_REVISION_1
+
+#define SE_OWNER_DEFAULTED 0x0001
+#define SE_GROUP_DEFAULTED 0x0002
+#define SE_DACL_PRESENT 0x0004
+#define SE_DACL_DEFAULTED 0x0008
+#define SE_SACL_PRESENT 0x0010
+#define SE_SACL_DEFAULTED 0x0020
+#define SE_DACL_AUTO_INHERIT_REQ 0x0100
+#define SE_SACL_AUTO_INHERIT_REQ 0x0200
+#define SE_DACL_AUTO_INHERITED 0x0400
+#define SE_SACL_AUTO_INHERITED 0x0800
+#define SE_DACL_PROTECTED 0x1000
+#define SE_SACL_PROTECTED 0x2000
+#define SE_RM_CONTROL_VALID 0x4000
+#define SE_SELF_RELATIVE 0x8000
+
+#define OWNER_SECURITY_INFORMATION 0x00000001u
+#define GROUP_SECURITY_INFORMATION 0x00000002u
+#define DACL_SECURITY_INFORMATION 0x00000004u
+#define SACL_SECURITY_INFORMATION 0x00000008u
+#define LABEL_SECURITY_INFORMATION 0x00000010u
+
+/* SDDL <-> self-relative descriptor. The descriptor and the strings are LocalAlloc'd (free them
+ * with LocalFree). Malformed SDDL: ERROR_INVALID_PARAMETER; a revision other than
+ * SDDL_REVISION_1: ERROR_UNKNOWN_REVISION. *StringSecurityDescriptorLen counts the NUL. */
+NPIPE_C_API BOOL WINAPI ConvertStringSecurityDescriptorToSecurityDescriptorA(
+    LPCSTR StringSecurityDescriptor, DWORD StringSDRevision,
+    PSECURITY_DESCRIPTOR* SecurityDescriptor, PULONG SecurityDescriptorSize);
+NPIPE_C_API BOOL WINAPI ConvertStringSecurityDescriptorToSecurityDescriptorW(
+    LPCWSTR StringSecurityDescriptor, DWORD StringSDRevision,
+    PSECURITY_DESCRIPTOR* SecurityDescriptor, PULONG SecurityDescriptorSize);
+NPIPE_C_API BOOL WINAPI ConvertSecurityDescriptorToStringSecurityDescriptorA(
+    PSECURITY_DESCRIPTOR SecurityDescriptor, DWORD RequestedStringSDRevision,
+    SECURITY_INFORMATION SecurityInformation, LPSTR* StringSecurityDescriptor,
+    PULONG StringSecurityDescriptorLen);
+NPIPE_C_API BOOL WINAPI ConvertSecurityDescriptorToStringSecurityDescriptorW(
+    PSECURITY_DESCRIPTOR SecurityDescriptor, DWORD RequestedStringSDRevision,
+    SECURITY_INFORMATION SecurityInformation, LPWSTR* StringSecurityDescriptor,
+    PULONG StringSecurityDescriptorLen);
+NPIPE_C_API BOOL WINAPI ConvertSidToStringSidA(PSID Sid, LPSTR* StringSid);
+NPIPE_C_API BOOL WINAPI ConvertSidToStringSidW(PSID Sid, LPWSTR* StringSid);
+NPIPE_C_API BOOL WINAPI ConvertStringSidToSidA(LPCSTR StringSid, PSID* Sid);
+NPIPE_C_API BOOL WINAPI ConvertStringSidToSidW(LPCWSTR StringSid, PSID* Sid);
+
+NPIPE_C_API BOOL WINAPI InitializeSecurityDescriptor(PSECURITY_DESCRIPTOR pSecurityDescriptor,
+                                                     DWORD dwRevision);
+/* IsValidSecurityDescriptor and IsValidSid set no last error, as on Windows. */
+NPIPE_C_API BOOL WINAPI IsValidSecurityDescriptor(PSECURITY_DESCRIPTOR pSecurityDescriptor);
+/* Self-relative: its size. Absolute: SECURITY_DESCRIPTOR_MIN_LENGTH plus its SIDs and ACLs. */
+NPIPE_C_API DWORD WINAPI GetSecurityDescriptorLength(PSECURITY_DESCRIPTOR pSecurityDescriptor);
+NPIPE_C_API BOOL WINAPI GetSecurityDescriptorControl(PSECURITY_DESCRIPTOR pSecurityDescriptor,
+                                                     PSECURITY_DESCRIPTOR_CONTROL pControl,
+                                                     LPDWORD lpdwRevision);
+NPIPE_C_API BOOL WINAPI SetSecurityDescriptorDacl(PSECURITY_DESCRIPTOR pSecurityDescriptor,
+                                                  BOOL bDaclPresent, PACL pDacl,
+                                                  BOOL bDaclDefaulted);
+NPIPE_C_API BOOL WINAPI GetSecurityDescriptorDacl(PSECURITY_DESCRIPTOR pSecurityDescriptor,
+                                                  LPBOOL lpbDaclPresent, PACL* pDacl,
+                                                  LPBOOL lpbDaclDefaulted);
+NPIPE_C_API BOOL WINAPI SetSecurityDescriptorOwner(PSECURITY_DESCRIPTOR pSecurityDescriptor,
+                                                   PSID pOwner, BOOL bOwnerDefaulted);
+NPIPE_C_API BOOL WINAPI GetSecurityDescriptorOwner(PSECURITY_DESCRIPTOR pSecurityDescriptor,
+                                                   PSID* pOwner, LPBOOL lpbOwnerDefaulted);
+NPIPE_C_API BOOL WINAPI SetSecurityDescriptorGroup(PSECURITY_DESCRIPTOR pSecurityDescriptor,
+                                                   PSID pGroup, BOOL bGroupDefaulted);
+NPIPE_C_API BOOL WINAPI GetSecurityDescriptorGroup(PSECURITY_DESCRIPTOR pSecurityDescriptor,
+                                                   PSID* pGroup, LPBOOL lpbGroupDefaulted);
+
+NPIPE_C_API BOOL WINAPI IsValidSid(PSID pSid);
+NPIPE_C_API DWORD WINAPI GetLengthSid(PSID pSid);
+NPIPE_C_API BOOL WINAPI EqualSid(PSID pSid1, PSID pSid2);
+NPIPE_C_API BOOL WINAPI CopySid(DWORD nDestinationSidLength, PSID pDestinationSid,
+                                PSID pSourceSid);
+
+NPIPE_C_API BOOL WINAPI InitializeAcl(PACL pAcl, DWORD nAclLength, DWORD dwAclRevision);
+NPIPE_C_API BOOL WINAPI IsValidAcl(PACL pAcl);
+NPIPE_C_API BOOL WINAPI AddAccessAllowedAce(PACL pAcl, DWORD dwAceRevision, DWORD AccessMask,
+                                            PSID pSid);
+NPIPE_C_API BOOL WINAPI AddAccessAllowedAceEx(PACL pAcl, DWORD dwAceRevision, DWORD AceFlags,
+                                              DWORD AccessMask, PSID pSid);
+NPIPE_C_API BOOL WINAPI AddAccessDeniedAce(PACL pAcl, DWORD dwAceRevision, DWORD AccessMask,
+                                           PSID pSid);
+NPIPE_C_API BOOL WINAPI AddAccessDeniedAceEx(PACL pAcl, DWORD dwAceRevision, DWORD AceFlags,
+                                             DWORD AccessMask, PSID pSid);
+NPIPE_C_API BOOL WINAPI GetAce(PACL pAcl, DWORD dwAceIndex, LPVOID* pAce);
+
 /* ---- generic names ----------------------------------------------------------------------- */
 #ifdef UNICODE
 #define CreateNamedPipe CreateNamedPipeW
@@ -695,6 +887,10 @@ NPIPE_C_API LPWSTR WINAPI lstrcatW(LPWSTR lpString1, LPCWSTR lpString2);
 #define lstrcmp lstrcmpW
 #define lstrcpy lstrcpyW
 #define lstrcat lstrcatW
+#define ConvertStringSecurityDescriptorToSecurityDescriptor ConvertStringSecurityDescriptorToSecurityDescriptorW
+#define ConvertSecurityDescriptorToStringSecurityDescriptor ConvertSecurityDescriptorToStringSecurityDescriptorW
+#define ConvertSidToStringSid ConvertSidToStringSidW
+#define ConvertStringSidToSid ConvertStringSidToSidW
 #else
 #define CreateNamedPipe CreateNamedPipeA
 #define WaitNamedPipe WaitNamedPipeA
@@ -711,6 +907,10 @@ NPIPE_C_API LPWSTR WINAPI lstrcatW(LPWSTR lpString1, LPCWSTR lpString2);
 #define lstrcmp lstrcmpA
 #define lstrcpy lstrcpyA
 #define lstrcat lstrcatA
+#define ConvertStringSecurityDescriptorToSecurityDescriptor ConvertStringSecurityDescriptorToSecurityDescriptorA
+#define ConvertSecurityDescriptorToStringSecurityDescriptor ConvertSecurityDescriptorToStringSecurityDescriptorA
+#define ConvertSidToStringSid ConvertSidToStringSidA
+#define ConvertStringSidToSid ConvertStringSidToSidA
 #endif
 
 #ifdef __cplusplus

@@ -271,6 +271,12 @@ std::vector<std::byte> encode(const broker_status_reply& m) {
     w.u64(m.instances);
     w.u64(m.connections_served);
     w.u64(m.control_connections);
+    w.u32(m.limit_connections_per_uid);
+    w.u32(m.limit_instances_per_uid);
+    w.u32(m.limit_waiters_per_uid);
+    w.u32(m.handshake_timeout_ms);
+    w.u64(m.refused_by_limits);
+    w.u64(m.waiters);
     return frame(message_type::broker_status, w);
 }
 
@@ -286,6 +292,12 @@ bool decode(std::span<const std::byte> body, broker_status_reply& m) {
     m.instances = r.u64();
     m.connections_served = r.u64();
     m.control_connections = r.u64();
+    m.limit_connections_per_uid = r.u32();
+    m.limit_instances_per_uid = r.u32();
+    m.limit_waiters_per_uid = r.u32();
+    m.handshake_timeout_ms = r.u32();
+    m.refused_by_limits = r.u64();
+    m.waiters = r.u64();
     return r.ok();
 }
 

@@ -175,6 +175,12 @@ struct broker_status_reply {
     std::uint64_t instances = 0;
     std::uint64_t connections_served = 0;
     std::uint64_t control_connections = 0;
+    std::uint32_t limit_connections_per_uid = 0;
+    std::uint32_t limit_instances_per_uid = 0;
+    std::uint32_t limit_waiters_per_uid = 0;
+    std::uint32_t handshake_timeout_ms = 0;
+    std::uint64_t refused_by_limits = 0; // requests refused by a per-uid limit so far
+    std::uint64_t waiters = 0;           // clients waiting in WaitNamedPipe now
 };
 
 struct empty_body {};

@@ -87,6 +87,15 @@ HANDLE create_named_pipe(LPCSTR name, DWORD open_mode, DWORD pipe_mode, DWORD ma
     o.out_buffer_size = out_size;
     o.in_buffer_size = in_size;
     o.default_timeout = std::chrono::milliseconds(timeout);
+    if (sa && sa->lpSecurityDescriptor) {
+        // security_api.cpp: the descriptor (absolute or self-relative) as SDDL for the broker,
+        // which applies it when this instance creates the pipe.
+        std::optional<std::string> pipe_sddl_of_descriptor(const void* descriptor, DWORD& err);
+        DWORD err = 0;
+        auto sddl = pipe_sddl_of_descriptor(sa->lpSecurityDescriptor, err);
+        if (!sddl) return fail(err, INVALID_HANDLE_VALUE);
+        o.sddl = std::move(*sddl);
+    }
     std::error_code ec;
     auto server = server_instance::create(name, o, ec);
     if (ec) return fail(code(ec), INVALID_HANDLE_VALUE);

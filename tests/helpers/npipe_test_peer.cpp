@@ -12,8 +12,11 @@
 //                                                status is the Win32 error (0: opened)
 //   create-as NAME UID                           becomes UID, creates an instance of NAME, closes it;
 //                                                the exit status is the Win32 error (0: created)
+//   create-loop NAME UID N                       becomes UID, tries N times to create an instance of
+//                                                NAME; the exit status is how often it succeeded
 #include <npipe/named_pipe.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -135,6 +138,20 @@ int main(int argc, char** argv) {
             std::error_code ec;
             while (!ec) c.read(buf, ec);
             return 0;
+        }
+        if (role == "create-loop") {
+            auto uid = static_cast<uid_t>(std::stoul(argv[3]));
+            if (::setgroups(0, nullptr) != 0 || ::setresgid(uid, uid, uid) != 0 || ::setresuid(uid, uid, uid) != 0) {
+                std::perror("npipe_test_peer: cannot become the uid");
+                return 255;
+            }
+            int won = 0;
+            for (unsigned long i = 0, n = std::stoul(argv[4]); i < n; ++i) {
+                std::error_code ec;
+                server_instance::create(name, {}, ec);
+                if (!ec) ++won;
+            }
+            return std::min(won, 254);
         }
         if (role == "open-as" || role == "create-as") {
             auto uid = static_cast<uid_t>(std::stoul(argv[3]));

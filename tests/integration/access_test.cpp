@@ -102,3 +102,24 @@ TEST_F(access, MalformedSddlIsInvalidParameter) {
     EXPECT_FALSE(ec) << ec.message();
     EXPECT_EQ(query_pipe(pipe_name("given")).owner_uid, 12345u);
 }
+
+TEST_F(access, SquatterNeverWinsWhileTheOwnersInstancesDropToZero) {
+    // The multithreaded-server pattern: the only instance closes, the next one is made. A
+    // squatter trying all the while never gets the name.
+    std::optional<server_instance> s = server_instance::create(pipe_name("svc"));
+    auto squatter = peer({"create-loop", pipe_name("svc"), std::to_string(nobody), "400"});
+    for (int i = 0; i < 200; ++i) {
+        s.reset(); // no instance at all for a moment
+        s = server_instance::create(pipe_name("svc"));
+    }
+    EXPECT_EQ(squatter.wait(), 0) << "times the squatter created an instance";
+    EXPECT_EQ(query_pipe(pipe_name("svc")).owner_uid, 0u);
+}
+
+TEST_F(access, ReservationOfAGoneNameIsConfigurable) {
+    broker_.reset();
+    broker_.emplace(std::vector<std::string>{"--reserve-names", "0"});
+    ASSERT_TRUE(broker_->ready());
+    { auto s = server_instance::create(pipe_name("free")); }
+    EXPECT_EQ(create_as(pipe_name("free"), nobody), 0) << "no reservation: the name is anyone's";
+}

@@ -123,15 +123,22 @@ protected:
 /// several uids share. Sets the environment so this process and its children use it.
 class system_broker {
 public:
-    system_broker() {
+    explicit system_broker(std::vector<std::string> extra = {}) {
         char tmpl[] = "/tmp/npipe-system-XXXXXX";
         if (!::mkdtemp(tmpl)) return;
         dir_ = tmpl;
         ::chmod(dir_.c_str(), 0755);
-        broker_ = process({bindir() + "/npiped", "--system", "--runtime-dir", dir_});
+        std::vector<std::string> argv{bindir() + "/npiped", "--system", "--runtime-dir", dir_};
+        argv.insert(argv.end(), extra.begin(), extra.end());
+        broker_ = process(std::move(argv));
         ::setenv("NPIPE_RUNTIME_DIR", dir_.c_str(), 1);
         ::setenv("NPIPE_SCOPE", "system", 1);
-        ready_ = eventually([&] { return std::filesystem::exists(dir_ + "/broker.sock"); });
+        // Ready when it answers (the socket file exists a moment before it listens).
+        ready_ = eventually([] {
+            std::error_code ec;
+            npipe::get_broker_status({}, ec);
+            return !ec;
+        });
     }
     ~system_broker() {
         broker_ = process{};

@@ -137,7 +137,14 @@ nlohmann::json to_json(const broker_status& b) {
             {"pipes", b.pipes},
             {"instances", b.instances},
             {"connections_served", b.connections_served},
-            {"control_connections", b.control_connections}};
+            {"control_connections", b.control_connections},
+            {"limits",
+             {{"connections_per_uid", b.limit_connections_per_uid},
+              {"instances_per_uid", b.limit_instances_per_uid},
+              {"waiters_per_uid", b.limit_waiters_per_uid},
+              {"handshake_timeout_ms", b.handshake_timeout.count()}}},
+            {"refused_by_limits", b.refused_by_limits},
+            {"waiters", b.waiters}};
 }
 
 std::string format_pipe_table(const std::vector<pipe_status>& pipes) {
@@ -189,6 +196,12 @@ std::string format_broker_status(const broker_status& b) {
     t.add({"instances:", fmt::format("{}", b.instances)});
     t.add({"connections served:", fmt::format("{}", b.connections_served)});
     t.add({"control connections:", fmt::format("{}", b.control_connections)});
+    t.add({"limits per uid:", fmt::format("{} connections, {} instances, {} waiting clients",
+                                          b.limit_connections_per_uid, b.limit_instances_per_uid,
+                                          b.limit_waiters_per_uid)});
+    t.add({"handshake timeout:", fmt::format("{} ms", b.handshake_timeout.count())});
+    t.add({"waiting clients:", fmt::format("{}", b.waiters)});
+    t.add({"refused by limits:", fmt::format("{}", b.refused_by_limits)});
     return t.render();
 }
 

@@ -1,0 +1,681 @@
+// The security functions of the Win32 API: SIDs, ACLs and security descriptors in Windows'
+// binary layouts, SDDL in and out, and the descriptor CreateNamedPipe hands to the broker.
+//
+// One converter each way sits between Windows' binary forms and npipe::security_descriptor
+// (read_descriptor, write_self_relative); SDDL is read and written by npipe's security model
+// (parse_sddl, security_descriptor::to_sddl), never here.
+//
+// Layouts (Microsoft's documentation of SID, ACL, ACE_HEADER, ACCESS_ALLOWED_ACE,
+// SECURITY_DESCRIPTOR and SECURITY_DESCRIPTOR_RELATIVE):
+//   SID   Revision(1) SubAuthorityCount IdentifierAuthority[6] (big-endian) SubAuthority[] (LE)
+//   ACL   AclRevision Sbz1 AclSize(WORD) AceCount(WORD) Sbz2(WORD), then the ACEs
+//   ACE   AceType AceFlags AceSize(WORD) Mask(DWORD) SID
+//   self-relative descriptor: Revision Sbz1 Control(WORD) then the DWORD offsets of Owner,
+//   Group, Sacl, Dacl (0 = absent); the parts follow the 20-byte header. npipe writes the DACL
+//   first, then the owner, then the group (readers must follow the offsets, not the order).
+// Buffers that callers pass need no alignment: fields are read and written with memcpy.
+// security.hpp first: its rights:: constants share names with win32.h's macros.
+#include <npipe/security.hpp>
+
+#include "win32/kernel_object.hpp"
+#include "win32/text.hpp"
+
+#include <cstddef>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+namespace npipe::win32 {
+namespace {
+
+static_assert(sizeof(SECURITY_DESCRIPTOR_RELATIVE) == 20);
+static_assert(sizeof(ACL) == acl_header_size);
+static_assert(sizeof(ACE_HEADER) == 4);
+static_assert(offsetof(SECURITY_DESCRIPTOR, Owner) == sizeof(void*));
+static_assert(SE_DACL_PRESENT == sd_control::DACL_PRESENT && SE_DACL_PROTECTED == sd_control::DACL_PROTECTED &&
+              SE_DACL_AUTO_INHERITED == sd_control::DACL_AUTO_INHERITED &&
+              SE_DACL_AUTO_INHERIT_REQ == sd_control::DACL_AUTO_INHERIT_REQ &&
+              SE_SELF_RELATIVE == sd_control::SELF_RELATIVE);
+
+constexpr std::size_t relative_header_size = sizeof(SECURITY_DESCRIPTOR_RELATIVE);
+/// The control bits npipe::security_descriptor keeps.
+constexpr WORD kept_control = SE_DACL_PRESENT | SE_DACL_PROTECTED | SE_DACL_AUTO_INHERITED | SE_DACL_AUTO_INHERIT_REQ;
+constexpr std::size_t sid_header_size = 8;
+constexpr std::size_t ace_fixed_size = 8; // ACE_HEADER + Mask
+
+const std::uint8_t* bytes_of(const void* p) noexcept { return static_cast<const std::uint8_t*>(p); }
+
+WORD load16(const std::uint8_t* p) noexcept {
+    WORD v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+DWORD load32(const std::uint8_t* p) noexcept {
+    DWORD v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+void store16(std::uint8_t* p, WORD v) noexcept { std::memcpy(p, &v, sizeof v); }
+void store32(std::uint8_t* p, DWORD v) noexcept { std::memcpy(p, &v, sizeof v); }
+
+// ---- SIDs -----------------------------------------------------------------------------------
+
+/// Bytes of a structurally valid binary SID (revision 1, at most 15 sub-authorities, within
+/// `limit`), else 0.
+std::size_t sid_length(const void* p, std::size_t limit = SIZE_MAX) noexcept {
+    if (!p || limit < sid_header_size) return 0;
+    const auto* b = bytes_of(p);
+    if (b[0] != SID_REVISION || b[1] > SID_MAX_SUB_AUTHORITIES) return 0;
+    std::size_t size = sid_header_size + 4 * std::size_t{b[1]};
+    return size <= limit ? size : 0;
+}
+
+std::optional<sid> read_sid(const void* p, std::size_t limit = SIZE_MAX) {
+    std::size_t size = sid_length(p, limit);
+    if (!size) return std::nullopt;
+    std::error_code ec;
+    return sid::from_bytes({bytes_of(p), size}, ec);
+}
+
+/// A LocalAlloc'd copy of `bytes` (nullptr with ERROR_NOT_ENOUGH_MEMORY set).
+void* local_copy(const void* bytes, std::size_t size) {
+    void* p = LocalAlloc(LMEM_FIXED, size);
+    if (p && size) std::memcpy(p, bytes, size);
+    return p;
+}
+
+// ---- ACLs -----------------------------------------------------------------------------------
+
+/// 0 when `acl` is a structurally valid ACL: a known revision, AclSize at least the header,
+/// every ACE inside AclSize, and the SID of every ACE type with a Mask+SID body valid.
+/// ERROR_INVALID_ACL otherwise.
+DWORD check_acl(const void* acl) noexcept {
+    if (!acl) return ERROR_INVALID_ACL;
+    const auto* b = bytes_of(acl);
+    if (b[0] < ACL_REVISION || b[0] > ACL_REVISION_DS) return ERROR_INVALID_ACL;
+    const std::size_t size = load16(b + 2), count = load16(b + 4);
+    if (size < sizeof(ACL)) return ERROR_INVALID_ACL;
+    std::size_t pos = sizeof(ACL);
+    for (std::size_t i = 0; i < count; ++i) {
+        if (pos + sizeof(ACE_HEADER) > size) return ERROR_INVALID_ACL;
+        const std::size_t ace_size = load16(b + pos + 2);
+        if (ace_size < sizeof(ACE_HEADER) || pos + ace_size > size) return ERROR_INVALID_ACL;
+        const BYTE type = b[pos];
+        if (type <= SYSTEM_ALARM_ACE_TYPE) { // allowed, denied, audit, alarm: Mask then SID
+            if (ace_size < ace_fixed_size || !sid_length(b + pos + ace_fixed_size, ace_size - ace_fixed_size))
+                return ERROR_INVALID_ACL;
+        }
+        pos += ace_size;
+    }
+    return 0;
+}
+
+/// Where the ACE list of a valid ACL ends (the offset of the first free byte).
+std::size_t acl_used(const void* acl) noexcept {
+    const auto* b = bytes_of(acl);
+    std::size_t pos = sizeof(ACL);
+    for (std::size_t i = 0, count = load16(b + 4); i < count; ++i) pos += load16(b + pos + 2);
+    return pos;
+}
+
+/// The ACEs of a DACL. ERROR_INVALID_ACL for a malformed ACL; ERROR_NOT_SUPPORTED for an ACE
+/// npipe cannot hold (anything but access-allowed and access-denied).
+std::optional<std::vector<ace>> read_acl(const void* acl, DWORD& err) {
+    if ((err = check_acl(acl))) return std::nullopt;
+    const auto* b = bytes_of(acl);
+    std::vector<ace> out;
+    std::size_t pos = sizeof(ACL);
+    for (std::size_t i = 0, count = load16(b + 4); i < count; ++i) {
+        const std::size_t ace_size = load16(b + pos + 2);
+        const BYTE type = b[pos];
+        if (type != ACCESS_ALLOWED_ACE_TYPE && type != ACCESS_DENIED_ACE_TYPE) {
+            err = ERROR_NOT_SUPPORTED;
+            return std::nullopt;
+        }
+        ace entry;
+        entry.type = type == ACCESS_DENIED_ACE_TYPE ? ace_type::access_denied : ace_type::access_allowed;
+        entry.flags = b[pos + 1];
+        entry.mask = load32(b + pos + 4);
+        auto trustee = read_sid(b + pos + ace_fixed_size, ace_size - ace_fixed_size);
+        if (!trustee) {
+            err = ERROR_INVALID_ACL;
+            return std::nullopt;
+        }
+        entry.trustee = *trustee;
+        out.push_back(entry);
+        pos += ace_size;
+    }
+    return out;
+}
+
+// ---- security descriptors -------------------------------------------------------------------
+
+/// The parts of a descriptor in either form, as pointers.
+struct descriptor_view {
+    BYTE revision = 0;
+    WORD control = 0;
+    const void* owner = nullptr;
+    const void* group = nullptr;
+    const void* sacl = nullptr;
+    const void* dacl = nullptr;
+};
+
+/// Reads the header of an absolute or self-relative descriptor. ERROR_INVALID_SECURITY_DESCR for
+/// NULL or an offset into the header, ERROR_UNKNOWN_REVISION for a revision other than 1.
+std::optional<descriptor_view> view_descriptor(const void* sd, DWORD& err) noexcept {
+    if (!sd) {
+        err = ERROR_INVALID_SECURITY_DESCR;
+        return std::nullopt;
+    }
+    const auto* b = bytes_of(sd);
+    descriptor_view v;
+    v.revision = b[0];
+    v.control = load16(b + 2);
+    if (v.revision != SECURITY_DESCRIPTOR_REVISION) {
+        err = ERROR_UNKNOWN_REVISION;
+        return std::nullopt;
+    }
+    if (v.control & SE_SELF_RELATIVE) {
+        SECURITY_DESCRIPTOR_RELATIVE r;
+        std::memcpy(&r, sd, sizeof r);
+        for (DWORD offset : {r.Owner, r.Group, r.Sacl, r.Dacl}) {
+            if (offset != 0 && offset < relative_header_size) {
+                err = ERROR_INVALID_SECURITY_DESCR;
+                return std::nullopt;
+            }
+        }
+        auto at = [&](DWORD offset) -> const void* { return offset ? b + offset : nullptr; };
+        v.owner = at(r.Owner);
+        v.group = at(r.Group);
+        v.sacl = at(r.Sacl);
+        v.dacl = at(r.Dacl);
+    } else {
+        SECURITY_DESCRIPTOR a;
+        std::memcpy(&a, sd, sizeof a);
+        v.owner = a.Owner;
+        v.group = a.Group;
+        v.sacl = a.Sacl;
+        v.dacl = a.Dacl;
+    }
+    if (!(v.control & SE_DACL_PRESENT)) v.dacl = nullptr;
+    if (!(v.control & SE_SACL_PRESENT)) v.sacl = nullptr;
+    return v;
+}
+
+/// Windows' binary descriptor (absolute or self-relative) as npipe's. Errors: those of
+/// view_descriptor, ERROR_INVALID_SID for a bad owner or group, ERROR_INVALID_ACL for a bad
+/// DACL or SACL, ERROR_NOT_SUPPORTED for a DACL entry npipe cannot hold. A SACL is checked and
+/// dropped: npipe keeps no audit ACEs.
+std::optional<security_descriptor> read_descriptor(const void* sd, DWORD& err) {
+    auto v = view_descriptor(sd, err);
+    if (!v) return std::nullopt;
+    security_descriptor out;
+    if (v->owner && !(out.owner = read_sid(v->owner))) {
+        err = ERROR_INVALID_SID;
+        return std::nullopt;
+    }
+    if (v->group && !(out.group = read_sid(v->group))) {
+        err = ERROR_INVALID_SID;
+        return std::nullopt;
+    }
+    if (v->sacl && (err = check_acl(v->sacl))) return std::nullopt;
+    out.control = static_cast<std::uint16_t>(v->control & kept_control);
+    if ((v->control & SE_DACL_PRESENT) && v->dacl) {
+        out.dacl = read_acl(v->dacl, err);
+        if (!out.dacl) return std::nullopt;
+    }
+    return out;
+}
+
+void append_sid(std::vector<std::uint8_t>& out, const sid& s) {
+    auto bytes = s.to_bytes();
+    out.insert(out.end(), bytes.begin(), bytes.end());
+}
+
+/// npipe's descriptor in Windows' self-relative layout: header, DACL, owner, group. A NULL DACL
+/// is SE_DACL_PRESENT with a zero Dacl offset; no DACL part is no SE_DACL_PRESENT.
+std::vector<std::uint8_t> write_self_relative(const security_descriptor& sd) {
+    std::vector<std::uint8_t> out(relative_header_size, 0);
+    WORD control = static_cast<WORD>(SE_SELF_RELATIVE | (sd.control & kept_control));
+    DWORD owner = 0, group = 0, dacl = 0;
+    if (sd.dacl) {
+        control |= SE_DACL_PRESENT;
+        dacl = static_cast<DWORD>(out.size());
+        const std::size_t acl_size = acl_byte_size(*sd.dacl); // parse_sddl keeps it <= 65,535
+        std::uint8_t header[sizeof(ACL)] = {ACL_REVISION, 0};
+        store16(header + 2, static_cast<WORD>(acl_size));
+        store16(header + 4, static_cast<WORD>(sd.dacl->size()));
+        out.insert(out.end(), header, header + sizeof header);
+        for (const ace& a : *sd.dacl) {
+            std::uint8_t fixed[ace_fixed_size];
+            fixed[0] = a.type == ace_type::access_denied ? ACCESS_DENIED_ACE_TYPE : ACCESS_ALLOWED_ACE_TYPE;
+            fixed[1] = a.flags;
+            store16(fixed + 2, static_cast<WORD>(a.byte_size()));
+            store32(fixed + 4, a.mask);
+            out.insert(out.end(), fixed, fixed + sizeof fixed);
+            append_sid(out, a.trustee);
+        }
+    }
+    if (sd.owner) {
+        owner = static_cast<DWORD>(out.size());
+        append_sid(out, *sd.owner);
+    }
+    if (sd.group) {
+        group = static_cast<DWORD>(out.size());
+        append_sid(out, *sd.group);
+    }
+    out[0] = SECURITY_DESCRIPTOR_REVISION;
+    out[1] = 0;
+    store16(out.data() + 2, control);
+    store32(out.data() + 4, owner);
+    store32(out.data() + 8, group);
+    store32(out.data() + 12, 0); // Sacl: npipe has none
+    store32(out.data() + 16, dacl);
+    return out;
+}
+
+std::size_t round4(std::size_t n) noexcept { return (n + 3) & ~std::size_t{3}; }
+
+// ---- shared bodies of the A and W functions ---------------------------------------------------
+
+BOOL string_to_descriptor(const std::optional<std::string>& text, bool text_given, DWORD revision,
+                          PSECURITY_DESCRIPTOR* result, PULONG size) {
+    if (!text_given || !result) return fail(ERROR_INVALID_PARAMETER, FALSE);
+    if (revision != SDDL_REVISION_1) return fail(ERROR_UNKNOWN_REVISION, FALSE);
+    if (!text) return fail(ERROR_INVALID_PARAMETER, FALSE);
+    std::error_code ec;
+    auto sd = parse_sddl(*text, ec, nullptr, sid_policy::any);
+    if (!sd) return fail(ERROR_INVALID_PARAMETER, FALSE);
+    auto bytes = write_self_relative(*sd);
+    void* p = local_copy(bytes.data(), bytes.size());
+    if (!p) return FALSE;
+    *result = p;
+    if (size) *size = static_cast<ULONG>(bytes.size());
+    return TRUE;
+}
+
+/// The SDDL of `sd` restricted to the parts `info` asks for; nullopt with the last error set.
+std::optional<std::string> descriptor_to_string(PSECURITY_DESCRIPTOR sd, DWORD revision, SECURITY_INFORMATION info,
+                                                bool result_given) {
+    if (!sd || !result_given) return fail(ERROR_INVALID_PARAMETER, std::optional<std::string>{});
+    if (revision != SDDL_REVISION_1) return fail(ERROR_UNKNOWN_REVISION, std::optional<std::string>{});
+    DWORD err = 0;
+    auto parsed = read_descriptor(sd, err);
+    if (!parsed) return fail(err, std::optional<std::string>{});
+    if (!(info & OWNER_SECURITY_INFORMATION)) parsed->owner.reset();
+    if (!(info & GROUP_SECURITY_INFORMATION)) parsed->group.reset();
+    if (!(info & DACL_SECURITY_INFORMATION)) {
+        parsed->dacl.reset();
+        parsed->control = 0;
+    }
+    return parsed->to_sddl();
+}
+
+BOOL sid_to_string(PSID psid, std::string& out) {
+    auto s = read_sid(psid);
+    if (!s) return fail(ERROR_INVALID_SID, FALSE);
+    out = s->to_string();
+    return TRUE;
+}
+
+BOOL string_to_sid(const std::optional<std::string>& text, PSID* result) {
+    if (!text) return fail(ERROR_INVALID_SID, FALSE);
+    std::error_code ec;
+    auto s = sid::parse(*text, ec, nullptr, sid_policy::any);
+    if (!s) return fail(ERROR_INVALID_SID, FALSE);
+    auto bytes = s->to_bytes();
+    void* p = local_copy(bytes.data(), bytes.size());
+    if (!p) return FALSE;
+    *result = p;
+    return TRUE;
+}
+
+/// The absolute descriptor a Set* function may change: ERROR_UNKNOWN_REVISION, or
+/// ERROR_INVALID_SECURITY_DESCR for a self-relative one.
+DWORD check_settable(PSECURITY_DESCRIPTOR sd) noexcept {
+    if (!sd) return ERROR_INVALID_SECURITY_DESCR;
+    const auto* b = bytes_of(sd);
+    if (b[0] != SECURITY_DESCRIPTOR_REVISION) return ERROR_UNKNOWN_REVISION;
+    if (load16(b + 2) & SE_SELF_RELATIVE) return ERROR_INVALID_SECURITY_DESCR;
+    return 0;
+}
+
+SECURITY_DESCRIPTOR load_absolute(PSECURITY_DESCRIPTOR sd) noexcept {
+    SECURITY_DESCRIPTOR a;
+    std::memcpy(&a, sd, sizeof a);
+    return a;
+}
+void store_absolute(PSECURITY_DESCRIPTOR sd, const SECURITY_DESCRIPTOR& a) noexcept { std::memcpy(sd, &a, sizeof a); }
+
+/// SetSecurityDescriptorOwner/Group.
+BOOL set_sid_part(PSECURITY_DESCRIPTOR sd, PSID value, BOOL defaulted, PSID SECURITY_DESCRIPTOR::*part,
+                  WORD defaulted_bit) {
+    if (DWORD e = check_settable(sd)) return fail(e, FALSE);
+    SECURITY_DESCRIPTOR a = load_absolute(sd);
+    a.*part = value;
+    a.Control = static_cast<WORD>(defaulted ? (a.Control | defaulted_bit) : (a.Control & ~defaulted_bit));
+    store_absolute(sd, a);
+    return TRUE;
+}
+
+/// GetSecurityDescriptorOwner/Group.
+BOOL get_sid_part(PSECURITY_DESCRIPTOR sd, PSID* value, LPBOOL defaulted, bool owner, WORD defaulted_bit) {
+    if (!value || !defaulted) return fail(ERROR_INVALID_PARAMETER, FALSE);
+    DWORD err = 0;
+    auto v = view_descriptor(sd, err);
+    if (!v) return fail(err, FALSE);
+    *value = const_cast<void*>(owner ? v->owner : v->group);
+    *defaulted = (v->control & defaulted_bit) ? TRUE : FALSE;
+    return TRUE;
+}
+
+BOOL add_ace(PACL acl, DWORD revision, DWORD flags, DWORD mask, PSID trustee, BYTE type) {
+    if (check_acl(acl)) return fail(ERROR_INVALID_ACL, FALSE);
+    const std::size_t sid_size = sid_length(trustee);
+    if (!sid_size) return fail(ERROR_INVALID_SID, FALSE);
+    if (revision < ACL_REVISION || revision > ACL_REVISION_DS) return fail(ERROR_REVISION_MISMATCH, FALSE);
+    if (flags & ~DWORD{VALID_INHERIT_FLAGS}) return fail(ERROR_INVALID_FLAGS, FALSE);
+    auto* b = reinterpret_cast<std::uint8_t*>(acl);
+    const std::size_t used = acl_used(acl), ace_size = ace_fixed_size + sid_size;
+    if (used + ace_size > load16(b + 2)) return fail(ERROR_ALLOTTED_SPACE_EXCEEDED, FALSE);
+    std::uint8_t* p = b + used;
+    p[0] = type;
+    p[1] = static_cast<std::uint8_t>(flags);
+    store16(p + 2, static_cast<WORD>(ace_size));
+    store32(p + 4, mask);
+    std::memcpy(p + ace_fixed_size, trustee, sid_size);
+    store16(b + 4, static_cast<WORD>(load16(b + 4) + 1));
+    if (revision > b[0]) b[0] = static_cast<std::uint8_t>(revision);
+    return TRUE;
+}
+
+} // namespace
+
+/// What CreateNamedPipe gives the broker for lpSecurityDescriptor (absolute or self-relative):
+/// its SDDL; empty (npipe's default) when it names no owner, group or DACL. A descriptor with an
+/// owner or group but no DACL gets the creator's default DACL, as Windows gives the token's.
+/// nullopt with `err` for a descriptor that is not valid: ERROR_UNKNOWN_REVISION for a wrong
+/// revision, ERROR_NOT_SUPPORTED for an ACE npipe cannot hold, else ERROR_INVALID_SECURITY_DESCR.
+std::optional<std::string> pipe_sddl_of_descriptor(const void* descriptor, DWORD& err) {
+    auto sd = read_descriptor(descriptor, err);
+    if (!sd) {
+        if (err != ERROR_UNKNOWN_REVISION && err != ERROR_NOT_SUPPORTED) err = ERROR_INVALID_SECURITY_DESCR;
+        return std::nullopt;
+    }
+    const bool dacl_present = (sd->control & sd_control::DACL_PRESENT) != 0;
+    if (!sd->owner && !sd->group && !dacl_present) return std::string{};
+    if (!dacl_present) {
+        sd->dacl = default_descriptor(static_cast<std::uint32_t>(::geteuid())).dacl;
+        sd->control |= sd_control::DACL_PRESENT;
+    }
+    return sd->to_sddl();
+}
+
+} // namespace npipe::win32
+
+using namespace npipe::win32;
+
+extern "C" {
+
+// ---- SDDL ---------------------------------------------------------------------------------
+
+BOOL WINAPI ConvertStringSecurityDescriptorToSecurityDescriptorA(LPCSTR StringSecurityDescriptor,
+                                                                 DWORD StringSDRevision,
+                                                                 PSECURITY_DESCRIPTOR* SecurityDescriptor,
+                                                                 PULONG SecurityDescriptorSize) {
+    return guard(FALSE, [&]() -> BOOL {
+        std::optional<std::string> text;
+        if (StringSecurityDescriptor) text = std::string(StringSecurityDescriptor);
+        return string_to_descriptor(text, StringSecurityDescriptor != nullptr, StringSDRevision, SecurityDescriptor,
+                                    SecurityDescriptorSize);
+    });
+}
+
+BOOL WINAPI ConvertStringSecurityDescriptorToSecurityDescriptorW(LPCWSTR StringSecurityDescriptor,
+                                                                 DWORD StringSDRevision,
+                                                                 PSECURITY_DESCRIPTOR* SecurityDescriptor,
+                                                                 PULONG SecurityDescriptorSize) {
+    return guard(FALSE, [&]() -> BOOL {
+        std::optional<std::string> text;
+        if (StringSecurityDescriptor) text = to_utf8(StringSecurityDescriptor);
+        return string_to_descriptor(text, StringSecurityDescriptor != nullptr, StringSDRevision, SecurityDescriptor,
+                                    SecurityDescriptorSize);
+    });
+}
+
+BOOL WINAPI ConvertSecurityDescriptorToStringSecurityDescriptorA(PSECURITY_DESCRIPTOR SecurityDescriptor,
+                                                                 DWORD RequestedStringSDRevision,
+                                                                 SECURITY_INFORMATION SecurityInformation,
+                                                                 LPSTR* StringSecurityDescriptor,
+                                                                 PULONG StringSecurityDescriptorLen) {
+    return guard(FALSE, [&]() -> BOOL {
+        auto text = descriptor_to_string(SecurityDescriptor, RequestedStringSDRevision, SecurityInformation,
+                                         StringSecurityDescriptor != nullptr);
+        if (!text) return FALSE;
+        void* p = local_copy(text->c_str(), text->size() + 1);
+        if (!p) return FALSE;
+        *StringSecurityDescriptor = static_cast<LPSTR>(p);
+        if (StringSecurityDescriptorLen) *StringSecurityDescriptorLen = static_cast<ULONG>(text->size() + 1);
+        return TRUE;
+    });
+}
+
+BOOL WINAPI ConvertSecurityDescriptorToStringSecurityDescriptorW(PSECURITY_DESCRIPTOR SecurityDescriptor,
+                                                                 DWORD RequestedStringSDRevision,
+                                                                 SECURITY_INFORMATION SecurityInformation,
+                                                                 LPWSTR* StringSecurityDescriptor,
+                                                                 PULONG StringSecurityDescriptorLen) {
+    return guard(FALSE, [&]() -> BOOL {
+        auto text = descriptor_to_string(SecurityDescriptor, RequestedStringSDRevision, SecurityInformation,
+                                         StringSecurityDescriptor != nullptr);
+        if (!text) return FALSE;
+        std::u16string wide = to_utf16(*text);
+        void* p = local_copy(wide.c_str(), (wide.size() + 1) * sizeof(WCHAR));
+        if (!p) return FALSE;
+        *StringSecurityDescriptor = static_cast<LPWSTR>(p);
+        if (StringSecurityDescriptorLen) *StringSecurityDescriptorLen = static_cast<ULONG>(wide.size() + 1);
+        return TRUE;
+    });
+}
+
+BOOL WINAPI ConvertSidToStringSidA(PSID Sid, LPSTR* StringSid) {
+    return guard(FALSE, [&]() -> BOOL {
+        if (!Sid || !StringSid) return fail(ERROR_INVALID_PARAMETER, FALSE);
+        std::string text;
+        if (!sid_to_string(Sid, text)) return FALSE;
+        void* p = local_copy(text.c_str(), text.size() + 1);
+        if (!p) return FALSE;
+        *StringSid = static_cast<LPSTR>(p);
+        return TRUE;
+    });
+}
+
+BOOL WINAPI ConvertSidToStringSidW(PSID Sid, LPWSTR* StringSid) {
+    return guard(FALSE, [&]() -> BOOL {
+        if (!Sid || !StringSid) return fail(ERROR_INVALID_PARAMETER, FALSE);
+        std::string text;
+        if (!sid_to_string(Sid, text)) return FALSE;
+        std::u16string wide = to_utf16(text);
+        void* p = local_copy(wide.c_str(), (wide.size() + 1) * sizeof(WCHAR));
+        if (!p) return FALSE;
+        *StringSid = static_cast<LPWSTR>(p);
+        return TRUE;
+    });
+}
+
+BOOL WINAPI ConvertStringSidToSidA(LPCSTR StringSid, PSID* Sid) {
+    return guard(FALSE, [&]() -> BOOL {
+        if (!StringSid || !Sid) return fail(ERROR_INVALID_PARAMETER, FALSE);
+        return string_to_sid(std::string(StringSid), Sid);
+    });
+}
+
+BOOL WINAPI ConvertStringSidToSidW(LPCWSTR StringSid, PSID* Sid) {
+    return guard(FALSE, [&]() -> BOOL {
+        if (!StringSid || !Sid) return fail(ERROR_INVALID_PARAMETER, FALSE);
+        return string_to_sid(to_utf8(StringSid), Sid);
+    });
+}
+
+// ---- security descriptors -----------------------------------------------------------------
+
+BOOL WINAPI InitializeSecurityDescriptor(PSECURITY_DESCRIPTOR pSecurityDescriptor, DWORD dwRevision) {
+    if (!pSecurityDescriptor) return fail(ERROR_INVALID_PARAMETER, FALSE);
+    if (dwRevision != SECURITY_DESCRIPTOR_REVISION) return fail(ERROR_UNKNOWN_REVISION, FALSE);
+    SECURITY_DESCRIPTOR a{};
+    a.Revision = SECURITY_DESCRIPTOR_REVISION;
+    store_absolute(pSecurityDescriptor, a);
+    return TRUE;
+}
+
+BOOL WINAPI IsValidSecurityDescriptor(PSECURITY_DESCRIPTOR pSecurityDescriptor) {
+    DWORD err = 0;
+    auto v = view_descriptor(pSecurityDescriptor, err);
+    if (!v) return FALSE;
+    if (v->owner && !sid_length(v->owner)) return FALSE;
+    if (v->group && !sid_length(v->group)) return FALSE;
+    if (v->dacl && check_acl(v->dacl)) return FALSE;
+    if (v->sacl && check_acl(v->sacl)) return FALSE;
+    return TRUE;
+}
+
+DWORD WINAPI GetSecurityDescriptorLength(PSECURITY_DESCRIPTOR pSecurityDescriptor) {
+    if (!pSecurityDescriptor) return 0;
+    DWORD err = 0;
+    auto v = view_descriptor(pSecurityDescriptor, err);
+    if (!v) return 0;
+    std::size_t length =
+        (v->control & SE_SELF_RELATIVE) ? relative_header_size : std::size_t{SECURITY_DESCRIPTOR_MIN_LENGTH};
+    if (v->owner) length += round4(sid_length(v->owner));
+    if (v->group) length += round4(sid_length(v->group));
+    if (v->dacl) length += round4(load16(bytes_of(v->dacl) + 2));
+    if (v->sacl) length += round4(load16(bytes_of(v->sacl) + 2));
+    return static_cast<DWORD>(length);
+}
+
+BOOL WINAPI GetSecurityDescriptorControl(PSECURITY_DESCRIPTOR pSecurityDescriptor,
+                                         PSECURITY_DESCRIPTOR_CONTROL pControl, LPDWORD lpdwRevision) {
+    if (!pSecurityDescriptor || !pControl || !lpdwRevision) return fail(ERROR_INVALID_PARAMETER, FALSE);
+    const auto* b = bytes_of(pSecurityDescriptor);
+    *lpdwRevision = b[0];
+    *pControl = load16(b + 2);
+    if (b[0] != SECURITY_DESCRIPTOR_REVISION) return fail(ERROR_UNKNOWN_REVISION, FALSE);
+    return TRUE;
+}
+
+BOOL WINAPI SetSecurityDescriptorDacl(PSECURITY_DESCRIPTOR pSecurityDescriptor, BOOL bDaclPresent, PACL pDacl,
+                                      BOOL bDaclDefaulted) {
+    if (DWORD e = check_settable(pSecurityDescriptor)) return fail(e, FALSE);
+    SECURITY_DESCRIPTOR a = load_absolute(pSecurityDescriptor);
+    if (bDaclPresent) {
+        a.Control |= SE_DACL_PRESENT;
+        a.Dacl = pDacl;
+        a.Control = static_cast<WORD>(bDaclDefaulted ? (a.Control | SE_DACL_DEFAULTED)
+                                                     : (a.Control & ~SE_DACL_DEFAULTED));
+    } else {
+        a.Control = static_cast<WORD>(a.Control & ~(SE_DACL_PRESENT | SE_DACL_DEFAULTED));
+        a.Dacl = nullptr;
+    }
+    store_absolute(pSecurityDescriptor, a);
+    return TRUE;
+}
+
+BOOL WINAPI GetSecurityDescriptorDacl(PSECURITY_DESCRIPTOR pSecurityDescriptor, LPBOOL lpbDaclPresent, PACL* pDacl,
+                                      LPBOOL lpbDaclDefaulted) {
+    if (!lpbDaclPresent || !pDacl || !lpbDaclDefaulted) return fail(ERROR_INVALID_PARAMETER, FALSE);
+    DWORD err = 0;
+    auto v = view_descriptor(pSecurityDescriptor, err);
+    if (!v) return fail(err, FALSE);
+    *lpbDaclPresent = (v->control & SE_DACL_PRESENT) ? TRUE : FALSE;
+    if (*lpbDaclPresent) { // as documented, nothing else is stored when there is no DACL
+        *pDacl = static_cast<PACL>(const_cast<void*>(v->dacl));
+        *lpbDaclDefaulted = (v->control & SE_DACL_DEFAULTED) ? TRUE : FALSE;
+    }
+    return TRUE;
+}
+
+BOOL WINAPI SetSecurityDescriptorOwner(PSECURITY_DESCRIPTOR pSecurityDescriptor, PSID pOwner, BOOL bOwnerDefaulted) {
+    return set_sid_part(pSecurityDescriptor, pOwner, bOwnerDefaulted, &SECURITY_DESCRIPTOR::Owner, SE_OWNER_DEFAULTED);
+}
+
+BOOL WINAPI GetSecurityDescriptorOwner(PSECURITY_DESCRIPTOR pSecurityDescriptor, PSID* pOwner,
+                                       LPBOOL lpbOwnerDefaulted) {
+    return get_sid_part(pSecurityDescriptor, pOwner, lpbOwnerDefaulted, true, SE_OWNER_DEFAULTED);
+}
+
+BOOL WINAPI SetSecurityDescriptorGroup(PSECURITY_DESCRIPTOR pSecurityDescriptor, PSID pGroup, BOOL bGroupDefaulted) {
+    return set_sid_part(pSecurityDescriptor, pGroup, bGroupDefaulted, &SECURITY_DESCRIPTOR::Group, SE_GROUP_DEFAULTED);
+}
+
+BOOL WINAPI GetSecurityDescriptorGroup(PSECURITY_DESCRIPTOR pSecurityDescriptor, PSID* pGroup,
+                                       LPBOOL lpbGroupDefaulted) {
+    return get_sid_part(pSecurityDescriptor, pGroup, lpbGroupDefaulted, false, SE_GROUP_DEFAULTED);
+}
+
+// ---- SIDs ---------------------------------------------------------------------------------
+
+BOOL WINAPI IsValidSid(PSID pSid) { return sid_length(pSid) ? TRUE : FALSE; }
+
+DWORD WINAPI GetLengthSid(PSID pSid) { return static_cast<DWORD>(sid_length(pSid)); }
+
+BOOL WINAPI EqualSid(PSID pSid1, PSID pSid2) {
+    const std::size_t a = sid_length(pSid1), b = sid_length(pSid2);
+    if (!a || !b) return fail(ERROR_INVALID_SID, FALSE);
+    // Not equal is not an error: the last error is cleared.
+    set_last_error(ERROR_SUCCESS);
+    return a == b && std::memcmp(pSid1, pSid2, a) == 0 ? TRUE : FALSE;
+}
+
+BOOL WINAPI CopySid(DWORD nDestinationSidLength, PSID pDestinationSid, PSID pSourceSid) {
+    const std::size_t size = sid_length(pSourceSid);
+    if (!size) return fail(ERROR_INVALID_SID, FALSE);
+    if (nDestinationSidLength < size || !pDestinationSid) return fail(ERROR_INSUFFICIENT_BUFFER, FALSE);
+    std::memmove(pDestinationSid, pSourceSid, size);
+    return TRUE;
+}
+
+// ---- ACLs ---------------------------------------------------------------------------------
+
+BOOL WINAPI InitializeAcl(PACL pAcl, DWORD nAclLength, DWORD dwAclRevision) {
+    if (!pAcl) return fail(ERROR_INVALID_PARAMETER, FALSE);
+    if (nAclLength < sizeof(ACL)) return fail(ERROR_INSUFFICIENT_BUFFER, FALSE);
+    if (nAclLength > 0xFFFF || dwAclRevision < ACL_REVISION || dwAclRevision > ACL_REVISION_DS)
+        return fail(ERROR_INVALID_PARAMETER, FALSE);
+    ACL header{};
+    header.AclRevision = static_cast<BYTE>(dwAclRevision);
+    header.AclSize = static_cast<WORD>(nAclLength & ~DWORD{3}); // only whole DWORDs are used
+    std::memcpy(pAcl, &header, sizeof header);
+    return TRUE;
+}
+
+BOOL WINAPI IsValidAcl(PACL pAcl) { return check_acl(pAcl) ? FALSE : TRUE; }
+
+BOOL WINAPI AddAccessAllowedAce(PACL pAcl, DWORD dwAceRevision, DWORD AccessMask, PSID pSid) {
+    return add_ace(pAcl, dwAceRevision, 0, AccessMask, pSid, ACCESS_ALLOWED_ACE_TYPE);
+}
+
+BOOL WINAPI AddAccessAllowedAceEx(PACL pAcl, DWORD dwAceRevision, DWORD AceFlags, DWORD AccessMask, PSID pSid) {
+    return add_ace(pAcl, dwAceRevision, AceFlags, AccessMask, pSid, ACCESS_ALLOWED_ACE_TYPE);
+}
+
+BOOL WINAPI AddAccessDeniedAce(PACL pAcl, DWORD dwAceRevision, DWORD AccessMask, PSID pSid) {
+    return add_ace(pAcl, dwAceRevision, 0, AccessMask, pSid, ACCESS_DENIED_ACE_TYPE);
+}
+
+BOOL WINAPI AddAccessDeniedAceEx(PACL pAcl, DWORD dwAceRevision, DWORD AceFlags, DWORD AccessMask, PSID pSid) {
+    return add_ace(pAcl, dwAceRevision, AceFlags, AccessMask, pSid, ACCESS_DENIED_ACE_TYPE);
+}
+
+BOOL WINAPI GetAce(PACL pAcl, DWORD dwAceIndex, LPVOID* pAce) {
+    if (!pAce || check_acl(pAcl)) return fail(ERROR_INVALID_PARAMETER, FALSE);
+    auto* b = reinterpret_cast<std::uint8_t*>(pAcl);
+    if (dwAceIndex >= load16(b + 4)) return fail(ERROR_INVALID_PARAMETER, FALSE);
+    std::size_t pos = sizeof(ACL);
+    for (DWORD i = 0; i < dwAceIndex; ++i) pos += load16(b + pos + 2);
+    *pAce = b + pos;
+    return TRUE;
+}
+
+} // extern "C"

@@ -1,0 +1,102 @@
+// Per-uid limits of the broker: one user's flood is capped with ERROR_NOT_ENOUGH_QUOTA, the
+// limits show in the broker's status, and other users are still served.
+#include "fixture.hpp"
+
+#include <npipe/namespace.hpp>
+
+#include <thread>
+
+using namespace npipe;
+using namespace npipe_test;
+
+namespace {
+
+/// A user-scope broker in the test's own directory, started with extra options.
+class limited_broker {
+public:
+    limited_broker(const std::string& dir, std::vector<std::string> extra) {
+        std::vector<std::string> argv{bindir() + "/npiped", "--runtime-dir", dir};
+        argv.insert(argv.end(), extra.begin(), extra.end());
+        broker_ = process(std::move(argv));
+        // Ready when it answers (the socket file exists a moment before it listens).
+        ready_ = eventually([] {
+            std::error_code ec;
+            get_broker_status({}, ec);
+            return !ec;
+        });
+    }
+    bool ready() const { return ready_; }
+
+private:
+    process broker_;
+    bool ready_ = false;
+};
+
+class limits : public named_pipe_test {};
+
+} // namespace
+
+TEST_F(limits, InstancesPerUidAreCapped) {
+    limited_broker broker(dir_, {"--max-instances-per-uid", "2"});
+    ASSERT_TRUE(broker.ready());
+    std::optional<server_instance> a = server_instance::create(pipe_name("a"));
+    auto b = server_instance::create(pipe_name("b"));
+    std::error_code ec;
+    auto c = server_instance::create(pipe_name("c"), {}, ec);
+    EXPECT_EQ(ec, win32_error::not_enough_quota);
+    a.reset(); // one goes, another may come
+    auto d = server_instance::create(pipe_name("b"));
+    auto status = get_broker_status();
+    EXPECT_EQ(status.limit_instances_per_uid, 2u);
+    EXPECT_EQ(status.refused_by_limits, 1u);
+}
+
+TEST_F(limits, WaitersPerUidAreCapped) {
+    limited_broker broker(dir_, {"--max-waiters-per-uid", "1"});
+    ASSERT_TRUE(broker.ready());
+    server_options o;
+    o.max_instances = 1;
+    auto s = server_instance::create(pipe_name("busy"), o);
+    auto taken = client::open(pipe_name("busy")); // the only instance is in use: opens must wait
+    std::error_code first;
+    std::thread waiter([&] { wait_named_pipe(pipe_name("busy"), std::chrono::seconds(20), {}, first); });
+    // Once the first waiter is registered, a second one is over the limit.
+    ASSERT_TRUE(eventually([&] { return get_broker_status().waiters == 1; }));
+    std::error_code second;
+    wait_named_pipe(pipe_name("busy"), std::chrono::seconds(5), {}, second);
+    EXPECT_EQ(second, win32_error::not_enough_quota) << second.message();
+    s.disconnect(); // frees the instance; listening again (without blocking) releases the waiter
+    s.set_state(std::nullopt, wait_mode::nowait);
+    std::error_code listening;
+    s.connect(listening);
+    EXPECT_EQ(listening, win32_error::pipe_listening);
+    waiter.join();
+    EXPECT_FALSE(first) << first.message();
+}
+
+TEST_F(limits, OtherUsersAreStillServed) {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root: another uid must be served (CI runs as root)";
+    system_broker broker({"--max-instances-per-uid", "1"});
+    ASSERT_TRUE(broker.ready());
+    auto mine = server_instance::create(pipe_name("root-pipe"));
+    std::error_code ec;
+    server_instance::create(pipe_name("root-more"), {}, ec);
+    EXPECT_EQ(ec, win32_error::not_enough_quota) << "root is at its limit";
+    EXPECT_EQ(peer({"create-as", pipe_name("nobody-pipe"), "65534"}).wait(), 0) << "nobody is not";
+}
+
+TEST_F(limits, ConnectionsPerUidAreCapped) {
+    limited_broker broker(dir_, {"--max-connections-per-uid", "2"});
+    ASSERT_TRUE(broker.ready());
+    // Each instance keeps its link to the broker open: two instances hold both connections.
+    std::optional<server_instance> a = server_instance::create(pipe_name("a"));
+    auto b = server_instance::create(pipe_name("b"));
+    std::error_code ec;
+    server_instance::create(pipe_name("c"), {}, ec);
+    EXPECT_EQ(ec, win32_error::not_enough_quota) << ec.message();
+    a.reset();
+    EXPECT_TRUE(eventually([&] {
+        server_instance::create(pipe_name("c"), {}, ec);
+        return !ec;
+    })) << "the broker counts the closed link out (" << ec.message() << ")";
+}
