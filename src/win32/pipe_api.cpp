@@ -1,6 +1,7 @@
 // The named-pipe and anonymous-pipe functions of the Win32 API, over the C++ core.
 #include "win32/io_call.hpp"
 #include "win32/io_object.hpp"
+#include "win32/security_api.hpp"
 #include "win32/text.hpp"
 
 #include <npipe/anonymous_pipe.hpp>
@@ -88,9 +89,8 @@ HANDLE create_named_pipe(LPCSTR name, DWORD open_mode, DWORD pipe_mode, DWORD ma
     o.in_buffer_size = in_size;
     o.default_timeout = std::chrono::milliseconds(timeout);
     if (sa && sa->lpSecurityDescriptor) {
-        // security_api.cpp: the descriptor (absolute or self-relative) as SDDL for the broker,
-        // which applies it when this instance creates the pipe.
-        std::optional<std::string> pipe_sddl_of_descriptor(const void* descriptor, DWORD& err);
+        // The descriptor (absolute or self-relative) as SDDL for the broker, which applies it
+        // when this instance creates the pipe.
         DWORD err = 0;
         auto sddl = pipe_sddl_of_descriptor(sa->lpSecurityDescriptor, err);
         if (!sddl) return fail(err, INVALID_HANDLE_VALUE);

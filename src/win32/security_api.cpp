@@ -18,6 +18,7 @@
 #include <npipe/security.hpp>
 
 #include "win32/kernel_object.hpp"
+#include "win32/security_api.hpp"
 #include "win32/text.hpp"
 
 #include <cstddef>
