@@ -101,7 +101,17 @@ os::fd connect_broker(const endpoint& where, bool allow_start, std::error_code& 
 std::error_code send_frame(int sock, const std::vector<std::byte>& bytes, std::span<const int> fds) {
     auto ec = os::send_with_fds(sock, {bytes.data(), bytes.size()}, fds);
     if (!ec) return {};
-    if (ec == std::errc::broken_pipe || ec == std::errc::connection_reset) return win32(win32_error::service_not_active);
+    if (ec == std::errc::broken_pipe || ec == std::errc::connection_reset) {
+        // The broker hung up. It may have said why first (a refused connection gets an error
+        // reply before it is closed): that reason beats "not running".
+        auto ready = os::poll_one(sock, POLLIN, 0);
+        if (ready && (ready.value & POLLIN)) {
+            frame f;
+            std::error_code rec;
+            if (receive_frame(sock, f, 0, rec) && f.type == protocol::message_type::error) return reply_error(f);
+        }
+        return win32(win32_error::service_not_active);
+    }
     return to_win32(ec);
 }
 
