@@ -319,3 +319,28 @@ TEST_F(processes, ListShowsStatesAndPeers) {
     EXPECT_EQ(connected, 1);
     EXPECT_EQ(listening, 1);
 }
+
+TEST_F(processes, EstablishedConnectionsOutliveABrokerKilledWithSigkill) {
+    // Hostile case 9, first half: data never passes through the broker, so a broker killed
+    // mid-conversation takes nothing with it. (Servers re-registering with a restarted broker
+    // is still to come: see the README.)
+    auto s = server_instance::create(pipe_name("survivor"));
+    auto c = client::open(pipe_name("survivor"));
+    s.connect();
+    auto status = get_broker_status();
+    ASSERT_GT(status.pid, 0);
+    ASSERT_EQ(::kill(status.pid, SIGKILL), 0);
+    // Gone, or a zombie nobody has reaped yet (its parent is whoever adopts daemons here).
+    ASSERT_TRUE(eventually([&] {
+        std::ifstream st("/proc/" + std::to_string(status.pid) + "/stat");
+        std::string pid, comm, state;
+        return !(st >> pid >> comm >> state) || state == "Z";
+    })) << "the broker is gone";
+    c.write(bytes("still here"));
+    std::byte buf[32];
+    auto r = s.read(buf);
+    EXPECT_EQ(text({buf, r.bytes}), "still here");
+    s.write(bytes("and back"));
+    r = c.read(buf);
+    EXPECT_EQ(text({buf, r.bytes}), "and back");
+}
