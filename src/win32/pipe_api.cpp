@@ -53,6 +53,17 @@ ULONG session_of(pid_t pid) {
 
 std::shared_ptr<io_object> io_of(HANDLE h) { return lookup_as<io_object>(h); }
 
+/// GetNamedPipeClientProcessId / GetNamedPipeServerProcessId.
+BOOL process_id_of(HANDLE pipe, bool client_end, PULONG out) {
+    auto io = io_of(pipe);
+    if (!io) return fail(ERROR_INVALID_HANDLE, FALSE);
+    ULONG client_pid = 0, server_pid = 0;
+    if (DWORD e = io->process_ids(client_pid, server_pid)) return fail(e, FALSE);
+    if (!out) return fail(ERROR_INVALID_PARAMETER, FALSE);
+    *out = client_end ? client_pid : server_pid;
+    return TRUE;
+}
+
 /// A user's name from the password database, or the number when it has none.
 std::string user_name_of(uid_t uid) {
     std::vector<char> scratch(4096);
@@ -325,23 +336,11 @@ BOOL WINAPI SetNamedPipeHandleState(HANDLE hNamedPipe, LPDWORD lpMode, LPDWORD l
 }
 
 BOOL WINAPI GetNamedPipeClientProcessId(HANDLE Pipe, PULONG ClientProcessId) {
-    auto io = io_of(Pipe);
-    if (!io) return fail(ERROR_INVALID_HANDLE, FALSE);
-    ULONG client_pid = 0, server_pid = 0;
-    if (DWORD e = io->process_ids(client_pid, server_pid)) return fail(e, FALSE);
-    if (!ClientProcessId) return fail(ERROR_INVALID_PARAMETER, FALSE);
-    *ClientProcessId = client_pid;
-    return TRUE;
+    return process_id_of(Pipe, true, ClientProcessId);
 }
 
 BOOL WINAPI GetNamedPipeServerProcessId(HANDLE Pipe, PULONG ServerProcessId) {
-    auto io = io_of(Pipe);
-    if (!io) return fail(ERROR_INVALID_HANDLE, FALSE);
-    ULONG client_pid = 0, server_pid = 0;
-    if (DWORD e = io->process_ids(client_pid, server_pid)) return fail(e, FALSE);
-    if (!ServerProcessId) return fail(ERROR_INVALID_PARAMETER, FALSE);
-    *ServerProcessId = server_pid;
-    return TRUE;
+    return process_id_of(Pipe, false, ServerProcessId);
 }
 
 BOOL WINAPI GetNamedPipeClientSessionId(HANDLE Pipe, PULONG ClientSessionId) {

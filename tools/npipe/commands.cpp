@@ -1117,7 +1117,9 @@ runner setup_list(CLI::App& sub, context& ctx) {
     return [a, &ctx] { return run_list(a->json, a->risky, ctx); };
 }
 
-runner setup_acl(CLI::App& sub, context& ctx) {
+/// A command that takes one pipe NAME and --json.
+runner name_and_json_command(CLI::App& sub, context& ctx, const char* json_help,
+                             int (*run)(const std::string&, bool, const context&)) {
     struct args {
         std::string name;
         bool json = false;
@@ -1125,23 +1127,19 @@ runner setup_acl(CLI::App& sub, context& ctx) {
     auto a = std::make_shared<args>();
     add_endpoint_options(sub, ctx);
     sub.add_option("NAME", a->name, "Pipe name: \\\\.\\pipe\\NAME or NAME")->required();
-    sub.add_flag("--json", a->json, "Print a JSON object (owner_sid, group_sid, sddl, dacl)");
+    sub.add_flag("--json", a->json, json_help);
+    return [a, &ctx, run] { return run(a->name, a->json, ctx); };
+}
+
+runner setup_acl(CLI::App& sub, context& ctx) {
     sub.footer("One entry per ACE, in the order they are evaluated: R W C = may read, write, create instances\n"
                "(DENY for a deny ACE), the trustee, then its rights. Users and groups are Samba's SIDs\n"
                "(S-1-22-1-<uid>, S-1-22-2-<gid>).");
-    return [a, &ctx] { return run_acl(a->name, a->json, ctx); };
+    return name_and_json_command(sub, ctx, "Print a JSON object (owner_sid, group_sid, sddl, dacl)", run_acl);
 }
 
 runner setup_info(CLI::App& sub, context& ctx) {
-    struct args {
-        std::string name;
-        bool json = false;
-    };
-    auto a = std::make_shared<args>();
-    add_endpoint_options(sub, ctx);
-    sub.add_option("NAME", a->name, "Pipe name: \\\\.\\pipe\\NAME or NAME")->required();
-    sub.add_flag("--json", a->json, "Print a JSON object");
-    return [a, &ctx] { return run_info(a->name, a->json, ctx); };
+    return name_and_json_command(sub, ctx, "Print a JSON object", run_info);
 }
 
 runner setup_broker(CLI::App& sub, context& ctx) {
