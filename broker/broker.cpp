@@ -340,7 +340,7 @@ bool broker::on_create(connection& c, std::span<const std::byte> body) {
                     return true;
                 }
             }
-            reserved_names_.erase(r);
+            // Released once the new pipe exists (below): a create that fails keeps the name kept.
         }
         // The new pipe's security descriptor: the creator's SDDL, or npipe's default.
         security_descriptor sd;
@@ -378,6 +378,7 @@ bool broker::on_create(connection& c, std::span<const std::byte> body) {
         pipe->reject_remote = req.reject_remote;
         pipe->owner_uid = sd.owner && sd.owner->uid() ? *sd.owner->uid() : c.peer.uid;
         pipe->security = std::move(sd);
+        reserved_names_.erase(name->key);
         if (cfg_.verbose) log("debug", "pipe created: " + pipe->display_name);
     }
     instance& inst = registry_.add_instance(*pipe);
