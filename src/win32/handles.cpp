@@ -181,6 +181,10 @@ table& handles() {
     return *t;
 }
 
+/// The parent's handles are taken in when the library is loaded, while the program is still
+/// single-threaded (import_inherited edits the environment).
+[[gnu::constructor]] void take_inherited_handles_at_load() { (void)handles(); }
+
 } // namespace
 
 HANDLE insert_handle(std::shared_ptr<object> obj, handle_flags flags) {
