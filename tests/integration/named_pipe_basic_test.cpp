@@ -4,6 +4,7 @@
 #include <npipe/pipe_name.hpp>
 
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 
 using namespace npipe;
 using namespace npipe_test;
@@ -428,4 +429,43 @@ TEST_F(basic, ZeroByteReadInByteModeConsumesNothing) {
     std::byte buf[8];
     r = c.read(buf);
     EXPECT_EQ(text({buf, r.bytes}), "kept");
+}
+
+// Hostile case 4: lengths at and beyond what a message can carry.
+TEST_F(basic, MessageOneByteOverTheMaximumIsRefusedWithoutReadingIt) {
+    auto s = server_instance::create(pipe_name("max"), message_options());
+    auto c = client::open(pipe_name("max"));
+    s.connect();
+    // A message carries at most 4 GiB - 1 bytes (a 32-bit length, as Windows' DWORD). One more is
+    // refused before a byte of it is looked at: the span below is mostly not memory at all.
+    std::byte small[16]{};
+    std::span<const std::byte> too_long(small, std::size_t{1} << 32);
+    std::error_code ec;
+    EXPECT_EQ(c.write(too_long, ec), 0u);
+    EXPECT_EQ(ec, win32_error::invalid_parameter);
+    c.write(bytes("fine")); // the pipe is unharmed
+    std::byte buf[8];
+    EXPECT_EQ(text({buf, s.read(buf).bytes}), "fine");
+}
+
+TEST_F(basic, ForgedFourGibibyteHeaderIsNeverAWholeMessage) {
+    auto s = server_instance::create(pipe_name("forged"), message_options());
+    auto c = client::open(pipe_name("forged"));
+    s.connect();
+    // A hostile client writes around the library: a header claiming 4 GiB - 1, ten bytes, gone.
+    unsigned char raw[14] = {0xFF, 0xFF, 0xFF, 0xFF, 'o', 'n', 'l', 'y', ' ', 't', 'e', 'n', '!', '!'};
+    ASSERT_EQ(::send(c.native_handle(), raw, sizeof raw, MSG_NOSIGNAL), static_cast<ssize_t>(sizeof raw));
+    { auto gone = std::move(c); } // the client closes
+    // Whatever the reader gets (at most the ten bytes, as part of a message), it never gets a
+    // whole message, and then the end of the pipe. Nothing is allocated for the claimed length.
+    std::byte buf[64];
+    std::error_code ec;
+    std::size_t total = 0;
+    for (int i = 0; i < 4 && ec != win32_error::broken_pipe; ++i) {
+        auto r = s.read(buf, ec);
+        EXPECT_TRUE(ec) << "a read succeeded: a whole message was delivered";
+        total += r.bytes;
+    }
+    EXPECT_EQ(ec, win32_error::broken_pipe);
+    EXPECT_LE(total, 10u);
 }
