@@ -157,7 +157,9 @@ void broker::accept_clients() {
             if (a.error == std::errc::too_many_files_open || a.error == std::errc::too_many_files_open_in_system) {
                 // Out of descriptors: stop accepting for a moment instead of spinning; pending
                 // clients wait in the backlog and everything already open keeps working.
-                log("warning", "out of file descriptors; refusing new connections for 100 ms");
+                if (!out_of_descriptors_) // once per shortage, not every 100 ms
+                    log("warning", "out of file descriptors: new connections wait until some close");
+                out_of_descriptors_ = true;
                 poller_.remove(listener_.get());
                 accept_paused_until_ = clock::now() + std::chrono::milliseconds(100);
                 return;
@@ -165,6 +167,10 @@ void broker::accept_clients() {
             if (a.error == std::errc::connection_aborted) continue;
             log("error", "accept: " + a.error.message());
             return;
+        }
+        if (out_of_descriptors_) {
+            log("info", "descriptors available again");
+            out_of_descriptors_ = false;
         }
         auto c = std::make_unique<connection>();
         c->id = next_connection_id_++;

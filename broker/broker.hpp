@@ -102,6 +102,7 @@ private:
     clock::time_point started_ = clock::now();
     clock::time_point idle_since_ = clock::now();
     std::optional<clock::time_point> accept_paused_until_;
+    bool out_of_descriptors_ = false; // logged once per shortage
     std::map<uid_t, unsigned> connections_per_uid_;
     struct reservation {
         security_descriptor security; // of the pipe that was

@@ -344,3 +344,36 @@ TEST_F(processes, EstablishedConnectionsOutliveABrokerKilledWithSigkill) {
     r = c.read(buf);
     EXPECT_EQ(text({buf, r.bytes}), "and back");
 }
+
+TEST_F(processes, BrokerOutOfDescriptorsRefusesWorkAndSurvives) {
+    // Hostile case 10: the broker runs with a tiny RLIMIT_NOFILE and a peer opens connections
+    // until it has none left. It must keep serving what it has, refuse the rest, and recover.
+    ::setenv("NPIPE_NO_AUTOSTART", "1", 1);
+    ::chmod(dir_.c_str(), 0700);
+    // A short handshake timeout: the flood's silent connections are dropped soon, as designed.
+    process broker({"/usr/bin/prlimit", "--nofile=48:48", bindir() + "/npiped", "--runtime-dir", dir_,
+                    "--handshake-timeout", "300"});
+    ASSERT_TRUE(eventually([&] { std::error_code ec; get_broker_status({}, ec); return !ec; }));
+    auto s = server_instance::create(pipe_name("before"));
+    auto c = client::open(pipe_name("before"));
+    s.connect();
+    std::vector<int> flood;
+    for (int i = 0; i < 80; ++i) flood.push_back(raw_broker_connection()); // more than it can hold
+    // Established pipes do not depend on the broker's descriptors.
+    c.write(bytes("during"));
+    std::byte buf[16];
+    EXPECT_EQ(text({buf, s.read(buf).bytes}), "during");
+    // New work may be refused now, but with an error, never a hang or a crash.
+    std::error_code ec;
+    server_instance::create(pipe_name("during"), {}, ec);
+    for (int fd : flood) ::close(fd);
+    // Once the flood is gone, the same broker serves again.
+    EXPECT_TRUE(eventually([&] {
+        std::error_code again;
+        auto later = server_instance::create(pipe_name("after"), {}, again);
+        return !again;
+    })) << "the broker did not recover";
+    std::error_code alive;
+    get_broker_status({}, alive);
+    EXPECT_FALSE(alive) << "the broker died: " << alive.message();
+}
