@@ -183,13 +183,7 @@ DWORD named_pipe_object::client_user(std::string& name) {
     if (!server_) return ERROR_INVALID_PARAMETER;
     auto uid = server_->client_uid();
     if (!uid) return ERROR_CANNOT_IMPERSONATE;
-    std::vector<char> scratch(4096);
-    struct passwd pw {};
-    struct passwd* found = nullptr;
-    if (::getpwuid_r(*uid, &pw, scratch.data(), scratch.size(), &found) == 0 && found)
-        name = found->pw_name;
-    else
-        name = std::to_string(*uid);
+    name = user_name_of(*uid);
     return 0;
 }
 
@@ -368,6 +362,14 @@ DWORD file_object::peek(void* buffer, DWORD size, peek_counts& counts) {
     counts.available = static_cast<DWORD>(avail.value);
     counts.left = static_cast<DWORD>(0u - counts.read);
     return 0;
+}
+
+std::string user_name_of(uid_t uid) {
+    std::vector<char> scratch(4096);
+    struct passwd pw {};
+    struct passwd* found = nullptr;
+    if (::getpwuid_r(uid, &pw, scratch.data(), scratch.size(), &found) == 0 && found) return found->pw_name;
+    return std::to_string(uid);
 }
 
 std::shared_ptr<io_object> adopt_descriptor(int fd, char kind) {

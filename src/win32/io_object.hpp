@@ -145,6 +145,9 @@ private:
     bool socket_;
 };
 
+/// A user's name from the password database, or the number when it has none.
+std::string user_name_of(uid_t uid);
+
 /// Makes the right object for a descriptor a parent passed down ('r', 'w', 's', 'f').
 std::shared_ptr<io_object> adopt_descriptor(int fd, char kind);
 

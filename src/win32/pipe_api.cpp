@@ -64,15 +64,6 @@ BOOL process_id_of(HANDLE pipe, bool client_end, PULONG out) {
     return TRUE;
 }
 
-/// A user's name from the password database, or the number when it has none.
-std::string user_name_of(uid_t uid) {
-    std::vector<char> scratch(4096);
-    struct passwd pw {};
-    struct passwd* found = nullptr;
-    if (::getpwuid_r(uid, &pw, scratch.data(), scratch.size(), &found) == 0 && found) return found->pw_name;
-    return std::to_string(uid);
-}
-
 } // namespace
 
 /// CreateNamedPipeA's work, with the name already UTF-8.

@@ -226,10 +226,15 @@ struct startup {
 
 BOOL create_process(const char* application, const char* command_line, LPSECURITY_ATTRIBUTES process_sa,
                     LPSECURITY_ATTRIBUTES thread_sa, BOOL inherit_handles, DWORD creation_flags,
-                    const std::optional<std::vector<std::string>>& environment, const char* directory,
+                    LPVOID environment_block, const char* directory,
                     const startup& si, LPPROCESS_INFORMATION pi) {
     if (!pi) return fail(ERROR_INVALID_PARAMETER, FALSE);
     if (!application && !command_line) return fail(ERROR_INVALID_PARAMETER, FALSE);
+    std::optional<std::vector<std::string>> environment;
+    if (environment_block) {
+        environment = parse_environment(environment_block, (creation_flags & CREATE_UNICODE_ENVIRONMENT) != 0);
+        if (!environment) return fail(ERROR_INVALID_PARAMETER, FALSE);
+    }
     if (creation_flags & (CREATE_SUSPENDED | DEBUG_PROCESS | DEBUG_ONLY_THIS_PROCESS))
         return fail(ERROR_NOT_SUPPORTED, FALSE); // see README
 
@@ -376,14 +381,9 @@ BOOL WINAPI CreateProcessA(LPCSTR lpApplicationName, LPSTR lpCommandLine, LPSECU
                            LPPROCESS_INFORMATION lpProcessInformation) {
     return guard(FALSE, [&]() -> BOOL {
         if (!lpStartupInfo) return fail(ERROR_INVALID_PARAMETER, FALSE);
-        std::optional<std::vector<std::string>> env;
-        if (lpEnvironment) {
-            env = parse_environment(lpEnvironment, (dwCreationFlags & CREATE_UNICODE_ENVIRONMENT) != 0);
-            if (!env) return fail(ERROR_INVALID_PARAMETER, FALSE);
-        }
         startup si{lpStartupInfo->dwFlags, {lpStartupInfo->hStdInput, lpStartupInfo->hStdOutput, lpStartupInfo->hStdError}};
         return create_process(lpApplicationName, lpCommandLine, lpProcessAttributes, lpThreadAttributes, bInheritHandles,
-                              dwCreationFlags, env, lpCurrentDirectory, si, lpProcessInformation);
+                              dwCreationFlags, lpEnvironment, lpCurrentDirectory, si, lpProcessInformation);
     });
 }
 
@@ -397,14 +397,9 @@ BOOL WINAPI CreateProcessW(LPCWSTR lpApplicationName, LPWSTR lpCommandLine, LPSE
         if (lpApplicationName && !(app = to_utf8(lpApplicationName))) return fail(ERROR_INVALID_PARAMETER, FALSE);
         if (lpCommandLine && !(line = to_utf8(lpCommandLine))) return fail(ERROR_INVALID_PARAMETER, FALSE);
         if (lpCurrentDirectory && !(dir = to_utf8(lpCurrentDirectory))) return fail(ERROR_INVALID_PARAMETER, FALSE);
-        std::optional<std::vector<std::string>> env;
-        if (lpEnvironment) {
-            env = parse_environment(lpEnvironment, (dwCreationFlags & CREATE_UNICODE_ENVIRONMENT) != 0);
-            if (!env) return fail(ERROR_INVALID_PARAMETER, FALSE);
-        }
         startup si{lpStartupInfo->dwFlags, {lpStartupInfo->hStdInput, lpStartupInfo->hStdOutput, lpStartupInfo->hStdError}};
         return create_process(app ? app->c_str() : nullptr, line ? line->c_str() : nullptr, lpProcessAttributes,
-                              lpThreadAttributes, bInheritHandles, dwCreationFlags, env, dir ? dir->c_str() : nullptr,
+                              lpThreadAttributes, bInheritHandles, dwCreationFlags, lpEnvironment, dir ? dir->c_str() : nullptr,
                               si, lpProcessInformation);
     });
 }

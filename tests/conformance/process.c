@@ -186,6 +186,15 @@ static int role_open_pipe(int argc, char** argv) {
     return 0;
 }
 
+/* CreateProcessA with an empty STARTUPINFO and no inheritance. */
+static BOOL create_plain(const char* app, char* cmd, LPVOID env, const char* dir, PROCESS_INFORMATION* pi) {
+    STARTUPINFOA si;
+    memset(&si, 0, sizeof si);
+    si.cb = sizeof si;
+    memset(pi, 0, sizeof *pi);
+    return CreateProcessA(app, cmd, NULL, NULL, FALSE, 0, env, dir, &si, pi);
+}
+
 /* ---- tests ---------------------------------------------------------------------------------- */
 
 /* Parent-side end non-inheritable, child-side end inheritable. */
@@ -519,12 +528,8 @@ TEST(nowait_server_with_a_client_process) {
 
 TEST(missing_directory_is_path_not_found) {
     char cmd[] = "/nonexistent/npipe-conformance-no-such-program";
-    STARTUPINFOA si;
-    memset(&si, 0, sizeof si);
-    si.cb = sizeof si;
     PROCESS_INFORMATION pi;
-    memset(&pi, 0, sizeof pi);
-    CHECK_FAILS(CreateProcessA(NULL, cmd, NULL, NULL, FALSE, 0, NULL, NULL, &si, &pi),
+    CHECK_FAILS(create_plain(NULL, cmd, NULL, NULL, &pi),
                 ERROR_PATH_NOT_FOUND);
 }
 
@@ -534,14 +539,10 @@ static void run_by_short_name(const char* suffix, int code) {
     base = base ? base + 1 : exe;
     char cmd[512];
     snprintf(cmd, sizeof cmd, "%s%s --role role_return_code %d", base, suffix, code);
-    STARTUPINFOA si;
-    memset(&si, 0, sizeof si);
-    si.cb = sizeof si;
     PROCESS_INFORMATION pi;
-    memset(&pi, 0, sizeof pi);
     /* The current directory is elsewhere: the program is found next to this executable. */
     REQUIRE_EQ(chdir("/"), 0);
-    REQUIRE_OK(CreateProcessA(NULL, cmd, NULL, NULL, FALSE, 0, NULL, NULL, &si, &pi));
+    REQUIRE_OK(create_plain(NULL, cmd, NULL, NULL, &pi));
     CHECK_EQ(join_process(&pi), (DWORD)code);
 }
 
@@ -589,11 +590,8 @@ TEST(an_environment_block_keeps_the_pipe_namespace) {
     snprintf(cmd, sizeof cmd, "\"%s\" --role role_open_pipe %s", self_exe(), name);
     /* The child's environment is only this: no NPIPE_RUNTIME_DIR, no XDG_RUNTIME_DIR. */
     static char env[] = "LANG=C\0NPIPE_CONFORMANCE_CHILD=1\0";
-    STARTUPINFOA si;
-    memset(&si, 0, sizeof si);
-    si.cb = sizeof si;
     PROCESS_INFORMATION pi;
-    REQUIRE_OK(CreateProcessA(NULL, cmd, NULL, NULL, FALSE, 0, env, NULL, &si, &pi));
+    REQUIRE_OK(create_plain(NULL, cmd, env, NULL, &pi));
     CHECK_EQ(join_process(&pi), 0);
     CloseHandle(s);
 }
@@ -607,11 +605,8 @@ TEST(relative_program_with_a_current_directory_is_found_from_ours) {
     REQUIRE_EQ(chdir(dir), 0);
     char cmd[512];
     snprintf(cmd, sizeof cmd, "./%s --role role_return_code 7", slash + 1);
-    STARTUPINFOA si;
-    memset(&si, 0, sizeof si);
-    si.cb = sizeof si;
     PROCESS_INFORMATION pi;
-    REQUIRE_OK(CreateProcessA(NULL, cmd, NULL, NULL, FALSE, 0, NULL, "/", &si, &pi));
+    REQUIRE_OK(create_plain(NULL, cmd, NULL, "/", &pi));
     CHECK_EQ(join_process(&pi), 7);
 }
 
@@ -626,22 +621,16 @@ TEST(a_file_that_is_no_program_is_bad_exe_format) {
     CHECK_OK(WriteFile(f, "\x01\x02 not a program\n", 17, &n, NULL));
     CloseHandle(f);
     REQUIRE_EQ(chmod(path, 0755), 0);
-    STARTUPINFOA si;
-    memset(&si, 0, sizeof si);
-    si.cb = sizeof si;
     PROCESS_INFORMATION pi;
-    CHECK_FAILS(CreateProcessA(path, NULL, NULL, NULL, FALSE, 0, NULL, NULL, &si, &pi), ERROR_BAD_EXE_FORMAT);
+    CHECK_FAILS(create_plain(path, NULL, NULL, NULL, &pi), ERROR_BAD_EXE_FORMAT);
     unlink(path);
     rmdir(dir);
 }
 
 TEST(missing_program_in_an_existing_directory_is_file_not_found) {
     char cmd[] = "/tmp/npipe-conformance-no-such-program";
-    STARTUPINFOA si;
-    memset(&si, 0, sizeof si);
-    si.cb = sizeof si;
     PROCESS_INFORMATION pi;
-    CHECK_FAILS(CreateProcessA(NULL, cmd, NULL, NULL, FALSE, 0, NULL, NULL, &si, &pi), ERROR_FILE_NOT_FOUND);
+    CHECK_FAILS(create_plain(NULL, cmd, NULL, NULL, &pi), ERROR_FILE_NOT_FOUND);
 }
 
 /* The Microsoft C runtime's rule for the program name: quotes only switch quoting, so
@@ -652,11 +641,8 @@ TEST(quotes_in_the_program_name_only_switch_quoting) {
     REQUIRE(slash != NULL);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "\"%.*s/\"%s --role role_return_code 9", (int)(slash - exe), exe, slash + 1);
-    STARTUPINFOA si;
-    memset(&si, 0, sizeof si);
-    si.cb = sizeof si;
     PROCESS_INFORMATION pi;
-    REQUIRE_OK(CreateProcessA(NULL, cmd, NULL, NULL, FALSE, 0, NULL, NULL, &si, &pi));
+    REQUIRE_OK(create_plain(NULL, cmd, NULL, NULL, &pi));
     CHECK_EQ(join_process(&pi), 9);
 }
 
