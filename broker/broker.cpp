@@ -5,6 +5,7 @@
 #include <npipe/pipe_name.hpp>
 
 #include <algorithm>
+#include "os/process.hpp"
 #include <csignal>
 #include <cstdio>
 #include <ctime>
@@ -26,7 +27,7 @@ std::span<const std::byte> as_bytes(const std::vector<std::byte>& v) { return {v
 
 } // namespace
 
-broker::broker(config cfg) : cfg_(std::move(cfg)) {}
+broker::broker(config cfg) : cfg_(std::move(cfg)), store_(cfg_.runtime_dir) {}
 
 broker::~broker() {
     // Leave nothing behind that would make the next broker think we still run.
@@ -48,6 +49,14 @@ std::error_code broker::start() {
     auto lock = os::lock_file(detail::broker_lock_path(cfg_.runtime_dir));
     if (!lock) return lock.error;
     lock_ = std::move(lock.value);
+
+    // What an earlier broker left: names whose servers are still running are kept for them.
+    if (auto ec = store_.open()) {
+        log("warning", "cannot keep state in " + cfg_.runtime_dir + "/pipes (" + ec.message() +
+                           "): pipes will not be kept across a restart");
+    } else {
+        load_saved_pipes();
+    }
 
     auto p = os::poller::create();
     if (!p) return p.error;
@@ -106,6 +115,10 @@ int broker::next_timeout_ms() const {
     for (const auto& [id, c] : connections_)
         if (c->kind == conn_kind::fresh) consider(c->opened_at + cfg_.handshake_timeout);
     if (accept_paused_until_) consider(*accept_paused_until_);
+    for (const auto& [key, r] : reserved_names_) {
+        if (r.until) consider(*r.until);
+        if (!r.holders.empty()) consider(next_sweep_);
+    }
     if (cfg_.idle_exit.count() > 0 && idle()) consider(idle_since_ + cfg_.idle_exit);
     if (!next) return -1;
     auto ms = std::chrono::ceil<std::chrono::milliseconds>(*next - now).count();
@@ -201,7 +214,8 @@ void broker::on_readable(connection& c) {
     std::byte buf[16384];
     std::uint64_t id = c.id;
     for (;;) {
-        auto r = os::recv_with_fds(c.sock.get(), buf, c.inbox_fds, 1, MSG_DONTWAIT);
+        // At most two descriptors: a page and, re-registering a connected instance, its client.
+        auto r = os::recv_with_fds(c.sock.get(), buf, c.inbox_fds, 2, MSG_DONTWAIT);
         if (!r) {
             if (r.error == std::errc::resource_unavailable_try_again) break;
             close_connection(id, r.error == std::errc::bad_message ? "bad control data" : nullptr);
@@ -257,6 +271,8 @@ bool broker::handle_frame(connection& c, const protocol::frame_header& h, std::s
     case message_type::list: return !link && c.kind != conn_kind::waiter && body.empty() && on_list(c);
     case message_type::status: return !link && c.kind != conn_kind::waiter && body.empty() && on_status(c);
     case message_type::stop: return !link && c.kind != conn_kind::waiter && body.empty() && on_stop(c);
+    case message_type::get_security: return c.kind == conn_kind::fresh && on_get_security(c, body);
+    case message_type::set_security: return c.kind == conn_kind::fresh && on_set_security(c, body);
     default: break;
     }
     close_connection(c.id, "unexpected request");
@@ -291,11 +307,16 @@ access_identity identity_of(const os::peer_credentials& p) {
 
 bool broker::on_create(connection& c, std::span<const std::byte> body) {
     protocol::create_instance_request req;
-    if (!protocol::decode(body, req) || c.inbox_fds.size() != 1) {
+    bool decoded = protocol::decode(body, req);
+    bool has_client = decoded && req.reregister &&
+                      (req.state == static_cast<std::uint8_t>(instance_state::connected) ||
+                       req.state == static_cast<std::uint8_t>(instance_state::closing));
+    if (!decoded || c.inbox_fds.size() != (has_client ? 2u : 1u)) {
         close_connection(c.id, "malformed create_instance");
         return false;
     }
     os::fd page = std::move(c.inbox_fds.front());
+    os::fd data = has_client ? std::move(c.inbox_fds.back()) : os::fd{};
     c.inbox_fds.clear();
     std::error_code ec;
     auto name = parse_pipe_name(req.name, ec);
@@ -304,6 +325,14 @@ bool broker::on_create(connection& c, std::span<const std::byte> body) {
         req.max_instances > 255 || !os::shared_page::is_sealed_page(page.get())) {
         reply_error(c, win32_error::invalid_parameter);
         return true;
+    }
+    // A re-registered connected instance brings its data connection: the broker learns who the
+    // client is from the kernel (the socket's peer), never from the server's word.
+    std::optional<os::peer_credentials> client;
+    if (has_client) {
+        auto cred = os::peer_credentials_of(data.get());
+        if (!cred) { reply_error(c, win32_error::invalid_parameter); return true; }
+        client = cred.value;
     }
     pipe_entry* pipe = registry_.find(name->key);
     if (pipe) {
@@ -317,8 +346,9 @@ bool broker::on_create(connection& c, std::span<const std::byte> body) {
             reply_error(c, win32_error::access_denied);
             return true;
         }
-        // FILE_FLAG_FIRST_PIPE_INSTANCE, or an instance that disagrees with the pipe.
-        if (req.first_instance || req.direction != pipe->direction || req.type != pipe->type ||
+        // FILE_FLAG_FIRST_PIPE_INSTANCE, or an instance that disagrees with the pipe. (An
+        // instance coming back after a restart was not the first one, whatever it asked then.)
+        if ((req.first_instance && !req.reregister) || req.direction != pipe->direction || req.type != pipe->type ||
             req.max_instances != pipe->max_instances) {
             reply_error(c, win32_error::access_denied);
             return true;
@@ -332,10 +362,17 @@ bool broker::on_create(connection& c, std::span<const std::byte> body) {
         reply_error(c, win32_error::not_enough_quota);
         return true;
     }
+    auto start_time = os::process_start_time(c.peer.pid);
+    if (!start_time) { // it has exited already: nothing to register
+        close_connection(c.id, nullptr);
+        return false;
+    }
     if (!pipe) {
-        // A name whose pipe just went is still reserved for those who could add instances to it.
+        // A name whose pipe just went, or whose servers have not come back since a restart, is
+        // reserved for those who could add instances to it.
+        const reservation* kept = nullptr;
         if (auto r = reserved_names_.find(name->key); r != reserved_names_.end()) {
-            if (clock::now() < r->second.until) {
+            if (in_force(r->second)) {
                 auto check = access_check(r->second.security, identity_of(c.peer), rights::FILE_CREATE_PIPE_INSTANCE);
                 if (!check.granted) {
                     log("warning", "squatting refused: uid " + std::to_string(c.peer.uid) + " (pid " +
@@ -346,11 +383,19 @@ bool broker::on_create(connection& c, std::span<const std::byte> body) {
                     return true;
                 }
             }
+            kept = &r->second;
             // Released once the new pipe exists (below): a create that fails keeps the name kept.
         }
-        // The new pipe's security descriptor: the creator's SDDL, or npipe's default.
+        // The new pipe's security descriptor: the one it had before a restart, for an instance
+        // of that pipe coming back; else the creator's SDDL, or npipe's default.
         security_descriptor sd;
-        if (req.sddl.empty()) {
+        std::uint64_t id = 0;
+        std::string display = name->full();
+        if (req.reregister && kept && kept->pipe_id == req.pipe_id) {
+            sd = kept->security;
+            id = kept->pipe_id;
+            if (!kept->display_name.empty()) display = kept->display_name;
+        } else if (req.sddl.empty()) {
             sd = default_descriptor(c.peer.uid, req.windows_default_acl ? default_dacl::windows_compatible
                                                                        : default_dacl::owner_and_root,
                                     c.peer.gid);
@@ -373,8 +418,12 @@ bool broker::on_create(connection& c, std::span<const std::byte> body) {
                 return true;
             }
         }
-        pipe = &registry_.add_pipe(name->key);
-        pipe->display_name = name->full();
+        if (kept) {
+            if (kept->saved) store_.remove(kept->pipe_id);
+            reserved_names_.erase(name->key); // `kept` dangles from here on
+        }
+        pipe = &registry_.add_pipe(name->key, id ? id : new_pipe_id());
+        pipe->display_name = display;
         pipe->direction = req.direction;
         pipe->type = req.type;
         pipe->max_instances = req.max_instances;
@@ -384,18 +433,32 @@ bool broker::on_create(connection& c, std::span<const std::byte> body) {
         pipe->reject_remote = req.reject_remote;
         pipe->owner_uid = sd.owner && sd.owner->uid() ? *sd.owner->uid() : c.peer.uid;
         pipe->security = std::move(sd);
-        reserved_names_.erase(name->key);
         if (cfg_.verbose) log("debug", "pipe created: " + pipe->display_name);
     }
     instance& inst = registry_.add_instance(*pipe);
     inst.link_connection = c.id;
     inst.server_pid = c.peer.pid;
+    inst.server_start = *start_time;
     inst.server_uid = c.peer.uid;
     inst.page = std::move(page);
     c.kind = conn_kind::instance_link;
     c.instance_id = inst.id;
-    reply(c, protocol::encode(protocol::created_reply{inst.id}));
-    instance_listening(*pipe);
+    if (req.reregister) {
+        // As it was before the restart: the same connection count (clients compare it with the
+        // page), the same state, the same client.
+        inst.generation = req.generation;
+        inst.state = static_cast<instance_state>(req.state);
+        if (client) {
+            inst.client_pid = client->pid;
+            inst.client_uid = client->uid;
+            inst.server_end = std::move(data);
+            poller_.add(inst.server_end.get(), EPOLLRDHUP, tag_server_end | inst.id);
+        }
+        log("info", "instance of " + pipe->display_name + " re-registered by pid " + std::to_string(c.peer.pid));
+    }
+    save_servers(*pipe);
+    reply(c, protocol::encode(protocol::created_reply{inst.id, pipe->id}));
+    if (inst.state == instance_state::listening) instance_listening(*pipe);
     return true;
 }
 
@@ -443,6 +506,8 @@ bool broker::on_open(connection& c, std::span<const std::byte> body) {
     ok.out_buffer_size = pipe->out_buffer_size;
     ok.in_buffer_size = pipe->in_buffer_size;
     ok.generation = inst->generation;
+    ok.pipe_id = pipe->id;
+    ok.granted_access = check.granted_access;
     int page_fd = inst->page.get();
     if (auto e = os::send_with_fds(c.sock.get(), as_bytes(protocol::encode(ok)), std::span<const int>(&page_fd, 1))) {
         close_connection(c.id, nullptr);
@@ -642,6 +707,167 @@ bool broker::on_stop(connection& c) {
     return true;
 }
 
+// ---- security descriptors after creation (GetSecurityInfo / SetSecurityInfo) -----------------
+
+broker::pipe_lookup broker::find_pipe_for_handle(const std::string& spelled, std::uint64_t id) {
+    std::error_code ec;
+    auto name = parse_pipe_name(spelled, ec);
+    if (!name || !name->is_local()) return {nullptr, win32_error::invalid_name};
+    pipe_entry* pipe = registry_.find(name->key);
+    // The handle's pipe is gone (perhaps replaced by another of the same name): nothing to do.
+    if (!pipe || pipe->id != id) return {nullptr, win32_error::pipe_not_connected};
+    return {pipe, win32_error::success};
+}
+
+bool broker::on_get_security(connection& c, std::span<const std::byte> body) {
+    protocol::get_security_request req;
+    if (!protocol::decode(body, req)) {
+        close_connection(c.id, "malformed get_security");
+        return false;
+    }
+    c.kind = conn_kind::query;
+    auto [pipe, error] = find_pipe_for_handle(req.name, req.pipe_id);
+    if (!pipe) { reply_error(c, error); return true; }
+    auto check = access_check(pipe->security, identity_of(c.peer), rights::READ_CONTROL);
+    if (!check.granted) {
+        log("info", "reading the security of " + pipe->display_name + " denied to uid " +
+                        std::to_string(c.peer.uid) + ": " + check.reason);
+        reply_error(c, win32_error::access_denied);
+        return true;
+    }
+    reply(c, protocol::encode(protocol::security_reply{pipe->security.to_sddl()}));
+    return true;
+}
+
+bool broker::on_set_security(connection& c, std::span<const std::byte> body) {
+    protocol::set_security_request req;
+    if (!protocol::decode(body, req)) {
+        close_connection(c.id, "malformed set_security");
+        return false;
+    }
+    c.kind = conn_kind::query;
+    namespace parts = protocol::security_parts;
+    constexpr std::uint32_t protected_dacl = 0x80000000, unprotected_dacl = 0x20000000;
+    constexpr std::uint32_t known = parts::owner | parts::group | parts::dacl | parts::sacl | protected_dacl |
+                                    unprotected_dacl;
+    if (req.parts == 0 || (req.parts & ~known) || ((req.parts & protected_dacl) && (req.parts & unprotected_dacl))) {
+        reply_error(c, win32_error::invalid_parameter);
+        return true;
+    }
+    auto [pipe, error] = find_pipe_for_handle(req.name, req.pipe_id);
+    if (!pipe) { reply_error(c, error); return true; }
+    // Pipes carry no SACL, and nobody here holds the privilege (SeSecurityPrivilege) to set one.
+    if (req.parts & parts::sacl) { reply_error(c, win32_error::access_denied); return true; }
+    std::uint32_t needed = ((req.parts & (parts::owner | parts::group)) ? rights::WRITE_OWNER : 0u) |
+                           ((req.parts & parts::dacl) ? rights::WRITE_DAC : 0u);
+    auto check = access_check(pipe->security, identity_of(c.peer), needed);
+    if (!check.granted) {
+        log("info", "changing the security of " + pipe->display_name + " denied to uid " +
+                        std::to_string(c.peer.uid) + ": " + check.reason);
+        reply_error(c, win32_error::access_denied);
+        return true;
+    }
+    std::error_code ec;
+    sddl_error where;
+    auto given = parse_sddl(req.sddl, ec, &where);
+    if (!given) {
+        log("info", "security of " + pipe->display_name + " not changed: " + where.message);
+        reply_error(c, win32_error::invalid_parameter);
+        return true;
+    }
+    security_descriptor next = pipe->security;
+    if (req.parts & parts::owner) {
+        if (!given->owner) { reply_error(c, win32_error::invalid_parameter); return true; }
+        // As on Windows without SeRestorePrivilege: one may only make oneself the owner.
+        if (*given->owner != sid::user(c.peer.uid) && c.peer.uid != 0) {
+            reply_error(c, win32_error::invalid_owner);
+            return true;
+        }
+        next.owner = given->owner;
+    }
+    if (req.parts & parts::group) {
+        if (!given->group) { reply_error(c, win32_error::invalid_parameter); return true; }
+        next.group = given->group;
+    }
+    if (req.parts & parts::dacl) {
+        next.dacl = given->dacl; // nullopt: a NULL DACL, everyone may do everything
+        next.control = static_cast<std::uint16_t>((next.control & ~(sd_control::DACL_PROTECTED |
+                                                                     sd_control::DACL_AUTO_INHERITED |
+                                                                     sd_control::DACL_AUTO_INHERIT_REQ)) |
+                                                  (given->control & ~sd_control::SELF_RELATIVE) |
+                                                  sd_control::DACL_PRESENT);
+    }
+    if (req.parts & protected_dacl) next.control |= sd_control::DACL_PROTECTED;
+    if (req.parts & unprotected_dacl) next.control = static_cast<std::uint16_t>(next.control & ~sd_control::DACL_PROTECTED);
+    log("info", "security of " + pipe->display_name + " changed by uid " + std::to_string(c.peer.uid) + " (pid " +
+                    std::to_string(c.peer.pid) + "): " + pipe->security.to_sddl() + " -> " + next.to_sddl());
+    pipe->security = std::move(next);
+    if (pipe->security.owner && pipe->security.owner->uid()) pipe->owner_uid = *pipe->security.owner->uid();
+    save_pipe(*pipe);
+    reply(c, protocol::encode(protocol::security_reply{pipe->security.to_sddl()}));
+    return true;
+}
+
+// ---- what survives a restart ------------------------------------------------------------------
+
+std::uint64_t broker::new_pipe_id() {
+    std::uint64_t id = 0;
+    while (id == 0) id = (static_cast<std::uint64_t>(random_()) << 32) | random_();
+    return id;
+}
+
+void broker::save_pipe(pipe_entry& p) {
+    p.saved_servers = p.servers();
+    saved_pipe s{p.id, p.key, p.display_name, p.owner_uid, p.security.to_sddl(), p.saved_servers};
+    if (auto ec = store_.save(s)) log("warning", "cannot save the state of " + p.display_name + ": " + ec.message());
+}
+
+void broker::save_servers(pipe_entry& p) {
+    if (p.servers() != p.saved_servers) save_pipe(p);
+}
+
+bool broker::in_force(const reservation& r) const {
+    if (r.until && clock::now() < *r.until) return true;
+    return std::any_of(r.holders.begin(), r.holders.end(),
+                       [](const server_process& s) { return os::process_running(s.pid, s.start_time); });
+}
+
+void broker::load_saved_pipes() {
+    std::vector<std::string> problems;
+    auto saved = store_.load(problems);
+    for (const auto& p : problems) log("warning", "ignoring a broken saved pipe: " + p);
+    for (auto& p : saved) {
+        std::error_code ec;
+        auto sd = parse_sddl(p.sddl, ec, nullptr, sid_policy::any);
+        if (!sd) {
+            log("warning", "ignoring the saved pipe " + p.display_name + ": its security descriptor does not parse");
+            store_.remove(p.id);
+            continue;
+        }
+        reservation r;
+        r.security = std::move(*sd);
+        r.owner_uid = p.owner_uid;
+        r.holders = std::move(p.servers);
+        r.pipe_id = p.id;
+        r.display_name = p.display_name;
+        r.saved = true;
+        if (!in_force(r)) { // its servers are gone: nothing to keep
+            store_.remove(p.id);
+            continue;
+        }
+        log("info", "keeping " + p.display_name + " for its servers to re-register");
+        reserved_names_[p.key] = std::move(r);
+    }
+}
+
+void broker::sweep_reservations() {
+    std::erase_if(reserved_names_, [&](const auto& entry) {
+        if (in_force(entry.second)) return false;
+        if (entry.second.saved) store_.remove(entry.second.pipe_id);
+        return true;
+    });
+}
+
 // ---- housekeeping -----------------------------------------------------------------------------
 
 void broker::close_connection(std::uint64_t id, const char* why) {
@@ -663,10 +889,19 @@ void broker::close_connection(std::uint64_t id, const char* why) {
             release_server_end(*inst);
             std::string name = inst->pipe->display_name;
             std::string key = inst->pipe->key;
-            reservation kept{inst->pipe->security, inst->pipe->owner_uid, clock::now() + cfg_.name_reservation};
+            reservation kept;
+            kept.security = inst->pipe->security;
+            kept.owner_uid = inst->pipe->owner_uid;
+            kept.until = clock::now() + cfg_.name_reservation;
+            kept.pipe_id = inst->pipe->id;
+            kept.display_name = name;
+            pipe_entry* pipe = inst->pipe;
             std::vector<waiter> orphans;
-            if (registry_.remove_instance(c.instance_id, orphans)) {
+            if (!registry_.remove_instance(c.instance_id, orphans)) {
+                save_servers(*pipe);
+            } else {
                 if (cfg_.verbose) log("debug", "pipe gone: " + name);
+                store_.remove(kept.pipe_id);
                 if (cfg_.name_reservation.count() > 0) reserved_names_[key] = std::move(kept);
                 for (const auto& w : orphans) {
                     auto wit = connections_.find(w.connection);
@@ -701,7 +936,15 @@ void broker::expire_deadlines() {
         }
         pipe->waiters = std::move(keep);
     }
-    std::erase_if(reserved_names_, [&](const auto& r) { return now >= r.second.until; });
+    // Reservations after a restart last while their servers run: looked at now and then.
+    if (now >= next_sweep_) {
+        sweep_reservations();
+        next_sweep_ = now + std::chrono::seconds(5);
+    } else {
+        std::erase_if(reserved_names_, [&](const auto& r) {
+            return r.second.holders.empty() && r.second.until && now >= *r.second.until;
+        });
+    }
     std::vector<std::uint64_t> stale;
     for (const auto& [id, c] : connections_)
         if (c->kind == conn_kind::fresh && now - c->opened_at >= cfg_.handshake_timeout) stale.push_back(id);

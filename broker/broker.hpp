@@ -9,6 +9,7 @@
 #include "os/poller.hpp"
 #include "os/socket.hpp"
 #include "registry.hpp"
+#include "saved_pipes.hpp"
 
 #include <npipe/error.hpp>
 
@@ -16,6 +17,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -78,6 +80,14 @@ private:
     bool on_list(connection& c);
     bool on_status(connection& c);
     bool on_stop(connection& c);
+    bool on_get_security(connection& c, std::span<const std::byte> body);
+    bool on_set_security(connection& c, std::span<const std::byte> body);
+    struct pipe_lookup {
+        pipe_entry* pipe;
+        win32_error error;
+    };
+    /// The pipe a handle belongs to: by name and id, so a newer pipe of the same name is not it.
+    pipe_lookup find_pipe_for_handle(const std::string& name, std::uint64_t id);
 
     void client_hung_up(std::uint64_t instance_id);
     void release_server_end(instance& i);
@@ -104,11 +114,28 @@ private:
     std::optional<clock::time_point> accept_paused_until_;
     bool out_of_descriptors_ = false; // logged once per shortage
     std::map<uid_t, unsigned> connections_per_uid_;
+    /// A name kept for those who may add instances to the pipe it had: for a while after the
+    /// pipe's last instance closed (`until`), or after a restart while one of the processes that
+    /// held its instances runs (`holders`).
     struct reservation {
         security_descriptor security; // of the pipe that was
         uid_t owner_uid = 0;
-        clock::time_point until;
+        std::optional<clock::time_point> until;
+        std::vector<server_process> holders;
+        std::uint64_t pipe_id = 0;
+        std::string display_name;
+        bool saved = false; // its file is still in the store
     };
+    bool in_force(const reservation& r) const;
+    void load_saved_pipes();
+    void sweep_reservations();
+    std::uint64_t new_pipe_id();
+    void save_pipe(pipe_entry& p);
+    /// Saves the pipe again when the set of processes holding its instances changed.
+    void save_servers(pipe_entry& p);
+    pipe_store store_;
+    std::random_device random_;
+    clock::time_point next_sweep_ = clock::now();
     std::map<std::string, reservation> reserved_names_; // canonical key -> the last pipe's rights
     std::uint64_t refused_by_limits_ = 0;
     unsigned instances_of(uid_t uid) const;

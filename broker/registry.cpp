@@ -12,6 +12,14 @@ instance* pipe_entry::first_listening() const noexcept {
     return nullptr;
 }
 
+std::vector<server_process> pipe_entry::servers() const {
+    std::vector<server_process> out;
+    for (const instance* i : instances) out.push_back({i->server_pid, i->server_start});
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+}
+
 bool pipe_entry::full() const noexcept {
     return max_instances < 255 && instances.size() >= max_instances;
 }
@@ -21,8 +29,9 @@ pipe_entry* registry::find(const std::string& key) noexcept {
     return it == pipes_.end() ? nullptr : it->second.get();
 }
 
-pipe_entry& registry::add_pipe(std::string key) {
+pipe_entry& registry::add_pipe(std::string key, std::uint64_t id) {
     auto entry = std::make_unique<pipe_entry>();
+    entry->id = id;
     entry->key = key;
     auto& ref = *entry;
     pipes_.emplace(std::move(key), std::move(entry));

@@ -4,6 +4,7 @@
 
 #include "os/fd.hpp"
 #include "protocol/messages.hpp"
+#include "saved_pipes.hpp"
 
 #include <npipe/security.hpp>
 
@@ -29,6 +30,7 @@ struct instance {
     pipe_entry* pipe = nullptr;
     instance_state state = instance_state::listening;
     pid_t server_pid = 0;
+    std::uint64_t server_start = 0; // when the server process started (names it for good)
     uid_t server_uid = 0;
     std::uint64_t generation = 0; // connections served so far; the current one's number
     pid_t client_pid = 0;
@@ -43,6 +45,7 @@ struct waiter {
 };
 
 struct pipe_entry {
+    std::uint64_t id = 0;     // random, never reused; kept across broker restarts
     std::string key;          // canonical (upper-cased) NAME
     std::string display_name; // full name as the first creator spelled it
     std::uint8_t direction = 3;
@@ -56,7 +59,10 @@ struct pipe_entry {
     security_descriptor security; // checked on every open and every new instance
     std::vector<instance*> instances;
     std::vector<waiter> waiters;
+    std::vector<server_process> saved_servers; // as the pipe's saved file has them
 
+    /// The processes holding instances, sorted, each once.
+    std::vector<server_process> servers() const;
     bool any_listening() const noexcept;
     instance* first_listening() const noexcept;
     bool full() const noexcept;
@@ -65,7 +71,7 @@ struct pipe_entry {
 class registry {
 public:
     pipe_entry* find(const std::string& key) noexcept;
-    pipe_entry& add_pipe(std::string key);
+    pipe_entry& add_pipe(std::string key, std::uint64_t id);
     instance& add_instance(pipe_entry& pipe);
     /// Removes the instance; returns true when its pipe is gone with it (and the pipe's waiters
     /// must be told). The caller has already released the instance's descriptors it watches.

@@ -30,15 +30,16 @@ using bytes = std::span<const std::byte>;
 // covers it meanwhile).
 auto fields(const create_instance_request& m) {
     return std::tie(m.name, m.direction, m.type, m.reject_remote, m.first_instance, m.max_instances,
-                    m.out_buffer_size, m.in_buffer_size, m.default_timeout_ms, m.sddl, m.windows_default_acl);
+                    m.out_buffer_size, m.in_buffer_size, m.default_timeout_ms, m.sddl, m.windows_default_acl,
+                    m.reregister, m.state, m.generation, m.pipe_id);
 }
-auto fields(const created_reply& m) { return std::tie(m.instance_id); }
+auto fields(const created_reply& m) { return std::tie(m.instance_id, m.pipe_id); }
 auto fields(const open_request& m) {
     return std::tie(m.name, m.read, m.write, m.desired_access, m.impersonation, m.effective_only, m.context_tracking);
 }
 auto fields(const opened_reply& m) {
     return std::tie(m.server_pid, m.type, m.direction, m.max_instances, m.out_buffer_size, m.in_buffer_size,
-                    m.generation);
+                    m.generation, m.pipe_id, m.granted_access);
 }
 auto fields(const client_arrived_push& m) {
     return std::tie(m.generation, m.pid, m.uid, m.gid, m.groups, m.label, m.anonymous, m.impersonation,
@@ -47,6 +48,9 @@ auto fields(const client_arrived_push& m) {
 auto fields(const wait_request& m) { return std::tie(m.name, m.timeout_ms); }
 auto fields(const name_request& m) { return std::tie(m.name); }
 auto fields(const error_reply& m) { return std::tie(m.code); }
+auto fields(const get_security_request& m) { return std::tie(m.name, m.pipe_id); }
+auto fields(const set_security_request& m) { return std::tie(m.name, m.pipe_id, m.parts, m.sddl); }
+auto fields(const security_reply& m) { return std::tie(m.sddl); }
 auto fields(const broker_status_reply& m) {
     return std::tie(m.pid, m.uid, m.system_scope, m.runtime_dir, m.protocol_version, m.uptime_seconds, m.pipes,
                     m.instances, m.connections_served, m.control_connections);
@@ -140,6 +144,9 @@ void check_frame(message_type type, bytes frame) {
     case message_type::error: again = round_trip<error_reply>(body, type); break;
     case message_type::pipe_list: again = round_trip<pipe_list_reply>(body, type); break;
     case message_type::broker_status: again = round_trip<broker_status_reply>(body, type); break;
+    case message_type::get_security: again = round_trip<get_security_request>(body, type); break;
+    case message_type::set_security: again = round_trip<set_security_request>(body, type); break;
+    case message_type::security: again = round_trip<security_reply>(body, type); break;
     case message_type::listen:
     case message_type::disconnect:
     case message_type::list:
@@ -184,5 +191,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     round_trip<error_reply>(input, message_type::error);
     round_trip<pipe_list_reply>(input, message_type::pipe_list);
     round_trip<broker_status_reply>(input, message_type::broker_status);
+    round_trip<get_security_request>(input, message_type::get_security);
+    round_trip<set_security_request>(input, message_type::set_security);
+    round_trip<security_reply>(input, message_type::security);
     return 0;
 }

@@ -56,9 +56,19 @@ int main(int argc, char** argv) {
     open_request open{.name = "\\\\.\\pipe\\seed", .read = true, .write = false, .desired_access = 0x80000000};
     wait_request wait{.name = "\\\\.\\pipe\\seed", .timeout_ms = 0xFFFFFFFF};
     name_request query{.name = "\\\\.\\pipe\\Stra\xC3\x9F" "e"};
-    created_reply created{.instance_id = 0x0102030405060708};
+    create_instance_request reregister = create;
+    reregister.reregister = true;
+    reregister.state = 1;
+    reregister.generation = 9;
+    reregister.pipe_id = 0x1122334455667788;
+    created_reply created{.instance_id = 0x0102030405060708, .pipe_id = 0x1122334455667788};
+    get_security_request get_sd{.name = "\\\\.\\pipe\\seed", .pipe_id = 0x1122334455667788};
+    set_security_request set_sd{.name = "\\\\.\\pipe\\seed", .pipe_id = 0x1122334455667788, .parts = 4,
+                                .sddl = "D:P(A;;FA;;;S-1-22-1-1000)(D;;FW;;;AN)"};
+    security_reply sd{.sddl = "O:S-1-22-1-1000G:S-1-22-2-1000D:P(A;;FA;;;S-1-22-1-1000)"};
     opened_reply opened{.server_pid = 4242, .type = 1, .direction = 3, .max_instances = 255,
-                        .out_buffer_size = 65536, .in_buffer_size = 65536, .generation = 7};
+                        .out_buffer_size = 65536, .in_buffer_size = 65536, .generation = 7,
+                        .pipe_id = 0x1122334455667788, .granted_access = 0x12019F};
     client_arrived_push arrived{.generation = 7, .pid = 4243, .uid = 1000, .gid = 1000, .groups = {27, 100},
                                 .label = "unconfined"};
     error_reply error{.code = 231}; // ERROR_PIPE_BUSY
@@ -74,6 +84,10 @@ int main(int argc, char** argv) {
                                .connections_served = 10, .control_connections = 1};
 
     seed("create_instance", encode(create));
+    seed("create_instance_reregister", encode(reregister));
+    seed("get_security", encode(get_sd));
+    seed("set_security", encode(set_sd));
+    seed("security", encode(sd));
     seed("open", encode(open));
     seed("wait", encode(wait));
     seed("query", encode(query));

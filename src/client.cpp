@@ -232,6 +232,8 @@ client client::open(std::string_view name, const client_options& o, std::error_c
     impl->server_pid = opened.server_pid;
     impl->page = std::move(page.value);
     impl->generation = opened.generation;
+    impl->pipe_id = opened.pipe_id;
+    impl->granted_access = opened.granted_access;
     impl->connect_to(std::move(sock));
     impl->set_state(read_mode::byte, o.wait_mode, ec); // a client starts in byte read mode
     client c;

@@ -74,6 +74,7 @@ constexpr error_text error_texts[] = {
     {1305, "ERROR_UNKNOWN_REVISION", "the revision level is unknown", "The revision level is unknown."},
     {1306, "ERROR_REVISION_MISMATCH", "the revision does not match the ACL's", "Indicates two revision levels are incompatible."},
     {1307, "ERROR_INVALID_OWNER", "this user may not be made the owner", "This security ID may not be assigned as the owner of this object."},
+    {1314, "ERROR_PRIVILEGE_NOT_HELD", "a required privilege is not held", "A required privilege is not held by the client."},
     {1332, "ERROR_NONE_MAPPED", "no mapping between account names and security IDs was done", "No mapping between account names and security IDs was done."},
     {1336, "ERROR_INVALID_ACL", "the access control list is malformed", "The access control list (ACL) structure is invalid."},
     {1337, "ERROR_INVALID_SID", "the security ID is malformed", "The security ID structure is invalid."},

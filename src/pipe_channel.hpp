@@ -68,6 +68,8 @@ public:
     unsigned max_instances = 0;
     bool can_read = true, can_write = true;
     std::atomic<pid_t> client_pid{0}, server_pid{0};
+    std::atomic<std::uint64_t> pipe_id{0}; // the broker's id of the pipe (changes only if it is re-created)
+    std::uint32_t granted_access = 0;      // access-mask bits this end holds
 
 protected:
     /// Checks the end's state before an operation (and lets a server pick up a client that

@@ -6,8 +6,13 @@
 #include "win32_errors.hpp"
 
 #include <npipe/pipe_name.hpp>
+#include <npipe/security.hpp>
 
+#include "os/process.hpp"
+
+#include <chrono>
 #include <poll.h>
+#include <thread>
 #include <unistd.h>
 
 namespace npipe {
@@ -22,6 +27,11 @@ public:
     std::uint64_t generation = 0;
     std::optional<uid_t> client_uid;
     std::optional<npipe::client_identity> identity;
+    // The instance's registration, kept to make it again with a broker that restarted, and the
+    // broker the link goes to (a pid and its start time: one process for good).
+    protocol::create_instance_request registration;
+    pid_t broker_pid = 0;
+    std::uint64_t broker_start = 0;
 
     ~server_impl() override {
         detach();     // the client reads what is left, then ERROR_BROKEN_PIPE
@@ -40,12 +50,17 @@ public:
             }
             return true;
         }
+        bool patient = wait_mode_ == wait_mode::wait;
+        if (!link && !relink(ec, patient, &lock)) return false; // lost with a broker that went
         if (state == instance_state::disconnected) {
             // No client can be in flight to a disconnected instance: no need to wait for the
             // broker's word before waiting for a client.
-            if ((ec = send_frame(link.get(), protocol::encode(protocol::message_type::listen, {})))) return false;
+            if ((ec = send_frame(link.get(), protocol::encode(protocol::message_type::listen, {})))) {
+                if (!lost_broker() || !relink(ec, patient, &lock)) return false;
+                if ((ec = send_frame(link.get(), protocol::encode(protocol::message_type::listen, {})))) return false;
+            }
             state = instance_state::listening;
-        } else if (sync_listen(ec)) {
+        } else if (listen_now(ec, patient, &lock)) {
             // The client came (and perhaps went) before ConnectNamedPipe was called.
             if (peer_hung_up()) {
                 state = instance_state::closing;
@@ -71,16 +86,28 @@ public:
             ec = win32(win32_error::pipe_not_connected);
             return;
         }
-        if (state == instance_state::listening) sync_listen(ec);
+        if (!link) relink(ec, false, nullptr); // best effort: the disconnect itself is ours
+        ec.clear();
+        if (state == instance_state::listening && link) listen_now(ec, false, nullptr);
         bool was_listening = state == instance_state::listening;
         if (!was_listening) {
             publish_disconnected(generation); // the client's unread data is void from now on
             detach_locked();
         }
-        if ((ec = send_frame(link.get(), protocol::encode(protocol::message_type::disconnect, {})))) return;
-        // A client may be on its way to a listening instance; the broker's acknowledgement
-        // tells us when none can be. A connected instance gets no acknowledgement.
-        if (was_listening) read_until(protocol::message_type::disconnected, false, ec);
+        if (link) {
+            ec = send_frame(link.get(), protocol::encode(protocol::message_type::disconnect, {}));
+            // A client may be on its way to a listening instance; the broker's acknowledgement
+            // tells us when none can be. A connected instance gets no acknowledgement.
+            if (!ec && was_listening) read_until(protocol::message_type::disconnected, false, ec);
+            if (ec && !lost_broker()) return;
+            if (ec) {
+                // The broker went: no client can come through it. Register with the next one
+                // as disconnected (or at the next connect, when none runs yet).
+                state = instance_state::disconnected;
+                relink(ec, false, nullptr);
+                ec.clear();
+            }
+        }
         state = instance_state::disconnected;
         client_pid = 0;
         client_uid.reset();
@@ -156,9 +183,86 @@ public:
         return read_until(protocol::message_type::listening, true, ec);
     }
 
+    /// sync_listen(), making the registration again first when the broker restarted meanwhile.
+    bool listen_now(std::error_code& ec, bool patient, std::unique_lock<std::mutex>* lock) {
+        if (!link && !relink(ec, patient, lock)) return false;
+        bool attached = sync_listen(ec);
+        if (!ec || !lost_broker()) return attached;
+        // A client met before the broker went is ours; either way the registration is made again.
+        if (!relink(ec, patient, lock)) {
+            if (attached) ec.clear(); // the client is here; the next link operation tries again
+            return attached;
+        }
+        return attached || sync_listen(ec);
+    }
+
+    /// Learns which broker process holds the link.
+    void remember_broker() {
+        auto cred = os::peer_credentials_of(link.get());
+        broker_pid = cred ? cred.value.pid : 0;
+        broker_start = broker_pid ? os::process_start_time(broker_pid).value_or(0) : 0;
+    }
+
+    /// After an exchange on the link failed: true when the broker holding it has exited (then
+    /// the link is dropped, to be made again by relink()). False when it still runs: the link
+    /// was shut down here (the handle is being closed) or the broker dropped us on purpose.
+    bool lost_broker() {
+        if (broker_pid == 0 || os::process_running(broker_pid, broker_start)) return false;
+        link.reset();
+        return true;
+    }
+
+    /// Registers this instance with the broker that now runs, as it is: state, connection count,
+    /// the pipe it belongs to, its page and, with a client, the data connection (the broker
+    /// learns the client from the kernel). `patient` keeps trying while no broker runs (up to a
+    /// minute, releasing `lock` between tries); else one try. An instance refused by the new
+    /// broker (the name went to someone else meanwhile, say) gets that error and stays unlinked.
+    bool relink(std::error_code& ec, bool patient, std::unique_lock<std::mutex>* lock) {
+        using namespace std::chrono_literals;
+        auto deadline = std::chrono::steady_clock::now() + 60s;
+        auto pause = 10ms;
+        for (;;) {
+            std::error_code e;
+            os::fd next = connect_broker(where, true, e);
+            if (!e) {
+                auto req = registration;
+                req.reregister = true;
+                req.state = static_cast<std::uint8_t>(state);
+                req.generation = generation;
+                req.pipe_id = pipe_id.load();
+                bool with_client = (state == instance_state::connected || state == instance_state::closing) && data_;
+                if (!with_client && req.state != static_cast<std::uint8_t>(instance_state::listening))
+                    req.state = static_cast<std::uint8_t>(instance_state::disconnected);
+                int fds[2] = {page.descriptor(), data_.get()};
+                e = send_frame(next.get(), protocol::encode(req), std::span<const int>(fds, with_client ? 2 : 1));
+                frame reply;
+                if (!e && receive_frame(next.get(), reply, 0, e)) {
+                    protocol::created_reply created;
+                    if (reply.type != protocol::message_type::created || !protocol::decode(reply.body, created)) {
+                        ec = reply_error(reply);
+                        return false;
+                    }
+                    link = std::move(next);
+                    pipe_id = created.pipe_id;
+                    remember_broker();
+                    return true;
+                }
+            }
+            if (!patient || std::chrono::steady_clock::now() >= deadline) {
+                ec = e ? e : win32(win32_error::service_not_active);
+                return false;
+            }
+            if (lock) lock->unlock();
+            std::this_thread::sleep_for(pause);
+            if (lock) lock->lock();
+            pause = std::min(pause * 2, std::chrono::duration_cast<std::chrono::milliseconds>(500ms));
+        }
+    }
+
     /// Blocks until a client arrives, without holding `lock` while it waits.
     bool wait_for_client(std::unique_lock<std::mutex>& lock, std::error_code& ec) {
         for (;;) {
+            if (!link && !relink(ec, true, &lock)) return false;
             int raw_link = link.get();
             lock.unlock();
             auto r = os::poll_one(raw_link, POLLIN, -1);
@@ -166,7 +270,11 @@ public:
             if (!r) { ec = to_win32(r.error); return false; }
             if (state != instance_state::listening) return true; // another thread took the client
             frame f;
-            if (!receive_frame(link.get(), f, 1, ec)) return false;
+            if (!receive_frame(link.get(), f, 1, ec)) {
+                // The broker restarted: register again and go on waiting for a client.
+                if (lost_broker() && relink(ec, true, &lock)) continue;
+                return false;
+            }
             protocol::message_type ack{};
             if (take(f, true, ack, ec)) return true;
             if (ec) return false;
@@ -178,7 +286,7 @@ protected:
         if (kind == io_kind::query) return {}; // a server end answers queries in any state
         std::lock_guard lock(state_mutex);
         std::error_code ec;
-        if (state == instance_state::listening) sync_listen(ec);
+        if (state == instance_state::listening) listen_now(ec, false, nullptr);
         // Windows: peek and transact need a connected instance (ERROR_BAD_PIPE otherwise, also
         // for a transaction once the client has gone); a flush with no client has nothing to
         // wait for and succeeds.
@@ -232,8 +340,13 @@ server_instance server_instance::create(std::string_view name, const server_opti
     }
     if (o.max_instances < 1 || o.max_instances > unlimited_instances ||
         (o.read_mode == read_mode::message && o.type != pipe_type::message) ||
-        static_cast<unsigned>(o.direction) < 1 || static_cast<unsigned>(o.direction) > 3) {
+        static_cast<unsigned>(o.direction) < 1 || static_cast<unsigned>(o.direction) > 3 ||
+        (o.extra_access & ~(rights::WRITE_DAC | rights::WRITE_OWNER | rights::ACCESS_SYSTEM_SECURITY))) {
         ec = detail::win32(win32_error::invalid_parameter);
+        return {};
+    }
+    if (o.extra_access & rights::ACCESS_SYSTEM_SECURITY) { // needs SeSecurityPrivilege on Windows
+        ec = detail::win32(win32_error::privilege_not_held);
         return {};
     }
     auto page = os::shared_page::create();
@@ -279,6 +392,14 @@ server_instance server_instance::create(std::string_view name, const server_opti
     impl->server_pid = ::getpid();
     impl->link = std::move(link);
     impl->page = std::move(page.value);
+    impl->registration = std::move(req);
+    impl->pipe_id = created.pipe_id;
+    impl->remember_broker();
+    // As CreateNamedPipe asks NtCreateNamedPipeFile: read and/or write by direction, plus the
+    // dwOpenMode security bits.
+    impl->granted_access = rights::SYNCHRONIZE | o.extra_access |
+                           (impl->can_read ? rights::FILE_GENERIC_READ : 0u) |
+                           (impl->can_write ? rights::FILE_GENERIC_WRITE : 0u);
     impl->set_state(o.read_mode, o.wait_mode, ec);
     server_instance s;
     s.channel_ = std::move(impl);

@@ -65,6 +65,7 @@ enum class win32_error : int {
     cannot_impersonate = 1368,
     bad_impersonation_level = 1346,
     invalid_owner = 1307,
+    privilege_not_held = 1314,
     not_enough_quota = 1816,
     none_mapped = 1332,
     timeout = 1460,

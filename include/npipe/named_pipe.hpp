@@ -29,6 +29,10 @@ class pipe_channel;
 class server_impl;
 } // namespace detail
 
+// npipe/security.hpp (which Win32 code cannot include after win32.h's macros) defines it; include
+// that header to call security() and set_security().
+struct security_descriptor;
+
 /// CreateNamedPipe's parameters.
 struct server_options {
     pipe_direction direction = pipe_direction::duplex;
@@ -47,6 +51,11 @@ struct server_options {
     std::string sddl;
     /// With an empty `sddl`: Windows' default instead (also Everyone and Anonymous read).
     bool windows_default_acl = false;
+    /// Rights this handle holds beyond what its direction gives (CreateNamedPipe's dwOpenMode
+    /// bits): rights::WRITE_DAC and/or rights::WRITE_OWNER, which set_security() needs.
+    /// rights::ACCESS_SYSTEM_SECURITY is ERROR_PRIVILEGE_NOT_HELD; other bits are
+    /// ERROR_INVALID_PARAMETER.
+    std::uint32_t extra_access = 0;
     npipe::endpoint endpoint{};
 };
 
@@ -131,6 +140,30 @@ public:
     void set_state(std::optional<npipe::read_mode> read, std::optional<npipe::wait_mode> wait);
     void set_state(std::optional<npipe::read_mode> read, std::optional<npipe::wait_mode> wait,
                    std::error_code& ec) noexcept;
+
+    /// GetSecurityInfo: the pipe's security descriptor as the broker holds it now. Needs
+    /// READ_CONTROL on this end (a server end always has it; a client end when it asked for it,
+    /// e.g. with GENERIC_READ) and, for the caller, in the pipe's DACL at the time of the call
+    /// (the owner always has it). Errors: ERROR_ACCESS_DENIED; ERROR_PIPE_NOT_CONNECTED (the
+    /// pipe this end belongs to is gone); ERROR_SERVICE_NOT_ACTIVE (no broker).
+    npipe::security_descriptor security() const;
+    npipe::security_descriptor security(std::error_code& ec) const;
+
+    /// SetSecurityInfo: replaces the parts of the pipe's descriptor that `parts` names
+    /// (security_info: owner, group, DACL; PROTECTED_/UNPROTECTED_DACL set or clear the P flag).
+    /// A `dacl` of nullopt is a NULL DACL: everyone may do everything. Needs WRITE_OWNER (owner,
+    /// group) and WRITE_DAC (DACL) on this end - a server end has them only through
+    /// server_options::extra_access, as on Windows - and in the pipe's DACL for the caller now.
+    /// Only root may make someone else the owner. New opens and instances are checked against
+    /// the new descriptor; connections already made stay. Errors: ERROR_ACCESS_DENIED,
+    /// ERROR_INVALID_OWNER, ERROR_INVALID_PARAMETER (no such part, a missing owner or group, a
+    /// SACL), ERROR_PIPE_NOT_CONNECTED, ERROR_SERVICE_NOT_ACTIVE.
+    void set_security(const npipe::security_descriptor& sd, std::uint32_t parts);
+    void set_security(const npipe::security_descriptor& sd, std::uint32_t parts, std::error_code& ec) noexcept;
+
+    /// The access this end holds (access-mask bits, generic rights mapped): for a client what
+    /// the DACL granted at open, for a server what its direction and extra_access give.
+    std::uint32_t granted_access() const noexcept;
 
     /// The pipe's full name, `\\.\pipe\NAME`, as the creator spelled it.
     const std::string& name() const noexcept;

@@ -109,6 +109,17 @@ inline constexpr generic_mapping pipe_generic_mapping{rights::FILE_GENERIC_READ,
     rights::FILE_GENERIC_WRITE & ~rights::FILE_CREATE_PIPE_INSTANCE, rights::FILE_GENERIC_EXECUTE,
     rights::FILE_ALL_ACCESS};
 
+/// Which parts of a security descriptor a read or change names (SECURITY_INFORMATION bits,
+/// Windows' values).
+namespace security_info {
+inline constexpr std::uint32_t OWNER_SECURITY_INFORMATION = 0x00000001;
+inline constexpr std::uint32_t GROUP_SECURITY_INFORMATION = 0x00000002;
+inline constexpr std::uint32_t DACL_SECURITY_INFORMATION = 0x00000004;
+inline constexpr std::uint32_t SACL_SECURITY_INFORMATION = 0x00000008;
+inline constexpr std::uint32_t UNPROTECTED_DACL_SECURITY_INFORMATION = 0x20000000;
+inline constexpr std::uint32_t PROTECTED_DACL_SECURITY_INFORMATION = 0x80000000;
+} // namespace security_info
+
 /// Replaces the GENERIC_* bits of `mask` with what `mapping` maps them to (MapGenericMask).
 constexpr std::uint32_t map_generic(std::uint32_t mask, const generic_mapping& mapping) noexcept {
     std::uint32_t out = mask & ~(rights::GENERIC_READ | rights::GENERIC_WRITE |

@@ -283,6 +283,7 @@ typedef VOID(CALLBACK* PAPCFUNC)(ULONG_PTR dwParam);
 #define ERROR_CONNECTION_REFUSED 1225
 #define ERROR_CONNECTION_ABORTED 1236
 #define ERROR_INVALID_OWNER 1307
+#define ERROR_PRIVILEGE_NOT_HELD 1314
 #define ERROR_NOT_ENOUGH_QUOTA 1816
 #define ERROR_NONE_MAPPED 1332
 #define ERROR_BAD_IMPERSONATION_LEVEL 1346
@@ -869,6 +870,41 @@ NPIPE_C_API BOOL WINAPI AddAccessDeniedAce(PACL pAcl, DWORD dwAceRevision, DWORD
 NPIPE_C_API BOOL WINAPI AddAccessDeniedAceEx(PACL pAcl, DWORD dwAceRevision, DWORD AceFlags,
                                              DWORD AccessMask, PSID pSid);
 NPIPE_C_API BOOL WINAPI GetAce(PACL pAcl, DWORD dwAceIndex, LPVOID* pAce);
+
+#define PROTECTED_DACL_SECURITY_INFORMATION 0x80000000u
+#define UNPROTECTED_DACL_SECURITY_INFORMATION 0x20000000u
+
+/* aclapi.h: the security of an object by handle. npipe supports named-pipe handles, as
+ * SE_KERNEL_OBJECT or SE_FILE_OBJECT; other handles: ERROR_NOT_SUPPORTED. Both return the error
+ * instead of setting the last error, as on Windows. GetSecurityInfo needs READ_CONTROL on the
+ * handle (every server handle; a client handle opened with GENERIC_READ or READ_CONTROL);
+ * SetSecurityInfo needs WRITE_DAC (DACL) / WRITE_OWNER (owner, group) - a server handle has
+ * them only when CreateNamedPipe's dwOpenMode asked for them. The broker also checks the
+ * caller against the pipe's DACL at the time of the call. *ppSecurityDescriptor is LocalAlloc'd,
+ * self-relative, holds the parts asked for, and the other out-pointers point into it. */
+typedef enum _SE_OBJECT_TYPE {
+    SE_UNKNOWN_OBJECT_TYPE = 0,
+    SE_FILE_OBJECT,
+    SE_SERVICE,
+    SE_PRINTER,
+    SE_REGISTRY_KEY,
+    SE_LMSHARE,
+    SE_KERNEL_OBJECT,
+    SE_WINDOW_OBJECT,
+    SE_DS_OBJECT,
+    SE_DS_OBJECT_ALL,
+    SE_PROVIDER_DEFINED_OBJECT,
+    SE_WMIGUID_OBJECT,
+    SE_REGISTRY_WOW64_32KEY,
+    SE_REGISTRY_WOW64_64KEY
+} SE_OBJECT_TYPE;
+NPIPE_C_API DWORD WINAPI GetSecurityInfo(HANDLE handle, SE_OBJECT_TYPE ObjectType,
+                                         SECURITY_INFORMATION SecurityInfo, PSID* ppsidOwner,
+                                         PSID* ppsidGroup, PACL* ppDacl, PACL* ppSacl,
+                                         PSECURITY_DESCRIPTOR* ppSecurityDescriptor);
+NPIPE_C_API DWORD WINAPI SetSecurityInfo(HANDLE handle, SE_OBJECT_TYPE ObjectType,
+                                         SECURITY_INFORMATION SecurityInfo, PSID psidOwner,
+                                         PSID psidGroup, PACL pDacl, PACL pSacl);
 
 /* ---- generic names ----------------------------------------------------------------------- */
 #ifdef UNICODE

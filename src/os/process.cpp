@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <climits>
 #include <csignal>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <fcntl.h>
@@ -249,6 +251,42 @@ std::error_code kill_process(pid_t pid, int pidfd) noexcept {
     (void)pidfd;
 #endif
     return sys_call([&] { return ::kill(pid, SIGKILL); }).error;
+}
+
+std::optional<std::uint64_t> process_start_time(pid_t pid) noexcept {
+    if (pid <= 0) return std::nullopt;
+    char path[32];
+    std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid));
+    int f = ::open(path, O_RDONLY | O_CLOEXEC);
+    if (f < 0) return std::nullopt;
+    char buf[1024];
+    ssize_t n = ::read(f, buf, sizeof buf - 1);
+    ::close(f);
+    if (n <= 0) return std::nullopt;
+    buf[n] = 0;
+    // "pid (comm) state ppid ...": comm may hold anything, even ") ", so read after the last ')'.
+    char* p = std::strrchr(buf, ')');
+    if (!p || p[1] != ' ') return std::nullopt;
+    p += 2;
+    char state = *p;
+    if (state == 'Z' || state == 'X' || state == 'x') return std::nullopt;
+    // Field 3 is the state; starttime is field 22.
+    for (int field = 3; field < 22; ++field) {
+        p = std::strchr(p, ' ');
+        if (!p) return std::nullopt;
+        ++p;
+    }
+    char* end = nullptr;
+    unsigned long long start = std::strtoull(p, &end, 10);
+    if (end == p) return std::nullopt;
+    return start;
+}
+
+bool process_running(pid_t pid, std::uint64_t start_time) noexcept {
+    if (start_time == 0) // its start is unknown (a /proc we may not read): does the pid exist?
+        return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM);
+    auto now = process_start_time(pid);
+    return now && *now == start_time;
 }
 
 } // namespace npipe::os

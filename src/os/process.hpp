@@ -58,6 +58,14 @@ sys_result<std::optional<int>> reap(pid_t pid, bool block) noexcept;
 sys_result<bool> wait_exited(pid_t pid, int pidfd,
                              std::chrono::steady_clock::time_point deadline) noexcept;
 
+/// When `pid` started (clock ticks since boot, /proc/PID/stat's starttime); with the pid, it names
+/// one process for good. Empty when there is no such process or it has exited (a zombie).
+std::optional<std::uint64_t> process_start_time(pid_t pid) noexcept;
+
+/// Whether the process `pid` that started at `start_time` still runs (not a zombie, not a newer
+/// process that reuses the number). A `start_time` of 0 (unknown) only asks whether the pid exists.
+bool process_running(pid_t pid, std::uint64_t start_time) noexcept;
+
 /// SIGKILL, through the pidfd when there is one (immune to pid reuse).
 std::error_code kill_process(pid_t pid, int pidfd) noexcept;
 

@@ -95,6 +95,10 @@ std::vector<std::byte> encode(const create_instance_request& m) {
     w.u32(m.default_timeout_ms);
     w.str(m.sddl);
     w.boolean(m.windows_default_acl);
+    w.boolean(m.reregister);
+    w.u8(m.state);
+    w.u64(m.generation);
+    w.u64(m.pipe_id);
     return frame(message_type::create_instance, w);
 }
 
@@ -111,18 +115,24 @@ bool decode(std::span<const std::byte> body, create_instance_request& m) {
     m.default_timeout_ms = r.u32();
     m.sddl = r.str();
     m.windows_default_acl = r.boolean();
-    return r.ok();
+    m.reregister = r.boolean();
+    m.state = r.u8();
+    m.generation = r.u64();
+    m.pipe_id = r.u64();
+    return r.ok() && m.state <= 3;
 }
 
 std::vector<std::byte> encode(const created_reply& m) {
     writer w;
     w.u64(m.instance_id);
+    w.u64(m.pipe_id);
     return frame(message_type::created, w);
 }
 
 bool decode(std::span<const std::byte> body, created_reply& m) {
     reader r(body);
     m.instance_id = r.u64();
+    m.pipe_id = r.u64();
     return r.ok();
 }
 
@@ -159,6 +169,8 @@ std::vector<std::byte> encode(const opened_reply& m) {
     w.u32(m.out_buffer_size);
     w.u32(m.in_buffer_size);
     w.u64(m.generation);
+    w.u64(m.pipe_id);
+    w.u32(m.granted_access);
     return frame(message_type::opened, w);
 }
 
@@ -171,6 +183,8 @@ bool decode(std::span<const std::byte> body, opened_reply& m) {
     m.out_buffer_size = r.u32();
     m.in_buffer_size = r.u32();
     m.generation = r.u64();
+    m.pipe_id = r.u64();
+    m.granted_access = r.u32();
     return r.ok();
 }
 
@@ -240,6 +254,50 @@ std::vector<std::byte> encode(const error_reply& m) {
 bool decode(std::span<const std::byte> body, error_reply& m) {
     reader r(body);
     m.code = r.u32();
+    return r.ok();
+}
+
+std::vector<std::byte> encode(const get_security_request& m) {
+    writer w;
+    w.str(m.name);
+    w.u64(m.pipe_id);
+    return frame(message_type::get_security, w);
+}
+
+bool decode(std::span<const std::byte> body, get_security_request& m) {
+    reader r(body);
+    m.name = r.str();
+    m.pipe_id = r.u64();
+    return r.ok();
+}
+
+std::vector<std::byte> encode(const set_security_request& m) {
+    writer w;
+    w.str(m.name);
+    w.u64(m.pipe_id);
+    w.u32(m.parts);
+    w.str(m.sddl);
+    return frame(message_type::set_security, w);
+}
+
+bool decode(std::span<const std::byte> body, set_security_request& m) {
+    reader r(body);
+    m.name = r.str();
+    m.pipe_id = r.u64();
+    m.parts = r.u32();
+    m.sddl = r.str();
+    return r.ok();
+}
+
+std::vector<std::byte> encode(const security_reply& m) {
+    writer w;
+    w.str(m.sddl);
+    return frame(message_type::security, w);
+}
+
+bool decode(std::span<const std::byte> body, security_reply& m) {
+    reader r(body);
+    m.sddl = r.str();
     return r.ok();
 }
 

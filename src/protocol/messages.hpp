@@ -16,7 +16,12 @@
 //            broker handles an open in one step, a client whose open has returned is always
 //            pushed before the acknowledgement of any later listen: that is how the server
 //            knows exactly whether a client is there.
-//   others:  wait -> ok | error;  query / list -> pipe_list;  status -> broker_status;  stop -> ok.
+//            After a broker restart the server sends create_instance again with `reregister`
+//            set: the instance's state, generation and pipe id, its page and, when a client is
+//            connected, the data connection (so the broker learns that client from the kernel).
+//   others:  wait -> ok | error;  query / list -> pipe_list;  status -> broker_status;  stop -> ok;
+//            get_security / set_security -> security | error (by name and pipe id, so a pipe
+//            that replaced the one a handle belongs to is never touched).
 #pragma once
 
 #include "protocol/codec.hpp"
@@ -30,7 +35,7 @@
 namespace npipe::protocol {
 
 inline constexpr std::uint16_t magic = 0x504E; // "NP"
-inline constexpr std::uint8_t version = 2; // 2: security descriptors, access masks, SQOS, identities
+inline constexpr std::uint8_t version = 3; // 2: security descriptors, SQOS, identities; 3: pipe ids, re-registration, security changes
 inline constexpr std::size_t header_size = 8;
 inline constexpr std::size_t max_request_body = 64 * 1024;
 inline constexpr std::size_t max_reply_body = 16 * 1024 * 1024;
@@ -46,6 +51,8 @@ enum class message_type : std::uint8_t {
     list = 7,
     status = 8,
     stop = 9,
+    get_security = 10,
+    set_security = 11,
 
     ok = 64,
     error = 65,
@@ -56,6 +63,7 @@ enum class message_type : std::uint8_t {
     broker_status = 70,
     listening = 71,    // acknowledges listen: every client pushed before it came first
     disconnected = 72, // acknowledges disconnect: no client can arrive after it
+    security = 73,     // a pipe's security descriptor (SDDL)
 };
 
 struct frame_header {
@@ -83,10 +91,17 @@ struct create_instance_request {
     std::uint32_t default_timeout_ms = 0;
     std::string sddl;                 // the pipe's security descriptor; empty = npipe's default
     bool windows_default_acl = false; // the default plus Everyone and Anonymous read
+    // Re-registration after a broker restart (descriptors: the page, then the data connection
+    // when `state` is connected or closing).
+    bool reregister = false;
+    std::uint8_t state = 0;       // npipe::instance_state
+    std::uint64_t generation = 0; // connections the instance has served
+    std::uint64_t pipe_id = 0;    // the pipe the instance belonged to
 };
 
 struct created_reply {
     std::uint64_t instance_id = 0;
+    std::uint64_t pipe_id = 0; // random, unique, kept across broker restarts
 };
 
 /// Impersonation levels a client allows (SECURITY_SQOS_PRESENT flags of CreateFile).
@@ -110,6 +125,8 @@ struct opened_reply {
     std::uint32_t out_buffer_size = 0;
     std::uint32_t in_buffer_size = 0;
     std::uint64_t generation = 0;
+    std::uint64_t pipe_id = 0;
+    std::uint32_t granted_access = 0; // what the DACL granted (MAXIMUM_ALLOWED resolved)
 };
 
 struct client_arrived_push {
@@ -131,6 +148,30 @@ struct wait_request {
 
 struct name_request { // query
     std::string name;
+};
+
+/// SECURITY_INFORMATION bits (Windows' values) a get_security / set_security names.
+namespace security_parts {
+inline constexpr std::uint32_t owner = 0x1;
+inline constexpr std::uint32_t group = 0x2;
+inline constexpr std::uint32_t dacl = 0x4;
+inline constexpr std::uint32_t sacl = 0x8;
+} // namespace security_parts
+
+struct get_security_request {
+    std::string name;
+    std::uint64_t pipe_id = 0;
+};
+
+struct set_security_request {
+    std::string name;
+    std::uint64_t pipe_id = 0;
+    std::uint32_t parts = 0; // security_parts: which parts of `sddl` replace the pipe's
+    std::string sddl;
+};
+
+struct security_reply {
+    std::string sddl; // the whole descriptor (after the change, for set_security)
 };
 
 struct error_reply {
@@ -195,6 +236,9 @@ std::vector<std::byte> encode(const client_arrived_push&);
 std::vector<std::byte> encode(const wait_request&);
 std::vector<std::byte> encode(const name_request&);
 std::vector<std::byte> encode(const error_reply&);
+std::vector<std::byte> encode(const get_security_request&);
+std::vector<std::byte> encode(const set_security_request&);
+std::vector<std::byte> encode(const security_reply&);
 std::vector<std::byte> encode(const pipe_list_reply&);
 std::vector<std::byte> encode(const broker_status_reply&);
 
@@ -206,6 +250,9 @@ bool decode(std::span<const std::byte> body, client_arrived_push& out);
 bool decode(std::span<const std::byte> body, wait_request& out);
 bool decode(std::span<const std::byte> body, name_request& out);
 bool decode(std::span<const std::byte> body, error_reply& out);
+bool decode(std::span<const std::byte> body, get_security_request& out);
+bool decode(std::span<const std::byte> body, set_security_request& out);
+bool decode(std::span<const std::byte> body, security_reply& out);
 bool decode(std::span<const std::byte> body, pipe_list_reply& out);
 bool decode(std::span<const std::byte> body, broker_status_reply& out);
 

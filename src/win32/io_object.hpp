@@ -59,6 +59,9 @@ public:
     virtual DWORD process_ids(ULONG&, ULONG&) { return ERROR_INVALID_FUNCTION; }
     /// ImpersonateNamedPipeClient (server ends of named pipes).
     virtual DWORD impersonate_client() { return ERROR_INVALID_FUNCTION; }
+    /// GetSecurityInfo / SetSecurityInfo (named pipes; defined in security_api.cpp).
+    virtual DWORD get_security(npipe::security_descriptor&) { return ERROR_NOT_SUPPORTED; }
+    virtual DWORD set_security(const npipe::security_descriptor&, DWORD) { return ERROR_NOT_SUPPORTED; }
 
     /// A descriptor a child process can inherit, and what it is ('r'/'w': anonymous pipe read /
     /// write end, 's': a named-pipe connection, 'f': anything else); -1 when there is none.
@@ -89,6 +92,8 @@ public:
     DWORD set_mode(DWORD mode) override;
     DWORD process_ids(ULONG& client_pid, ULONG& server_pid) override;
     DWORD impersonate_client() override;
+    DWORD get_security(npipe::security_descriptor& sd) override;
+    DWORD set_security(const npipe::security_descriptor& sd, DWORD parts) override;
     int child_descriptor() const noexcept override;
     char child_kind() const noexcept override { return 's'; }
     void last_handle_closed() noexcept override;

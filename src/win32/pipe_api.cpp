@@ -82,6 +82,7 @@ HANDLE create_named_pipe(LPCSTR name, DWORD open_mode, DWORD pipe_mode, DWORD ma
     server_options o;
     o.direction = static_cast<pipe_direction>(access);
     o.first_instance = (open_mode & FILE_FLAG_FIRST_PIPE_INSTANCE) != 0;
+    o.extra_access = open_mode & (WRITE_DAC | WRITE_OWNER | ACCESS_SYSTEM_SECURITY);
     o.type = (pipe_mode & PIPE_TYPE_MESSAGE) ? pipe_type::message : pipe_type::byte;
     o.read_mode = (pipe_mode & PIPE_READMODE_MESSAGE) ? read_mode::message : read_mode::byte;
     o.wait_mode = (pipe_mode & PIPE_NOWAIT) ? wait_mode::nowait : wait_mode::wait;

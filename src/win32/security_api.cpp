@@ -17,6 +17,7 @@
 // security.hpp first: its rights:: constants share names with win32.h's macros.
 #include <npipe/security.hpp>
 
+#include "win32/io_object.hpp"
 #include "win32/kernel_object.hpp"
 #include "win32/security_api.hpp"
 #include "win32/text.hpp"
@@ -414,6 +415,24 @@ std::optional<std::string> pipe_sddl_of_descriptor(const void* descriptor, DWORD
     return sd->to_sddl();
 }
 
+// ---- a pipe handle's descriptor (the broker holds it) ------------------------------------------
+
+namespace {
+DWORD code_of(const std::error_code& ec) noexcept { return ec ? static_cast<DWORD>(ec.value()) : 0; }
+} // namespace
+
+DWORD named_pipe_object::get_security(security_descriptor& sd) {
+    std::error_code ec;
+    sd = end().security(ec);
+    return code_of(ec);
+}
+
+DWORD named_pipe_object::set_security(const security_descriptor& sd, DWORD parts) {
+    std::error_code ec;
+    end().set_security(sd, parts, ec);
+    return code_of(ec);
+}
+
 } // namespace npipe::win32
 
 using namespace npipe::win32;
@@ -677,6 +696,79 @@ BOOL WINAPI GetAce(PACL pAcl, DWORD dwAceIndex, LPVOID* pAce) {
     for (DWORD i = 0; i < dwAceIndex; ++i) pos += load16(b + pos + 2);
     *pAce = b + pos;
     return TRUE;
+}
+
+} // extern "C"
+
+// ---- security of a handle (aclapi.h) -----------------------------------------------------------
+
+extern "C" {
+
+DWORD WINAPI GetSecurityInfo(HANDLE handle, SE_OBJECT_TYPE ObjectType, SECURITY_INFORMATION SecurityInfo,
+                             PSID* ppsidOwner, PSID* ppsidGroup, PACL* ppDacl, PACL* ppSacl,
+                             PSECURITY_DESCRIPTOR* ppSecurityDescriptor) {
+    return guard(DWORD{ERROR_NOT_ENOUGH_MEMORY}, [&]() -> DWORD {
+        if (ObjectType != SE_KERNEL_OBJECT && ObjectType != SE_FILE_OBJECT) return ERROR_INVALID_PARAMETER;
+        // The out-pointers point into the descriptor, so it must be asked for too.
+        if (!ppSecurityDescriptor && (ppsidOwner || ppsidGroup || ppDacl || ppSacl)) return ERROR_INVALID_PARAMETER;
+        if (SecurityInfo & SACL_SECURITY_INFORMATION) return ERROR_PRIVILEGE_NOT_HELD; // no SeSecurityPrivilege
+        if (!lookup(handle)) return ERROR_INVALID_HANDLE;
+        auto io = lookup_as<io_object>(handle);
+        if (!io) return ERROR_NOT_SUPPORTED;
+        npipe::security_descriptor whole;
+        if (DWORD e = io->get_security(whole)) return e;
+        npipe::security_descriptor asked;
+        if (SecurityInfo & OWNER_SECURITY_INFORMATION) asked.owner = whole.owner;
+        if (SecurityInfo & GROUP_SECURITY_INFORMATION) asked.group = whole.group;
+        if (SecurityInfo & DACL_SECURITY_INFORMATION) {
+            asked.dacl = whole.dacl;
+            asked.control = static_cast<std::uint16_t>(whole.control | npipe::sd_control::DACL_PRESENT);
+        }
+        auto bytes = write_self_relative(asked);
+        void* p = local_copy(bytes.data(), bytes.size());
+        if (!p) return ERROR_NOT_ENOUGH_MEMORY;
+        auto* base = static_cast<std::uint8_t*>(p);
+        auto at = [&](std::size_t header_offset) -> void* {
+            DWORD off = load32(base + header_offset);
+            return off ? base + off : nullptr;
+        };
+        // SECURITY_DESCRIPTOR_RELATIVE: Owner, Group, Sacl, Dacl offsets at bytes 4, 8, 12, 16.
+        if (ppsidOwner) *ppsidOwner = at(4);
+        if (ppsidGroup) *ppsidGroup = at(8);
+        if (ppDacl) *ppDacl = static_cast<PACL>(at(16));
+        if (ppSacl) *ppSacl = nullptr;
+        if (ppSecurityDescriptor) *ppSecurityDescriptor = p;
+        else LocalFree(p);
+        return ERROR_SUCCESS;
+    });
+}
+
+DWORD WINAPI SetSecurityInfo(HANDLE handle, SE_OBJECT_TYPE ObjectType, SECURITY_INFORMATION SecurityInfo,
+                             PSID psidOwner, PSID psidGroup, PACL pDacl, PACL pSacl) {
+    return guard(DWORD{ERROR_NOT_ENOUGH_MEMORY}, [&]() -> DWORD {
+        (void)pSacl;
+        if (ObjectType != SE_KERNEL_OBJECT && ObjectType != SE_FILE_OBJECT) return ERROR_INVALID_PARAMETER;
+        if (!lookup(handle)) return ERROR_INVALID_HANDLE;
+        auto io = lookup_as<io_object>(handle);
+        if (!io) return ERROR_NOT_SUPPORTED;
+        npipe::security_descriptor sd;
+        if (SecurityInfo & OWNER_SECURITY_INFORMATION) {
+            if (!psidOwner || !(sd.owner = read_sid(psidOwner))) return ERROR_INVALID_PARAMETER;
+        }
+        if (SecurityInfo & GROUP_SECURITY_INFORMATION) {
+            if (!psidGroup || !(sd.group = read_sid(psidGroup))) return ERROR_INVALID_PARAMETER;
+        }
+        if (SecurityInfo & DACL_SECURITY_INFORMATION) {
+            // A NULL pDacl is a NULL DACL: full access for everyone, as Microsoft documents.
+            if (pDacl) {
+                DWORD err = 0;
+                sd.dacl = read_acl(pDacl, err);
+                if (!sd.dacl) return err ? err : ERROR_INVALID_ACL;
+            }
+            sd.control |= npipe::sd_control::DACL_PRESENT;
+        }
+        return io->set_security(sd, SecurityInfo);
+    });
 }
 
 } // extern "C"
