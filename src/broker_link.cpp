@@ -104,11 +104,21 @@ std::error_code send_frame(int sock, const std::vector<std::byte>& bytes, std::s
     if (ec == std::errc::broken_pipe || ec == std::errc::connection_reset) {
         // The broker hung up. It may have said why first (a refused connection gets an error
         // reply before it is closed): that reason beats "not running".
+        // Only an error frame is taken: anything else (a client pushed to an instance link just
+        // before the broker went) stays for the caller to read.
         auto ready = os::poll_one(sock, POLLIN, 0);
+        std::byte header[protocol::header_size];
         if (ready && (ready.value & POLLIN)) {
-            frame f;
-            std::error_code rec;
-            if (receive_frame(sock, f, 0, rec) && f.type == protocol::message_type::error) return reply_error(f);
+            auto peeked = os::recv_some(sock, header, sizeof header, MSG_PEEK | MSG_DONTWAIT);
+            protocol::frame_header h;
+            if (peeked && peeked.value == sizeof header &&
+                protocol::decode_header(std::span<const std::byte, protocol::header_size>(header, sizeof header),
+                                        protocol::max_reply_body, h) == protocol::header_problem::none &&
+                h.type == protocol::message_type::error) {
+                frame f;
+                std::error_code rec;
+                if (receive_frame(sock, f, 0, rec)) return reply_error(f);
+            }
         }
         return win32(win32_error::service_not_active);
     }

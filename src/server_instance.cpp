@@ -56,7 +56,7 @@ public:
             // No client can be in flight to a disconnected instance: no need to wait for the
             // broker's word before waiting for a client.
             if ((ec = send_frame(link.get(), protocol::encode(protocol::message_type::listen, {})))) {
-                if (!lost_broker() || !relink(ec, patient, &lock)) return false;
+                if (!lost_broker(false) || !relink(ec, patient, &lock)) return false;
                 if ((ec = send_frame(link.get(), protocol::encode(protocol::message_type::listen, {})))) return false;
             }
             state = instance_state::listening;
@@ -99,7 +99,7 @@ public:
             // A client may be on its way to a listening instance; the broker's acknowledgement
             // tells us when none can be. A connected instance gets no acknowledgement.
             if (!ec && was_listening) read_until(protocol::message_type::disconnected, false, ec);
-            if (ec && !lost_broker()) return;
+            if (ec && !lost_broker(false)) return;
             if (ec) {
                 // The broker went: no client can come through it. Register with the next one
                 // as disconnected (or at the next connect, when none runs yet).
@@ -187,8 +187,9 @@ public:
     bool listen_now(std::error_code& ec, bool patient, std::unique_lock<std::mutex>* lock) {
         if (!link && !relink(ec, patient, lock)) return false;
         bool attached = sync_listen(ec);
-        if (!ec || !lost_broker()) return attached;
+        if (!ec || !lost_broker(true)) return attached;
         // A client met before the broker went is ours; either way the registration is made again.
+        attached = state == instance_state::connected || state == instance_state::closing;
         if (!relink(ec, patient, lock)) {
             if (attached) ec.clear(); // the client is here; the next link operation tries again
             return attached;
@@ -206,8 +207,19 @@ public:
     /// After an exchange on the link failed: true when the broker holding it has exited (then
     /// the link is dropped, to be made again by relink()). False when it still runs: the link
     /// was shut down here (the handle is being closed) or the broker dropped us on purpose.
-    bool lost_broker() {
+    /// What the link still holds is read first: a client the broker pushed before it went is
+    /// attached when `keep` (and no client is), else dropped like any late client.
+    bool lost_broker(bool keep) {
         if (broker_pid == 0 || os::process_running(broker_pid, broker_start)) return false;
+        for (;;) {
+            auto ready = os::poll_one(link.get(), POLLIN, 0);
+            if (!ready || !(ready.value & POLLIN)) break;
+            frame f;
+            std::error_code ignored;
+            if (!receive_frame(link.get(), f, 1, ignored)) break;
+            protocol::message_type ack{};
+            take(f, keep && state == instance_state::listening, ack, ignored);
+        }
         link.reset();
         return true;
     }
@@ -245,6 +257,7 @@ public:
                     link = std::move(next);
                     pipe_id = created.pipe_id;
                     remember_broker();
+                    ec.clear();
                     return true;
                 }
             }
@@ -272,7 +285,10 @@ public:
             frame f;
             if (!receive_frame(link.get(), f, 1, ec)) {
                 // The broker restarted: register again and go on waiting for a client.
-                if (lost_broker() && relink(ec, true, &lock)) continue;
+                if (lost_broker(true) && relink(ec, true, &lock)) {
+                    if (state != instance_state::listening) return true; // it had pushed a client
+                    continue;
+                }
                 return false;
             }
             protocol::message_type ack{};

@@ -709,8 +709,9 @@ DWORD WINAPI GetSecurityInfo(HANDLE handle, SE_OBJECT_TYPE ObjectType, SECURITY_
                              PSECURITY_DESCRIPTOR* ppSecurityDescriptor) {
     return guard(DWORD{ERROR_NOT_ENOUGH_MEMORY}, [&]() -> DWORD {
         if (ObjectType != SE_KERNEL_OBJECT && ObjectType != SE_FILE_OBJECT) return ERROR_INVALID_PARAMETER;
-        // The out-pointers point into the descriptor, so it must be asked for too.
-        if (!ppSecurityDescriptor && (ppsidOwner || ppsidGroup || ppDacl || ppSacl)) return ERROR_INVALID_PARAMETER;
+        // The out-pointers point into the descriptor, so it must be asked for too; so it must when a part
+        // (0xF: OWNER|GROUP|DACL|SACL_SECURITY_INFORMATION) is, as Windows refuses a call with nowhere to put it.
+        if (!ppSecurityDescriptor && (ppsidOwner || ppsidGroup || ppDacl || ppSacl || (SecurityInfo & 0xFu))) return ERROR_INVALID_PARAMETER;
         if (SecurityInfo & SACL_SECURITY_INFORMATION) return ERROR_PRIVILEGE_NOT_HELD; // no SeSecurityPrivilege
         if (!lookup(handle)) return ERROR_INVALID_HANDLE;
         auto io = lookup_as<io_object>(handle);

@@ -598,6 +598,511 @@ TEST(wide_functions) {
     LocalFree(sd);
 }
 
+/* ---- GetSecurityInfo / SetSecurityInfo on pipe handles ------------------------------------------- */
+
+/* A Win32 error code that the call RETURNS (these functions leave the last error alone). */
+#define CHECK_WIN32(call, expected) check_win32_((DWORD)(call), (DWORD)(expected), #call, __LINE__)
+static void check_win32_(DWORD actual, DWORD expected, const char* expr, int line) {
+    int ok = actual == expected;
+    if (!ok)
+        note("line %d: %s returned %lu %s, expected %lu %s", line, expr, (unsigned long)actual, error_name(actual),
+             (unsigned long)expected, error_name(expected));
+    check_true_(ok, expr, __FILE__, line, 0);
+}
+
+static unsigned my_uid(void) { return (unsigned)geteuid(); }
+
+/* A server instance of a pipe that allows any number of instances, created with the descriptor
+ * of `sddl` (NULL: no SECURITY_ATTRIBUTES, the default descriptor); REQUIRE-d valid. */
+static HANDLE server_with(const char* name, DWORD open_mode, const char* sddl) {
+    PSECURITY_DESCRIPTOR sd = sddl ? from_sddl(sddl, NULL) : NULL;
+    SECURITY_ATTRIBUTES sa = {sizeof sa, sd, FALSE};
+    HANDLE h = CreateNamedPipeA(name, open_mode, PIPE_TYPE_BYTE, PIPE_UNLIMITED_INSTANCES, 4096, 4096, 0,
+                                sd ? &sa : NULL);
+    DWORD err = GetLastError();
+    if (sd) LocalFree(sd);
+    SetLastError(err);
+    REQUIRE_HANDLE(h);
+    return h;
+}
+
+/* GetSecurityInfo(h, SE_KERNEL_OBJECT, parts) must succeed; its descriptor as SDDL must be
+ * `expected` (only the parts asked for are in it). */
+static void check_security_of(HANDLE h, SECURITY_INFORMATION parts, const char* expected, int line) {
+    PSECURITY_DESCRIPTOR sd = NULL;
+    DWORD r = GetSecurityInfo(h, SE_KERNEL_OBJECT, parts, NULL, NULL, NULL, NULL, &sd);
+    check_win32_(r, ERROR_SUCCESS, "GetSecurityInfo(h, SE_KERNEL_OBJECT, parts, ..., &sd)", line);
+    if (r != ERROR_SUCCESS) return;
+    check_true_(sd != NULL, "sd != NULL", __FILE__, line, 0);
+    if (!sd) return;
+    check_sddl_of(sd, all_info, expected, line);
+    check_eq_(U64(LocalFree(sd)), 0, "LocalFree(sd)", "NULL", __FILE__, line, 0);
+}
+
+/* The DACL of an SDDL text, in a descriptor the caller frees (*holder). */
+static PACL dacl_of(const char* sddl, PSECURITY_DESCRIPTOR* holder) {
+    *holder = from_sddl(sddl, NULL);
+    BOOL present = FALSE, defaulted = FALSE;
+    PACL dacl = NULL;
+    REQUIRE_OK(GetSecurityDescriptorDacl(*holder, &present, &dacl, &defaulted));
+    REQUIRE(present);
+    return dacl;
+}
+
+/* A SID of an SDDL SID text, LocalAlloc'd. */
+static PSID sid_of(const char* text) {
+    PSID sid = NULL;
+    REQUIRE_OK(ConvertStringSidToSidA(text, &sid));
+    return sid;
+}
+
+static int points_into(const void* p, PSECURITY_DESCRIPTOR sd) {
+    const BYTE* b = (const BYTE*)p;
+    const BYTE* start = (const BYTE*)sd;
+    return b >= start + sizeof(SECURITY_DESCRIPTOR_RELATIVE) && b < start + GetSecurityDescriptorLength(sd);
+}
+
+TEST(get_security_info_of_a_server_handle) {
+    char name[128], me[64], sddl[256];
+    pipe_name(name, "getsec");
+    snprintf(me, sizeof me, "S-1-22-1-%u", my_uid());
+    snprintf(sddl, sizeof sddl, "O:%sG:S-1-22-2-%uD:P(A;;FA;;;%s)(A;;FR;;;WD)", me, (unsigned)getegid(), me);
+    HANDLE h = server_with(name, PIPE_ACCESS_DUPLEX, sddl);
+
+    PSID owner = (PSID)1, group = (PSID)1;
+    PACL dacl = (PACL)1;
+    PSECURITY_DESCRIPTOR sd = NULL;
+    SetLastError(0xDEADBEEFu);
+    CHECK_WIN32(GetSecurityInfo(h, SE_KERNEL_OBJECT, all_info, &owner, &group, &dacl, NULL, &sd), ERROR_SUCCESS);
+    CHECK_EQ(GetLastError(), 0xDEADBEEFu); /* the error is returned, not set */
+    REQUIRE(sd != NULL);
+    CHECK_EQ(IsValidSecurityDescriptor(sd), TRUE);
+    CHECK(((SECURITY_DESCRIPTOR_RELATIVE*)sd)->Control & SE_SELF_RELATIVE);
+    check_sddl_of(sd, all_info, sddl, __LINE__); /* what the pipe was created with */
+    /* The out-pointers point into the descriptor, at its parts. */
+    CHECK(points_into(owner, sd));
+    CHECK(points_into(group, sd));
+    CHECK(points_into(dacl, sd));
+    PSID in_sd = NULL;
+    BOOL present = FALSE, defaulted = TRUE;
+    CHECK_OK(GetSecurityDescriptorOwner(sd, &in_sd, &defaulted));
+    CHECK_EQ(owner, in_sd);
+    CHECK_OK(GetSecurityDescriptorGroup(sd, &in_sd, &defaulted));
+    CHECK_EQ(group, in_sd);
+    PACL dacl_in_sd = NULL;
+    CHECK_OK(GetSecurityDescriptorDacl(sd, &present, &dacl_in_sd, &defaulted));
+    CHECK_EQ(present, TRUE);
+    CHECK_EQ(dacl, dacl_in_sd);
+    if (owner != (PSID)1 && owner) {
+        LPSTR text = NULL;
+        CHECK_OK(ConvertSidToStringSidA(owner, &text));
+        CHECK_TEXT(text, me);
+        LocalFree(text);
+    }
+    if (dacl != (PACL)1 && dacl) {
+        CHECK_EQ(IsValidAcl(dacl), TRUE);
+        CHECK_EQ(dacl->AceCount, 2);
+    }
+    CHECK_EQ(LocalFree(sd), NULL);
+
+    /* SE_FILE_OBJECT names the same object. */
+    sd = NULL;
+    CHECK_WIN32(GetSecurityInfo(h, SE_FILE_OBJECT, all_info, NULL, NULL, NULL, NULL, &sd), ERROR_SUCCESS);
+    if (sd) {
+        check_sddl_of(sd, all_info, sddl, __LINE__);
+        CHECK_EQ(LocalFree(sd), NULL);
+    }
+
+    /* Only the parts asked for. An out-pointer of a part not asked for comes back NULL, as Wine
+     * does (Microsoft: "valid only if you set the flag"); never a stale or dangling pointer. */
+    char dacl_text[256];
+    snprintf(dacl_text, sizeof dacl_text, "D:P(A;;FA;;;%s)(A;;FR;;;WD)", me);
+    owner = (PSID)1;
+    group = (PSID)1;
+    dacl = (PACL)1;
+    sd = NULL;
+    CHECK_WIN32(GetSecurityInfo(h, SE_KERNEL_OBJECT, DACL_SECURITY_INFORMATION, &owner, &group, &dacl, NULL, &sd),
+                ERROR_SUCCESS);
+    REQUIRE(sd != NULL);
+    check_sddl_of(sd, all_info, dacl_text, __LINE__);
+    CHECK(points_into(dacl, sd));
+    CHECK_EQ(owner, NULL);
+    CHECK_EQ(group, NULL);
+    in_sd = (PSID)1;
+    CHECK_OK(GetSecurityDescriptorOwner(sd, &in_sd, &defaulted));
+    CHECK_EQ(in_sd, NULL);
+    CHECK_EQ(LocalFree(sd), NULL);
+
+    char og_text[256];
+    snprintf(og_text, sizeof og_text, "O:%sG:S-1-22-2-%u", me, (unsigned)getegid());
+    check_security_of(h, OWNER_SECURITY_INFORMATION | GROUP_SECURITY_INFORMATION, og_text, __LINE__);
+    check_security_of(h, 0, "", __LINE__);
+    CHECK_OK(CloseHandle(h));
+
+    /* A pipe created without a descriptor is owned by its creator. */
+    pipe_name(name, "getsec-default");
+    h = server_with(name, PIPE_ACCESS_INBOUND, NULL);
+    owner = NULL;
+    group = (PSID)1;
+    dacl = (PACL)1;
+    sd = NULL;
+    CHECK_WIN32(GetSecurityInfo(h, SE_KERNEL_OBJECT, OWNER_SECURITY_INFORMATION, &owner, &group, &dacl, NULL, &sd),
+                ERROR_SUCCESS);
+    CHECK_EQ(group, NULL);
+    CHECK_EQ(dacl, NULL);
+    if (owner) {
+        LPSTR text = NULL;
+        CHECK_OK(ConvertSidToStringSidA(owner, &text));
+        CHECK_TEXT(text, me);
+        LocalFree(text);
+    }
+    CHECK(owner != NULL);
+    if (sd) CHECK_EQ(LocalFree(sd), NULL);
+    CHECK_OK(CloseHandle(h));
+}
+
+TEST(get_security_info_errors) {
+    char name[128];
+    pipe_name(name, "getsec-errors");
+    HANDLE h = server_with(name, PIPE_ACCESS_DUPLEX, NULL);
+    PSID owner = (PSID)1;
+    PACL dacl = (PACL)1, sacl = (PACL)1;
+    PSECURITY_DESCRIPTOR sd = (PSECURITY_DESCRIPTOR)1;
+
+    /* npipe: the parts point into the descriptor, so it must be asked for too (as Microsoft
+     * documents it; native Windows returns the parts anyway and leaks the descriptor). */
+    SetLastError(0xDEADBEEFu);
+    CHECK_WIN32(GetSecurityInfo(h, SE_KERNEL_OBJECT, DACL_SECURITY_INFORMATION, NULL, NULL, &dacl, NULL, NULL),
+                ERROR_INVALID_PARAMETER);
+    CHECK_EQ(GetLastError(), 0xDEADBEEFu);
+    /* A part asked for with nowhere to put it (Windows: ERROR_INVALID_PARAMETER); no part, no pointer: fine. */
+    CHECK_WIN32(GetSecurityInfo(h, SE_KERNEL_OBJECT, DACL_SECURITY_INFORMATION, NULL, NULL, NULL, NULL, NULL),
+                ERROR_INVALID_PARAMETER);
+    CHECK_WIN32(GetSecurityInfo(h, SE_KERNEL_OBJECT, 0, NULL, NULL, NULL, NULL, NULL), ERROR_SUCCESS);
+    CHECK_WIN32(GetSecurityInfo(h, SE_REGISTRY_KEY, DACL_SECURITY_INFORMATION, NULL, NULL, &dacl, NULL, &sd),
+                ERROR_INVALID_PARAMETER);
+    CHECK_WIN32(GetSecurityInfo(h, SE_UNKNOWN_OBJECT_TYPE, DACL_SECURITY_INFORMATION, NULL, NULL, &dacl, NULL, &sd),
+                ERROR_INVALID_PARAMETER);
+    /* Nobody holds SeSecurityPrivilege. */
+    CHECK_WIN32(GetSecurityInfo(h, SE_KERNEL_OBJECT, SACL_SECURITY_INFORMATION, NULL, NULL, NULL, &sacl, &sd),
+                ERROR_PRIVILEGE_NOT_HELD);
+    CHECK_WIN32(GetSecurityInfo(h, SE_KERNEL_OBJECT, all_info | SACL_SECURITY_INFORMATION, &owner, NULL, &dacl,
+                                &sacl, &sd),
+                ERROR_PRIVILEGE_NOT_HELD);
+    CHECK_WIN32(GetSecurityInfo((HANDLE)(uintptr_t)0x1234, SE_KERNEL_OBJECT, DACL_SECURITY_INFORMATION, NULL, NULL,
+                                &dacl, NULL, &sd),
+                ERROR_INVALID_HANDLE);
+    CHECK_WIN32(GetSecurityInfo(BOGUS_HANDLE, SE_KERNEL_OBJECT, DACL_SECURITY_INFORMATION, NULL, NULL, &dacl, NULL,
+                                &sd),
+                ERROR_INVALID_HANDLE);
+    /* npipe: only named-pipe handles carry a descriptor. */
+    HANDLE ev = CreateEventA(NULL, TRUE, FALSE, NULL);
+    REQUIRE_HANDLE(ev);
+    CHECK_WIN32(GetSecurityInfo(ev, SE_KERNEL_OBJECT, DACL_SECURITY_INFORMATION, NULL, NULL, &dacl, NULL, &sd),
+                ERROR_NOT_SUPPORTED);
+    CHECK_WIN32(GetSecurityInfo(NULL, SE_KERNEL_OBJECT, DACL_SECURITY_INFORMATION, NULL, NULL, &dacl, NULL, &sd),
+                ERROR_INVALID_HANDLE);
+    HANDLE rd = NULL, wr = NULL;
+    REQUIRE_OK(CreatePipe(&rd, &wr, NULL, 0));
+    CHECK_WIN32(GetSecurityInfo(rd, SE_KERNEL_OBJECT, DACL_SECURITY_INFORMATION, NULL, NULL, &dacl, NULL, &sd),
+                ERROR_NOT_SUPPORTED);
+    CHECK_WIN32(SetSecurityInfo(wr, SE_KERNEL_OBJECT, DACL_SECURITY_INFORMATION, NULL, NULL, NULL, NULL),
+                ERROR_NOT_SUPPORTED);
+    CHECK_OK(CloseHandle(rd));
+    CHECK_OK(CloseHandle(wr));
+    /* Nothing was stored by a failing call. */
+    CHECK_EQ(owner, (PSID)1);
+    CHECK_EQ(dacl, (PACL)1);
+    CHECK_EQ(sacl, (PACL)1);
+    CHECK_EQ(sd, (PSECURITY_DESCRIPTOR)1);
+
+    /* The same for SetSecurityInfo. */
+    PSECURITY_DESCRIPTOR holder = NULL;
+    PACL everyone = dacl_of("D:(A;;FA;;;WD)", &holder);
+    CHECK_WIN32(SetSecurityInfo(h, SE_REGISTRY_KEY, DACL_SECURITY_INFORMATION, NULL, NULL, everyone, NULL),
+                ERROR_INVALID_PARAMETER);
+    CHECK_WIN32(SetSecurityInfo((HANDLE)(uintptr_t)0x1234, SE_KERNEL_OBJECT, DACL_SECURITY_INFORMATION, NULL, NULL,
+                                everyone, NULL),
+                ERROR_INVALID_HANDLE);
+    CHECK_WIN32(SetSecurityInfo(ev, SE_KERNEL_OBJECT, DACL_SECURITY_INFORMATION, NULL, NULL, everyone, NULL),
+                ERROR_NOT_SUPPORTED);
+    LocalFree(holder);
+    CHECK_OK(CloseHandle(ev));
+    CHECK_OK(CloseHandle(h));
+}
+
+TEST(set_security_info_dacl_needs_write_dac) {
+    char name[128], me[64], deny_write[256];
+    pipe_name(name, "setdacl");
+    snprintf(me, sizeof me, "S-1-22-1-%u", my_uid());
+    snprintf(deny_write, sizeof deny_write, "D:(D;;FW;;;%s)(A;;FA;;;%s)", me, me);
+    PSECURITY_DESCRIPTOR holder = NULL;
+    PACL dacl = dacl_of(deny_write, &holder);
+
+    /* Without WRITE_DAC in dwOpenMode the server handle may not change the DACL. */
+    HANDLE plain = server_with(name, PIPE_ACCESS_DUPLEX, NULL);
+    SetLastError(0xDEADBEEFu);
+    CHECK_WIN32(SetSecurityInfo(plain, SE_KERNEL_OBJECT, DACL_SECURITY_INFORMATION, NULL, NULL, dacl, NULL),
+                ERROR_ACCESS_DENIED);
+    CHECK_EQ(GetLastError(), 0xDEADBEEFu);
+    CHECK_OK(CloseHandle(plain));
+
+    /* With it: the DACL changes, and GetSecurityInfo shows the new one. */
+    HANDLE h = server_with(name, PIPE_ACCESS_DUPLEX | WRITE_DAC, NULL);
+    SetLastError(0xDEADBEEFu);
+    CHECK_WIN32(SetSecurityInfo(h, SE_KERNEL_OBJECT, DACL_SECURITY_INFORMATION, NULL, NULL, dacl, NULL),
+                ERROR_SUCCESS);
+    CHECK_EQ(GetLastError(), 0xDEADBEEFu);
+    check_security_of(h, DACL_SECURITY_INFORMATION, deny_write, __LINE__);
+    /* Owner and group were not touched. */
+    char owner_text[256];
+    snprintf(owner_text, sizeof owner_text, "O:%s", me);
+    check_security_of(h, OWNER_SECURITY_INFORMATION, owner_text, __LINE__);
+
+    /* A client opened now is checked against the new DACL. FILE_GENERIC_WRITE holds SYNCHRONIZE
+     * (and READ_CONTROL), which every CreateFile asks for, so this DACL refuses a read-only open
+     * as well - as on Windows. */
+    HANDLE c = open_client(name, GENERIC_READ | GENERIC_WRITE);
+    DWORD err = GetLastError();
+    CHECK_EQ(c, INVALID_HANDLE_VALUE);
+    if (c == INVALID_HANDLE_VALUE) CHECK_EQ_ERR_(err, ERROR_ACCESS_DENIED);
+    else CloseHandle(c);
+    c = open_client(name, GENERIC_READ);
+    err = GetLastError();
+    CHECK_EQ(c, INVALID_HANDLE_VALUE);
+    if (c == INVALID_HANDLE_VALUE) CHECK_EQ_ERR_(err, ERROR_ACCESS_DENIED);
+    else CloseHandle(c);
+
+    /* Denying FILE_WRITE_DATA alone (0x2, written back by its directory-service alias DC as
+     * Windows does) refuses a write open and lets a read open through. */
+    char deny_write_data[256], deny_write_data_text[256];
+    snprintf(deny_write_data, sizeof deny_write_data, "D:(D;;0x2;;;%s)(A;;FA;;;%s)", me, me);
+    snprintf(deny_write_data_text, sizeof deny_write_data_text, "D:(D;;DC;;;%s)(A;;FA;;;%s)", me, me);
+    PSECURITY_DESCRIPTOR holder1 = NULL;
+    PACL write_data_dacl = dacl_of(deny_write_data, &holder1);
+    CHECK_WIN32(SetSecurityInfo(h, SE_KERNEL_OBJECT, DACL_SECURITY_INFORMATION, NULL, NULL, write_data_dacl, NULL),
+                ERROR_SUCCESS);
+    check_security_of(h, DACL_SECURITY_INFORMATION, deny_write_data_text, __LINE__);
+    c = open_client(name, GENERIC_READ | GENERIC_WRITE);
+    err = GetLastError();
+    CHECK_EQ(c, INVALID_HANDLE_VALUE);
+    if (c == INVALID_HANDLE_VALUE) CHECK_EQ_ERR_(err, ERROR_ACCESS_DENIED);
+    else CloseHandle(c);
+    c = open_client(name, GENERIC_READ);
+    REQUIRE_HANDLE(c);
+    CHECK_OK(CloseHandle(c));
+    LocalFree(holder1);
+
+    /* The owner keeps READ_CONTROL and WRITE_DAC whatever the DACL says: it can change it back. */
+    PSECURITY_DESCRIPTOR holder2 = NULL;
+    char allow[256];
+    snprintf(allow, sizeof allow, "D:(A;;FA;;;%s)", me);
+    PACL allow_dacl = dacl_of(allow, &holder2);
+    HANDLE h2 = server_with(name, PIPE_ACCESS_DUPLEX | WRITE_DAC, NULL); /* the first one is connected */
+    CHECK_WIN32(SetSecurityInfo(h2, SE_FILE_OBJECT, DACL_SECURITY_INFORMATION, NULL, NULL, allow_dacl, NULL),
+                ERROR_SUCCESS);
+    check_security_of(h, DACL_SECURITY_INFORMATION, allow, __LINE__); /* one pipe, one descriptor */
+    c = open_client(name, GENERIC_READ | GENERIC_WRITE);
+    REQUIRE_HANDLE(c);
+    CHECK_OK(CloseHandle(c));
+    /* Even a DACL that denies the owner everything. */
+    PSECURITY_DESCRIPTOR holder3 = NULL;
+    char deny_all[256];
+    snprintf(deny_all, sizeof deny_all, "D:(D;;FA;;;%s)", me);
+    PACL deny_dacl = dacl_of(deny_all, &holder3);
+    CHECK_WIN32(SetSecurityInfo(h, SE_KERNEL_OBJECT, DACL_SECURITY_INFORMATION, NULL, NULL, deny_dacl, NULL),
+                ERROR_SUCCESS);
+    check_security_of(h, DACL_SECURITY_INFORMATION, deny_all, __LINE__);
+    CHECK_WIN32(SetSecurityInfo(h, SE_KERNEL_OBJECT, DACL_SECURITY_INFORMATION, NULL, NULL, allow_dacl, NULL),
+                ERROR_SUCCESS);
+    check_security_of(h, DACL_SECURITY_INFORMATION, allow, __LINE__);
+
+    LocalFree(holder);
+    LocalFree(holder2);
+    LocalFree(holder3);
+    CHECK_OK(CloseHandle(h2));
+    CHECK_OK(CloseHandle(h));
+}
+
+TEST(set_security_info_null_dacl) {
+    char name[128];
+    pipe_name(name, "nulldacl-set");
+    HANDLE h = server_with(name, PIPE_ACCESS_DUPLEX | WRITE_DAC, "D:(A;;FR;;;WD)");
+    /* Read-only for everyone, this user included (only the owner's implicit rights remain). */
+    HANDLE c = open_client(name, GENERIC_READ | GENERIC_WRITE);
+    DWORD err = GetLastError();
+    CHECK_EQ(c, INVALID_HANDLE_VALUE);
+    if (c == INVALID_HANDLE_VALUE) CHECK_EQ_ERR_(err, ERROR_ACCESS_DENIED);
+    else CloseHandle(c);
+
+    /* pDacl NULL with DACL_SECURITY_INFORMATION: a NULL DACL, everyone may do everything. */
+    CHECK_WIN32(SetSecurityInfo(h, SE_KERNEL_OBJECT, DACL_SECURITY_INFORMATION, NULL, NULL, NULL, NULL),
+                ERROR_SUCCESS);
+    PACL dacl = (PACL)1;
+    PSECURITY_DESCRIPTOR sd = NULL;
+    CHECK_WIN32(GetSecurityInfo(h, SE_KERNEL_OBJECT, DACL_SECURITY_INFORMATION, NULL, NULL, &dacl, NULL, &sd),
+                ERROR_SUCCESS);
+    REQUIRE(sd != NULL);
+    CHECK_EQ(dacl, NULL);
+    BOOL present = FALSE, defaulted = TRUE;
+    PACL in_sd = (PACL)1;
+    CHECK_OK(GetSecurityDescriptorDacl(sd, &present, &in_sd, &defaulted));
+    CHECK_EQ(present, TRUE);
+    CHECK_EQ(in_sd, NULL);
+    check_sddl_of(sd, all_info, "D:NO_ACCESS_CONTROL", __LINE__);
+    CHECK_EQ(LocalFree(sd), NULL);
+
+    c = open_client(name, GENERIC_READ | GENERIC_WRITE);
+    REQUIRE_HANDLE(c);
+    CHECK_OK(CloseHandle(c));
+    CHECK_OK(CloseHandle(h));
+}
+
+TEST(set_security_info_owner_and_group) {
+    char name[128], me[64], text[256];
+    pipe_name(name, "setowner");
+    snprintf(me, sizeof me, "S-1-22-1-%u", my_uid());
+    PSID my_sid = sid_of(me);
+    PSID other = sid_of("S-1-22-1-12345");
+    PSID group = sid_of("S-1-22-2-4242");
+
+    /* Without WRITE_OWNER in dwOpenMode: neither the owner nor the group (WRITE_DAC is not enough). */
+    HANDLE plain = server_with(name, PIPE_ACCESS_DUPLEX | WRITE_DAC, NULL);
+    CHECK_WIN32(SetSecurityInfo(plain, SE_KERNEL_OBJECT, OWNER_SECURITY_INFORMATION, my_sid, NULL, NULL, NULL),
+                ERROR_ACCESS_DENIED);
+    CHECK_WIN32(SetSecurityInfo(plain, SE_KERNEL_OBJECT, GROUP_SECURITY_INFORMATION, NULL, group, NULL, NULL),
+                ERROR_ACCESS_DENIED);
+    CHECK_OK(CloseHandle(plain));
+
+    HANDLE h = server_with(name, PIPE_ACCESS_DUPLEX | WRITE_OWNER, NULL);
+    /* OWNER_SECURITY_INFORMATION needs an owner. */
+    CHECK_WIN32(SetSecurityInfo(h, SE_KERNEL_OBJECT, OWNER_SECURITY_INFORMATION, NULL, NULL, NULL, NULL),
+                ERROR_INVALID_PARAMETER);
+    CHECK_WIN32(SetSecurityInfo(h, SE_KERNEL_OBJECT, GROUP_SECURITY_INFORMATION, NULL, NULL, NULL, NULL),
+                ERROR_INVALID_PARAMETER);
+    /* WRITE_OWNER is not WRITE_DAC. */
+    CHECK_WIN32(SetSecurityInfo(h, SE_KERNEL_OBJECT, DACL_SECURITY_INFORMATION, NULL, NULL, NULL, NULL),
+                ERROR_ACCESS_DENIED);
+    /* One may always make oneself the owner. */
+    CHECK_WIN32(SetSecurityInfo(h, SE_KERNEL_OBJECT, OWNER_SECURITY_INFORMATION, my_sid, NULL, NULL, NULL),
+                ERROR_SUCCESS);
+    snprintf(text, sizeof text, "O:%s", me);
+    check_security_of(h, OWNER_SECURITY_INFORMATION, text, __LINE__);
+    /* Any group. */
+    CHECK_WIN32(SetSecurityInfo(h, SE_KERNEL_OBJECT, GROUP_SECURITY_INFORMATION, NULL, group, NULL, NULL),
+                ERROR_SUCCESS);
+    snprintf(text, sizeof text, "O:%sG:S-1-22-2-4242", me);
+    check_security_of(h, OWNER_SECURITY_INFORMATION | GROUP_SECURITY_INFORMATION, text, __LINE__);
+
+    /* Another owner: only with SeRestorePrivilege on Windows, that is only root here. */
+    if (geteuid() == 0) {
+        note("running as root: setting another owner (S-1-22-1-12345) must succeed");
+        CHECK_WIN32(SetSecurityInfo(h, SE_KERNEL_OBJECT, OWNER_SECURITY_INFORMATION, other, NULL, NULL, NULL),
+                    ERROR_SUCCESS);
+        check_security_of(h, OWNER_SECURITY_INFORMATION, "O:S-1-22-1-12345", __LINE__);
+    } else {
+        note("running as uid %u: setting another owner (S-1-22-1-12345) must fail with ERROR_INVALID_OWNER",
+             my_uid());
+        CHECK_WIN32(SetSecurityInfo(h, SE_KERNEL_OBJECT, OWNER_SECURITY_INFORMATION, other, NULL, NULL, NULL),
+                    ERROR_INVALID_OWNER);
+        snprintf(text, sizeof text, "O:%s", me);
+        check_security_of(h, OWNER_SECURITY_INFORMATION, text, __LINE__);
+    }
+    LocalFree(my_sid);
+    LocalFree(other);
+    LocalFree(group);
+    CHECK_OK(CloseHandle(h));
+}
+
+TEST(security_info_of_client_handles) {
+    char name[128], me[64], sddl[256];
+    pipe_name(name, "clientsec");
+    snprintf(me, sizeof me, "S-1-22-1-%u", my_uid());
+    snprintf(sddl, sizeof sddl, "O:%sD:(A;;FA;;;%s)", me, me);
+    HANDLE s1 = server_with(name, PIPE_ACCESS_DUPLEX, sddl);
+    HANDLE s2 = server_with(name, PIPE_ACCESS_DUPLEX, NULL);
+    HANDLE s3 = server_with(name, PIPE_ACCESS_DUPLEX, NULL);
+    HANDLE s4 = server_with(name, PIPE_ACCESS_DUPLEX, NULL);
+    char dacl_text[256];
+    snprintf(dacl_text, sizeof dacl_text, "D:(A;;FA;;;%s)", me);
+
+    /* FILE_GENERIC_READ and FILE_GENERIC_WRITE both include READ_CONTROL. */
+    HANDLE rw = open_client(name, GENERIC_READ | GENERIC_WRITE);
+    REQUIRE_HANDLE(rw);
+    check_security_of(rw, DACL_SECURITY_INFORMATION, dacl_text, __LINE__);
+    HANDLE w = open_client(name, GENERIC_WRITE);
+    REQUIRE_HANDLE(w);
+    check_security_of(w, DACL_SECURITY_INFORMATION, dacl_text, __LINE__);
+    /* FILE_WRITE_DATA alone does not. */
+    HANDLE wd = open_client(name, FILE_WRITE_DATA);
+    REQUIRE_HANDLE(wd);
+    PSECURITY_DESCRIPTOR sd = (PSECURITY_DESCRIPTOR)1;
+    CHECK_WIN32(GetSecurityInfo(wd, SE_KERNEL_OBJECT, DACL_SECURITY_INFORMATION, NULL, NULL, NULL, NULL, &sd),
+                ERROR_ACCESS_DENIED);
+    CHECK_EQ(sd, (PSECURITY_DESCRIPTOR)1);
+
+    /* SetSecurityInfo needs WRITE_DAC in the client's desired access. */
+    PSECURITY_DESCRIPTOR holder = NULL;
+    char new_dacl[256];
+    snprintf(new_dacl, sizeof new_dacl, "D:(A;;FA;;;%s)(A;;FR;;;WD)", me);
+    PACL dacl = dacl_of(new_dacl, &holder);
+    CHECK_WIN32(SetSecurityInfo(rw, SE_KERNEL_OBJECT, DACL_SECURITY_INFORMATION, NULL, NULL, dacl, NULL),
+                ERROR_ACCESS_DENIED);
+    check_security_of(s1, DACL_SECURITY_INFORMATION, dacl_text, __LINE__); /* unchanged */
+    HANDLE wdac = open_client(name, GENERIC_READ | GENERIC_WRITE | WRITE_DAC);
+    REQUIRE_HANDLE(wdac);
+    CHECK_WIN32(SetSecurityInfo(wdac, SE_KERNEL_OBJECT, DACL_SECURITY_INFORMATION, NULL, NULL, dacl, NULL),
+                ERROR_SUCCESS);
+    check_security_of(s1, DACL_SECURITY_INFORMATION, new_dacl, __LINE__);
+    check_security_of(rw, DACL_SECURITY_INFORMATION, new_dacl, __LINE__);
+    /* WRITE_DAC is not WRITE_OWNER. */
+    PSID my_sid = sid_of(me);
+    CHECK_WIN32(SetSecurityInfo(wdac, SE_KERNEL_OBJECT, OWNER_SECURITY_INFORMATION, my_sid, NULL, NULL, NULL),
+                ERROR_ACCESS_DENIED);
+    LocalFree(my_sid);
+    LocalFree(holder);
+
+    CHECK_OK(CloseHandle(wdac));
+    CHECK_OK(CloseHandle(wd));
+    CHECK_OK(CloseHandle(w));
+    CHECK_OK(CloseHandle(rw));
+    CHECK_OK(CloseHandle(s4));
+    CHECK_OK(CloseHandle(s3));
+    CHECK_OK(CloseHandle(s2));
+    CHECK_OK(CloseHandle(s1));
+}
+
+TEST(security_info_of_a_client_after_the_pipe_is_gone) {
+    char name[128];
+    pipe_name(name, "gonesec");
+    HANDLE s = server_with(name, PIPE_ACCESS_DUPLEX, NULL);
+    HANDLE c = open_client(name, GENERIC_READ | GENERIC_WRITE | WRITE_DAC);
+    REQUIRE_HANDLE(c);
+    PSECURITY_DESCRIPTOR sd = NULL;
+    CHECK_WIN32(GetSecurityInfo(c, SE_KERNEL_OBJECT, DACL_SECURITY_INFORMATION, NULL, NULL, NULL, NULL, &sd),
+                ERROR_SUCCESS);
+    if (sd) LocalFree(sd);
+
+    /* npipe: with its last instance closed the broker no longer holds the pipe. */
+    CHECK_OK(CloseHandle(s));
+    sd = (PSECURITY_DESCRIPTOR)1;
+    CHECK_WIN32(GetSecurityInfo(c, SE_KERNEL_OBJECT, DACL_SECURITY_INFORMATION, NULL, NULL, NULL, NULL, &sd),
+                ERROR_PIPE_NOT_CONNECTED);
+    CHECK_EQ(sd, (PSECURITY_DESCRIPTOR)1);
+    CHECK_WIN32(SetSecurityInfo(c, SE_KERNEL_OBJECT, DACL_SECURITY_INFORMATION, NULL, NULL, NULL, NULL),
+                ERROR_PIPE_NOT_CONNECTED);
+
+    /* A new pipe of the same name is another pipe. */
+    s = server_with(name, PIPE_ACCESS_DUPLEX, "D:(A;;FA;;;WD)");
+    CHECK_WIN32(GetSecurityInfo(c, SE_KERNEL_OBJECT, DACL_SECURITY_INFORMATION, NULL, NULL, NULL, NULL, &sd),
+                ERROR_PIPE_NOT_CONNECTED);
+    CHECK_WIN32(SetSecurityInfo(c, SE_KERNEL_OBJECT, DACL_SECURITY_INFORMATION, NULL, NULL, NULL, NULL),
+                ERROR_PIPE_NOT_CONNECTED);
+    check_security_of(s, DACL_SECURITY_INFORMATION, "D:(A;;FA;;;WD)", __LINE__);
+    CHECK_OK(CloseHandle(c));
+    CHECK_OK(CloseHandle(s));
+}
+
 TEST_TABLE{
     TEST_ENTRY(sddl_to_self_relative_layout_byte_for_byte),
     TEST_ENTRY(null_dacl_empty_dacl_and_no_dacl),
@@ -611,6 +1116,13 @@ TEST_TABLE{
     TEST_ENTRY(create_named_pipe_with_sddl_descriptor),
     TEST_ENTRY(create_named_pipe_with_invalid_descriptor),
     TEST_ENTRY(wide_functions),
+    TEST_ENTRY(get_security_info_of_a_server_handle),
+    TEST_ENTRY(get_security_info_errors),
+    TEST_ENTRY(set_security_info_dacl_needs_write_dac),
+    TEST_ENTRY(set_security_info_null_dacl),
+    TEST_ENTRY(set_security_info_owner_and_group),
+    TEST_ENTRY(security_info_of_client_handles),
+    TEST_ENTRY(security_info_of_a_client_after_the_pipe_is_gone),
     TABLE_END,
 };
 ROLE_TABLE{TABLE_END};

@@ -14,7 +14,11 @@
 //                                                the exit status is the Win32 error (0: created)
 //   create-loop NAME UID N                       becomes UID, tries N times to create an instance of
 //                                                NAME; the exit status is how often it succeeded
+//   set-dacl-as NAME UID SDDL                    becomes UID, opens NAME asking GENERIC_READ|WRITE_DAC,
+//                                                replaces the pipe's DACL with SDDL's; the exit status
+//                                                is the Win32 error of the open or of the change
 #include <npipe/named_pipe.hpp>
+#include <npipe/security.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -168,6 +172,23 @@ int main(int argc, char** argv) {
                 client::open(name, o, ec);
             } else {
                 server_instance::create(name, {}, ec);
+            }
+            if (ec) std::fprintf(stderr, "npipe_test_peer %s: %s\n", role.c_str(), ec.message().c_str());
+            return ec.value() & 0xff;
+        }
+        if (role == "set-dacl-as") {
+            auto uid = static_cast<uid_t>(std::stoul(argv[3]));
+            if (::setgroups(0, nullptr) != 0 || ::setresgid(uid, uid, uid) != 0 || ::setresuid(uid, uid, uid) != 0) {
+                std::perror("npipe_test_peer: cannot become the uid");
+                return 255;
+            }
+            client_options o;
+            o.access_mask = rights::GENERIC_READ | rights::WRITE_DAC;
+            std::error_code ec;
+            auto c = client::open(name, o, ec);
+            if (!ec) {
+                auto sd = parse_sddl(argv[4], ec);
+                if (sd) c.set_security(*sd, security_info::DACL_SECURITY_INFORMATION, ec);
             }
             if (ec) std::fprintf(stderr, "npipe_test_peer %s: %s\n", role.c_str(), ec.message().c_str());
             return ec.value() & 0xff;

@@ -3,6 +3,8 @@
 // Needs root (CI runs as root): the other processes become uid 65534 and 12345.
 #include "fixture.hpp"
 
+#include <npipe/security.hpp>
+
 #include <npipe/namespace.hpp>
 
 using namespace npipe;
@@ -122,4 +124,58 @@ TEST_F(access, ReservationOfAGoneNameIsConfigurable) {
     ASSERT_TRUE(broker_->ready());
     { auto s = server_instance::create(pipe_name("free")); }
     EXPECT_EQ(create_as(pipe_name("free"), nobody), 0) << "no reservation: the name is anyone's";
+}
+
+TEST_F(access, ChangingTheDaclNeedsWriteDacOnTheServerHandle) {
+    std::error_code ec;
+    auto plain = server_instance::create(pipe_name("plain"));
+    auto sd = plain.security();
+    EXPECT_EQ(sd.owner, sid::user(0));
+    plain.set_security(sd, security_info::DACL_SECURITY_INFORMATION, ec);
+    EXPECT_EQ(ec, win32_error::access_denied) << "no WRITE_DAC in the open mode, as on Windows";
+
+    server_options o;
+    o.extra_access = rights::WRITE_DAC;
+    auto s = server_instance::create(pipe_name("opened-up"), o);
+    EXPECT_EQ(open_as(pipe_name("opened-up"), nobody, "rw"), 5);
+    auto wider = parse_sddl("D:(A;;GRGW;;;WD)(A;;FA;;;BA)", ec);
+    ASSERT_TRUE(wider);
+    s.set_security(*wider, security_info::DACL_SECURITY_INFORMATION);
+    EXPECT_EQ(s.security().to_sddl(), "O:S-1-22-1-0G:S-1-22-2-0D:(A;;GRGW;;;WD)(A;;FA;;;BA)");
+    EXPECT_EQ(open_as(pipe_name("opened-up"), nobody, "rw"), 0) << "new opens see the new DACL";
+    s.set_security(*wider, security_info::OWNER_SECURITY_INFORMATION, ec);
+    EXPECT_EQ(ec, win32_error::access_denied) << "the owner needs WRITE_OWNER on the handle";
+}
+
+TEST_F(access, OtherUsersChangeTheDaclOnlyWhenItGrantsThemWriteDac) {
+    auto readable = server_instance::create(pipe_name("readable"), with_sddl("D:(A;;GR;;;WD)(A;;FA;;;BA)"));
+    EXPECT_EQ(peer({"set-dacl-as", pipe_name("readable"), std::to_string(nobody), "D:(A;;GA;;;WD)"}).wait(), 5)
+        << "opening with WRITE_DAC is refused";
+    EXPECT_EQ(query_pipe(pipe_name("readable")).sddl, "O:S-1-22-1-0D:(A;;GR;;;WD)(A;;FA;;;BA)");
+    auto delegated = server_instance::create(pipe_name("delegated"),
+                                             with_sddl("D:(A;;GRWD;;;S-1-22-1-65534)(A;;FA;;;BA)"));
+    EXPECT_EQ(peer({"set-dacl-as", pipe_name("delegated"), std::to_string(nobody), "D:(A;;GR;;;WD)(A;;FA;;;BA)"}).wait(), 0);
+    EXPECT_EQ(query_pipe(pipe_name("delegated")).sddl, "O:S-1-22-1-0D:(A;;GR;;;WD)(A;;FA;;;BA)");
+    // Having given it away, nobody cannot change it again: the broker checks the DACL as it is now.
+    EXPECT_EQ(peer({"set-dacl-as", pipe_name("delegated"), std::to_string(nobody), "D:(A;;GA;;;WD)"}).wait(), 5);
+}
+
+TEST_F(access, ASecurityChangeNeverReachesANewerPipeOfTheSameName) {
+    server_options o;
+    o.extra_access = rights::WRITE_DAC;
+    std::optional<server_instance> old = server_instance::create(pipe_name("reused"), o);
+    auto c = client::open(pipe_name("reused"), [] {
+        client_options co;
+        co.access_mask = rights::GENERIC_READ | rights::GENERIC_WRITE | rights::WRITE_DAC;
+        return co;
+    }());
+    old->connect();
+    old.reset();
+    auto newer = server_instance::create(pipe_name("reused"));
+    std::error_code ec;
+    auto open_to_all = parse_sddl("D:NO_ACCESS_CONTROL", ec);
+    c.set_security(*open_to_all, security_info::DACL_SECURITY_INFORMATION, ec);
+    EXPECT_EQ(ec, win32_error::pipe_not_connected);
+    EXPECT_EQ(query_pipe(pipe_name("reused")).sddl, newer.security().to_sddl());
+    EXPECT_NE(newer.security().to_sddl().find("(A;;FA;;;BA)"), std::string::npos) << "untouched";
 }

@@ -127,19 +127,20 @@ public:
         char tmpl[] = "/tmp/npipe-system-XXXXXX";
         if (!::mkdtemp(tmpl)) return;
         dir_ = tmpl;
+        extra_ = std::move(extra);
         ::chmod(dir_.c_str(), 0755);
-        std::vector<std::string> argv{bindir() + "/npiped", "--system", "--runtime-dir", dir_};
-        argv.insert(argv.end(), extra.begin(), extra.end());
-        broker_ = process(std::move(argv));
         ::setenv("NPIPE_RUNTIME_DIR", dir_.c_str(), 1);
         ::setenv("NPIPE_SCOPE", "system", 1);
-        // Ready when it answers (the socket file exists a moment before it listens).
-        ready_ = eventually([] {
-            std::error_code ec;
-            npipe::get_broker_status({}, ec);
-            return !ec;
-        });
+        start();
     }
+    /// Kills the broker with SIGKILL (no chance to tidy up) and starts a new one on the same
+    /// directory; true once the new one answers.
+    bool restart() {
+        broker_ = process{}; // killed and reaped
+        start();
+        return ready_;
+    }
+    pid_t pid() const { return broker_.pid(); }
     ~system_broker() {
         broker_ = process{};
         ::unsetenv("NPIPE_SCOPE");
@@ -149,7 +150,19 @@ public:
     bool ready() const { return ready_; }
 
 private:
+    void start() {
+        std::vector<std::string> argv{bindir() + "/npiped", "--system", "--runtime-dir", dir_};
+        argv.insert(argv.end(), extra_.begin(), extra_.end());
+        broker_ = process(std::move(argv));
+        // Ready when it answers (the socket file exists a moment before it listens).
+        ready_ = eventually([] {
+            std::error_code ec;
+            npipe::get_broker_status({}, ec);
+            return !ec;
+        });
+    }
     std::string dir_;
+    std::vector<std::string> extra_;
     process broker_;
     bool ready_ = false;
 };

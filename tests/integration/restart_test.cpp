@@ -1,0 +1,163 @@
+// Hostile case 9: the broker dies (SIGKILL, no chance to tidy up) and comes back. Established
+// connections keep working, servers register again on their own, and nobody - another uid
+// trying all the while - gets a name whose servers still run, even before they come back.
+// Needs root (CI runs as root): the system-scope broker, and a squatter running as uid 65534.
+#include "fixture.hpp"
+
+#include <npipe/security.hpp>
+
+#include <npipe/namespace.hpp>
+
+#include <future>
+#include <poll.h>
+
+using namespace npipe;
+using namespace npipe_test;
+
+namespace {
+
+constexpr uid_t nobody = 65534;
+
+class restart : public named_pipe_test {
+protected:
+    void SetUp() override {
+        named_pipe_test::SetUp();
+        if (::geteuid() != 0) GTEST_SKIP() << "needs root: the squatter runs as another uid (CI runs as root)";
+        broker_.emplace();
+        ASSERT_TRUE(broker_->ready());
+    }
+    void TearDown() override {
+        broker_.reset();
+        named_pipe_test::TearDown();
+    }
+    static int create_as(const std::string& name, uid_t uid) {
+        return peer({"create-as", name, std::to_string(uid)}).wait();
+    }
+    /// The instances the broker lists for `name` (0 when it has no such pipe).
+    static std::size_t instances_of(const std::string& name) {
+        std::error_code ec;
+        auto info = query_pipe(name, {}, ec);
+        return ec ? 0 : info.instances.size();
+    }
+    std::optional<system_broker> broker_;
+};
+
+std::string roundtrip(pipe_end_base& from, pipe_end_base& to, const std::string& data) {
+    from.write(bytes(data));
+    std::byte buf[256];
+    auto r = to.read(buf);
+    return text({buf, r.bytes});
+}
+
+} // namespace
+
+TEST_F(restart, AWaitingServerRegistersAgainAndServesTheNextClient) {
+    auto busy = server_instance::create(pipe_name("svc"));
+    auto first = client::open(pipe_name("svc"));
+    EXPECT_TRUE(busy.connect());
+    auto waiting = server_instance::create(pipe_name("svc"));
+    auto connected = std::async(std::launch::async, [&] { return waiting.connect(); });
+    ASSERT_EQ(instances_of(pipe_name("svc")), 2u);
+
+    ASSERT_TRUE(broker_->restart());
+    // The established connection never noticed.
+    EXPECT_EQ(roundtrip(first, busy, "during"), "during");
+    EXPECT_EQ(roundtrip(busy, first, "and back"), "and back");
+    // The server blocked in ConnectNamedPipe registers with the new broker by itself.
+    ASSERT_TRUE(eventually([&] { return instances_of(pipe_name("svc")) >= 1; })) << "nobody re-registered";
+    std::optional<client> second;
+    ASSERT_TRUE(eventually([&] {
+        std::error_code ec;
+        auto c = client::open(pipe_name("svc"), {}, ec);
+        if (!ec) second.emplace(std::move(c));
+        return !ec;
+    }));
+    ASSERT_EQ(connected.wait_for(20s), std::future_status::ready);
+    EXPECT_FALSE(connected.get()) << "it waited for this client";
+    EXPECT_EQ(roundtrip(*second, waiting, "new"), "new");
+    EXPECT_EQ(create_as(pipe_name("svc"), nobody), 5) << "another uid takes no instance";
+    // The busy instance registers again when it next talks to the broker.
+    busy.disconnect();
+    EXPECT_EQ(instances_of(pipe_name("svc")), 2u);
+    auto info = query_pipe(pipe_name("svc"));
+    EXPECT_EQ(info.owner_uid, 0u);
+}
+
+TEST_F(restart, NameStaysReservedWhileItsServersRunEvenBeforeTheyComeBack) {
+    // Every instance connected: nothing talks to the broker, so nothing re-registers yet.
+    auto s = server_instance::create(pipe_name("quiet"), [] {
+        server_options o;
+        o.sddl = "D:(A;;GRGW;;;WD)(A;;FA;;;BA)"; // anyone may use it, only BA add instances
+        return o;
+    }());
+    auto c = client::open(pipe_name("quiet"));
+    s.connect();
+    ASSERT_TRUE(broker_->restart());
+    EXPECT_EQ(instances_of(pipe_name("quiet")), 0u) << "not back yet";
+    EXPECT_EQ(create_as(pipe_name("quiet"), nobody), 5) << "the name is kept for its running server";
+    EXPECT_EQ(roundtrip(c, s, "still"), "still");
+    // When it comes back, it has the descriptor it had (not a default).
+    s.disconnect();
+    ASSERT_EQ(instances_of(pipe_name("quiet")), 1u);
+    EXPECT_EQ(query_pipe(pipe_name("quiet")).sddl, "O:S-1-22-1-0D:(A;;GRGW;;;WD)(A;;FA;;;BA)");
+    auto next = std::async(std::launch::async, [&] { return s.connect(); });
+    wait_named_pipe(pipe_name("quiet"), 20s); // until the instance listens again
+    auto c2 = client::open(pipe_name("quiet"));
+    ASSERT_EQ(next.wait_for(20s), std::future_status::ready);
+    next.get();
+    EXPECT_EQ(roundtrip(c2, s, "next"), "next");
+}
+
+TEST_F(restart, AClientPushedJustBeforeTheBrokerDiedIsNotLost) {
+    // The client's open returned, but the server had not called ConnectNamedPipe yet: the
+    // client is waiting in the instance's link when the broker dies.
+    auto s = server_instance::create(pipe_name("race"));
+    auto c = client::open(pipe_name("race"));
+    // The open returns before the broker hands the client over: wait until it is in the link.
+    ASSERT_TRUE(eventually([&] {
+        pollfd p{s.native_handle(), POLLIN, 0};
+        return ::poll(&p, 1, 0) == 1;
+    }));
+    ASSERT_TRUE(broker_->restart());
+    EXPECT_TRUE(s.connect()) << "the client came first (ERROR_PIPE_CONNECTED)";
+    EXPECT_EQ(roundtrip(c, s, "kept"), "kept");
+    // Re-registered as connected: the broker knows the client from the kernel.
+    auto info = query_pipe(pipe_name("race"));
+    ASSERT_EQ(info.instances.size(), 1u);
+    EXPECT_EQ(info.instances[0].state, instance_state::connected);
+    EXPECT_EQ(info.instances[0].client_pid, ::getpid());
+    EXPECT_EQ(info.instances[0].client_uid, 0u);
+}
+
+TEST_F(restart, TheReservationEndsWithTheServersThatHeldIt) {
+    std::optional<process> holder;
+    {
+        int out[2];
+        ASSERT_EQ(::pipe(out), 0);
+        holder.emplace(peer({"hold", pipe_name("held")}, out[1]));
+        ::close(out[1]);
+        char line[8] = {};
+        ASSERT_GT(::read(out[0], line, sizeof line), 0) << "the holder did not start";
+        ::close(out[0]);
+    }
+    ASSERT_EQ(instances_of(pipe_name("held")), 1u);
+    ASSERT_TRUE(broker_->restart());
+    EXPECT_EQ(create_as(pipe_name("held"), nobody), 5) << "kept while the holder runs";
+    holder.reset(); // killed
+    EXPECT_EQ(create_as(pipe_name("held"), nobody), 0) << "its server is gone: the name is free";
+}
+
+TEST_F(restart, ChangedSecurityOutlivesARestart) {
+    server_options o;
+    o.extra_access = rights::WRITE_DAC;
+    auto s = server_instance::create(pipe_name("changed"), o);
+    auto sd = s.security();
+    sd.dacl->push_back(ace{ace_type::access_allowed, 0, rights::FILE_CREATE_PIPE_INSTANCE, sid::user(nobody)});
+    s.set_security(sd, security_info::DACL_SECURITY_INFORMATION);
+    auto c = client::open(pipe_name("changed"));
+    s.connect();
+    ASSERT_TRUE(broker_->restart());
+    s.disconnect(); // back, with the descriptor as changed
+    EXPECT_EQ(s.security().to_sddl(), sd.to_sddl());
+    EXPECT_EQ(create_as(pipe_name("changed"), nobody), 0) << "the ACE added before the restart holds";
+}
