@@ -5,6 +5,8 @@
  * in the integration suite. */
 #include "harness.h"
 
+#include <aclapi.h> /* GetSecurityInfo / SetSecurityInfo, as Windows code includes them */
+
 #include <stdlib.h>
 #include <unistd.h>
 

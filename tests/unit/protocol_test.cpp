@@ -108,3 +108,44 @@ TEST(Protocol, ForgedCountsAndBooleans) {
     open_request o;
     EXPECT_FALSE(decode(b.bytes(), o));
 }
+
+TEST(Protocol, ReregistrationCarriesStateGenerationAndPipeId) {
+    create_instance_request in;
+    in.name = "\\\\.\\pipe\\back";
+    in.reregister = true;
+    in.state = 1; // connected
+    in.generation = 41;
+    in.pipe_id = 0xA1B2C3D4E5F60718;
+    create_instance_request out;
+    ASSERT_TRUE(decode(body_of(encode(in)), out));
+    EXPECT_TRUE(out.reregister);
+    EXPECT_EQ(out.state, 1);
+    EXPECT_EQ(out.generation, 41u);
+    EXPECT_EQ(out.pipe_id, 0xA1B2C3D4E5F60718u);
+    in.state = 4; // no such instance state
+    EXPECT_FALSE(decode(body_of(encode(in)), out));
+}
+
+TEST(Protocol, SecurityRequestsRoundTrip) {
+    set_security_request set{"\\\\.\\pipe\\s", 77, security_parts::dacl | security_parts::owner, "O:S-1-22-1-5D:(A;;FA;;;WD)"};
+    auto frame = encode(set);
+    EXPECT_EQ(header_of(frame).type, message_type::set_security);
+    set_security_request set_out;
+    ASSERT_TRUE(decode(body_of(frame), set_out));
+    EXPECT_EQ(set_out.name, set.name);
+    EXPECT_EQ(set_out.pipe_id, 77u);
+    EXPECT_EQ(set_out.parts, 5u);
+    EXPECT_EQ(set_out.sddl, set.sddl);
+    get_security_request get{"\\\\.\\pipe\\s", 78};
+    get_security_request get_out;
+    ASSERT_TRUE(decode(body_of(encode(get)), get_out));
+    EXPECT_EQ(get_out.pipe_id, 78u);
+    security_reply reply{"D:NO_ACCESS_CONTROL"}, reply_out;
+    auto reply_frame = encode(reply);
+    EXPECT_EQ(header_of(reply_frame, max_reply_body).type, message_type::security);
+    ASSERT_TRUE(decode(body_of(reply_frame), reply_out));
+    EXPECT_EQ(reply_out.sddl, reply.sddl);
+    // Every truncation is refused.
+    auto body = body_of(frame);
+    for (std::size_t n = 0; n < body.size(); ++n) EXPECT_FALSE(decode(body.first(n), set_out)) << n;
+}
