@@ -114,6 +114,7 @@ int broker::next_timeout_ms() const {
             if (w.deadline) consider(*w.deadline);
     for (const auto& [id, c] : connections_)
         if (c->kind == conn_kind::fresh) consider(c->opened_at + cfg_.handshake_timeout);
+        else if (c->kind == conn_kind::query) consider(c->last_active + cfg_.idle_timeout);
     if (accept_paused_until_) consider(*accept_paused_until_);
     for (const auto& [key, r] : reserved_names_) {
         if (r.until) consider(*r.until);
@@ -189,6 +190,7 @@ void broker::accept_clients() {
         c->id = next_connection_id_++;
         c->sock = std::move(a.value);
         c->opened_at = clock::now();
+        c->last_active = c->opened_at;
         auto cred = os::peer_credentials_of(c->sock.get());
         if (!cred) continue; // the peer vanished already
         c->peer = cred.value;
@@ -213,6 +215,7 @@ void broker::on_readable(connection& c) {
     // descriptor; anything else that brings one is a protocol violation.
     std::byte buf[16384];
     std::uint64_t id = c.id;
+    c.last_active = clock::now();
     for (;;) {
         // At most two descriptors: a page and, re-registering a connected instance, its client.
         auto r = os::recv_with_fds(c.sock.get(), buf, c.inbox_fds, 2, MSG_DONTWAIT);
@@ -689,6 +692,7 @@ bool broker::on_status(connection& c) {
     r.limit_instances_per_uid = cfg_.limits.instances;
     r.limit_waiters_per_uid = cfg_.limits.waiters;
     r.handshake_timeout_ms = static_cast<std::uint32_t>(cfg_.handshake_timeout.count());
+    r.idle_timeout_ms = static_cast<std::uint32_t>(cfg_.idle_timeout.count());
     r.refused_by_limits = refused_by_limits_;
     for (const auto& [key, pipe] : registry_.pipes()) r.waiters += pipe->waiters.size();
     reply(c, protocol::encode(r));
@@ -945,10 +949,15 @@ void broker::expire_deadlines() {
             return r.second.holders.empty() && r.second.until && now >= *r.second.until;
         });
     }
-    std::vector<std::uint64_t> stale;
-    for (const auto& [id, c] : connections_)
+    std::vector<std::uint64_t> stale, idle;
+    for (const auto& [id, c] : connections_) {
         if (c->kind == conn_kind::fresh && now - c->opened_at >= cfg_.handshake_timeout) stale.push_back(id);
+        // Answered: the peer has what it asked for and should have closed. Holding the
+        // connection only holds one of its uid's connection slots.
+        if (c->kind == conn_kind::query && now - c->last_active >= cfg_.idle_timeout) idle.push_back(id);
+    }
     for (auto id : stale) close_connection(id, "no complete request in time");
+    for (auto id : idle) close_connection(id, "answered, then idle");
 }
 
 } // namespace npipe::broker

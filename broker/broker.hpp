@@ -28,6 +28,7 @@ struct config {
     bool system_scope = false;
     std::chrono::seconds idle_exit{0};          ///< exit after this long with no pipes and no clients (0 = never)
     std::chrono::milliseconds handshake_timeout{10000}; ///< a fresh connection must finish its request by then
+    std::chrono::milliseconds idle_timeout{10000};      ///< an answered connection must be closed by then
     int ready_fd = -1;                          ///< written to (then closed) once the socket listens
     bool verbose = false;
     /// What one uid may hold at once, so a flood from one user cannot starve another.
@@ -64,6 +65,7 @@ private:
         std::vector<std::byte> inbox;
         std::vector<os::fd> inbox_fds;
         clock::time_point opened_at;
+        clock::time_point last_active; // last request or answer
         std::uint64_t instance_id = 0; // instance_link
         std::string waiting_for;       // waiter: pipe key
     };

@@ -15,13 +15,17 @@ int main(int argc, char** argv) {
     int idle_exit = 0;
     int ready_fd = -1;
     int handshake_ms = 10000;
+    int idle_ms = 10000;
     bool verbose = false;
     std::string log_file;
     app.add_flag("--system", system_scope, "serve the system scope (/run/npipe; one broker for all users)");
     app.add_option("--runtime-dir", runtime_dir, "runtime directory (default: NPIPE_RUNTIME_DIR, else the scope's)");
     app.add_option("--idle-exit", idle_exit, "exit after SECONDS with no pipes and no clients (0 = never)");
     app.add_option("--ready-fd", ready_fd, "write one byte to this descriptor once listening");
-    app.add_option("--handshake-timeout", handshake_ms, "drop a connection that has not sent a whole request after MS milliseconds");
+    app.add_option("--handshake-timeout", handshake_ms, "drop a connection that has not sent a whole request after MS milliseconds")
+        ->check(CLI::Range(1, 3600000));
+    app.add_option("--idle-timeout", idle_ms, "drop an answered connection the peer keeps open after MS milliseconds (default 10000)")
+        ->check(CLI::Range(1, 3600000));
     app.add_option("--log-file", log_file, "append the log to FILE instead of stderr");
     app.add_flag("-v,--verbose", verbose, "log every pipe created and removed");
     npipe::broker::config::per_uid_limits limits;
@@ -51,6 +55,7 @@ int main(int argc, char** argv) {
     cfg.ready_fd = ready_fd;
     cfg.verbose = verbose;
     cfg.handshake_timeout = std::chrono::milliseconds(handshake_ms);
+    cfg.idle_timeout = std::chrono::milliseconds(idle_ms);
     cfg.limits = limits;
     cfg.name_reservation = std::chrono::milliseconds(reserve_ms);
     npipe::broker::broker b(cfg);

@@ -333,6 +333,7 @@ std::vector<std::byte> encode(const broker_status_reply& m) {
     w.u32(m.limit_instances_per_uid);
     w.u32(m.limit_waiters_per_uid);
     w.u32(m.handshake_timeout_ms);
+    w.u32(m.idle_timeout_ms);
     w.u64(m.refused_by_limits);
     w.u64(m.waiters);
     return frame(message_type::broker_status, w);
@@ -354,6 +355,7 @@ bool decode(std::span<const std::byte> body, broker_status_reply& m) {
     m.limit_instances_per_uid = r.u32();
     m.limit_waiters_per_uid = r.u32();
     m.handshake_timeout_ms = r.u32();
+    m.idle_timeout_ms = r.u32();
     m.refused_by_limits = r.u64();
     m.waiters = r.u64();
     return r.ok();

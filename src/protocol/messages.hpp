@@ -220,6 +220,7 @@ struct broker_status_reply {
     std::uint32_t limit_instances_per_uid = 0;
     std::uint32_t limit_waiters_per_uid = 0;
     std::uint32_t handshake_timeout_ms = 0;
+    std::uint32_t idle_timeout_ms = 0;
     std::uint64_t refused_by_limits = 0; // requests refused by a per-uid limit so far
     std::uint64_t waiters = 0;           // clients waiting in WaitNamedPipe now
 };

@@ -73,7 +73,7 @@ TEST_F(restart, AWaitingServerRegistersAgainAndServesTheNextClient) {
         return !ec;
     }));
     ASSERT_EQ(connected.wait_for(20s), std::future_status::ready);
-    EXPECT_FALSE(connected.get()) << "it waited for this client";
+    connected.get(); // true or false: whether its listen reached the new broker before the client did
     EXPECT_EQ(roundtrip(*second, waiting, "new"), "new");
     EXPECT_EQ(create_as(pipe_name("svc"), nobody), 5) << "another uid takes no instance";
     // The busy instance registers again when it next talks to the broker.

@@ -142,7 +142,8 @@ nlohmann::json to_json(const broker_status& b) {
              {{"connections_per_uid", b.limit_connections_per_uid},
               {"instances_per_uid", b.limit_instances_per_uid},
               {"waiters_per_uid", b.limit_waiters_per_uid},
-              {"handshake_timeout_ms", b.handshake_timeout.count()}}},
+              {"handshake_timeout_ms", b.handshake_timeout.count()},
+              {"idle_timeout_ms", b.idle_timeout.count()}}},
             {"refused_by_limits", b.refused_by_limits},
             {"waiters", b.waiters}};
 }
@@ -200,6 +201,7 @@ std::string format_broker_status(const broker_status& b) {
                                           b.limit_connections_per_uid, b.limit_instances_per_uid,
                                           b.limit_waiters_per_uid)});
     t.add({"handshake timeout:", fmt::format("{} ms", b.handshake_timeout.count())});
+    t.add({"idle timeout:", fmt::format("{} ms", b.idle_timeout.count())});
     t.add({"waiting clients:", fmt::format("{}", b.waiters)});
     t.add({"refused by limits:", fmt::format("{}", b.refused_by_limits)});
     return t.render();
