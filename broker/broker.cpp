@@ -50,6 +50,7 @@ std::error_code broker::start() {
     if (!lock) return lock.error;
     lock_ = std::move(lock.value);
 
+    self_start_ = os::process_start_time(::getpid()).value_or(0);
     // What an earlier broker left: names whose servers are still running are kept for them.
     if (auto ec = store_.open()) {
         log("warning", "cannot keep state in " + cfg_.runtime_dir + "/pipes (" + ec.message() +
@@ -460,7 +461,7 @@ bool broker::on_create(connection& c, std::span<const std::byte> body) {
         log("info", "instance of " + pipe->display_name + " re-registered by pid " + std::to_string(c.peer.pid));
     }
     save_servers(*pipe);
-    reply(c, protocol::encode(protocol::created_reply{inst.id, pipe->id}));
+    reply(c, protocol::encode(protocol::created_reply{inst.id, pipe->id, ::getpid(), self_start_}));
     if (inst.state == instance_state::listening) instance_listening(*pipe);
     return true;
 }

@@ -136,6 +136,7 @@ private:
     /// Saves the pipe again when the set of processes holding its instances changed.
     void save_servers(pipe_entry& p);
     pipe_store store_;
+    std::uint64_t self_start_ = 0; // this process's start time, told to every server
     std::random_device random_;
     clock::time_point next_sweep_ = clock::now();
     std::map<std::string, reservation> reserved_names_; // canonical key -> the last pipe's rights

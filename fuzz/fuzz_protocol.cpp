@@ -33,7 +33,7 @@ auto fields(const create_instance_request& m) {
                     m.out_buffer_size, m.in_buffer_size, m.default_timeout_ms, m.sddl, m.windows_default_acl,
                     m.reregister, m.state, m.generation, m.pipe_id);
 }
-auto fields(const created_reply& m) { return std::tie(m.instance_id, m.pipe_id); }
+auto fields(const created_reply& m) { return std::tie(m.instance_id, m.pipe_id, m.broker_pid, m.broker_start); }
 auto fields(const open_request& m) {
     return std::tie(m.name, m.read, m.write, m.desired_access, m.impersonation, m.effective_only, m.context_tracking);
 }

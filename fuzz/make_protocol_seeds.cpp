@@ -61,7 +61,8 @@ int main(int argc, char** argv) {
     reregister.state = 1;
     reregister.generation = 9;
     reregister.pipe_id = 0x1122334455667788;
-    created_reply created{.instance_id = 0x0102030405060708, .pipe_id = 0x1122334455667788};
+    created_reply created{.instance_id = 0x0102030405060708, .pipe_id = 0x1122334455667788, .broker_pid = 4000,
+                          .broker_start = 123456};
     get_security_request get_sd{.name = "\\\\.\\pipe\\seed", .pipe_id = 0x1122334455667788};
     set_security_request set_sd{.name = "\\\\.\\pipe\\seed", .pipe_id = 0x1122334455667788, .parts = 4,
                                 .sddl = "D:P(A;;FA;;;S-1-22-1-1000)(D;;FW;;;AN)"};

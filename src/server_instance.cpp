@@ -197,11 +197,20 @@ public:
         return attached || sync_listen(ec);
     }
 
-    /// Learns which broker process holds the link.
-    void remember_broker() {
-        auto cred = os::peer_credentials_of(link.get());
-        broker_pid = cred ? cred.value.pid : 0;
-        broker_start = broker_pid ? os::process_start_time(broker_pid).value_or(0) : 0;
+    /// Whether the broker process `broker_pid` still serves: asks whoever answers the broker's
+    /// socket now (with a bounded wait). A broker that is exiting has closed its socket already,
+    /// one started by systemd in its place has another pid.
+    bool broker_still_serves() {
+        std::error_code ec;
+        os::fd probe = connect_broker(where, false, ec);
+        if (ec || send_frame(probe.get(), protocol::encode(protocol::message_type::status, {}))) return false;
+        auto ready = os::poll_one(probe.get(), POLLIN, 2000);
+        frame f;
+        protocol::broker_status_reply status;
+        if (!ready || !(ready.value & POLLIN) || !receive_frame(probe.get(), f, 0, ec) ||
+            f.type != protocol::message_type::broker_status || !protocol::decode(f.body, status))
+            return false;
+        return status.pid == broker_pid;
     }
 
     /// After an exchange on the link failed: true when the broker holding it has exited (then
@@ -210,7 +219,11 @@ public:
     /// What the link still holds is read first: a client the broker pushed before it went is
     /// attached when `keep` (and no client is), else dropped like any late client.
     bool lost_broker(bool keep) {
-        if (broker_pid == 0 || os::process_running(broker_pid, broker_start)) return false;
+        if (broker_pid == 0) return false;
+        // Its descriptors close before it is gone from the process table: a broker that looks
+        // alive may be dying. It is alive when it still answers (then the link was shut here,
+        // by a closing handle, or the broker dropped us on purpose: no re-registration).
+        if (os::process_running(broker_pid, broker_start) && broker_still_serves()) return false;
         for (;;) {
             auto ready = os::poll_one(link.get(), POLLIN, 0);
             if (!ready || !(ready.value & POLLIN)) break;
@@ -256,7 +269,8 @@ public:
                     }
                     link = std::move(next);
                     pipe_id = created.pipe_id;
-                    remember_broker();
+                    broker_pid = created.broker_pid;
+                    broker_start = created.broker_start;
                     ec.clear();
                     return true;
                 }
@@ -410,7 +424,8 @@ server_instance server_instance::create(std::string_view name, const server_opti
     impl->page = std::move(page.value);
     impl->registration = std::move(req);
     impl->pipe_id = created.pipe_id;
-    impl->remember_broker();
+    impl->broker_pid = created.broker_pid;
+    impl->broker_start = created.broker_start;
     // As CreateNamedPipe asks NtCreateNamedPipeFile: read and/or write by direction, plus the
     // dwOpenMode security bits.
     impl->granted_access = rights::SYNCHRONIZE | o.extra_access |

@@ -126,6 +126,8 @@ std::vector<std::byte> encode(const created_reply& m) {
     writer w;
     w.u64(m.instance_id);
     w.u64(m.pipe_id);
+    w.u32(static_cast<std::uint32_t>(m.broker_pid));
+    w.u64(m.broker_start);
     return frame(message_type::created, w);
 }
 
@@ -133,6 +135,8 @@ bool decode(std::span<const std::byte> body, created_reply& m) {
     reader r(body);
     m.instance_id = r.u64();
     m.pipe_id = r.u64();
+    m.broker_pid = static_cast<std::int32_t>(r.u32());
+    m.broker_start = r.u64();
     return r.ok();
 }
 

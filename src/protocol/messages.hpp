@@ -102,6 +102,8 @@ struct create_instance_request {
 struct created_reply {
     std::uint64_t instance_id = 0;
     std::uint64_t pipe_id = 0; // random, unique, kept across broker restarts
+    std::int32_t broker_pid = 0;      // who answered: a server re-registers when this process is gone
+    std::uint64_t broker_start = 0;   // its start time (pid + start time name one process for good)
 };
 
 /// Impersonation levels a client allows (SECURITY_SQOS_PRESENT flags of CreateFile).

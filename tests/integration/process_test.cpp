@@ -324,7 +324,9 @@ TEST_F(processes, OversizedDescriptorPassingIsRefusedAndEveryDescriptorClosed) {
         for (int fd : fds) ::close(fd);
         ::close(sock);
     }
-    EXPECT_TRUE(eventually([&] { return open_descriptors() == before; }))
+    // `before` may still count the status query's connection (closed by us, perhaps not yet by
+    // the broker), so at most as many: a leak of even the smallest batch (3) would exceed it.
+    EXPECT_TRUE(eventually([&] { return open_descriptors() <= before; }))
         << "the broker holds " << open_descriptors() << " descriptors, " << before << " before";
     EXPECT_EQ(list_pipes().size(), 1u);
 }
