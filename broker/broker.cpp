@@ -25,9 +25,20 @@ constexpr std::uint32_t default_wait_ms = 50; // nDefaultTimeOut 0 means 50 ms, 
 
 std::span<const std::byte> as_bytes(const std::vector<std::byte>& v) { return {v.data(), v.size()}; }
 
+/// An SQOS level as an event shows it.
+const char* level_name(std::uint8_t level) {
+    switch (level) {
+    case 0: return "Anonymous";
+    case 1: return "Identification";
+    case 2: return "Impersonation";
+    case 3: return "Delegation";
+    }
+    return "Unknown";
+}
+
 } // namespace
 
-broker::broker(config cfg) : cfg_(std::move(cfg)), store_(cfg_.runtime_dir) {}
+broker::broker(config cfg) : cfg_(std::move(cfg)), events_(cfg_.event_capacity), store_(cfg_.runtime_dir) {}
 
 broker::~broker() {
     // Leave nothing behind that would make the next broker think we still run.
@@ -93,6 +104,13 @@ std::error_code broker::start() {
 
     log("info", std::string("serving ") + (cfg_.system_scope ? "system" : "user") + " scope at " + path +
                     " (protocol " + std::to_string(protocol::version) + ")");
+    {
+        auto e = new_event(event_id::broker_started, "BrokerStarted", nullptr);
+        e["Scope"] = cfg_.system_scope ? "system" : "user";
+        e["RuntimeDirectory"] = cfg_.runtime_dir;
+        e["KeptNames"] = reserved_names_.size();
+        emit(std::move(e), ::geteuid(), std::nullopt);
+    }
     if (cfg_.ready_fd >= 0) {
         char ok = '1';
         [[maybe_unused]] auto r = ::write(cfg_.ready_fd, &ok, 1);
@@ -148,6 +166,11 @@ int broker::run() {
             } else if (kind == tag_connection) {
                 auto it = connections_.find(id);
                 if (it == connections_.end()) continue;
+                if ((ev.events & EPOLLOUT) && it->second->kind == conn_kind::monitor) {
+                    pump_monitor(*it->second);
+                    it = connections_.find(id);
+                    if (it == connections_.end()) continue;
+                }
                 if (ev.events & EPOLLIN) on_readable(*it->second);
                 else if (ev.events & (EPOLLHUP | EPOLLERR)) close_connection(id, nullptr);
             } else if (kind == tag_server_end) {
@@ -161,6 +184,10 @@ int broker::run() {
             break;
         }
     }
+    // Monitors hear the end (as far as their sockets take it without waiting).
+    auto e = new_event(event_id::broker_stopped, "BrokerStopped", nullptr);
+    e["Pipes"] = registry_.pipes().size();
+    emit(std::move(e), ::geteuid(), std::nullopt);
     return 0;
 }
 
@@ -270,11 +297,12 @@ bool broker::handle_frame(connection& c, const protocol::frame_header& h, std::s
     case message_type::open: return c.kind == conn_kind::fresh && on_open(c, body);
     case message_type::wait: return c.kind == conn_kind::fresh && on_wait(c, body);
     case message_type::listen: return link && body.empty() && on_listen(c);
-    case message_type::disconnect: return link && body.empty() && on_disconnect(c);
+    case message_type::disconnect: return link && on_disconnect(c, body);
     case message_type::query: return !link && c.kind != conn_kind::waiter && on_query(c, body);
     case message_type::list: return !link && c.kind != conn_kind::waiter && body.empty() && on_list(c);
     case message_type::status: return !link && c.kind != conn_kind::waiter && body.empty() && on_status(c);
     case message_type::stop: return !link && c.kind != conn_kind::waiter && body.empty() && on_stop(c);
+    case message_type::monitor: return c.kind == conn_kind::fresh && on_monitor(c, body);
     case message_type::get_security: return c.kind == conn_kind::fresh && on_get_security(c, body);
     case message_type::set_security: return c.kind == conn_kind::fresh && on_set_security(c, body);
     default: break;
@@ -325,6 +353,18 @@ bool broker::on_create(connection& c, std::span<const std::byte> body) {
     std::error_code ec;
     auto name = parse_pipe_name(req.name, ec);
     if (!name || !name->is_local()) { reply_error(c, win32_error::invalid_name); return true; }
+    // Every refusal is an event: who tried to create what, and why not.
+    auto refuse = [&](win32_error e, int id, const char* type, const std::string& reason, const pipe_entry* existing) {
+        auto ev = new_event(id, type, &c.peer);
+        if (existing) add_pipe_fields(ev, *existing);
+        else ev["PipeName"] = sysmon_pipe_name(name->full());
+        ev["Result"] = "denied";
+        ev["Reason"] = reason;
+        ev["Error"] = win32_category().message(static_cast<int>(e));
+        emit(std::move(ev), c.peer.uid, existing ? std::optional<uid_t>(existing->owner_uid) : std::nullopt);
+        reply_error(c, e);
+        return true;
+    };
     if (req.direction < 1 || req.direction > 3 || req.type > 1 || req.max_instances < 1 ||
         req.max_instances > 255 || !os::shared_page::is_sealed_page(page.get())) {
         reply_error(c, win32_error::invalid_parameter);
@@ -347,30 +387,32 @@ bool broker::on_create(connection& c, std::span<const std::byte> body) {
             log("warning", "squatting refused: uid " + std::to_string(c.peer.uid) + " (pid " +
                                std::to_string(c.peer.pid) + ") may not add an instance to " + pipe->display_name +
                                " owned by uid " + std::to_string(pipe->owner_uid) + ": " + check.reason);
-            reply_error(c, win32_error::access_denied);
-            return true;
+            return refuse(win32_error::access_denied, event_id::squatting_attempt, "SquattingAttempt", check.reason, pipe);
         }
         // FILE_FLAG_FIRST_PIPE_INSTANCE, or an instance that disagrees with the pipe. (An
         // instance coming back after a restart was not the first one, whatever it asked then.)
-        if ((req.first_instance && !req.reregister) || req.direction != pipe->direction || req.type != pipe->type ||
-            req.max_instances != pipe->max_instances) {
-            reply_error(c, win32_error::access_denied);
-            return true;
-        }
-        if (pipe->full()) { reply_error(c, win32_error::pipe_busy); return true; }
+        if (req.first_instance && !req.reregister)
+            return refuse(win32_error::access_denied, event_id::create_denied, "CreateDenied",
+                          "FILE_FLAG_FIRST_PIPE_INSTANCE and the pipe exists", pipe);
+        if (req.direction != pipe->direction || req.type != pipe->type || req.max_instances != pipe->max_instances)
+            return refuse(win32_error::access_denied, event_id::create_denied, "CreateDenied",
+                          "direction, type or instance limit differ from the pipe's", pipe);
+        if (pipe->full())
+            return refuse(win32_error::pipe_busy, event_id::create_denied, "CreateDenied", "all instances exist", pipe);
     }
     if (instances_of(c.peer.uid) >= cfg_.limits.instances) {
         ++refused_by_limits_;
         log("warning", "uid " + std::to_string(c.peer.uid) + " is at its limit of " +
                            std::to_string(cfg_.limits.instances) + " instances");
-        reply_error(c, win32_error::not_enough_quota);
-        return true;
+        return refuse(win32_error::not_enough_quota, event_id::create_denied, "CreateDenied",
+                      "the uid is at its limit of " + std::to_string(cfg_.limits.instances) + " instances", pipe);
     }
     auto start_time = os::process_start_time(c.peer.pid);
     if (!start_time) { // it has exited already: nothing to register
         close_connection(c.id, nullptr);
         return false;
     }
+    bool created_pipe = false;
     if (!pipe) {
         // A name whose pipe just went, or whose servers have not come back since a restart, is
         // reserved for those who could add instances to it.
@@ -383,8 +425,10 @@ bool broker::on_create(connection& c, std::span<const std::byte> body) {
                                        std::to_string(c.peer.pid) + ") may not take " + name->full() +
                                        ", reserved for uid " + std::to_string(r->second.owner_uid) + ": " +
                                        check.reason);
-                    reply_error(c, win32_error::access_denied);
-                    return true;
+                    return refuse(win32_error::access_denied, event_id::squatting_attempt, "SquattingAttempt",
+                                  "the name is reserved for uid " + std::to_string(r->second.owner_uid) + ": " +
+                                      check.reason,
+                                  nullptr);
                 }
             }
             kept = &r->second;
@@ -408,8 +452,8 @@ bool broker::on_create(connection& c, std::span<const std::byte> body) {
             auto parsed = parse_sddl(req.sddl, ec, &where);
             if (!parsed) {
                 log("info", "create " + name->full() + " refused: " + where.message);
-                reply_error(c, win32_error::invalid_parameter);
-                return true;
+                return refuse(win32_error::invalid_parameter, event_id::create_denied, "CreateDenied",
+                              "malformed SDDL: " + where.message, nullptr);
             }
             sd = std::move(*parsed);
             if (!sd.owner) sd.owner = sid::user(c.peer.uid); // the creator owns what it creates
@@ -418,8 +462,8 @@ bool broker::on_create(connection& c, std::span<const std::byte> body) {
             if (sd.owner != sid::user(c.peer.uid) && c.peer.uid != 0) {
                 log("info", "create " + name->full() + " refused: uid " + std::to_string(c.peer.uid) +
                                 " may not make " + sd.owner->to_string() + " the owner");
-                reply_error(c, win32_error::invalid_owner);
-                return true;
+                return refuse(win32_error::invalid_owner, event_id::create_denied, "CreateDenied",
+                              "only root may make " + sd.owner->to_string() + " the owner", nullptr);
             }
         }
         if (kept) {
@@ -438,6 +482,7 @@ bool broker::on_create(connection& c, std::span<const std::byte> body) {
         pipe->owner_uid = sd.owner && sd.owner->uid() ? *sd.owner->uid() : c.peer.uid;
         pipe->security = std::move(sd);
         if (cfg_.verbose) log("debug", "pipe created: " + pipe->display_name);
+        created_pipe = true;
     }
     instance& inst = registry_.add_instance(*pipe);
     inst.link_connection = c.id;
@@ -461,6 +506,13 @@ bool broker::on_create(connection& c, std::span<const std::byte> body) {
         log("info", "instance of " + pipe->display_name + " re-registered by pid " + std::to_string(c.peer.pid));
     }
     save_servers(*pipe);
+    {
+        // Sysmon logs EID 17 for every CreateNamedPipe: both are CreatePipe, EventId tells them apart.
+        auto e = new_event(created_pipe ? event_id::pipe_created : event_id::instance_created, "CreatePipe", &c.peer);
+        add_pipe_fields(e, *pipe);
+        if (req.reregister) e["Reason"] = "re-registered after a broker restart";
+        emit(std::move(e), c.peer.uid, std::nullopt);
+    }
     reply(c, protocol::encode(protocol::created_reply{inst.id, pipe->id, ::getpid(), self_start_}));
     if (inst.state == instance_state::listening) instance_listening(*pipe);
     return true;
@@ -483,16 +535,26 @@ bool broker::on_open(connection& c, std::span<const std::byte> body) {
     std::uint32_t desired = req.desired_access ? req.desired_access
                                                : (req.read ? rights::GENERIC_READ : 0u) | (req.write ? rights::GENERIC_WRITE : 0u);
     desired |= rights::SYNCHRONIZE | rights::FILE_READ_ATTRIBUTES;
+    auto denied = [&](const std::string& reason) {
+        auto e = new_event(event_id::open_denied, "OpenDenied", &c.peer);
+        add_pipe_fields(e, *pipe);
+        e["Result"] = "denied";
+        e["Reason"] = reason;
+        e["DesiredAccess"] = access_mask_names(desired);
+        e["ImpersonationLevel"] = level_name(req.impersonation);
+        emit(std::move(e), c.peer.uid, pipe->owner_uid);
+        reply_error(c, win32_error::access_denied);
+        return true;
+    };
     auto check = access_check(pipe->security, identity_of(c.peer), desired);
     if (!check.granted) {
         log("info", "open of " + pipe->display_name + " denied to uid " + std::to_string(c.peer.uid) + " (pid " +
                         std::to_string(c.peer.pid) + "): " + check.reason);
-        reply_error(c, win32_error::access_denied);
-        return true;
+        return denied(check.reason);
     }
     // Inbound: the client may only write. Outbound: only read.
     bool fits = !(req.read && !(pipe->direction & 2)) && !(req.write && !(pipe->direction & 1));
-    if (!fits) { reply_error(c, win32_error::access_denied); return true; }
+    if (!fits) return denied("the access asked for does not fit the pipe's direction");
     instance* inst = pipe->first_listening();
     if (!inst) { reply_error(c, win32_error::pipe_busy); return true; }
     if (!c.inbox.empty()) {
@@ -538,7 +600,18 @@ bool broker::on_open(connection& c, std::span<const std::byte> body) {
     inst->state = instance_state::connected;
     inst->client_pid = c.peer.pid;
     inst->client_uid = c.peer.uid;
+    inst->client_start = os::process_start_time(c.peer.pid).value_or(0);
+    inst->client_impersonation = req.impersonation;
+    inst->connected_at = clock::now();
     connections_served_++;
+    {
+        auto e = new_event(event_id::client_connected, "ConnectPipe", &c.peer);
+        add_pipe_fields(e, *pipe);
+        add_peer_fields(e, inst->server_pid, inst->server_uid, inst->server_start);
+        e["ImpersonationLevel"] = level_name(req.impersonation);
+        e["GrantedAccess"] = access_mask_names(check.granted_access);
+        emit(std::move(e), c.peer.uid, inst->server_uid);
+    }
     // Keep our copy of the server's end only to notice the client hanging up (no EPOLLIN: the
     // data is none of our business and must not wake us).
     inst->server_end = std::move(c.sock);
@@ -606,12 +679,19 @@ bool broker::on_listen(connection& c) {
     return true;
 }
 
-bool broker::on_disconnect(connection& c) {
+bool broker::on_disconnect(connection& c, std::span<const std::byte> body) {
+    protocol::disconnect_request counts;
+    if (!protocol::decode(body, counts)) {
+        close_connection(c.id, "malformed disconnect");
+        return false;
+    }
     instance* inst = registry_.find_instance(c.instance_id);
     if (!inst) return true;
     // Disconnecting a listening instance races with clients on their way: the answer marks
     // the point after which none can come. A connected instance needs no answer.
     bool was_listening = inst->state == instance_state::listening;
+    if (inst->state == instance_state::connected || inst->state == instance_state::closing)
+        emit_disconnected(*inst, counts.client_closed ? "client closed" : "server disconnected", &counts);
     release_server_end(*inst);
     inst->state = instance_state::disconnected;
     inst->client_pid = 0;
@@ -696,6 +776,11 @@ bool broker::on_status(connection& c) {
     r.idle_timeout_ms = static_cast<std::uint32_t>(cfg_.idle_timeout.count());
     r.refused_by_limits = refused_by_limits_;
     for (const auto& [key, pipe] : registry_.pipes()) r.waiters += pipe->waiters.size();
+    r.events = events_.next_seq() - 1;
+    r.events_retained = events_.size();
+    r.event_capacity = events_.capacity();
+    r.events_lost = events_lost_;
+    for (const auto& [id, conn] : connections_) r.monitors += conn->kind == conn_kind::monitor;
     reply(c, protocol::encode(r));
     return true;
 }
@@ -709,6 +794,163 @@ bool broker::on_stop(connection& c) {
     log("info", "stop requested by pid " + std::to_string(c.peer.pid));
     reply(c, protocol::encode(protocol::message_type::ok, {}));
     stopping_ = true;
+    return true;
+}
+
+// ---- events -----------------------------------------------------------------------------------
+
+nlohmann::json broker::new_event(int id, const char* type, const os::peer_credentials* actor) {
+    nlohmann::json e;
+    e["EventId"] = id;
+    e["EventType"] = type;
+    auto now = std::chrono::system_clock::now();
+    e["UtcTime"] = utc_time(now);
+    e["UnixTimeMs"] = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+    pid_t pid = actor ? actor->pid : ::getpid();
+    uid_t uid = actor ? actor->uid : ::geteuid();
+    auto info = processes_.describe(pid, uid, actor ? 0 : self_start_);
+    e["ProcessGuid"] = info.guid;
+    e["ProcessId"] = pid;
+    e["Image"] = info.image;
+    e["User"] = info.user;
+    e["Uid"] = uid;
+    nlohmann::json gids = nlohmann::json::array();
+    if (actor) {
+        gids.push_back(actor->gid);
+        for (auto g : actor->groups)
+            if (g != actor->gid) gids.push_back(g);
+    } else {
+        gids.push_back(::getegid());
+    }
+    e["Gids"] = std::move(gids);
+    e["Remote"] = false; // remote peers arrive with SMB support
+    e["Result"] = "success";
+    return e;
+}
+
+void broker::add_pipe_fields(nlohmann::json& e, const pipe_entry& p) const {
+    e["PipeName"] = sysmon_pipe_name(p.display_name);
+    e["OwnerSid"] = p.security.owner ? p.security.owner->to_string() : sid::user(p.owner_uid).to_string();
+    e["Sddl"] = p.security.to_sddl();
+    e["Instances"] = p.instances.size();
+    e["MaxInstances"] = p.max_instances;
+    e["PipeType"] = p.type == 1 ? "Message" : "Byte";
+}
+
+void broker::add_peer_fields(nlohmann::json& e, pid_t pid, uid_t uid, std::uint64_t start_time) {
+    auto info = processes_.describe(pid, uid, start_time);
+    e["PeerProcessId"] = pid;
+    e["PeerProcessGuid"] = info.guid;
+    e["PeerUid"] = uid;
+    e["PeerImage"] = info.image;
+    e["PeerUser"] = info.user;
+}
+
+void broker::emit_disconnected(instance& i, const char* reason, const protocol::disconnect_request* counts) {
+    os::peer_credentials server;
+    server.pid = i.server_pid;
+    server.uid = i.server_uid;
+    auto e = new_event(event_id::disconnected, "DisconnectPipe", nullptr);
+    // The server end is the actor; its groups are not kept per instance.
+    auto info = processes_.describe(i.server_pid, i.server_uid, i.server_start);
+    e["ProcessGuid"] = info.guid;
+    e["ProcessId"] = i.server_pid;
+    e["Image"] = info.image;
+    e["User"] = info.user;
+    e["Uid"] = i.server_uid;
+    e.erase("Gids");
+    add_pipe_fields(e, *i.pipe);
+    add_peer_fields(e, i.client_pid, i.client_uid, i.client_start);
+    e["Reason"] = reason;
+    e["DurationMs"] = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - i.connected_at).count();
+    if (counts) {
+        e["BytesFromClient"] = counts->bytes_from_client;
+        e["BytesToClient"] = counts->bytes_to_client;
+    }
+    emit(std::move(e), i.server_uid, i.client_uid);
+}
+
+void broker::emit(nlohmann::json e, uid_t uid, std::optional<uid_t> peer_uid) {
+    std::uint64_t seq = events_.next_seq();
+    e["Sequence"] = seq;
+    // Invalid UTF-8 (a name is checked, an image path is not) is replaced, never a reason to drop.
+    events_.append(uid, peer_uid, e.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    pump_monitors();
+}
+
+void broker::pump_monitors() {
+    std::vector<std::uint64_t> ids;
+    for (const auto& [id, c] : connections_)
+        if (c->kind == conn_kind::monitor) ids.push_back(id);
+    for (auto id : ids)
+        if (auto it = connections_.find(id); it != connections_.end()) pump_monitor(*it->second);
+}
+
+void broker::pump_monitor(connection& c) {
+    for (;;) {
+        while (!c.outbox.empty()) {
+            auto r = os::send_some(c.sock.get(), c.outbox.data(), c.outbox.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+            if (!r) {
+                if (r.error == std::errc::resource_unavailable_try_again) {
+                    // A slow reader waits for room; nobody else does.
+                    if (!c.waiting_writable) {
+                        poller_.modify(c.sock.get(), EPOLLIN | EPOLLRDHUP | EPOLLOUT, tag_connection | c.id);
+                        c.waiting_writable = true;
+                    }
+                    return;
+                }
+                close_connection(c.id, nullptr);
+                return;
+            }
+            c.outbox.erase(c.outbox.begin(), c.outbox.begin() + static_cast<std::ptrdiff_t>(r.value));
+        }
+        if (c.cursor < events_.oldest_seq()) {
+            // The ring moved on before this reader took these: say how many, never pretend.
+            std::uint64_t lost = events_.oldest_seq() - c.cursor;
+            events_lost_ += lost;
+            c.cursor = events_.oldest_seq();
+            c.outbox = protocol::encode(protocol::events_lost_push{lost});
+            continue;
+        }
+        const event_record* next = events_.at(c.cursor);
+        if (!next) break; // up to date
+        ++c.cursor;
+        bool visible = c.sees_all || next->uid == c.peer.uid || (next->peer_uid && *next->peer_uid == c.peer.uid);
+        if (!visible) continue;
+        if (c.since_unix_ms > 0) {
+            // Cheap: every event carries its time; only a reader with --since pays for parsing it.
+            auto parsed = nlohmann::json::parse(next->json, nullptr, false);
+            if (!parsed.is_discarded() && parsed.value("UnixTimeMs", std::int64_t{0}) < c.since_unix_ms) continue;
+        }
+        c.outbox = protocol::encode(protocol::event_push{next->seq, next->json});
+    }
+    if (c.waiting_writable) {
+        poller_.modify(c.sock.get(), EPOLLIN | EPOLLRDHUP, tag_connection | c.id);
+        c.waiting_writable = false;
+    }
+    if (!c.follow) {
+        // Everything retained is sent: the end marker, and the reader closes.
+        auto end = protocol::encode(protocol::message_type::events_end, {});
+        (void)os::send_some(c.sock.get(), end.data(), end.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+        c.kind = conn_kind::query;
+        c.last_active = clock::now();
+    }
+}
+
+bool broker::on_monitor(connection& c, std::span<const std::byte> body) {
+    protocol::monitor_request req;
+    if (!protocol::decode(body, req)) {
+        close_connection(c.id, "malformed monitor");
+        return false;
+    }
+    c.kind = conn_kind::monitor;
+    c.follow = req.follow;
+    c.since_unix_ms = req.since_unix_ms;
+    // Other users' events are root's and the broker user's to read (in user scope that is
+    // everyone who can reach the socket: the directory is the user's own).
+    c.sees_all = c.peer.uid == 0 || c.peer.uid == ::geteuid();
+    c.cursor = events_.oldest_seq();
+    pump_monitor(c);
     return true;
 }
 
@@ -769,6 +1011,11 @@ bool broker::on_set_security(connection& c, std::span<const std::byte> body) {
     if (!check.granted) {
         log("info", "changing the security of " + pipe->display_name + " denied to uid " +
                         std::to_string(c.peer.uid) + ": " + check.reason);
+        auto e = new_event(event_id::security_changed, "SecurityChange", &c.peer);
+        add_pipe_fields(e, *pipe);
+        e["Result"] = "denied";
+        e["Reason"] = check.reason;
+        emit(std::move(e), c.peer.uid, pipe->owner_uid);
         reply_error(c, win32_error::access_denied);
         return true;
     }
@@ -806,9 +1053,17 @@ bool broker::on_set_security(connection& c, std::span<const std::byte> body) {
     if (req.parts & unprotected_dacl) next.control = static_cast<std::uint16_t>(next.control & ~sd_control::DACL_PROTECTED);
     log("info", "security of " + pipe->display_name + " changed by uid " + std::to_string(c.peer.uid) + " (pid " +
                     std::to_string(c.peer.pid) + "): " + pipe->security.to_sddl() + " -> " + next.to_sddl());
+    std::string before = pipe->security.to_sddl();
+    uid_t owner_before = pipe->owner_uid;
     pipe->security = std::move(next);
     if (pipe->security.owner && pipe->security.owner->uid()) pipe->owner_uid = *pipe->security.owner->uid();
     save_pipe(*pipe);
+    {
+        auto e = new_event(event_id::security_changed, "SecurityChange", &c.peer);
+        add_pipe_fields(e, *pipe);
+        e["PreviousSddl"] = before;
+        emit(std::move(e), c.peer.uid, owner_before);
+    }
     reply(c, protocol::encode(protocol::security_reply{pipe->security.to_sddl()}));
     return true;
 }
@@ -891,6 +1146,8 @@ void broker::close_connection(std::uint64_t id, const char* why) {
         // The instance's handle is closed (or its process died): the instance is gone, and the
         // pipe with it when it was the last.
         if (instance* inst = registry_.find_instance(c.instance_id)) {
+            if (inst->state == instance_state::connected || inst->state == instance_state::closing)
+                emit_disconnected(*inst, "server closed", nullptr); // closed without its counts (it died)
             release_server_end(*inst);
             std::string name = inst->pipe->display_name;
             std::string key = inst->pipe->key;
@@ -906,6 +1163,13 @@ void broker::close_connection(std::uint64_t id, const char* why) {
                 save_servers(*pipe);
             } else {
                 if (cfg_.verbose) log("debug", "pipe gone: " + name);
+                auto e = new_event(event_id::pipe_gone, "PipeGone", &c.peer);
+                e["PipeName"] = sysmon_pipe_name(name);
+                e["OwnerSid"] = sid::user(kept.owner_uid).to_string();
+                if (kept.security.owner) e["OwnerSid"] = kept.security.owner->to_string();
+                e["Sddl"] = kept.security.to_sddl();
+                e["Instances"] = 0;
+                emit(std::move(e), c.peer.uid, std::nullopt);
                 store_.remove(kept.pipe_id);
                 if (cfg_.name_reservation.count() > 0) reserved_names_[key] = std::move(kept);
                 for (const auto& w : orphans) {
@@ -932,6 +1196,11 @@ void broker::expire_deadlines() {
             if (w.deadline && now >= *w.deadline) {
                 auto it = connections_.find(w.connection);
                 if (it != connections_.end()) {
+                    auto e = new_event(event_id::wait_timed_out, "WaitTimeout", &it->second->peer);
+                    add_pipe_fields(e, *pipe);
+                    e["Result"] = "timeout";
+                    e["Reason"] = "no instance listened in time (ERROR_SEM_TIMEOUT)";
+                    emit(std::move(e), it->second->peer.uid, pipe->owner_uid);
                     reply_error(*it->second, win32_error::sem_timeout);
                     it->second->kind = conn_kind::query;
                 }

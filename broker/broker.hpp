@@ -8,8 +8,12 @@
 
 #include "os/poller.hpp"
 #include "os/socket.hpp"
+#include "events.hpp"
+#include "process_info.hpp"
 #include "registry.hpp"
 #include "saved_pipes.hpp"
+
+#include <nlohmann/json.hpp>
 
 #include <npipe/error.hpp>
 
@@ -43,6 +47,8 @@ struct config {
     /// create instances of it (its DACL's FILE_CREATE_PIPE_INSTANCE): a server that closes its
     /// only instance and makes the next one does not lose its name to a squatter meanwhile.
     std::chrono::milliseconds name_reservation{10000};
+    /// Events kept for `npipe monitor` (each a JSON line of a few hundred bytes).
+    std::size_t event_capacity = 16384;
 };
 
 class broker {
@@ -56,7 +62,7 @@ public:
     int run();
 
 private:
-    enum class conn_kind { fresh, instance_link, waiter, query };
+    enum class conn_kind { fresh, instance_link, waiter, query, monitor };
     struct connection {
         std::uint64_t id = 0;
         os::fd sock;
@@ -68,6 +74,15 @@ private:
         clock::time_point last_active; // last request or answer
         std::uint64_t instance_id = 0; // instance_link
         std::string waiting_for;       // waiter: pipe key
+        std::string waiting_name;      // waiter: the name it waits for, as spelled
+        // monitor: the next event to send, what is left of a frame the socket did not take,
+        // and whether the reader follows new events or only wants what is retained.
+        std::uint64_t cursor = 0;
+        std::vector<std::byte> outbox;
+        bool follow = false;
+        bool sees_all = false;
+        bool waiting_writable = false;
+        std::int64_t since_unix_ms = 0;
     };
 
     void accept_clients();
@@ -77,11 +92,12 @@ private:
     bool on_open(connection& c, std::span<const std::byte> body);
     bool on_wait(connection& c, std::span<const std::byte> body);
     bool on_listen(connection& c);
-    bool on_disconnect(connection& c);
+    bool on_disconnect(connection& c, std::span<const std::byte> body);
     bool on_query(connection& c, std::span<const std::byte> body);
     bool on_list(connection& c);
     bool on_status(connection& c);
     bool on_stop(connection& c);
+    bool on_monitor(connection& c, std::span<const std::byte> body);
     bool on_get_security(connection& c, std::span<const std::byte> body);
     bool on_set_security(connection& c, std::span<const std::byte> body);
     struct pipe_lookup {
@@ -92,6 +108,18 @@ private:
     pipe_lookup find_pipe_for_handle(const std::string& name, std::uint64_t id);
 
     void client_hung_up(std::uint64_t instance_id);
+
+    // ---- events ----
+    /// A new event with the common fields; `actor` is the process that did it (none: the broker).
+    nlohmann::json new_event(int id, const char* type, const os::peer_credentials* actor);
+    void add_pipe_fields(nlohmann::json& e, const pipe_entry& p) const;
+    void add_peer_fields(nlohmann::json& e, pid_t pid, uid_t uid, std::uint64_t start_time);
+    /// The connection's end: counts (when the server gave them) and how long it lasted.
+    void emit_disconnected(instance& i, const char* reason, const protocol::disconnect_request* counts);
+    void emit(nlohmann::json e, uid_t uid, std::optional<uid_t> peer_uid);
+    /// Sends a monitor what it may see, as far as its socket takes it without blocking.
+    void pump_monitor(connection& c);
+    void pump_monitors();
     void release_server_end(instance& i);
     void instance_listening(pipe_entry& p);
     void close_connection(std::uint64_t id, const char* why);
@@ -135,6 +163,9 @@ private:
     void save_pipe(pipe_entry& p);
     /// Saves the pipe again when the set of processes holding its instances changed.
     void save_servers(pipe_entry& p);
+    event_ring events_{16384};
+    process_directory processes_;
+    std::uint64_t events_lost_ = 0;
     pipe_store store_;
     std::uint64_t self_start_ = 0; // this process's start time, told to every server
     std::random_device random_;

@@ -29,6 +29,8 @@ int main(int argc, char** argv) {
     app.add_option("--log-file", log_file, "append the log to FILE instead of stderr");
     app.add_flag("-v,--verbose", verbose, "log every pipe created and removed");
     npipe::broker::config::per_uid_limits limits;
+    std::size_t events = 16384;
+    app.add_option("--events", events, "events kept for npipe monitor (default 16384)")->check(CLI::Range(1, 1 << 24));
     int reserve_ms = 10000;
     app.add_option("--reserve-names", reserve_ms,
                    "keep a gone pipe's name for those who could add instances to it, MS milliseconds (default 10000)")
@@ -58,6 +60,7 @@ int main(int argc, char** argv) {
     cfg.idle_timeout = std::chrono::milliseconds(idle_ms);
     cfg.limits = limits;
     cfg.name_reservation = std::chrono::milliseconds(reserve_ms);
+    cfg.event_capacity = events;
     npipe::broker::broker b(cfg);
     if (auto ec = b.start()) {
         if (ec == std::errc::operation_would_block) {

@@ -37,6 +37,9 @@ struct instance {
     uid_t client_uid = 0;
     os::fd page;       // the instance's shared page, handed to each client
     os::fd server_end; // our copy of the data connection, watched only for the client's hang-up
+    clock::time_point connected_at;
+    std::uint64_t client_start = 0; // the client process's start time (its ProcessGuid)
+    std::uint8_t client_impersonation = 1;
 };
 
 struct waiter {

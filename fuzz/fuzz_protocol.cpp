@@ -51,6 +51,10 @@ auto fields(const error_reply& m) { return std::tie(m.code); }
 auto fields(const get_security_request& m) { return std::tie(m.name, m.pipe_id); }
 auto fields(const set_security_request& m) { return std::tie(m.name, m.pipe_id, m.parts, m.sddl); }
 auto fields(const security_reply& m) { return std::tie(m.sddl); }
+auto fields(const disconnect_request& m) { return std::tie(m.bytes_from_client, m.bytes_to_client, m.client_closed); }
+auto fields(const monitor_request& m) { return std::tie(m.follow, m.since_unix_ms); }
+auto fields(const event_push& m) { return std::tie(m.seq, m.json); }
+auto fields(const events_lost_push& m) { return std::tie(m.count); }
 auto fields(const broker_status_reply& m) {
     return std::tie(m.pid, m.uid, m.system_scope, m.runtime_dir, m.protocol_version, m.uptime_seconds, m.pipes,
                     m.instances, m.connections_served, m.control_connections);
@@ -147,8 +151,12 @@ void check_frame(message_type type, bytes frame) {
     case message_type::get_security: again = round_trip<get_security_request>(body, type); break;
     case message_type::set_security: again = round_trip<set_security_request>(body, type); break;
     case message_type::security: again = round_trip<security_reply>(body, type); break;
+    case message_type::disconnect: again = round_trip<disconnect_request>(body, type); break;
+    case message_type::monitor: again = round_trip<monitor_request>(body, type); break;
+    case message_type::event: again = round_trip<event_push>(body, type); break;
+    case message_type::events_lost: again = round_trip<events_lost_push>(body, type); break;
     case message_type::listen:
-    case message_type::disconnect:
+    case message_type::events_end:
     case message_type::list:
     case message_type::status:
     case message_type::stop:
@@ -194,5 +202,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     round_trip<get_security_request>(input, message_type::get_security);
     round_trip<set_security_request>(input, message_type::set_security);
     round_trip<security_reply>(input, message_type::security);
+    round_trip<disconnect_request>(input, message_type::disconnect);
+    round_trip<monitor_request>(input, message_type::monitor);
+    round_trip<event_push>(input, message_type::event);
+    round_trip<events_lost_push>(input, message_type::events_lost);
     return 0;
 }

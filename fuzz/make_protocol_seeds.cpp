@@ -100,7 +100,11 @@ int main(int argc, char** argv) {
     seed("pipe_list_empty", encode(pipe_list_reply{}));
     seed("broker_status", encode(status));
     seed("listen", encode(message_type::listen, {}));
-    seed("disconnect", encode(message_type::disconnect, {}));
+    seed("disconnect", encode(disconnect_request{.bytes_from_client = 4096, .bytes_to_client = 65536, .client_closed = true}));
+    seed("monitor", encode(monitor_request{.follow = true, .since_unix_ms = 1790000000000}));
+    seed("event", encode(event_push{.seq = 42, .json = R"({"EventId":17,"EventType":"CreatePipe","PipeName":"\\svc"})"}));
+    seed("events_lost", encode(events_lost_push{.count = 1000}));
+    seed("events_end", encode(message_type::events_end, {}));
     seed("list", encode(message_type::list, {}));
     seed("status", encode(message_type::status, {}));
     seed("stop", encode(message_type::stop, {}));
@@ -111,7 +115,7 @@ int main(int argc, char** argv) {
     // Conversations as they go over one connection.
     write("stream-server", cat({encode(create), encode(created), encode(message_type::listen, {}),
                                 encode(arrived), encode(message_type::listening, {}),
-                                encode(message_type::disconnect, {}), encode(message_type::disconnected, {})}));
+                                encode(disconnect_request{}), encode(message_type::disconnected, {})}));
     write("stream-client", cat({encode(wait), encode(message_type::ok, {}), encode(open), encode(opened)}));
     write("stream-admin", cat({encode(message_type::list, {}), encode(list), encode(message_type::status, {}),
                                encode(status), encode(query), encode(error)}));

@@ -131,6 +131,11 @@ broker_status get_broker_status(const endpoint& where, std::error_code& ec) noex
     s.idle_timeout = std::chrono::milliseconds(r.idle_timeout_ms);
     s.refused_by_limits = r.refused_by_limits;
     s.waiters = r.waiters;
+    s.events = r.events;
+    s.events_retained = r.events_retained;
+    s.event_capacity = r.event_capacity;
+    s.events_lost = r.events_lost;
+    s.monitors = r.monitors;
     return s;
 } catch (const std::bad_alloc&) {
     ec = detail::win32(win32_error::not_enough_memory);
@@ -153,5 +158,37 @@ void stop_broker(const endpoint& where, std::error_code& ec) noexcept try {
 }
 
 std::string resolve_runtime_dir(const endpoint& where) { return detail::resolve_location(where).dir; }
+
+void monitor_events(const monitor_options& options,
+                    const std::function<bool(std::uint64_t, const std::string&)>& on_event,
+                    const std::function<void(std::uint64_t)>& on_lost, const endpoint& where,
+                    std::error_code& ec) try {
+    ec.clear();
+    os::fd sock = detail::connect_broker(where, false, ec);
+    if (ec) return;
+    protocol::monitor_request req;
+    req.follow = options.follow;
+    req.since_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(options.since.time_since_epoch()).count();
+    if ((ec = detail::send_frame(sock.get(), protocol::encode(req)))) return;
+    for (;;) {
+        detail::frame f;
+        if (!detail::receive_frame(sock.get(), f, 0, ec)) return;
+        if (f.type == protocol::message_type::events_end) return;
+        if (f.type == protocol::message_type::events_lost) {
+            protocol::events_lost_push lost;
+            if (!protocol::decode(f.body, lost)) { ec = detail::win32(win32_error::invalid_data); return; }
+            if (on_lost) on_lost(lost.count);
+            continue;
+        }
+        protocol::event_push ev;
+        if (f.type != protocol::message_type::event || !protocol::decode(f.body, ev)) {
+            ec = detail::reply_error(f);
+            return;
+        }
+        if (!on_event(ev.seq, ev.json)) return;
+    }
+} catch (const std::bad_alloc&) {
+    ec = detail::win32(win32_error::not_enough_memory);
+}
 
 } // namespace npipe

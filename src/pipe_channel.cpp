@@ -31,6 +31,8 @@ void pipe_channel::attach(os::fd data) noexcept {
     message_left_ = 0;
     in_message_ = false;
     has_read_.store(false);
+    bytes_read_.store(0);
+    bytes_written_.store(0);
 }
 
 void pipe_channel::wake_io() noexcept {
@@ -102,6 +104,7 @@ read_result pipe_channel::read_locked(std::span<std::byte> buffer, std::error_co
     // Bytes, or a whole (possibly empty) message taken: the client has said something.
     if ((!ec || ec == win32_error::more_data) && (r.bytes > 0 || (!buffer.empty() && type == pipe_type::message)))
         has_read_.store(true);
+    if (!ec || ec == win32_error::more_data) bytes_read_.fetch_add(r.bytes, std::memory_order_relaxed);
     return r;
 }
 
@@ -237,6 +240,12 @@ std::size_t pipe_channel::write(std::span<const std::byte> data, std::error_code
 }
 
 std::size_t pipe_channel::write_locked(std::span<const std::byte> data, std::error_code& ec) noexcept {
+    std::size_t n = write_frame(data, ec);
+    bytes_written_.fetch_add(n, std::memory_order_relaxed);
+    return n;
+}
+
+std::size_t pipe_channel::write_frame(std::span<const std::byte> data, std::error_code& ec) noexcept {
     bool message = type == pipe_type::message;
     if (!message && data.empty()) return 0;
     if (message && data.size() > 0xFFFFFFFFu) {

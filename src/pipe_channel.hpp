@@ -57,6 +57,9 @@ public:
     /// Something was read on the current connection (Windows lets a server impersonate its
     /// client only after that).
     bool has_read() const noexcept { return has_read_.load(); }
+    /// Payload bytes read and written on the current connection (for the broker's events).
+    std::uint64_t bytes_read() const noexcept { return bytes_read_.load(std::memory_order_relaxed); }
+    std::uint64_t bytes_written() const noexcept { return bytes_written_.load(std::memory_order_relaxed); }
 
     // What both ends know about the pipe.
     std::string name;
@@ -107,11 +110,13 @@ private:
     /// recv() that maps end of stream and errors; `all` waits for every byte.
     std::size_t receive(void* p, std::size_t n, bool block, bool all, std::error_code& ec) noexcept;
     std::size_t write_locked(std::span<const std::byte> data, std::error_code& ec) noexcept;
+    std::size_t write_frame(std::span<const std::byte> data, std::error_code& ec) noexcept;
     bool fits_now(std::size_t frame_size) noexcept;
 
     std::uint64_t message_left_ = 0; // bytes of the current message not read yet
     bool in_message_ = false;
     std::atomic<bool> has_read_{false};
+    std::atomic<std::uint64_t> bytes_read_{0}, bytes_written_{0};
 };
 
 } // namespace npipe::detail

@@ -34,6 +34,9 @@ public:
     std::uint64_t broker_start = 0;
 
     ~server_impl() override {
+        // The broker's disconnect event gets this connection's counts before the link goes.
+        if ((state == instance_state::connected || state == instance_state::closing) && link)
+            (void)send_frame(link.get(), protocol::encode(disconnect_counts(peer_hung_up())));
         detach();     // the client reads what is left, then ERROR_BROKEN_PIPE
         link.reset(); // the broker drops the instance (and the pipe with its last instance)
     }
@@ -79,6 +82,13 @@ public:
     }
 
     void disconnect(std::error_code& ec) {
+        // Whether the client had gone first, for the broker's event: asked before wake_io(),
+        // whose shutdown would look like a hang-up.
+        bool client_gone = false;
+        {
+            std::lock_guard lock(state_mutex);
+            client_gone = (state == instance_state::connected || state == instance_state::closing) && peer_hung_up();
+        }
         wake_io(); // a thread blocked in read or write returns now
         std::scoped_lock io(read_mutex_, write_mutex_);
         std::lock_guard lock(state_mutex);
@@ -95,7 +105,7 @@ public:
             detach_locked();
         }
         if (link) {
-            ec = send_frame(link.get(), protocol::encode(protocol::message_type::disconnect, {}));
+            ec = send_frame(link.get(), protocol::encode(disconnect_counts(client_gone)));
             // A client may be on its way to a listening instance; the broker's acknowledgement
             // tells us when none can be. A connected instance gets no acknowledgement.
             if (!ec && was_listening) read_until(protocol::message_type::disconnected, false, ec);
@@ -112,6 +122,10 @@ public:
         client_pid = 0;
         client_uid.reset();
         identity.reset();
+    }
+
+    protocol::disconnect_request disconnect_counts(bool client_gone) const noexcept {
+        return {bytes_read(), bytes_written(), client_gone};
     }
 
     int native_handle() const noexcept override {

@@ -8,6 +8,7 @@
 #include <npipe/types.hpp>
 
 #include <chrono>
+#include <functional>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -61,7 +62,33 @@ struct broker_status {
     std::chrono::milliseconds idle_timeout{0}; ///< an answered connection kept open longer is dropped
     std::uint64_t refused_by_limits = 0; ///< requests refused by a per-uid limit since the start
     std::uint64_t waiters = 0;           ///< clients waiting in WaitNamedPipe now
+    std::uint64_t events = 0;            ///< events emitted since the start
+    std::uint64_t events_retained = 0;   ///< in the broker's ring now
+    std::uint64_t event_capacity = 0;    ///< npiped --events
+    std::uint64_t events_lost = 0;       ///< events monitors missed because the ring had moved on
+    std::uint64_t monitors = 0;          ///< readers connected now
 };
+
+/// What monitor_events() reads.
+struct monitor_options {
+    /// After the retained events, keep reading new ones as they happen (until on_event says stop).
+    bool follow = false;
+    /// Only events at or after this time; the epoch (default) means all the broker retains.
+    std::chrono::system_clock::time_point since{};
+};
+
+/// Reads the broker's events, oldest first: one JSON object per event, with Sysmon's field names
+/// (EventType, UtcTime, ProcessGuid, ProcessId, PipeName, Image, User) and npipe's (EventId, Uid,
+/// Gids, PeerProcessId, PeerUid, PeerImage, OwnerSid, Sddl, Instances, MaxInstances, PipeType,
+/// ImpersonationLevel, Result, Reason, Remote, RuleName, ...; see the README). `on_event` gets
+/// each event's sequence number and JSON text and returns false to stop; `on_lost` is told how
+/// many events the ring overwrote before this reader took them (never silently). In system
+/// scope only root and the broker's user see other users' events; others see those in which
+/// their uid acts or is the peer. Errors: ERROR_SERVICE_NOT_ACTIVE (no broker).
+NPIPE_API void monitor_events(const monitor_options& options,
+                              const std::function<bool(std::uint64_t sequence, const std::string& json)>& on_event,
+                              const std::function<void(std::uint64_t lost)>& on_lost, const endpoint& where,
+                              std::error_code& ec);
 
 /// Every pipe, sorted by name. Never starts a broker: no broker means an empty namespace.
 NPIPE_API std::vector<pipe_status> list_pipes(const endpoint& where = {});

@@ -289,4 +289,11 @@ bool process_running(pid_t pid, std::uint64_t start_time) noexcept {
     return now && *now == start_time;
 }
 
+std::string executable_of(pid_t pid) {
+    char path[32], target[4096];
+    std::snprintf(path, sizeof path, "/proc/%d/exe", static_cast<int>(pid));
+    ssize_t n = ::readlink(path, target, sizeof target - 1);
+    return n > 0 ? std::string(target, static_cast<std::size_t>(n)) : std::string{};
+}
+
 } // namespace npipe::os

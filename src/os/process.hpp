@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstddef>
 #include <optional>
+#include <string>
 #include <sys/types.h>
 
 namespace npipe::os {
@@ -65,6 +66,9 @@ std::optional<std::uint64_t> process_start_time(pid_t pid) noexcept;
 /// Whether the process `pid` that started at `start_time` still runs (not a zombie, not a newer
 /// process that reuses the number). A `start_time` of 0 (unknown) only asks whether the pid exists.
 bool process_running(pid_t pid, std::uint64_t start_time) noexcept;
+
+/// The executable a process runs (readlink of /proc/PID/exe); empty when it cannot be read.
+std::string executable_of(pid_t pid);
 
 /// SIGKILL, through the pidfd when there is one (immune to pid reuse).
 std::error_code kill_process(pid_t pid, int pidfd) noexcept;

@@ -9,6 +9,12 @@ void writer::str(std::string_view s) {
     buf_.insert(buf_.end(), p, p + n);
 }
 
+void writer::long_str(std::string_view s) {
+    u32(static_cast<std::uint32_t>(s.size()));
+    auto p = reinterpret_cast<const std::byte*>(s.data());
+    buf_.insert(buf_.end(), p, p + s.size());
+}
+
 std::uint64_t reader::get(std::size_t n) noexcept {
     if (failed_ || data_.size() - pos_ < n) {
         failed_ = true;
@@ -28,6 +34,17 @@ bool reader::boolean() noexcept {
 
 std::string reader::str() {
     std::size_t n = u16();
+    if (failed_ || data_.size() - pos_ < n) {
+        failed_ = true;
+        return {};
+    }
+    std::string s(reinterpret_cast<const char*>(data_.data() + pos_), n);
+    pos_ += n;
+    return s;
+}
+
+std::string reader::long_str() {
+    std::size_t n = u32();
     if (failed_ || data_.size() - pos_ < n) {
         failed_ = true;
         return {};

@@ -20,6 +20,8 @@ public:
     void boolean(bool v) { u8(v ? 1 : 0); }
     /// A string of at most 65535 bytes, length-prefixed.
     void str(std::string_view s);
+    /// A string of any length below 4 GiB (32-bit length prefix); the frame limit bounds it.
+    void long_str(std::string_view s);
     std::vector<std::byte>& bytes() noexcept { return buf_; }
 
 private:
@@ -41,6 +43,7 @@ public:
     std::int64_t i64() noexcept { return static_cast<std::int64_t>(get(8)); }
     bool boolean() noexcept;
     std::string str();
+    std::string long_str();
     bool failed() const noexcept { return failed_; }
     bool at_end() const noexcept { return pos_ == data_.size(); }
     /// True when everything was read and nothing was left over.

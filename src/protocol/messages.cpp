@@ -340,6 +340,11 @@ std::vector<std::byte> encode(const broker_status_reply& m) {
     w.u32(m.idle_timeout_ms);
     w.u64(m.refused_by_limits);
     w.u64(m.waiters);
+    w.u64(m.events);
+    w.u64(m.events_retained);
+    w.u64(m.event_capacity);
+    w.u64(m.events_lost);
+    w.u64(m.monitors);
     return frame(message_type::broker_status, w);
 }
 
@@ -362,6 +367,67 @@ bool decode(std::span<const std::byte> body, broker_status_reply& m) {
     m.idle_timeout_ms = r.u32();
     m.refused_by_limits = r.u64();
     m.waiters = r.u64();
+    m.events = r.u64();
+    m.events_retained = r.u64();
+    m.event_capacity = r.u64();
+    m.events_lost = r.u64();
+    m.monitors = r.u64();
+    return r.ok();
+}
+
+std::vector<std::byte> encode(const disconnect_request& m) {
+    writer w;
+    w.u64(m.bytes_from_client);
+    w.u64(m.bytes_to_client);
+    w.boolean(m.client_closed);
+    return frame(message_type::disconnect, w);
+}
+
+bool decode(std::span<const std::byte> body, disconnect_request& m) {
+    reader r(body);
+    m.bytes_from_client = r.u64();
+    m.bytes_to_client = r.u64();
+    m.client_closed = r.boolean();
+    return r.ok();
+}
+
+std::vector<std::byte> encode(const monitor_request& m) {
+    writer w;
+    w.boolean(m.follow);
+    w.i64(m.since_unix_ms);
+    return frame(message_type::monitor, w);
+}
+
+bool decode(std::span<const std::byte> body, monitor_request& m) {
+    reader r(body);
+    m.follow = r.boolean();
+    m.since_unix_ms = r.i64();
+    return r.ok();
+}
+
+std::vector<std::byte> encode(const event_push& m) {
+    writer w;
+    w.u64(m.seq);
+    w.long_str(m.json);
+    return frame(message_type::event, w);
+}
+
+bool decode(std::span<const std::byte> body, event_push& m) {
+    reader r(body);
+    m.seq = r.u64();
+    m.json = r.long_str();
+    return r.ok();
+}
+
+std::vector<std::byte> encode(const events_lost_push& m) {
+    writer w;
+    w.u64(m.count);
+    return frame(message_type::events_lost, w);
+}
+
+bool decode(std::span<const std::byte> body, events_lost_push& m) {
+    reader r(body);
+    m.count = r.u64();
     return r.ok();
 }
 

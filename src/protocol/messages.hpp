@@ -21,7 +21,9 @@
 //            connected, the data connection (so the broker learns that client from the kernel).
 //   others:  wait -> ok | error;  query / list -> pipe_list;  status -> broker_status;  stop -> ok;
 //            get_security / set_security -> security | error (by name and pipe id, so a pipe
-//            that replaced the one a handle belongs to is never touched).
+//            that replaced the one a handle belongs to is never touched);
+//            monitor -> event... (and events_lost when the reader fell behind the ring), then,
+//            with `follow`, every new event as it happens, until the reader hangs up.
 #pragma once
 
 #include "protocol/codec.hpp"
@@ -53,6 +55,7 @@ enum class message_type : std::uint8_t {
     stop = 9,
     get_security = 10,
     set_security = 11,
+    monitor = 12,
 
     ok = 64,
     error = 65,
@@ -64,6 +67,9 @@ enum class message_type : std::uint8_t {
     listening = 71,    // acknowledges listen: every client pushed before it came first
     disconnected = 72, // acknowledges disconnect: no client can arrive after it
     security = 73,     // a pipe's security descriptor (SDDL)
+    event = 74,        // one event (monitor)
+    events_lost = 75,  // events the reader missed: the ring overwrote them first
+    events_end = 76,   // everything retained was sent and the reader does not follow
 };
 
 struct frame_header {
@@ -176,6 +182,28 @@ struct security_reply {
     std::string sddl; // the whole descriptor (after the change, for set_security)
 };
 
+/// The server's counts for the connection it ends (DisconnectNamedPipe, or closing the instance
+/// with a client): what the client sent and what it was sent.
+struct disconnect_request {
+    std::uint64_t bytes_from_client = 0;
+    std::uint64_t bytes_to_client = 0;
+    bool client_closed = false; // the client had closed its end first (as the server saw it)
+};
+
+struct monitor_request {
+    bool follow = false;
+    std::int64_t since_unix_ms = 0; // only events at or after this time; 0 = all retained
+};
+
+struct event_push {
+    std::uint64_t seq = 0;
+    std::string json; // one event, one line
+};
+
+struct events_lost_push {
+    std::uint64_t count = 0;
+};
+
 struct error_reply {
     std::uint32_t code = 0; // a Win32 error number
 };
@@ -225,6 +253,11 @@ struct broker_status_reply {
     std::uint32_t idle_timeout_ms = 0;
     std::uint64_t refused_by_limits = 0; // requests refused by a per-uid limit so far
     std::uint64_t waiters = 0;           // clients waiting in WaitNamedPipe now
+    std::uint64_t events = 0;            // events emitted since the start
+    std::uint64_t events_retained = 0;   // in the ring now
+    std::uint64_t event_capacity = 0;
+    std::uint64_t events_lost = 0;       // events monitors missed because the ring overwrote them
+    std::uint64_t monitors = 0;          // connected monitor readers
 };
 
 struct empty_body {};
@@ -242,6 +275,10 @@ std::vector<std::byte> encode(const error_reply&);
 std::vector<std::byte> encode(const get_security_request&);
 std::vector<std::byte> encode(const set_security_request&);
 std::vector<std::byte> encode(const security_reply&);
+std::vector<std::byte> encode(const disconnect_request&);
+std::vector<std::byte> encode(const monitor_request&);
+std::vector<std::byte> encode(const event_push&);
+std::vector<std::byte> encode(const events_lost_push&);
 std::vector<std::byte> encode(const pipe_list_reply&);
 std::vector<std::byte> encode(const broker_status_reply&);
 
@@ -256,6 +293,10 @@ bool decode(std::span<const std::byte> body, error_reply& out);
 bool decode(std::span<const std::byte> body, get_security_request& out);
 bool decode(std::span<const std::byte> body, set_security_request& out);
 bool decode(std::span<const std::byte> body, security_reply& out);
+bool decode(std::span<const std::byte> body, disconnect_request& out);
+bool decode(std::span<const std::byte> body, monitor_request& out);
+bool decode(std::span<const std::byte> body, event_push& out);
+bool decode(std::span<const std::byte> body, events_lost_push& out);
 bool decode(std::span<const std::byte> body, pipe_list_reply& out);
 bool decode(std::span<const std::byte> body, broker_status_reply& out);
 

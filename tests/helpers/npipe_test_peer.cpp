@@ -14,10 +14,13 @@
 //                                                the exit status is the Win32 error (0: created)
 //   create-loop NAME UID N                       becomes UID, tries N times to create an instance of
 //                                                NAME; the exit status is how often it succeeded
+//   monitor-as - UID                             becomes UID, prints every event the broker shows it
+//                                                (JSON lines), exits 0
 //   set-dacl-as NAME UID SDDL                    becomes UID, opens NAME asking GENERIC_READ|WRITE_DAC,
 //                                                replaces the pipe's DACL with SDDL's; the exit status
 //                                                is the Win32 error of the open or of the change
 #include <npipe/named_pipe.hpp>
+#include <npipe/namespace.hpp>
 #include <npipe/security.hpp>
 
 #include <algorithm>
@@ -175,6 +178,18 @@ int main(int argc, char** argv) {
             }
             if (ec) std::fprintf(stderr, "npipe_test_peer %s: %s\n", role.c_str(), ec.message().c_str());
             return ec.value() & 0xff;
+        }
+        if (role == "monitor-as") {
+            auto uid = static_cast<uid_t>(std::stoul(argv[3]));
+            if (::setgroups(0, nullptr) != 0 || ::setresgid(uid, uid, uid) != 0 || ::setresuid(uid, uid, uid) != 0) {
+                std::perror("npipe_test_peer: cannot become the uid");
+                return 255;
+            }
+            std::error_code ec;
+            monitor_events({}, [](std::uint64_t, const std::string& text) { std::printf("%s\n", text.c_str()); return true; },
+                           {}, {}, ec);
+            if (ec) std::fprintf(stderr, "npipe_test_peer monitor-as: %s\n", ec.message().c_str());
+            return ec ? 1 : 0;
         }
         if (role == "set-dacl-as") {
             auto uid = static_cast<uid_t>(std::stoul(argv[3]));

@@ -52,5 +52,6 @@ runner setup_list(CLI::App& sub, context& ctx);
 runner setup_info(CLI::App& sub, context& ctx);
 runner setup_acl(CLI::App& sub, context& ctx);
 runner setup_broker(CLI::App& sub, context& ctx);
+runner setup_monitor(CLI::App& sub, context& ctx); // monitor.cpp
 
 } // namespace npipe::cli

@@ -145,7 +145,13 @@ nlohmann::json to_json(const broker_status& b) {
               {"handshake_timeout_ms", b.handshake_timeout.count()},
               {"idle_timeout_ms", b.idle_timeout.count()}}},
             {"refused_by_limits", b.refused_by_limits},
-            {"waiters", b.waiters}};
+            {"waiters", b.waiters},
+            {"events",
+             {{"emitted", b.events},
+              {"retained", b.events_retained},
+              {"capacity", b.event_capacity},
+              {"lost", b.events_lost},
+              {"monitors", b.monitors}}}};
 }
 
 std::string format_pipe_table(const std::vector<pipe_status>& pipes) {
@@ -202,6 +208,8 @@ std::string format_broker_status(const broker_status& b) {
                                           b.limit_waiters_per_uid)});
     t.add({"handshake timeout:", fmt::format("{} ms", b.handshake_timeout.count())});
     t.add({"idle timeout:", fmt::format("{} ms", b.idle_timeout.count())});
+    t.add({"events:", fmt::format("{} emitted, {} kept (room for {}), {} lost by slow monitors, {} monitors",
+                                  b.events, b.events_retained, b.event_capacity, b.events_lost, b.monitors)});
     t.add({"waiting clients:", fmt::format("{}", b.waiters)});
     t.add({"refused by limits:", fmt::format("{}", b.refused_by_limits)});
     return t.render();

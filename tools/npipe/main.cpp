@@ -28,6 +28,7 @@ constexpr command commands[] = {
     {"info", "Show one pipe with its instances", npipe::cli::setup_info},
     {"acl", "Show a pipe's owner and DACL in words (who may read, write, create instances)", npipe::cli::setup_acl},
     {"broker", "Show the status of the broker (npiped) or stop it", npipe::cli::setup_broker},
+    {"monitor", "Show the broker's events (creates, connects, denials, ...), live with --follow", npipe::cli::setup_monitor},
 };
 
 } // namespace
