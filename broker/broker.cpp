@@ -62,6 +62,9 @@ std::error_code broker::start() {
     lock_ = std::move(lock.value);
 
     self_start_ = os::process_start_time(::getpid()).value_or(0);
+    event_file_.configure(cfg_.event_file, cfg_.event_file_max_bytes, cfg_.event_file_keep);
+    load_rules();
+    journal_.enable(cfg_.journald);
     // What an earlier broker left: names whose servers are still running are kept for them.
     if (auto ec = store_.open()) {
         log("warning", "cannot keep state in " + cfg_.runtime_dir + "/pipes (" + ec.message() +
@@ -412,6 +415,19 @@ bool broker::on_create(connection& c, std::span<const std::byte> body) {
         close_connection(c.id, nullptr);
         return false;
     }
+    // Sigma rules see the create before it happens: in prevent mode a match refuses it.
+    auto probe = new_event(pipe ? event_id::instance_created : event_id::pipe_created, "CreatePipe", &c.peer);
+    if (pipe) add_pipe_fields(probe, *pipe);
+    else probe["PipeName"] = sysmon_pipe_name(name->full());
+    auto hits = match_rules(probe);
+    for (const auto& r : hits) {
+        if (!prevents(*r)) continue;
+        log("warning", "create of " + name->full() + " by pid " + std::to_string(c.peer.pid) +
+                           " prevented by Sigma rule '" + r->title + "' (" + r->id + ")");
+        emit_alerts(probe, hits, true, c.peer.uid, std::nullopt);
+        return refuse(win32_error::access_denied, event_id::create_denied, "CreateDenied",
+                      "prevented by Sigma rule '" + r->title + "' (" + r->id + ", " + r->author + ")", pipe);
+    }
     bool created_pipe = false;
     if (!pipe) {
         // A name whose pipe just went, or whose servers have not come back since a restart, is
@@ -511,7 +527,10 @@ bool broker::on_create(connection& c, std::span<const std::byte> body) {
         auto e = new_event(created_pipe ? event_id::pipe_created : event_id::instance_created, "CreatePipe", &c.peer);
         add_pipe_fields(e, *pipe);
         if (req.reregister) e["Reason"] = "re-registered after a broker restart";
+        if (!hits.empty()) e["RuleName"] = rule_names(hits);
+        nlohmann::json trigger = e;
         emit(std::move(e), c.peer.uid, std::nullopt);
+        emit_alerts(trigger, hits, false, c.peer.uid, std::nullopt);
     }
     reply(c, protocol::encode(protocol::created_reply{inst.id, pipe->id, ::getpid(), self_start_}));
     if (inst.state == instance_state::listening) instance_listening(*pipe);
@@ -556,6 +575,22 @@ bool broker::on_open(connection& c, std::span<const std::byte> body) {
     bool fits = !(req.read && !(pipe->direction & 2)) && !(req.write && !(pipe->direction & 1));
     if (!fits) return denied("the access asked for does not fit the pipe's direction");
     instance* inst = pipe->first_listening();
+    // Sigma rules see the connect before it happens.
+    std::vector<std::shared_ptr<const sigma::rule>> hits;
+    if (inst && !rules_.rules.empty()) {
+        auto probe = new_event(event_id::client_connected, "ConnectPipe", &c.peer);
+        add_pipe_fields(probe, *pipe);
+        add_peer_fields(probe, inst->server_pid, inst->server_uid, inst->server_start);
+        probe["ImpersonationLevel"] = level_name(req.impersonation);
+        hits = match_rules(probe);
+        for (const auto& r : hits) {
+            if (!prevents(*r)) continue;
+            log("warning", "open of " + pipe->display_name + " by pid " + std::to_string(c.peer.pid) +
+                               " prevented by Sigma rule '" + r->title + "' (" + r->id + ")");
+            emit_alerts(probe, hits, true, c.peer.uid, inst->server_uid);
+            return denied("prevented by Sigma rule '" + r->title + "' (" + r->id + ", " + r->author + ")");
+        }
+    }
     if (!inst) { reply_error(c, win32_error::pipe_busy); return true; }
     if (!c.inbox.empty()) {
         // Bytes sent before the reply would belong to nobody: a confused or hostile client.
@@ -610,7 +645,10 @@ bool broker::on_open(connection& c, std::span<const std::byte> body) {
         add_peer_fields(e, inst->server_pid, inst->server_uid, inst->server_start);
         e["ImpersonationLevel"] = level_name(req.impersonation);
         e["GrantedAccess"] = access_mask_names(check.granted_access);
+        if (!hits.empty()) e["RuleName"] = rule_names(hits);
+        nlohmann::json trigger = e;
         emit(std::move(e), c.peer.uid, inst->server_uid);
+        emit_alerts(trigger, hits, false, c.peer.uid, inst->server_uid);
     }
     // Keep our copy of the server's end only to notice the client hanging up (no EPOLLIN: the
     // data is none of our business and must not wake us).
@@ -874,7 +912,22 @@ void broker::emit(nlohmann::json e, uid_t uid, std::optional<uid_t> peer_uid) {
     std::uint64_t seq = events_.next_seq();
     e["Sequence"] = seq;
     // Invalid UTF-8 (a name is checked, an image path is not) is replaced, never a reason to drop.
-    events_.append(uid, peer_uid, e.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    std::string line = e.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    std::string problem;
+    bool ok = event_file_.write(line, problem);
+    if (ok && journal_.enabled()) {
+        std::string result = e.value("Result", "");
+        std::string type = e.value("EventType", "");
+        int priority = type == "Alert" ? 2 : result == "denied" ? 4 : result == "timeout" ? 5 : 6;
+        std::string summary = type + " " + e.value("PipeName", "") + " by pid " + std::to_string(e.value("ProcessId", 0)) +
+                              " (" + e.value("Image", "") + ", " + e.value("User", "") + "): " + result;
+        if (e.contains("Reason")) summary += ": " + e.value("Reason", "");
+        ok = journal_.write(line, summary, priority, problem);
+    }
+    if (!ok && !sink_failing_) log("warning", "event sink: " + problem + " (the ring keeps every event)");
+    if (ok && sink_failing_) log("info", "event sinks work again");
+    sink_failing_ = !ok;
+    events_.append(uid, peer_uid, std::move(line));
     pump_monitors();
 }
 

@@ -8,10 +8,12 @@
 
 #include "os/poller.hpp"
 #include "os/socket.hpp"
+#include "event_sinks.hpp"
 #include "events.hpp"
 #include "process_info.hpp"
 #include "registry.hpp"
 #include "saved_pipes.hpp"
+#include "sigma/sigma.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -22,6 +24,7 @@
 #include <map>
 #include <memory>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -49,6 +52,16 @@ struct config {
     std::chrono::milliseconds name_reservation{10000};
     /// Events kept for `npipe monitor` (each a JSON line of a few hundred bytes).
     std::size_t event_capacity = 16384;
+    /// Sinks besides the ring: a JSON-lines file rotated by size, the systemd journal.
+    std::string event_file;
+    std::uint64_t event_file_max_bytes = 10 * 1024 * 1024;
+    unsigned event_file_keep = 5;
+    bool journald = false;
+    /// Sigma rules: the shipped set, more directories, and which matches refuse the operation.
+    bool default_rules = true;
+    std::vector<std::string> rule_dirs;
+    bool prevent_all = false;
+    std::vector<std::string> prevent_rules; ///< rule ids or titles
 };
 
 class broker {
@@ -120,6 +133,15 @@ private:
     /// Sends a monitor what it may see, as far as its socket takes it without blocking.
     void pump_monitor(connection& c);
     void pump_monitors();
+
+    // ---- Sigma rules (rules.cpp) ----
+    void load_rules();
+    bool prevents(const sigma::rule& r) const;
+    std::vector<std::shared_ptr<const sigma::rule>> match_rules(const nlohmann::json& event) const;
+    static std::string rule_names(const std::vector<std::shared_ptr<const sigma::rule>>& hits);
+    /// One Alert event per rule that matched `trigger` (Action: prevented or alert).
+    void emit_alerts(const nlohmann::json& trigger, const std::vector<std::shared_ptr<const sigma::rule>>& hits,
+                     bool prevented, uid_t uid, std::optional<uid_t> peer_uid);
     void release_server_end(instance& i);
     void instance_listening(pipe_entry& p);
     void close_connection(std::uint64_t id, const char* why);
@@ -163,7 +185,12 @@ private:
     void save_pipe(pipe_entry& p);
     /// Saves the pipe again when the set of processes holding its instances changed.
     void save_servers(pipe_entry& p);
+    sigma::rule_set rules_;
+    std::set<std::string> prevent_rules_;
     event_ring events_{16384};
+    file_sink event_file_;
+    journal_sink journal_;
+    bool sink_failing_ = false; // logged once per failure spell
     process_directory processes_;
     std::uint64_t events_lost_ = 0;
     pipe_store store_;

@@ -49,7 +49,16 @@ process_info process_directory::describe(pid_t pid, uid_t uid, std::uint64_t sta
     if (pid <= 0) return info;
     if (start_time == 0) start_time = os::process_start_time(pid).value_or(0);
     if (start_time != 0) info.guid = guid(pid, start_time);
+    auto key = std::make_pair(pid, start_time);
+    if (auto it = images_.find(key); it != images_.end() && start_time != 0) {
+        info.image = it->second;
+        return info;
+    }
     info.image = os::executable_of(pid);
+    if (start_time != 0 && !info.image.empty()) {
+        if (images_.size() > 4096) images_.clear(); // a cache, bounded
+        images_.emplace(key, info.image);
+    }
     return info;
 }
 

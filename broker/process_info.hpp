@@ -31,6 +31,9 @@ public:
 private:
     std::string boot_prefix_; // 8 hex digits of the boot id
     std::map<uid_t, std::string> users_;
+    /// Images seen, by (pid, start time): a process that has exited by the time of a later
+    /// event (a disconnect) is still named.
+    std::map<std::pair<pid_t, std::uint64_t>, std::string> images_;
 };
 
 } // namespace npipe::broker

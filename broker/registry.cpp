@@ -82,6 +82,7 @@ protocol::pipe_record registry::record(const pipe_entry& p) const {
         protocol::instance_record ir;
         ir.state = static_cast<std::uint8_t>(i->state);
         ir.server_pid = i->server_pid;
+        ir.server_uid = i->server_uid;
         bool has_client = i->state == instance_state::connected || i->state == instance_state::closing;
         ir.client_pid = has_client ? i->client_pid : 0;
         ir.client_uid = has_client ? i->client_uid : 0xFFFFFFFF;

@@ -59,7 +59,7 @@ auto fields(const broker_status_reply& m) {
     return std::tie(m.pid, m.uid, m.system_scope, m.runtime_dir, m.protocol_version, m.uptime_seconds, m.pipes,
                     m.instances, m.connections_served, m.control_connections);
 }
-auto fields(const instance_record& m) { return std::tie(m.state, m.server_pid, m.client_pid, m.client_uid); }
+auto fields(const instance_record& m) { return std::tie(m.state, m.server_pid, m.client_pid, m.client_uid, m.server_uid); }
 bool same(const instance_record& a, const instance_record& b) { return fields(a) == fields(b); }
 bool same(const pipe_record& a, const pipe_record& b) {
     return std::tie(a.name, a.type, a.direction, a.max_instances, a.owner_uid, a.out_buffer_size, a.in_buffer_size,

@@ -78,7 +78,7 @@ int main(int argc, char** argv) {
                           .owner_uid = 1000, .default_timeout_ms = 50});
     list.pipes.push_back({.name = "\\\\.\\pipe\\b", .type = 1, .direction = 1, .max_instances = 2,
                           .owner_uid = 1000, .out_buffer_size = 512, .in_buffer_size = 512, .reject_remote = true,
-                          .instances = {{1, 4242, 4243, 1000}, {0, 4242, 0, 0xFFFFFFFF}},
+                          .instances = {{1, 4242, 4243, 1000, 1000}, {0, 4242, 0, 0xFFFFFFFF, 0}},
                           .owner_sid = "S-1-22-1-1000", .sddl = "O:S-1-22-1-1000D:(A;;FA;;;S-1-22-1-1000)"});
     broker_status_reply status{.pid = 4000, .uid = 1000, .system_scope = false, .runtime_dir = "/run/user/1000/npipe",
                                .protocol_version = version, .uptime_seconds = 3600, .pipes = 2, .instances = 3,

@@ -27,6 +27,7 @@ pipe_status to_status(const protocol::pipe_record& r) {
         instance_status is;
         is.state = static_cast<instance_state>(i.state);
         is.server_pid = i.server_pid;
+        is.server_uid = i.server_uid;
         if (i.client_pid != 0) is.client_pid = i.client_pid;
         if (i.client_uid != 0xFFFFFFFFu) is.client_uid = i.client_uid;
         s.instances.push_back(is);

@@ -85,6 +85,16 @@ if [ -x "$EXAMPLES/pipe_server" ]; then
     show 'redirect_parent input.txt'
     timeout 10 "$EXAMPLES/redirect_parent" "$NPIPE_RUNTIME_DIR/input.txt"
 fi
+step "For defenders: every create, connect and denial is an event; Sigma rules flag beacon-like names"
+show 'npipe rules test MSSE-1234-server      (Cobalt Strike'"'"'s default pipe name)'
+npipe rules test MSSE-1234-server || true
+show 'npipe serve MSSE-1234-server --echo &   (a pipe named like a beacon)'
+npipe serve MSSE-1234-server --echo 2>/dev/null & pids+=($!)
+wait_for_pipe MSSE-1234-server
+show 'npipe monitor                        (the broker'"'"'s events so far)'
+npipe monitor | tail -n 8
+show 'npipe audit'
+npipe audit || true
 step "Done: stopping the servers removes their pipes"
 for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 wait 2>/dev/null || true

@@ -21,6 +21,7 @@ namespace npipe {
 struct instance_status {
     instance_state state = instance_state::listening;
     pid_t server_pid = 0;
+    uid_t server_uid = 0; ///< kernel-attested, like the client's
     std::optional<pid_t> client_pid; ///< empty when no client is attached
     std::optional<uid_t> client_uid;
 };

@@ -21,6 +21,7 @@ void put(writer& w, const instance_record& r) {
     w.u32(static_cast<std::uint32_t>(r.server_pid));
     w.u32(static_cast<std::uint32_t>(r.client_pid));
     w.u32(r.client_uid);
+    w.u32(r.server_uid);
 }
 
 void get(reader& r, instance_record& out) {
@@ -28,6 +29,7 @@ void get(reader& r, instance_record& out) {
     out.server_pid = static_cast<std::int32_t>(r.u32());
     out.client_pid = static_cast<std::int32_t>(r.u32());
     out.client_uid = r.u32();
+    out.server_uid = r.u32();
 }
 
 void put(writer& w, const pipe_record& p) {

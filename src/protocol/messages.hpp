@@ -213,6 +213,7 @@ struct instance_record {
     std::int32_t server_pid = 0;
     std::int32_t client_pid = 0;       // 0 = none
     std::uint32_t client_uid = 0xFFFFFFFF; // = none
+    std::uint32_t server_uid = 0;
 };
 
 struct pipe_record {

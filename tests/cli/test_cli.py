@@ -137,7 +137,8 @@ class CliTest(unittest.TestCase):
 
     def test_help_of_every_command(self):
         for cmd in ([], ["serve"], ["connect"], ["call"], ["wait"], ["list"], ["info"], ["broker"],
-                    ["broker", "status"], ["broker", "stop"]):
+                    ["broker", "status"], ["broker", "stop"], ["monitor"], ["rules"], ["rules", "list"],
+                    ["rules", "test"], ["audit"], ["acl"]):
             r = self.npipe(*cmd, "--help")
             self.assertEqual(r.returncode, 0, cmd)
             text = r.stdout.decode()
@@ -245,7 +246,8 @@ class CliTest(unittest.TestCase):
         self.assertEqual((p["max_instances"], p["current_instances"]), (3, 1))
         self.assertEqual(p["owner_uid"], os.getuid())
         self.assertEqual(p["default_timeout_ms"], 250)
-        self.assertEqual(p["instances"], [{"state": "listening", "server_pid": server.pid, "client_pid": None,
+        self.assertEqual(p["instances"], [{"state": "listening", "server_pid": server.pid, "server_uid": os.getuid(),
+                                           "client_pid": None,
                                            "client_uid": None}])
 
         # A client attached: its instance is connected, and serve adds a listening one.
@@ -260,7 +262,7 @@ class CliTest(unittest.TestCase):
         p = self.wait_until(attached, "a connected and a listening instance")
         self.assertEqual(p["current_instances"], 2)
         connected = [i for i in p["instances"] if i["state"] == "connected"][0]
-        self.assertEqual(connected, {"state": "connected", "server_pid": server.pid, "client_pid": client.pid,
+        self.assertEqual(connected, {"state": "connected", "server_pid": server.pid, "server_uid": os.getuid(), "client_pid": client.pid,
                                      "client_uid": os.getuid()})
 
         r = self.npipe("list", "--json")
@@ -484,6 +486,107 @@ class CliTest(unittest.TestCase):
         self.assertEqual(r.stdout, b"(no pipes)\n")
         self.assertEqual(self.stop(server), 0)
         self.npipe("broker", "stop", env=env)
+
+    # ---- for defenders: monitor, rules, audit ------------------------------------------------
+
+    def test_monitor_json_and_readable(self):
+        server = self.serve("watched", "--echo")
+        r = self.npipe("connect", "watched", "-q", "200", input=b"hello")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = self.npipe("monitor", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        events = [json.loads(line) for line in r.stdout.decode().splitlines()]
+        types = [e["EventType"] for e in events]
+        self.assertEqual(types[0], "BrokerStarted")
+        for t in ("CreatePipe", "ConnectPipe", "DisconnectPipe"):
+            self.assertIn(t, types)
+        connect = next(e for e in events if e["EventType"] == "ConnectPipe")
+        self.assertEqual(connect["PipeName"], "\\watched")
+        self.assertEqual(connect["PeerProcessId"], server.pid)
+        self.assertTrue(connect["Image"].endswith("/npipe"))
+        gone = next(e for e in events if e["EventType"] == "DisconnectPipe")
+        self.assertEqual((gone["BytesFromClient"], gone["BytesToClient"]), (5, 5))
+        r = self.npipe("monitor")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lines = r.stdout.decode().splitlines()
+        self.assertEqual(len(lines), len(events))
+        self.assertIn("ConnectPipe", lines[types.index("ConnectPipe")])
+        self.assertNotIn("\033[", r.stdout.decode(), "no colour when stdout is not a terminal")
+        r = self.npipe("monitor", "--since", "1h", "--json")
+        self.assertEqual(len(r.stdout.decode().splitlines()), len(events))
+        future = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(time.time() + 3600))
+        r = self.npipe("monitor", "--since", future)
+        self.assertEqual((r.returncode, r.stdout), (0, b""), r.stderr)
+        r = self.npipe("monitor", "--since", "yesterday-ish")
+        self.assertEqual(r.returncode, 2)
+        self.assertEqual(self.stop(server), 0)
+
+    def test_monitor_follow_streams_live(self):
+        self.serve("first", "--echo")
+        follower = self.start("monitor", "--json", "--follow")
+        got = b""
+        deadline = time.monotonic() + TIMEOUT
+        while b"\"CreatePipe\"" not in got and time.monotonic() < deadline:
+            ready, _, _ = select.select([follower.stdout.fileno()], [], [], 0.1)
+            if ready:
+                got += os.read(follower.stdout.fileno(), 65536)
+        self.assertIn(b"\"CreatePipe\"", got, "the retained events first")
+        self.serve("second", "--echo")
+        got = b""
+        deadline = time.monotonic() + TIMEOUT
+        while b"\\\\second" not in got and time.monotonic() < deadline:
+            ready, _, _ = select.select([follower.stdout.fileno()], [], [], 0.1)
+            if ready:
+                got += os.read(follower.stdout.fileno(), 65536)
+        self.assertIn(b"\\\\second", got, "a pipe created after the monitor started")
+        follower.send_signal(signal.SIGINT)
+        follower.wait(timeout=TIMEOUT)
+
+    def test_rules_test_and_list(self):
+        r = self.npipe("rules", "test", "MSSE-1234-server")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(b"CobaltStrike Named Pipe", r.stdout)
+        self.assertIn(b"Florian Roth", r.stdout, "every match names the rule's author (DRL 1.1)")
+        r = self.npipe("rules", "test", "\\\\.\\pipe\\PSEXESVC", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("PsExec Default Named Pipe", [m["title"] for m in json.loads(r.stdout)["matches"]])
+        r = self.npipe("rules", "test", "wkssvc")
+        self.assertEqual(r.returncode, 1, "an ordinary name matches nothing")
+        self.assertIn(b"no rule matches", r.stdout)
+        rules = os.path.join(self.base, "rules")
+        os.mkdir(rules)
+        with open(os.path.join(rules, "mine.yml"), "w") as f:
+            f.write("title: Mine\nid: 0f0f0f0f-0000-0000-0000-000000000001\nauthor: me\nlevel: low\n"
+                    "logsource:\n  category: pipe_created\ndetection:\n  sel:\n    PipeName|re: '^\\\\mine-[0-9]+$'\n"
+                    "    Image|endswith: '/tool'\n  condition: sel\n")
+        with open(os.path.join(rules, "broken.yml"), "w") as f:
+            f.write("detection: [\n")
+        r = self.npipe("rules", "test", "mine-42", "--image", "/usr/bin/tool", "--rules", rules, "--no-default-rules")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(b"Mine", r.stdout)
+        self.assertIn(b"broken.yml", r.stderr, "a rule file that does not load is named")
+        r = self.npipe("rules", "test", "mine-42", "--image", "/usr/bin/other", "--rules", rules, "--no-default-rules")
+        self.assertEqual(r.returncode, 1)
+        r = self.npipe("rules", "list", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        listed = json.loads(r.stdout)
+        self.assertGreaterEqual(len(listed), 20)
+        self.assertTrue(all(rule["author"] and rule["id"] and rule["title"] for rule in listed))
+
+    def test_audit(self):
+        r = self.npipe("audit")
+        self.assertEqual(r.returncode, 0, r.stdout)
+        self.assertIn(b"0 findings", r.stdout)
+        self.serve("MSSE-77-server", "--echo")
+        self.serve("open-door", "--echo", "--sddl", "D:(A;;GRGW;;;WD)(A;;FA;;;OW)")
+        r = self.npipe("audit", "--json")
+        self.assertEqual(r.returncode, 1, "findings")
+        findings = json.loads(r.stdout)
+        kinds = {(f["kind"], f["pipe"]) for f in findings}
+        self.assertIn(("rule-match", full_name("MSSE-77-server")), kinds)
+        self.assertIn(("open-acl", full_name("open-door")), kinds)
+        if os.getuid() == 0:
+            self.assertIn(("root-server-open-to-all", full_name("open-door")), kinds)
 
 
 def main():

@@ -14,6 +14,8 @@
 //                                                the exit status is the Win32 error (0: created)
 //   create-loop NAME UID N                       becomes UID, tries N times to create an instance of
 //                                                NAME; the exit status is how often it succeeded
+//   serve-as NAME UID                            becomes UID, creates NAME (owner and root may open it),
+//                                                prints "ready", takes one client and holds it until killed
 //   monitor-as - UID                             becomes UID, prints every event the broker shows it
 //                                                (JSON lines), exits 0
 //   set-dacl-as NAME UID SDDL                    becomes UID, opens NAME asking GENERIC_READ|WRITE_DAC,
@@ -178,6 +180,17 @@ int main(int argc, char** argv) {
             }
             if (ec) std::fprintf(stderr, "npipe_test_peer %s: %s\n", role.c_str(), ec.message().c_str());
             return ec.value() & 0xff;
+        }
+        if (role == "serve-as") {
+            auto uid = static_cast<uid_t>(std::stoul(argv[3]));
+            if (::setgroups(0, nullptr) != 0 || ::setresgid(uid, uid, uid) != 0 || ::setresuid(uid, uid, uid) != 0) {
+                std::perror("npipe_test_peer: cannot become the uid");
+                return 255;
+            }
+            auto s = server_instance::create(name);
+            ready();
+            s.connect();
+            for (;;) std::this_thread::sleep_for(std::chrono::hours(1));
         }
         if (role == "monitor-as") {
             auto uid = static_cast<uid_t>(std::stoul(argv[3]));

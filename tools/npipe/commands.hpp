@@ -53,5 +53,7 @@ runner setup_info(CLI::App& sub, context& ctx);
 runner setup_acl(CLI::App& sub, context& ctx);
 runner setup_broker(CLI::App& sub, context& ctx);
 runner setup_monitor(CLI::App& sub, context& ctx); // monitor.cpp
+runner setup_rules(CLI::App& sub, context& ctx);   // rules_cmd.cpp
+runner setup_audit(CLI::App& sub, context& ctx);   // audit.cpp
 
 } // namespace npipe::cli

@@ -102,6 +102,7 @@ nlohmann::json to_json(const pipe_status& p) {
     for (const auto& i : p.instances) {
         instances.push_back({{"state", to_string(i.state)},
                              {"server_pid", i.server_pid},
+                             {"server_uid", i.server_uid},
                              {"client_pid", optional_json(i.client_pid)},
                              {"client_uid", optional_json(i.client_uid)}});
     }

@@ -29,6 +29,8 @@ constexpr command commands[] = {
     {"acl", "Show a pipe's owner and DACL in words (who may read, write, create instances)", npipe::cli::setup_acl},
     {"broker", "Show the status of the broker (npiped) or stop it", npipe::cli::setup_broker},
     {"monitor", "Show the broker's events (creates, connects, denials, ...), live with --follow", npipe::cli::setup_monitor},
+    {"rules", "List the Sigma rules, or test which ones a pipe name triggers", npipe::cli::setup_rules},
+    {"audit", "Report risky pipes, rule matches, open root servers and privilege-inverted connections", npipe::cli::setup_audit},
 };
 
 } // namespace
