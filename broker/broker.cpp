@@ -966,7 +966,14 @@ void broker::pump_monitor(connection& c) {
             continue;
         }
         const event_record* next = events_.at(c.cursor);
-        if (!next) break; // up to date
+        if (!next) {
+            // Up to date. A reader that does not follow gets the end marker (through the outbox,
+            // like any frame: its socket may be full), then the connection is an answered one.
+            if (c.follow || c.end_sent) break;
+            c.outbox = protocol::encode(protocol::message_type::events_end, {});
+            c.end_sent = true;
+            continue;
+        }
         ++c.cursor;
         bool visible = c.sees_all || next->uid == c.peer.uid || (next->peer_uid && *next->peer_uid == c.peer.uid);
         if (!visible) continue;
@@ -981,10 +988,7 @@ void broker::pump_monitor(connection& c) {
         poller_.modify(c.sock.get(), EPOLLIN | EPOLLRDHUP, tag_connection | c.id);
         c.waiting_writable = false;
     }
-    if (!c.follow) {
-        // Everything retained is sent: the end marker, and the reader closes.
-        auto end = protocol::encode(protocol::message_type::events_end, {});
-        (void)os::send_some(c.sock.get(), end.data(), end.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (c.end_sent) { // everything retained, and the end marker, are sent: the reader closes
         c.kind = conn_kind::query;
         c.last_active = clock::now();
     }
@@ -1003,8 +1007,10 @@ bool broker::on_monitor(connection& c, std::span<const std::byte> body) {
     // everyone who can reach the socket: the directory is the user's own).
     c.sees_all = c.peer.uid == 0 || c.peer.uid == ::geteuid();
     c.cursor = events_.oldest_seq();
+    std::uint64_t id = c.id;
     pump_monitor(c);
-    return true;
+    return connections_.count(id) != 0; // a reader that hung up already is gone
+
 }
 
 // ---- security descriptors after creation (GetSecurityInfo / SetSecurityInfo) -----------------

@@ -95,6 +95,7 @@ private:
         bool follow = false;
         bool sees_all = false;
         bool waiting_writable = false;
+        bool end_sent = false; // not following: the end marker is queued
         std::int64_t since_unix_ms = 0;
     };
 

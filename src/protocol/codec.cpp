@@ -32,19 +32,11 @@ bool reader::boolean() noexcept {
     return v == 1;
 }
 
-std::string reader::str() {
-    std::size_t n = u16();
-    if (failed_ || data_.size() - pos_ < n) {
-        failed_ = true;
-        return {};
-    }
-    std::string s(reinterpret_cast<const char*>(data_.data() + pos_), n);
-    pos_ += n;
-    return s;
-}
+std::string reader::str() { return bytes_as_string(u16()); }
 
-std::string reader::long_str() {
-    std::size_t n = u32();
+std::string reader::long_str() { return bytes_as_string(u32()); }
+
+std::string reader::bytes_as_string(std::size_t n) {
     if (failed_ || data_.size() - pos_ < n) {
         failed_ = true;
         return {};

@@ -51,6 +51,8 @@ public:
 
 private:
     std::uint64_t get(std::size_t n) noexcept;
+    /// The next `n` bytes as a string (a length just read says how many).
+    std::string bytes_as_string(std::size_t n);
     std::span<const std::byte> data_;
     std::size_t pos_ = 0;
     bool failed_ = false;
