@@ -416,10 +416,14 @@ bool broker::on_create(connection& c, std::span<const std::byte> body) {
         return false;
     }
     // Sigma rules see the create before it happens: in prevent mode a match refuses it.
-    auto probe = new_event(pipe ? event_id::instance_created : event_id::pipe_created, "CreatePipe", &c.peer);
-    if (pipe) add_pipe_fields(probe, *pipe);
-    else probe["PipeName"] = sysmon_pipe_name(name->full());
-    auto hits = match_rules(probe);
+    std::vector<std::shared_ptr<const sigma::rule>> hits;
+    nlohmann::json probe;
+    if (!rules_.rules.empty()) {
+        probe = new_event(pipe ? event_id::instance_created : event_id::pipe_created, "CreatePipe", &c.peer);
+        if (pipe) add_pipe_fields(probe, *pipe);
+        else probe["PipeName"] = sysmon_pipe_name(name->full());
+        hits = match_rules(probe);
+    }
     for (const auto& r : hits) {
         if (!prevents(*r)) continue;
         log("warning", "create of " + name->full() + " by pid " + std::to_string(c.peer.pid) +

@@ -116,6 +116,11 @@ done
 
 # ---- the installed programs run on their own ----------------------------------------------------
 check "installed npiped runs (--help)" timeout $T "$PREFIX/bin/npiped" --help
+check "the SigmaHQ rules are installed with their licence notice" \
+    test -f "$PREFIX/share/npipe/rules/sigma/NOTICE.md" -a -d "$PREFIX/share/npipe/rules/sigma/rules"
+rules_file=$(timeout $T "$PREFIX/bin/npipe" rules list --json 2>/dev/null | grep -m1 '"file"' || true)
+check "installed npipe loads the installed rules ($rules_file)" \
+    test -n "$rules_file" -a -z "${rules_file##*"$PREFIX/"*}"
 CLI_ENV=()
 if out=$(timeout $T "$PREFIX/bin/npipe" --help 2>&1); then
     pass "installed npipe runs (--help) without LD_LIBRARY_PATH"
