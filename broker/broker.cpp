@@ -235,8 +235,8 @@ void broker::accept_clients() {
             (void)os::send_some(c->sock.get(), refusal.data(), refusal.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
             continue;
         }
-        ++held;
         if (poller_.add(c->sock.get(), EPOLLIN | EPOLLRDHUP, tag_connection | c->id)) continue;
+        ++held;
         connections_.emplace(c->id, std::move(c));
     }
 }
@@ -295,6 +295,10 @@ bool broker::handle_frame(connection& c, const protocol::frame_header& h, std::s
     // Requests that start a conversation are only valid on a fresh connection; listen and
     // disconnect only on an instance link.
     bool link = c.kind == conn_kind::instance_link;
+    if (c.kind == conn_kind::monitor) { // a reader only reads: anything more is a confused or hostile peer
+        close_connection(c.id, "request on a monitor connection");
+        return false;
+    }
     switch (h.type) {
     case message_type::create_instance: return !link && c.kind == conn_kind::fresh && on_create(c, body);
     case message_type::open: return c.kind == conn_kind::fresh && on_open(c, body);
@@ -392,6 +396,11 @@ bool broker::on_create(connection& c, std::span<const std::byte> body) {
                                " owned by uid " + std::to_string(pipe->owner_uid) + ": " + check.reason);
             return refuse(win32_error::access_denied, event_id::squatting_attempt, "SquattingAttempt", check.reason, pipe);
         }
+        // An instance coming back after a restart belongs to its own pipe, not to one someone
+        // else made under the name meanwhile.
+        if (req.reregister && req.pipe_id != 0 && req.pipe_id != pipe->id)
+            return refuse(win32_error::access_denied, event_id::squatting_attempt, "SquattingAttempt",
+                          "an instance of another pipe of this name came back after a restart", pipe);
         // FILE_FLAG_FIRST_PIPE_INSTANCE, or an instance that disagrees with the pipe. (An
         // instance coming back after a restart was not the first one, whatever it asked then.)
         if (req.first_instance && !req.reregister)
@@ -437,8 +446,10 @@ bool broker::on_create(connection& c, std::span<const std::byte> body) {
         // A name whose pipe just went, or whose servers have not come back since a restart, is
         // reserved for those who could add instances to it.
         const reservation* kept = nullptr;
+        bool kept_in_force = false; // only then was the caller checked against it
         if (auto r = reserved_names_.find(name->key); r != reserved_names_.end()) {
             if (in_force(r->second)) {
+                kept_in_force = true;
                 auto check = access_check(r->second.security, identity_of(c.peer), rights::FILE_CREATE_PIPE_INSTANCE);
                 if (!check.granted) {
                     log("warning", "squatting refused: uid " + std::to_string(c.peer.uid) + " (pid " +
@@ -459,7 +470,7 @@ bool broker::on_create(connection& c, std::span<const std::byte> body) {
         security_descriptor sd;
         std::uint64_t id = 0;
         std::string display = name->full();
-        if (req.reregister && kept && kept->pipe_id == req.pipe_id) {
+        if (req.reregister && kept && kept_in_force && kept->pipe_id == req.pipe_id) {
             sd = kept->security;
             id = kept->pipe_id;
             if (!kept->display_name.empty()) display = kept->display_name;
@@ -520,6 +531,8 @@ bool broker::on_create(connection& c, std::span<const std::byte> body) {
         if (client) {
             inst.client_pid = client->pid;
             inst.client_uid = client->uid;
+            inst.client_start = os::process_start_time(client->pid).value_or(0);
+            inst.connected_at = clock::now(); // as far as this broker knows
             inst.server_end = std::move(data);
             poller_.add(inst.server_end.get(), EPOLLRDHUP, tag_server_end | inst.id);
         }
@@ -733,7 +746,9 @@ bool broker::on_disconnect(connection& c, std::span<const std::byte> body) {
     // the point after which none can come. A connected instance needs no answer.
     bool was_listening = inst->state == instance_state::listening;
     if (inst->state == instance_state::connected || inst->state == instance_state::closing)
-        emit_disconnected(*inst, counts.client_closed ? "client closed" : "server disconnected", &counts);
+        emit_disconnected(*inst,
+                          counts.client_closed ? "client closed" : counts.server_closing ? "server closed" : "server disconnected",
+                          &counts);
     release_server_end(*inst);
     inst->state = instance_state::disconnected;
     inst->client_pid = 0;
@@ -946,6 +961,7 @@ void broker::pump_monitors() {
 void broker::pump_monitor(connection& c) {
     for (;;) {
         while (!c.outbox.empty()) {
+            c.last_active = clock::now(); // progress: a reader taking its events is not idle
             auto r = os::send_some(c.sock.get(), c.outbox.data(), c.outbox.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
             if (!r) {
                 if (r.error == std::errc::resource_unavailable_try_again) {
@@ -961,6 +977,7 @@ void broker::pump_monitor(connection& c) {
             }
             c.outbox.erase(c.outbox.begin(), c.outbox.begin() + static_cast<std::ptrdiff_t>(r.value));
         }
+        if (c.end_sent) break; // nothing follows the end marker
         if (c.cursor < events_.oldest_seq()) {
             // The ring moved on before this reader took these: say how many, never pretend.
             std::uint64_t lost = events_.oldest_seq() - c.cursor;
@@ -969,7 +986,7 @@ void broker::pump_monitor(connection& c) {
             c.outbox = protocol::encode(protocol::events_lost_push{lost});
             continue;
         }
-        const event_record* next = events_.at(c.cursor);
+        const event_record* next = c.follow || c.cursor < c.end_seq ? events_.at(c.cursor) : nullptr;
         if (!next) {
             // Up to date. A reader that does not follow gets the end marker (through the outbox,
             // like any frame: its socket may be full), then the connection is an answered one.
@@ -1011,6 +1028,7 @@ bool broker::on_monitor(connection& c, std::span<const std::byte> body) {
     // everyone who can reach the socket: the directory is the user's own).
     c.sees_all = c.peer.uid == 0 || c.peer.uid == ::geteuid();
     c.cursor = events_.oldest_seq();
+    c.end_seq = events_.next_seq(); // a reader that does not follow gets what exists now
     std::uint64_t id = c.id;
     pump_monitor(c);
     return connections_.count(id) != 0; // a reader that hung up already is gone
@@ -1069,7 +1087,7 @@ bool broker::on_set_security(connection& c, std::span<const std::byte> body) {
     // Pipes carry no SACL, and nobody here holds the privilege (SeSecurityPrivilege) to set one.
     if (req.parts & parts::sacl) { reply_error(c, win32_error::access_denied); return true; }
     std::uint32_t needed = ((req.parts & (parts::owner | parts::group)) ? rights::WRITE_OWNER : 0u) |
-                           ((req.parts & parts::dacl) ? rights::WRITE_DAC : 0u);
+                           ((req.parts & (parts::dacl | protected_dacl | unprotected_dacl)) ? rights::WRITE_DAC : 0u);
     auto check = access_check(pipe->security, identity_of(c.peer), needed);
     if (!check.granted) {
         log("info", "changing the security of " + pipe->display_name + " denied to uid " +
@@ -1109,7 +1127,9 @@ bool broker::on_set_security(connection& c, std::span<const std::byte> body) {
         next.control = static_cast<std::uint16_t>((next.control & ~(sd_control::DACL_PROTECTED |
                                                                      sd_control::DACL_AUTO_INHERITED |
                                                                      sd_control::DACL_AUTO_INHERIT_REQ)) |
-                                                  (given->control & ~sd_control::SELF_RELATIVE) |
+                                                  (given->control & (sd_control::DACL_PROTECTED |
+                                                                     sd_control::DACL_AUTO_INHERITED |
+                                                                     sd_control::DACL_AUTO_INHERIT_REQ)) |
                                                   sd_control::DACL_PRESENT);
     }
     if (req.parts & protected_dacl) next.control |= sd_control::DACL_PROTECTED;
@@ -1120,6 +1140,7 @@ bool broker::on_set_security(connection& c, std::span<const std::byte> body) {
     uid_t owner_before = pipe->owner_uid;
     pipe->security = std::move(next);
     if (pipe->security.owner && pipe->security.owner->uid()) pipe->owner_uid = *pipe->security.owner->uid();
+    else if (pipe->security.owner && pipe->security.owner->to_string() == "S-1-5-32-544") pipe->owner_uid = 0; // BA: root
     save_pipe(*pipe);
     {
         auto e = new_event(event_id::security_changed, "SecurityChange", &c.peer);
@@ -1234,7 +1255,15 @@ void broker::close_connection(std::uint64_t id, const char* why) {
                 e["Instances"] = 0;
                 emit(std::move(e), c.peer.uid, std::nullopt);
                 store_.remove(kept.pipe_id);
-                if (cfg_.name_reservation.count() > 0) reserved_names_[key] = std::move(kept);
+                // Reservations are bounded per owner like instances: a user who makes and drops
+                // pipes in a loop cannot fill the broker's memory with them.
+                bool room = true;
+                if (reserved_names_.size() >= cfg_.limits.instances) {
+                    unsigned held_by_owner = 0;
+                    for (const auto& [k, r] : reserved_names_) held_by_owner += r.owner_uid == kept.owner_uid;
+                    room = held_by_owner < cfg_.limits.instances;
+                }
+                if (cfg_.name_reservation.count() > 0 && room) reserved_names_[key] = std::move(kept);
                 for (const auto& w : orphans) {
                     auto wit = connections_.find(w.connection);
                     if (wit == connections_.end()) continue;

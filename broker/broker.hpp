@@ -96,6 +96,7 @@ private:
         bool sees_all = false;
         bool waiting_writable = false;
         bool end_sent = false; // not following: the end marker is queued
+        std::uint64_t end_seq = 0; // not following: events before this one
         std::int64_t since_unix_ms = 0;
     };
 

@@ -45,7 +45,10 @@ struct event_record {
 
 class event_ring {
 public:
-    explicit event_ring(std::size_t capacity) : capacity_(capacity ? capacity : 1) {}
+    /// At most `capacity` events and `max_bytes` of them (an event with a 64 KiB SDDL is big):
+    /// the oldest make room.
+    explicit event_ring(std::size_t capacity, std::size_t max_bytes = 64u << 20)
+        : capacity_(capacity ? capacity : 1), max_bytes_(max_bytes) {}
     /// Stores the event; returns its sequence number (1, 2, ...).
     std::uint64_t append(uid_t uid, std::optional<uid_t> peer_uid, std::string json);
     std::uint64_t next_seq() const noexcept { return next_; }
@@ -59,6 +62,8 @@ public:
 
 private:
     std::size_t capacity_;
+    std::size_t max_bytes_;
+    std::size_t bytes_ = 0;
     std::deque<event_record> records_;
     std::uint64_t next_ = 1;
     std::uint64_t overwritten_ = 0;

@@ -51,7 +51,7 @@ auto fields(const error_reply& m) { return std::tie(m.code); }
 auto fields(const get_security_request& m) { return std::tie(m.name, m.pipe_id); }
 auto fields(const set_security_request& m) { return std::tie(m.name, m.pipe_id, m.parts, m.sddl); }
 auto fields(const security_reply& m) { return std::tie(m.sddl); }
-auto fields(const disconnect_request& m) { return std::tie(m.bytes_from_client, m.bytes_to_client, m.client_closed); }
+auto fields(const disconnect_request& m) { return std::tie(m.bytes_from_client, m.bytes_to_client, m.client_closed, m.server_closing); }
 auto fields(const monitor_request& m) { return std::tie(m.follow, m.since_unix_ms); }
 auto fields(const event_push& m) { return std::tie(m.seq, m.json); }
 auto fields(const events_lost_push& m) { return std::tie(m.count); }

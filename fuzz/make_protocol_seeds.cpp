@@ -100,7 +100,7 @@ int main(int argc, char** argv) {
     seed("pipe_list_empty", encode(pipe_list_reply{}));
     seed("broker_status", encode(status));
     seed("listen", encode(message_type::listen, {}));
-    seed("disconnect", encode(disconnect_request{.bytes_from_client = 4096, .bytes_to_client = 65536, .client_closed = true}));
+    seed("disconnect", encode(disconnect_request{.bytes_from_client = 4096, .bytes_to_client = 65536, .client_closed = true, .server_closing = false}));
     seed("monitor", encode(monitor_request{.follow = true, .since_unix_ms = 1790000000000}));
     seed("event", encode(event_push{.seq = 42, .json = R"({"EventId":17,"EventType":"CreatePipe","PipeName":"\\svc"})"}));
     seed("events_lost", encode(events_lost_push{.count = 1000}));

@@ -36,7 +36,7 @@ public:
     ~server_impl() override {
         // The broker's disconnect event gets this connection's counts before the link goes.
         if ((state == instance_state::connected || state == instance_state::closing) && link)
-            (void)send_frame(link.get(), protocol::encode(disconnect_counts(peer_hung_up())));
+            (void)send_frame(link.get(), protocol::encode(disconnect_counts(peer_hung_up(), true)));
         detach();     // the client reads what is left, then ERROR_BROKEN_PIPE
         link.reset(); // the broker drops the instance (and the pipe with its last instance)
     }
@@ -99,13 +99,14 @@ public:
         if (!link) relink(ec, false, nullptr); // best effort: the disconnect itself is ours
         ec.clear();
         if (state == instance_state::listening && link) listen_now(ec, false, nullptr);
+        ec.clear(); // the broker's part is best effort; the disconnect itself is ours
         bool was_listening = state == instance_state::listening;
         if (!was_listening) {
             publish_disconnected(generation); // the client's unread data is void from now on
             detach_locked();
         }
         if (link) {
-            ec = send_frame(link.get(), protocol::encode(disconnect_counts(client_gone)));
+            ec = send_frame(link.get(), protocol::encode(disconnect_counts(client_gone, false)));
             // A client may be on its way to a listening instance; the broker's acknowledgement
             // tells us when none can be. A connected instance gets no acknowledgement.
             if (!ec && was_listening) read_until(protocol::message_type::disconnected, false, ec);
@@ -124,8 +125,8 @@ public:
         identity.reset();
     }
 
-    protocol::disconnect_request disconnect_counts(bool client_gone) const noexcept {
-        return {bytes_read(), bytes_written(), client_gone};
+    protocol::disconnect_request disconnect_counts(bool client_gone, bool closing) const noexcept {
+        return {bytes_read(), bytes_written(), client_gone, closing};
     }
 
     int native_handle() const noexcept override {
@@ -296,6 +297,10 @@ public:
             if (lock) lock->unlock();
             std::this_thread::sleep_for(pause);
             if (lock) lock->lock();
+            if (link) { // another thread registered the instance meanwhile
+                ec.clear();
+                return true;
+            }
             pause = std::min(pause * 2, std::chrono::duration_cast<std::chrono::milliseconds>(500ms));
         }
     }
@@ -310,6 +315,7 @@ public:
             lock.lock();
             if (!r) { ec = to_win32(r.error); return false; }
             if (state != instance_state::listening) return true; // another thread took the client
+            if (link.get() != raw_link) continue; // re-registered meanwhile: poll the new link
             frame f;
             if (!receive_frame(link.get(), f, 1, ec)) {
                 // The broker restarted: register again and go on waiting for a client.

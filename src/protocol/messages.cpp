@@ -382,6 +382,7 @@ std::vector<std::byte> encode(const disconnect_request& m) {
     w.u64(m.bytes_from_client);
     w.u64(m.bytes_to_client);
     w.boolean(m.client_closed);
+    w.boolean(m.server_closing);
     return frame(message_type::disconnect, w);
 }
 
@@ -390,6 +391,7 @@ bool decode(std::span<const std::byte> body, disconnect_request& m) {
     m.bytes_from_client = r.u64();
     m.bytes_to_client = r.u64();
     m.client_closed = r.boolean();
+    m.server_closing = r.boolean();
     return r.ok();
 }
 

@@ -188,6 +188,7 @@ struct disconnect_request {
     std::uint64_t bytes_from_client = 0;
     std::uint64_t bytes_to_client = 0;
     bool client_closed = false; // the client had closed its end first (as the server saw it)
+    bool server_closing = false; // sent as the instance closes, not by DisconnectNamedPipe
 };
 
 struct monitor_request {

@@ -145,6 +145,10 @@ TEST_F(access, ChangingTheDaclNeedsWriteDacOnTheServerHandle) {
     EXPECT_EQ(open_as(pipe_name("opened-up"), nobody, "rw"), 0) << "new opens see the new DACL";
     s.set_security(*wider, security_info::OWNER_SECURITY_INFORMATION, ec);
     EXPECT_EQ(ec, win32_error::access_denied) << "the owner needs WRITE_OWNER on the handle";
+    // The protection flag alone is a DACL change (WRITE_DAC), which the owner may make.
+    s.set_security(*wider, security_info::PROTECTED_DACL_SECURITY_INFORMATION, ec);
+    EXPECT_FALSE(ec) << ec.message();
+    EXPECT_EQ(s.security().to_sddl(), "O:S-1-22-1-0G:S-1-22-2-0D:P(A;;GRGW;;;WD)(A;;FA;;;BA)");
 }
 
 TEST_F(access, OtherUsersChangeTheDaclOnlyWhenItGrantsThemWriteDac) {

@@ -331,6 +331,49 @@ TEST_F(processes, OversizedDescriptorPassingIsRefusedAndEveryDescriptorClosed) {
     EXPECT_EQ(list_pipes().size(), 1u);
 }
 
+TEST_F(processes, AMonitorThatAlsoSendsRequestsIsDropped) {
+    auto keep = server_instance::create(pipe_name("alive")); // starts the broker
+    int sock = raw_broker_connection();
+    auto monitor = protocol::encode(protocol::monitor_request{true, 0});
+    auto list = protocol::encode(protocol::message_type::list, {});
+    monitor.insert(monitor.end(), list.begin(), list.end());
+    ASSERT_EQ(::send(sock, monitor.data(), monitor.size(), MSG_NOSIGNAL), static_cast<ssize_t>(monitor.size()));
+    EXPECT_TRUE(closed_by_peer(sock)) << "a reader only reads";
+    ::close(sock);
+    EXPECT_EQ(list_pipes().size(), 1u) << "the broker serves on";
+    EXPECT_EQ(get_broker_status().monitors, 0u);
+}
+
+TEST_F(processes, AReregistrationNeverJoinsAnotherPipeOfTheSameName) {
+    // An instance coming back after a restart names its pipe's id; a pipe of that name with
+    // another id (someone else's, made meanwhile) does not take it in.
+    auto s = server_instance::create(pipe_name("owned"));
+    auto page = os::shared_page::create();
+    ASSERT_TRUE(page);
+    protocol::create_instance_request req;
+    req.name = pipe_name("owned");
+    req.reregister = true;
+    req.state = static_cast<std::uint8_t>(instance_state::listening);
+    req.pipe_id = 0x1234; // not the pipe's
+    auto frame = protocol::encode(req);
+    int sock = raw_broker_connection();
+    int fd = page.value.descriptor();
+    ASSERT_FALSE(os::send_with_fds(sock, {frame.data(), frame.size()}, std::span<const int>(&fd, 1)));
+    std::byte reply[64];
+    ssize_t n = ::recv(sock, reply, sizeof reply, 0);
+    ASSERT_GE(n, static_cast<ssize_t>(protocol::header_size));
+    protocol::frame_header h;
+    ASSERT_EQ(protocol::decode_header(std::span<const std::byte, protocol::header_size>(reply, protocol::header_size),
+                                      protocol::max_reply_body, h),
+              protocol::header_problem::none);
+    EXPECT_EQ(h.type, protocol::message_type::error);
+    protocol::error_reply e;
+    ASSERT_TRUE(protocol::decode(std::span<const std::byte>(reply + protocol::header_size, h.length), e));
+    EXPECT_EQ(e.code, 5u) << "ERROR_ACCESS_DENIED";
+    ::close(sock);
+    EXPECT_EQ(query_pipe(pipe_name("owned")).instances.size(), 1u);
+}
+
 TEST_F(processes, NoBrokerAndNoAutostartIsAClearError) {
     ::setenv("NPIPE_NO_AUTOSTART", "1", 1);
     std::error_code ec;

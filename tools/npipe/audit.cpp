@@ -108,7 +108,7 @@ int run_audit(const audit_args& a, const context& ctx) {
     if (a.json) {
         nlohmann::json out = nlohmann::json::array();
         for (const auto& f : found) out.push_back({{"kind", f.kind}, {"pipe", f.pipe}, {"detail", f.detail}});
-        std::printf("%s\n", out.dump(2).c_str());
+        std::printf("%s\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     } else {
         for (const auto& f : found) std::printf("%-24s %s\n%-24s   %s\n", f.kind.c_str(), f.pipe.c_str(), "", f.detail.c_str());
         std::printf("%zu finding%s in %zu pipe%s (%zu rules)\n", found.size(), found.size() == 1 ? "" : "s", pipes.size(),

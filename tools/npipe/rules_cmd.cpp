@@ -56,7 +56,7 @@ int run_rules_list(const rules_args& a) {
     if (a.json) {
         nlohmann::json out = nlohmann::json::array();
         for (const auto& r : set.rules) out.push_back(rule_json(*r));
-        std::printf("%s\n", out.dump(2).c_str());
+        std::printf("%s\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
         return exit_ok;
     }
     if (set.rules.empty()) std::printf("(no rules)\n");
@@ -79,7 +79,7 @@ int run_rules_test(const rules_args& a) {
     if (a.json) {
         nlohmann::json out = {{"PipeName", pipe}, {"Image", a.image}, {"matches", nlohmann::json::array()}};
         for (const auto& r : hits) out["matches"].push_back(rule_json(*r));
-        std::printf("%s\n", out.dump(2).c_str());
+        std::printf("%s\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     } else if (hits.empty()) {
         std::printf("%s: no rule matches (%zu rules)\n", pipe.c_str(), set.rules.size());
     } else {
