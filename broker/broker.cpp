@@ -162,7 +162,10 @@ int broker::run() {
                 accept_clients();
             } else if (kind == tag_signals) {
                 auto sig = os::read_signal(signals_.get());
-                if (sig) {
+                if (sig && sig.value == SIGHUP) {
+                    log("info", "SIGHUP: loading the Sigma rules again");
+                    load_rules();
+                } else if (sig) {
                     log("info", "stopping on signal " + std::to_string(sig.value));
                     stopping_ = true;
                 }

@@ -2,6 +2,8 @@
 // the alert (or refusal) a match brings.
 #include "broker.hpp"
 
+#include <set>
+
 
 
 namespace npipe::broker {
@@ -14,8 +16,19 @@ void broker::load_rules() {
         else paths.push_back(dir);
     }
     paths.insert(paths.end(), cfg_.rule_dirs.begin(), cfg_.rule_dirs.end());
-    rules_ = sigma::load_rules(paths);
-    for (const auto& p : rules_.problems) log("warning", "rule skipped: " + sigma::to_string(p));
+    auto fresh = sigma::load_rules(paths);
+    // On a reload, a file that no longer loads keeps the rules it gave before: a typo made
+    // while editing a rule must not switch its detection off.
+    for (const auto& p : fresh.problems) {
+        bool kept = false;
+        for (const auto& old : rules_.rules)
+            if (old->file == p.file) {
+                fresh.rules.push_back(old);
+                kept = true;
+            }
+        log("warning", "rule skipped: " + sigma::to_string(p) + (kept ? " (its previous version stays in force)" : ""));
+    }
+    rules_ = std::move(fresh);
     prevent_rules_.clear();
     prevent_rules_.insert(cfg_.prevent_rules.begin(), cfg_.prevent_rules.end());
     if (!paths.empty())

@@ -578,3 +578,35 @@ TEST_F(events, AuditFindsThePotatoPattern) {
         potato = potato || (finding["kind"] == "privilege-inversion" && finding["pipe"] == pipe_name("potato"));
     EXPECT_TRUE(potato) << text;
 }
+
+TEST_F(events, ReloadedRulesKeepThePreviousVersionOfAFileThatBroke) {
+    // Hostile case 16: a rule file edited into bad YAML (or a pathological pattern) is refused on
+    // SIGHUP, and the rules it held before stay in force; the other files load as they are.
+    ::setenv("NPIPE_NO_AUTOSTART", "1", 1);
+    ::chmod(dir_.c_str(), 0700);
+    auto rule = [](const std::string& id, const std::string& pattern) {
+        return "title: Test " + id + "\nid: " + id + "\nauthor: npipe tests\nlevel: high\nlogsource:\n"
+               "    category: pipe_created\ndetection:\n    selection:\n        PipeName|re: '" + pattern +
+               "'\n    condition: selection\n";
+    };
+    std::string rules = write_rule(dir_ + "/rules", "mine.yml", rule("aaaaaaaa-0000-0000-0000-000000000001", "^\\\\mine-"));
+    process broker({bindir() + "/npiped", "--runtime-dir", dir_, "--no-default-rules", "--rules", rules});
+    ASSERT_TRUE(eventually([&] { std::error_code ec; get_broker_status({}, ec); return !ec; }));
+    { auto s = server_instance::create(pipe_name("mine-1")); }
+    ASSERT_EQ(of(all_events(), 109, "mine-1").size(), 1u);
+    // Break mine.yml (an unclosed bracket; a back-reference RE2 refuses), add another good file.
+    write_rule(rules, "mine.yml", "title: [unclosed\n");
+    write_rule(rules, "hostile.yml", rule("aaaaaaaa-0000-0000-0000-000000000003", "^(a+)\\1$"));
+    write_rule(rules, "other.yml", rule("aaaaaaaa-0000-0000-0000-000000000002", "^\\\\other-"));
+    broker.kill(SIGHUP);
+    int n = 0;
+    ASSERT_TRUE(eventually([&] {
+        auto s = server_instance::create(pipe_name("other-" + std::to_string(++n)));
+        return !of(all_events(), 109, "other-" + std::to_string(n)).empty();
+    })) << "the reload never happened";
+    { auto s = server_instance::create(pipe_name("mine-2")); }
+    auto kept = of(all_events(), 109, "mine-2");
+    ASSERT_EQ(kept.size(), 1u) << "the broken file's previous rule stays in force";
+    EXPECT_EQ(kept[0]["RuleId"], "aaaaaaaa-0000-0000-0000-000000000001");
+    EXPECT_EQ(get_broker_status().pid, broker.pid()) << "SIGHUP reloads, it does not stop the broker";
+}
