@@ -108,7 +108,7 @@ std::error_code broker::start() {
     log("info", std::string("serving ") + (cfg_.system_scope ? "system" : "user") + " scope at " + path +
                     " (protocol " + std::to_string(protocol::version) + ")");
     {
-        auto e = new_event(event_id::broker_started, "BrokerStarted", nullptr);
+        auto e = new_event(event_id::broker_started, "BrokerStarted", self_actor());
         e["Scope"] = cfg_.system_scope ? "system" : "user";
         e["RuntimeDirectory"] = cfg_.runtime_dir;
         e["KeptNames"] = reserved_names_.size();
@@ -191,7 +191,7 @@ int broker::run() {
         }
     }
     // Monitors hear the end (as far as their sockets take it without waiting).
-    auto e = new_event(event_id::broker_stopped, "BrokerStopped", nullptr);
+    auto e = new_event(event_id::broker_stopped, "BrokerStopped", self_actor());
     e["Pipes"] = registry_.pipes().size();
     emit(std::move(e), ::geteuid(), std::nullopt);
     return 0;
@@ -365,7 +365,7 @@ bool broker::on_create(connection& c, std::span<const std::byte> body) {
     if (!name || !name->is_local()) { reply_error(c, win32_error::invalid_name); return true; }
     // Every refusal is an event: who tried to create what, and why not.
     auto refuse = [&](win32_error e, int id, const char* type, const std::string& reason, const pipe_entry* existing) {
-        auto ev = new_event(id, type, &c.peer);
+        auto ev = new_event(id, type, actor_of(c));
         if (existing) add_pipe_fields(ev, *existing);
         else ev["PipeName"] = sysmon_pipe_name(name->full());
         ev["Result"] = "denied";
@@ -422,8 +422,8 @@ bool broker::on_create(connection& c, std::span<const std::byte> body) {
         return refuse(win32_error::not_enough_quota, event_id::create_denied, "CreateDenied",
                       "the uid is at its limit of " + std::to_string(cfg_.limits.instances) + " instances", pipe);
     }
-    auto start_time = os::process_start_time(c.peer.pid);
-    if (!start_time) { // it has exited already: nothing to register
+    std::uint64_t start_time = actor_of(c).start_time;
+    if (start_time == 0) { // it has exited already: nothing to register
         close_connection(c.id, nullptr);
         return false;
     }
@@ -431,7 +431,7 @@ bool broker::on_create(connection& c, std::span<const std::byte> body) {
     std::vector<std::shared_ptr<const sigma::rule>> hits;
     nlohmann::json probe;
     if (!rules_.rules.empty()) {
-        probe = new_event(pipe ? event_id::instance_created : event_id::pipe_created, "CreatePipe", &c.peer);
+        probe = new_event(pipe ? event_id::instance_created : event_id::pipe_created, "CreatePipe", actor_of(c));
         if (pipe) add_pipe_fields(probe, *pipe);
         else probe["PipeName"] = sysmon_pipe_name(name->full());
         hits = match_rules(probe);
@@ -521,7 +521,7 @@ bool broker::on_create(connection& c, std::span<const std::byte> body) {
     instance& inst = registry_.add_instance(*pipe);
     inst.link_connection = c.id;
     inst.server_pid = c.peer.pid;
-    inst.server_start = *start_time;
+    inst.server_start = start_time;
     inst.server_uid = c.peer.uid;
     inst.page = std::move(page);
     c.kind = conn_kind::instance_link;
@@ -544,7 +544,7 @@ bool broker::on_create(connection& c, std::span<const std::byte> body) {
     save_servers(*pipe);
     {
         // Sysmon logs EID 17 for every CreateNamedPipe: both are CreatePipe, EventId tells them apart.
-        auto e = new_event(created_pipe ? event_id::pipe_created : event_id::instance_created, "CreatePipe", &c.peer);
+        auto e = new_event(created_pipe ? event_id::pipe_created : event_id::instance_created, "CreatePipe", actor_of(c));
         add_pipe_fields(e, *pipe);
         if (req.reregister) e["Reason"] = "re-registered after a broker restart";
         if (!hits.empty()) e["RuleName"] = rule_names(hits);
@@ -575,7 +575,7 @@ bool broker::on_open(connection& c, std::span<const std::byte> body) {
                                                : (req.read ? rights::GENERIC_READ : 0u) | (req.write ? rights::GENERIC_WRITE : 0u);
     desired |= rights::SYNCHRONIZE | rights::FILE_READ_ATTRIBUTES;
     auto denied = [&](const std::string& reason) {
-        auto e = new_event(event_id::open_denied, "OpenDenied", &c.peer);
+        auto e = new_event(event_id::open_denied, "OpenDenied", actor_of(c));
         add_pipe_fields(e, *pipe);
         e["Result"] = "denied";
         e["Reason"] = reason;
@@ -598,7 +598,7 @@ bool broker::on_open(connection& c, std::span<const std::byte> body) {
     // Sigma rules see the connect before it happens.
     std::vector<std::shared_ptr<const sigma::rule>> hits;
     if (inst && !rules_.rules.empty()) {
-        auto probe = new_event(event_id::client_connected, "ConnectPipe", &c.peer);
+        auto probe = new_event(event_id::client_connected, "ConnectPipe", actor_of(c));
         add_pipe_fields(probe, *pipe);
         add_peer_fields(probe, inst->server_pid, inst->server_uid, inst->server_start);
         probe["ImpersonationLevel"] = level_name(req.impersonation);
@@ -655,12 +655,12 @@ bool broker::on_open(connection& c, std::span<const std::byte> body) {
     inst->state = instance_state::connected;
     inst->client_pid = c.peer.pid;
     inst->client_uid = c.peer.uid;
-    inst->client_start = os::process_start_time(c.peer.pid).value_or(0);
+    inst->client_start = actor_of(c).start_time;
     inst->client_impersonation = req.impersonation;
     inst->connected_at = clock::now();
     connections_served_++;
     {
-        auto e = new_event(event_id::client_connected, "ConnectPipe", &c.peer);
+        auto e = new_event(event_id::client_connected, "ConnectPipe", actor_of(c));
         add_pipe_fields(e, *pipe);
         add_peer_fields(e, inst->server_pid, inst->server_uid, inst->server_start);
         e["ImpersonationLevel"] = level_name(req.impersonation);
@@ -859,30 +859,30 @@ bool broker::on_stop(connection& c) {
 
 // ---- events -----------------------------------------------------------------------------------
 
-nlohmann::json broker::new_event(int id, const char* type, const os::peer_credentials* actor) {
+broker::actor broker::actor_of(connection& c) {
+    if (c.peer_start == 0) c.peer_start = os::process_start_time(c.peer.pid).value_or(0);
+    actor who{c.peer.pid, c.peer.uid, {c.peer.gid}, c.peer_start};
+    for (auto g : c.peer.groups)
+        if (g != c.peer.gid) who.gids.push_back(g);
+    return who;
+}
+
+broker::actor broker::self_actor() const { return {::getpid(), ::geteuid(), {::getegid()}, self_start_}; }
+
+nlohmann::json broker::new_event(int id, const char* type, const actor& who) {
     nlohmann::json e;
     e["EventId"] = id;
     e["EventType"] = type;
     auto now = std::chrono::system_clock::now();
     e["UtcTime"] = utc_time(now);
     e["UnixTimeMs"] = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-    pid_t pid = actor ? actor->pid : ::getpid();
-    uid_t uid = actor ? actor->uid : ::geteuid();
-    auto info = processes_.describe(pid, uid, actor ? 0 : self_start_);
+    auto info = processes_.describe(who.pid, who.uid, who.start_time);
     e["ProcessGuid"] = info.guid;
-    e["ProcessId"] = pid;
+    e["ProcessId"] = who.pid;
     e["Image"] = info.image;
     e["User"] = info.user;
-    e["Uid"] = uid;
-    nlohmann::json gids = nlohmann::json::array();
-    if (actor) {
-        gids.push_back(actor->gid);
-        for (auto g : actor->groups)
-            if (g != actor->gid) gids.push_back(g);
-    } else {
-        gids.push_back(::getegid());
-    }
-    e["Gids"] = std::move(gids);
+    e["Uid"] = who.uid;
+    if (!who.gids.empty()) e["Gids"] = who.gids;
     e["Remote"] = false; // remote peers arrive with SMB support
     e["Result"] = "success";
     return e;
@@ -907,18 +907,8 @@ void broker::add_peer_fields(nlohmann::json& e, pid_t pid, uid_t uid, std::uint6
 }
 
 void broker::emit_disconnected(instance& i, const char* reason, const protocol::disconnect_request* counts) {
-    os::peer_credentials server;
-    server.pid = i.server_pid;
-    server.uid = i.server_uid;
-    auto e = new_event(event_id::disconnected, "DisconnectPipe", nullptr);
     // The server end is the actor; its groups are not kept per instance.
-    auto info = processes_.describe(i.server_pid, i.server_uid, i.server_start);
-    e["ProcessGuid"] = info.guid;
-    e["ProcessId"] = i.server_pid;
-    e["Image"] = info.image;
-    e["User"] = info.user;
-    e["Uid"] = i.server_uid;
-    e.erase("Gids");
+    auto e = new_event(event_id::disconnected, "DisconnectPipe", actor{i.server_pid, i.server_uid, {}, i.server_start});
     add_pipe_fields(e, *i.pipe);
     add_peer_fields(e, i.client_pid, i.client_uid, i.client_start);
     e["Reason"] = reason;
@@ -1095,7 +1085,7 @@ bool broker::on_set_security(connection& c, std::span<const std::byte> body) {
     if (!check.granted) {
         log("info", "changing the security of " + pipe->display_name + " denied to uid " +
                         std::to_string(c.peer.uid) + ": " + check.reason);
-        auto e = new_event(event_id::security_changed, "SecurityChange", &c.peer);
+        auto e = new_event(event_id::security_changed, "SecurityChange", actor_of(c));
         add_pipe_fields(e, *pipe);
         e["Result"] = "denied";
         e["Reason"] = check.reason;
@@ -1146,7 +1136,7 @@ bool broker::on_set_security(connection& c, std::span<const std::byte> body) {
     else if (pipe->security.owner && pipe->security.owner->to_string() == "S-1-5-32-544") pipe->owner_uid = 0; // BA: root
     save_pipe(*pipe);
     {
-        auto e = new_event(event_id::security_changed, "SecurityChange", &c.peer);
+        auto e = new_event(event_id::security_changed, "SecurityChange", actor_of(c));
         add_pipe_fields(e, *pipe);
         e["PreviousSddl"] = before;
         emit(std::move(e), c.peer.uid, owner_before);
@@ -1250,7 +1240,7 @@ void broker::close_connection(std::uint64_t id, const char* why) {
                 save_servers(*pipe);
             } else {
                 if (cfg_.verbose) log("debug", "pipe gone: " + name);
-                auto e = new_event(event_id::pipe_gone, "PipeGone", &c.peer);
+                auto e = new_event(event_id::pipe_gone, "PipeGone", actor_of(c));
                 e["PipeName"] = sysmon_pipe_name(name);
                 e["OwnerSid"] = sid::user(kept.owner_uid).to_string();
                 if (kept.security.owner) e["OwnerSid"] = kept.security.owner->to_string();
@@ -1291,7 +1281,7 @@ void broker::expire_deadlines() {
             if (w.deadline && now >= *w.deadline) {
                 auto it = connections_.find(w.connection);
                 if (it != connections_.end()) {
-                    auto e = new_event(event_id::wait_timed_out, "WaitTimeout", &it->second->peer);
+                    auto e = new_event(event_id::wait_timed_out, "WaitTimeout", actor_of(*it->second));
                     add_pipe_fields(e, *pipe);
                     e["Result"] = "timeout";
                     e["Reason"] = "no instance listened in time (ERROR_SEM_TIMEOUT)";

@@ -80,6 +80,7 @@ private:
         std::uint64_t id = 0;
         os::fd sock;
         os::peer_credentials peer;
+        std::uint64_t peer_start = 0; // the peer process's start time, read once when first needed
         conn_kind kind = conn_kind::fresh;
         std::vector<std::byte> inbox;
         std::vector<os::fd> inbox_fds;
@@ -125,8 +126,18 @@ private:
     void client_hung_up(std::uint64_t instance_id);
 
     // ---- events ----
-    /// A new event with the common fields; `actor` is the process that did it (none: the broker).
-    nlohmann::json new_event(int id, const char* type, const os::peer_credentials* actor);
+    /// The process an event is about: groups empty when not known, start time 0 when gone.
+    struct actor {
+        pid_t pid = 0;
+        uid_t uid = 0;
+        std::vector<gid_t> gids;
+        std::uint64_t start_time = 0;
+    };
+    /// The connection's peer (its start time read once and kept), or the broker itself.
+    actor actor_of(connection& c);
+    actor self_actor() const;
+    /// A new event with the common fields, done by `who`.
+    nlohmann::json new_event(int id, const char* type, const actor& who);
     void add_pipe_fields(nlohmann::json& e, const pipe_entry& p) const;
     void add_peer_fields(nlohmann::json& e, pid_t pid, uid_t uid, std::uint64_t start_time);
     /// The connection's end: counts (when the server gave them) and how long it lasted.

@@ -925,14 +925,21 @@ int run_list(bool json, bool risky, const context& ctx) {
     return print(text);
 }
 
-int run_acl(const std::string& raw_name, bool json, const context& ctx) {
-    std::string name = expand_pipe_name(raw_name);
+/// The pipe `raw_name` names, or empty after saying why not.
+std::optional<pipe_status> query_or_report(const std::string& name, const context& ctx) {
     std::error_code ec;
     auto p = query_pipe(name, ctx.endpoint(), ec);
-    if (ec) {
-        report(fmt::format("cannot query {}", name), ec);
-        return exit_failure;
-    }
+    if (!ec) return p;
+    report(fmt::format("cannot query {}", name), ec);
+    return std::nullopt;
+}
+
+int run_acl(const std::string& raw_name, bool json, const context& ctx) {
+    std::string name = expand_pipe_name(raw_name);
+    auto found = query_or_report(name, ctx);
+    if (!found) return exit_failure;
+    const pipe_status& p = *found;
+    std::error_code ec;
     sddl_error where;
     auto sd = parse_sddl(p.sddl, ec, &where, sid_policy::any);
     if (!sd) {
@@ -944,14 +951,9 @@ int run_acl(const std::string& raw_name, bool json, const context& ctx) {
 }
 
 int run_info(const std::string& raw_name, bool json, const context& ctx) {
-    std::string name = expand_pipe_name(raw_name);
-    std::error_code ec;
-    auto p = query_pipe(name, ctx.endpoint(), ec);
-    if (ec) {
-        report(fmt::format("cannot query {}", name), ec);
-        return exit_failure;
-    }
-    return print(json ? to_json(p).dump(2) + "\n" : format_pipe_detail(p));
+    auto p = query_or_report(expand_pipe_name(raw_name), ctx);
+    if (!p) return exit_failure;
+    return print(json ? to_json(*p).dump(2) + "\n" : format_pipe_detail(*p));
 }
 
 int no_broker(const context& ctx) {
