@@ -1,7 +1,7 @@
 // bench/main.cpp - npipe-bench: npipe against plain AF_UNIX sockets, each case between two
 // processes (the peer is this binary re-executed, see peers.cpp).
 //
-//   npipe-bench [--quick] [--reps N] [--time SECONDS] [--json FILE] [--no-pin]
+//   npipe-bench [--quick] [--reps N] [--time SECONDS] [--json FILE] [--no-pin] [--only SECTION]
 //
 // Cases: 64-byte round trip, one-way throughput (4 KiB and 64 KiB writes), connections per
 // second. Every case runs several short times, npipe and baseline interleaved (the order flips
@@ -49,6 +49,9 @@ struct options {
     int reps = 5;
     double run_seconds = 0.5;
     std::string json;
+    std::string only; // one section (round-trip, throughput, connections); empty: all
+
+    bool runs(std::string_view section) const { return only.empty() || only == section; }
 };
 
 // ---- results -----------------------------------------------------------------------------
@@ -80,6 +83,13 @@ struct row {
     const series* baseline;
     std::string baseline_name;
     std::optional<target> goal;
+
+    /// The --only section the row belongs to.
+    std::string_view section() const {
+        if (id.starts_with("round_trip")) return "round-trip";
+        if (id.starts_with("throughput")) return "throughput";
+        return "connections";
+    }
 };
 
 struct broker_cpu {
@@ -532,6 +542,7 @@ void print_table(const std::vector<row>& rows, const options& o) {
     std::vector<std::vector<std::string>> cells;
     cells.push_back({"case", "npipe", "baseline", "ratio", "target", "met"});
     for (auto& r : rows) {
+        if (!o.runs(r.section())) continue;
         auto e = evaluate(r);
         char ratio[32] = "-", goal[32] = "-";
         if (e.ratio) std::snprintf(ratio, sizeof ratio, "%.2f", *e.ratio);
@@ -630,13 +641,15 @@ void write_json(const std::string& file, const std::vector<row>& rows, const bro
 }
 
 void usage(FILE* to) {
-    std::fprintf(to, "usage: npipe-bench [--quick] [--reps N] [--time SECONDS] [--json FILE]\n"
+    std::fprintf(to, "usage: npipe-bench [--quick] [--reps N] [--time SECONDS] [--json FILE] [--no-pin]\n"
+                     "                   [--only round-trip|throughput|connections]\n"
                      "  --quick         3 runs of 0.1 s per case (about 10 s in all)\n"
                      "  --reps N        runs per case (default 5; the median is reported)\n"
                      "  --time SECONDS  length of one run (default 0.5)\n"
                      "  --json FILE     also write the results as JSON\n"
                      "  --no-pin        let the scheduler place round-trip processes (default: both\n"
-                     "                  on one CPU, so that cross-CPU wake-ups do not dominate)\n");
+                     "                  on one CPU, so that cross-CPU wake-ups do not dominate)\n"
+                     "  --only SECTION  run one section (to profile it); the others show no number\n");
 }
 
 int bench_main(const options& o) {
@@ -655,6 +668,7 @@ int bench_main(const options& o) {
     series cr_np, cr_sock;
     const std::size_t chunks[2] = {4096, 65536};
 
+    if (o.runs("round-trip"))
     run_section("round trip, 64 B",
                 {{&rt_byte, "round trip npipe byte", [&] { return round_trip_npipe(w, o, false); }},
                  {&rt_msg, "round trip npipe message", [&] { return round_trip_npipe(w, o, true); }},
@@ -669,7 +683,7 @@ int bench_main(const options& o) {
     std::error_code ec;
     auto before_status = npipe::get_broker_status(w.ep, ec);
     std::optional<double> before_ms = ec ? std::nullopt : process_cpu_ms(before_status.pid);
-    for (int i = 0; i < 2; ++i) {
+    for (int i = 0; i < 2 && o.runs("throughput"); ++i) {
         std::string kib = std::to_string(chunks[i] / 1024) + " KiB";
         run_section(("throughput, " + kib + " writes").c_str(),
                     {{&tp_byte[i], "throughput npipe byte " + kib,
@@ -696,6 +710,7 @@ int bench_main(const options& o) {
     }
 
     connection_counts np_conn;
+    if (o.runs("connections"))
     run_section("connections per second",
                 {{&cr_np, "connections npipe", [&] { return connections_npipe(w, o, np_conn); }},
                  {&cr_sock, "connections unix socket", [&] { return connections_socket(w, o); }}},
@@ -720,7 +735,8 @@ int bench_main(const options& o) {
          target{false, 0.6}},
     };
     print_table(rows, o);
-    if (cpu.measured)
+    if (!o.runs("throughput")) {
+    } else if (cpu.measured)
         std::printf("\nbroker CPU during %.0f MiB transferred: %.0f ms (broker pid %d; %u npipe connections set "
                     "up; clock tick %ld ms)\n",
                     cpu.mib, cpu.ms, static_cast<int>(cpu.pid), cpu.connections, 1000 / ::sysconf(_SC_CLK_TCK));
@@ -735,7 +751,7 @@ int bench_main(const options& o) {
 
     bool all = true;
     for (auto& r : rows)
-        if (!r.npipe->median() || !r.baseline->median()) all = false;
+        if (o.runs(r.section()) && (!r.npipe->median() || !r.baseline->median())) all = false;
     int failed_runs = 0;
     for (auto* s : {&rt_byte, &rt_msg, &rt_sp, &tp_byte[0], &tp_byte[1], &tp_msg[0], &tp_msg[1], &tp_sp[0],
                     &tp_sp[1], &cr_np, &cr_sock})
@@ -767,6 +783,11 @@ int main(int argc, char** argv) {
             else if (a == "--time") secs = std::stod(value());
             else if (a == "--json") o.json = value();
             else if (a == "--no-pin") o.pin = false;
+            else if (a == "--only") {
+                o.only = value();
+                if (o.only != "round-trip" && o.only != "throughput" && o.only != "connections")
+                    throw std::invalid_argument("--only takes round-trip, throughput or connections");
+            }
             else if (a == "-h" || a == "--help") {
                 bench::usage(stdout);
                 return 0;

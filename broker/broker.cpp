@@ -156,6 +156,10 @@ int broker::run() {
             log("error", "epoll_wait: " + ec.message());
             return 1;
         }
+        // New connections last: a server's listen that arrived with a client's open is taken
+        // first, so the open finds the instance listening rather than busy.
+        std::stable_partition(events.begin(), events.end(),
+                              [](const epoll_event& ev) { return (ev.data.u64 & tag_mask) != tag_listener; });
         for (const auto& ev : events) {
             std::uint64_t kind = ev.data.u64 & tag_mask, id = ev.data.u64 & ~tag_mask;
             if (kind == tag_listener) {
@@ -240,7 +244,10 @@ void broker::accept_clients() {
         }
         if (poller_.add(c->sock.get(), EPOLLIN | EPOLLRDHUP, tag_connection | c->id)) continue;
         ++held;
-        connections_.emplace(c->id, std::move(c));
+        auto& added = *connections_.emplace(c->id, std::move(c)).first->second;
+        // A client sends its request right after connecting: it is usually here already, and
+        // taking it now saves a trip through epoll_wait.
+        on_readable(added);
     }
 }
 
@@ -674,6 +681,8 @@ bool broker::on_open(connection& c, std::span<const std::byte> body) {
     // data is none of our business and must not wake us).
     inst->server_end = std::move(c.sock);
     poller_.modify(inst->server_end.get(), EPOLLRDHUP, tag_server_end | inst->id);
+    // Handed over: no longer a control connection of the client's uid.
+    count_out(c.peer.uid);
     connections_.erase(c.id);
     return false;
 }
@@ -1207,14 +1216,18 @@ void broker::sweep_reservations() {
 
 // ---- housekeeping -----------------------------------------------------------------------------
 
+void broker::count_out(uid_t uid) {
+    if (auto held = connections_per_uid_.find(uid); held != connections_per_uid_.end() && held->second > 0)
+        if (--held->second == 0) connections_per_uid_.erase(held);
+}
+
 void broker::close_connection(std::uint64_t id, const char* why) {
     auto it = connections_.find(id);
     if (it == connections_.end()) return;
     connection& c = *it->second;
     if (why) log("warning", std::string("dropping connection from pid ") + std::to_string(c.peer.pid) + ": " + why);
     poller_.remove(c.sock.get());
-    if (auto held = connections_per_uid_.find(c.peer.uid); held != connections_per_uid_.end() && held->second > 0)
-        if (--held->second == 0) connections_per_uid_.erase(held);
+    count_out(c.peer.uid);
     if (c.kind == conn_kind::waiter) {
         if (pipe_entry* p = registry_.find(c.waiting_for))
             std::erase_if(p->waiters, [&](const waiter& w) { return w.connection == id; });

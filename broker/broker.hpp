@@ -158,6 +158,8 @@ private:
     void release_server_end(instance& i);
     void instance_listening(pipe_entry& p);
     void close_connection(std::uint64_t id, const char* why);
+    /// A control connection of `uid` ends (closed or handed over as a client's data socket).
+    void count_out(uid_t uid);
     void reply(connection& c, const std::vector<std::byte>& frame, std::span<const int> fds = {});
     void reply_error(connection& c, win32_error e);
     void expire_deadlines();

@@ -100,3 +100,23 @@ TEST_F(limits, ConnectionsPerUidAreCapped) {
         return !ec;
     })) << "the broker counts the closed link out (" << ec.message() << ")";
 }
+
+TEST_F(limits, ConnectedClientsNoLongerCountAsControlConnections) {
+    // A client's connection to the broker becomes its data socket once the open succeeds: it
+    // leaves the broker's count then, or a long-running service would be refused after its
+    // users' first few thousand opens.
+    limited_broker broker(dir_, {"--max-connections-per-uid", "3"});
+    ASSERT_TRUE(broker.ready());
+    for (int i = 0; i < 40; ++i) {
+        // One instance at a time (its link is one of the three), freshly listening.
+        auto s = server_instance::create(pipe_name("many"));
+        std::error_code ec;
+        auto c = client::open(pipe_name("many"), {}, ec);
+        ASSERT_FALSE(ec) << "open " << i << ": " << ec.message();
+        ASSERT_TRUE(s.connect());
+        c.write(bytes("x"));
+        std::byte b[4];
+        EXPECT_EQ(s.read(b).bytes, 1u);
+    }
+    EXPECT_EQ(get_broker_status().refused_by_limits, 0u);
+}
