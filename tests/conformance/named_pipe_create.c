@@ -124,6 +124,32 @@ TEST(create_first_pipe_instance_flag) {
     CloseHandle(a);
 }
 
+TEST(closed_instance_is_gone_when_close_handle_returns) {
+    /* A server that closes its only instance and creates the pipe again at once, with
+     * FILE_FLAG_FIRST_PIPE_INSTANCE and a limit of one: CloseHandle is complete when it
+     * returns, so the old instance never counts against the new one. */
+    char name[128];
+    pipe_name(name, "reopen");
+    for (int i = 0; i < 300; ++i) {
+        HANDLE s = CreateNamedPipeA(name, PIPE_ACCESS_DUPLEX | FILE_FLAG_FIRST_PIPE_INSTANCE,
+                                    PIPE_TYPE_BYTE, 1, 4096, 4096, 0, NULL);
+        REQUIRE_HANDLE(s);
+        if (i % 3 == 0) { /* sometimes with a client that is still there */
+            HANDLE c = open_client(name, GENERIC_READ | GENERIC_WRITE);
+            REQUIRE_HANDLE(c);
+            CHECK_OK(CloseHandle(s));
+            DWORD n;
+            char b;
+            CHECK_FAILS(ReadFile(c, &b, 1, &n, NULL), ERROR_BROKEN_PIPE);
+            CloseHandle(c);
+        } else {
+            CHECK_OK(CloseHandle(s));
+        }
+    }
+    /* And gone for clients too. */
+    CHECK_RET_ERR(open_client(name, GENERIC_READ), INVALID_HANDLE_VALUE, ERROR_FILE_NOT_FOUND);
+}
+
 TEST(create_wide_name_opened_with_narrow_name) {
     char name[128];
     WCHAR wname[128];
@@ -369,6 +395,7 @@ TEST_TABLE{
     TEST_ENTRY(create_second_instance_with_other_limit_is_refused),
     TEST_ENTRY(create_second_instance_with_other_sizes_and_timeout_succeeds),
     TEST_ENTRY(create_first_pipe_instance_flag),
+    TEST_ENTRY(closed_instance_is_gone_when_close_handle_returns),
     TEST_ENTRY(create_wide_name_opened_with_narrow_name),
     TEST_ENTRY(names_are_case_insensitive),
     TEST_ENTRY(names_allow_special_characters),
