@@ -3,6 +3,9 @@
 #include "fixture.hpp"
 
 #include <npipe/namespace.hpp>
+#include <npipe/security.hpp>
+
+#include <filesystem>
 
 #include <thread>
 
@@ -118,5 +121,117 @@ TEST_F(limits, ConnectedClientsNoLongerCountAsControlConnections) {
         std::byte b[4];
         EXPECT_EQ(s.read(b).bytes, 1u);
     }
+    EXPECT_EQ(get_broker_status().refused_by_limits, 0u);
+}
+
+namespace {
+
+std::size_t open_descriptors(pid_t pid) {
+    std::size_t n = 0;
+    std::error_code ec;
+    for (std::filesystem::directory_iterator it("/proc/" + std::to_string(pid) + "/fd", ec), end; !ec && it != end;
+         it.increment(ec))
+        ++n;
+    return n;
+}
+
+} // namespace
+
+TEST_F(limits, BrokerReturnsToItsIdleFootprintAfterEveryKindOfRequest) {
+    // Tight limits: anything the broker counts and forgets to count out shows as
+    // ERROR_NOT_ENOUGH_QUOTA within a few rounds; anything it keeps open shows in /proc.
+    limited_broker broker(dir_, {"--max-connections-per-uid", "8", "--max-instances-per-uid", "4",
+                                 "--max-waiters-per-uid", "2", "--events", "64"});
+    ASSERT_TRUE(broker.ready());
+    auto status = get_broker_status();
+    pid_t pid = status.pid;
+    ASSERT_TRUE(eventually([&] { return get_broker_status().control_connections == 1; }));
+    std::size_t idle_fds = open_descriptors(pid);
+
+    std::error_code ec;
+    auto sd = parse_sddl("D:(A;;GA;;;OW)(A;;GR;;;WD)", ec);
+    ASSERT_TRUE(sd) << ec.message();
+    const std::string name = pipe_name("footprint");
+    for (int round = 0; round < 150; ++round) {
+        SCOPED_TRACE("round " + std::to_string(round));
+        server_options so;
+        so.max_instances = 2;
+        so.extra_access = rights::WRITE_DAC;
+        auto a = server_instance::create(name, so);
+        std::optional<server_instance> b = server_instance::create(name, so);
+        // Refused creates: a third instance, a first instance of an existing pipe.
+        server_instance::create(name, so, ec);
+        ASSERT_EQ(ec, win32_error::pipe_busy);
+        server_options first = so;
+        first.first_instance = true;
+        server_instance::create(name, first, ec);
+        ASSERT_EQ(ec, win32_error::access_denied);
+        // Opens that fail or are refused.
+        client::open(pipe_name("footprint-missing"), {}, ec);
+        ASSERT_EQ(ec, win32_error::file_not_found);
+        {
+            server_options in = so;
+            in.direction = pipe_direction::inbound;
+            auto inbound = server_instance::create(pipe_name("footprint-in"), in);
+            client_options reader;
+            reader.write = false;
+            client::open(pipe_name("footprint-in"), reader, ec);
+            ASSERT_EQ(ec, win32_error::access_denied);
+        }
+        // A waiter served at once.
+        wait_named_pipe(name, 1s, {}, ec);
+        ASSERT_FALSE(ec) << ec.message();
+        {
+            // The client closes first.
+            auto c = client::open(name, {}, ec);
+            ASSERT_FALSE(ec) << ec.message();
+            ASSERT_TRUE(a.connect());
+            c.write(bytes("ping"));
+            std::byte buf[8];
+            ASSERT_EQ(a.read(buf).bytes, 4u);
+        }
+        {
+            // A second client on the other instance; a third finds both busy and its wait
+            // times out; the server closes first.
+            auto c = client::open(name, {}, ec);
+            ASSERT_FALSE(ec) << ec.message();
+            ASSERT_TRUE(b->connect());
+            client::open(name, {}, ec);
+            ASSERT_EQ(ec, win32_error::pipe_busy);
+            wait_named_pipe(name, 5ms, {}, ec);
+            ASSERT_EQ(ec, win32_error::sem_timeout);
+            b.reset();
+            std::byte buf[8];
+            c.read(buf, ec);
+            ASSERT_EQ(ec, win32_error::broken_pipe);
+        }
+        a.disconnect();
+        // Security read and changed; the namespace queried.
+        a.set_security(*sd, security_info::DACL_SECURITY_INFORMATION);
+        EXPECT_NE(a.security().to_sddl().find("(A;;GR;;;WD)"), std::string::npos);
+        EXPECT_EQ(query_pipe(name).instances.size(), 1u);
+        EXPECT_FALSE(list_pipes().empty());
+        {
+            // A client handed to an instance whose server closes without ever connecting.
+            std::optional<server_instance> late = server_instance::create(name, so);
+            auto c = client::open(name, {}, ec);
+            ASSERT_FALSE(ec) << ec.message();
+            late.reset();
+            std::byte buf[8];
+            c.read(buf, ec);
+            ASSERT_EQ(ec, win32_error::broken_pipe);
+        }
+        // A reader of the events that leaves.
+        monitor_options mo;
+        monitor_events(mo, [](std::uint64_t, const std::string&) { return false; }, [](std::uint64_t) {}, {}, ec);
+        ASSERT_FALSE(ec) << ec.message();
+    }
+    // Everything closed: the broker holds what it held when idle.
+    EXPECT_TRUE(eventually([&] {
+        auto now = get_broker_status();
+        return now.pipes == 0 && now.instances == 0 && now.waiters == 0 && now.monitors == 0 &&
+               now.control_connections == 1 && open_descriptors(pid) == idle_fds;
+    })) << "descriptors " << open_descriptors(pid) << " (idle: " << idle_fds << "), control connections "
+        << get_broker_status().control_connections;
     EXPECT_EQ(get_broker_status().refused_by_limits, 0u);
 }
