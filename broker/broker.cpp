@@ -19,6 +19,7 @@ constexpr std::uint64_t tag_listener = 1ull << 56;
 constexpr std::uint64_t tag_signals = 2ull << 56;
 constexpr std::uint64_t tag_connection = 3ull << 56;
 constexpr std::uint64_t tag_server_end = 4ull << 56;
+constexpr std::uint64_t tag_links = 5ull << 56; // the links poller has something ready
 constexpr std::uint64_t tag_mask = 0xFFull << 56;
 
 constexpr std::uint32_t default_wait_ms = 50; // nDefaultTimeOut 0 means 50 ms, as on Windows
@@ -76,6 +77,10 @@ std::error_code broker::start() {
     auto p = os::poller::create();
     if (!p) return p.error;
     poller_ = std::move(p.value);
+    auto lp = os::poller::create();
+    if (!lp) return lp.error;
+    links_ = std::move(lp.value);
+    if (auto ec = poller_.add(links_.native_handle(), EPOLLIN, tag_links)) return ec;
 
     const std::string path = detail::broker_socket_path(cfg_.runtime_dir);
     // systemd socket activation: the listening socket arrives as fd 3.
@@ -162,7 +167,9 @@ int broker::run() {
                               [](const epoll_event& ev) { return (ev.data.u64 & tag_mask) != tag_listener; });
         for (const auto& ev : events) {
             std::uint64_t kind = ev.data.u64 & tag_mask, id = ev.data.u64 & ~tag_mask;
-            if (kind == tag_listener) {
+            if (kind == tag_links) {
+                take_link_events();
+            } else if (kind == tag_listener) {
                 accept_clients();
             } else if (kind == tag_signals) {
                 auto sig = os::read_signal(signals_.get());
@@ -183,8 +190,6 @@ int broker::run() {
                 }
                 if (ev.events & EPOLLIN) on_readable(*it->second);
                 else if (ev.events & (EPOLLHUP | EPOLLERR)) close_connection(id, nullptr);
-            } else if (kind == tag_server_end) {
-                client_hung_up(id);
             }
         }
         expire_deadlines();
@@ -199,6 +204,47 @@ int broker::run() {
     e["Pipes"] = registry_.pipes().size();
     emit(std::move(e), ::geteuid(), std::nullopt);
     return 0;
+}
+
+void broker::take_link_events() {
+    // Level-triggered: a link whose frames are all taken is not ready any more, so a few rounds
+    // see everything that was ready, however many links there are.
+    std::vector<epoll_event> ready;
+    for (int round = 0; round < 16; ++round) {
+        if (links_.wait(ready, 0)) return;
+        for (const auto& ev : ready) on_link_event(ev);
+        if (ready.size() < os::poller::batch) return;
+    }
+}
+
+void broker::on_link_event(const epoll_event& ev) {
+    std::uint64_t kind = ev.data.u64 & tag_mask, id = ev.data.u64 & ~tag_mask;
+    if (kind == tag_server_end) {
+        client_hung_up(id);
+        return;
+    }
+    auto it = connections_.find(id);
+    if (it == connections_.end()) return;
+    if (ev.events & EPOLLIN) on_readable(*it->second);
+    else if (ev.events & (EPOLLHUP | EPOLLERR)) close_connection(id, nullptr);
+}
+
+void broker::reap_closed_connections() {
+    std::vector<epoll_event> ready;
+    for (int round = 0; round < 16; ++round) {
+        if (poller_.wait(ready, 0)) return;
+        for (const auto& ev : ready) {
+            if ((ev.data.u64 & tag_mask) != tag_connection || !(ev.events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
+                continue; // still ready next time (level-triggered)
+            std::uint64_t id = ev.data.u64 & ~tag_mask;
+            auto it = connections_.find(id);
+            if (it == connections_.end()) continue;
+            // Whatever it sent before closing is still taken.
+            if (ev.events & EPOLLIN) on_readable(*it->second);
+            else close_connection(id, nullptr);
+        }
+        if (ready.size() < os::poller::batch) return;
+    }
 }
 
 void broker::accept_clients() {
@@ -232,6 +278,9 @@ void broker::accept_clients() {
         auto cred = os::peer_credentials_of(c->sock.get());
         if (!cred) continue; // the peer vanished already
         c->peer = cred.value;
+        // Connections closed a moment ago may not have been taken yet: a limit counts only
+        // those really open.
+        if (connections_per_uid_[c->peer.uid] >= cfg_.limits.connections) reap_closed_connections();
         unsigned& held = connections_per_uid_[c->peer.uid];
         if (held >= cfg_.limits.connections) {
             ++refused_by_limits_;
@@ -275,6 +324,11 @@ void broker::on_readable(connection& c) {
             return;
         }
         if (r.value < sizeof(buf)) break;
+    }
+    if ((c.kind == conn_kind::fresh || c.kind == conn_kind::query) && c.inbox.size() >= protocol::header_size) {
+        // A request: what the links had ready when it came goes first (see take_link_events).
+        take_link_events();
+        if (!connections_.count(id)) return;
     }
     while (c.inbox.size() >= protocol::header_size) {
         protocol::frame_header h;
@@ -532,6 +586,8 @@ bool broker::on_create(connection& c, std::span<const std::byte> body) {
     inst.server_uid = c.peer.uid;
     inst.page = std::move(page);
     c.kind = conn_kind::instance_link;
+    poller_.remove(c.sock.get());
+    links_.add(c.sock.get(), EPOLLIN | EPOLLRDHUP, tag_connection | c.id);
     c.instance_id = inst.id;
     if (req.reregister) {
         // As it was before the restart: the same connection count (clients compare it with the
@@ -544,7 +600,7 @@ bool broker::on_create(connection& c, std::span<const std::byte> body) {
             inst.client_start = os::process_start_time(client->pid).value_or(0);
             inst.connected_at = clock::now(); // as far as this broker knows
             inst.server_end = std::move(data);
-            poller_.add(inst.server_end.get(), EPOLLRDHUP, tag_server_end | inst.id);
+            links_.add(inst.server_end.get(), EPOLLRDHUP, tag_server_end | inst.id);
         }
         log("info", "instance of " + pipe->display_name + " re-registered by pid " + std::to_string(c.peer.pid));
     }
@@ -680,7 +736,8 @@ bool broker::on_open(connection& c, std::span<const std::byte> body) {
     // Keep our copy of the server's end only to notice the client hanging up (no EPOLLIN: the
     // data is none of our business and must not wake us).
     inst->server_end = std::move(c.sock);
-    poller_.modify(inst->server_end.get(), EPOLLRDHUP, tag_server_end | inst->id);
+    poller_.remove(inst->server_end.get());
+    links_.add(inst->server_end.get(), EPOLLRDHUP, tag_server_end | inst->id);
     // Handed over: no longer a control connection of the client's uid.
     count_out(c.peer.uid);
     connections_.erase(c.id);
@@ -771,7 +828,7 @@ bool broker::on_disconnect(connection& c, std::span<const std::byte> body) {
 void broker::release_server_end(instance& i) {
     if (!i.server_end) return;
     // The server holds the same socket: without an explicit removal epoll would keep watching.
-    poller_.remove(i.server_end.get());
+    links_.remove(i.server_end.get());
     i.server_end.reset();
 }
 
@@ -1226,7 +1283,7 @@ void broker::close_connection(std::uint64_t id, const char* why) {
     if (it == connections_.end()) return;
     connection& c = *it->second;
     if (why) log("warning", std::string("dropping connection from pid ") + std::to_string(c.peer.pid) + ": " + why);
-    poller_.remove(c.sock.get());
+    (c.kind == conn_kind::instance_link ? links_ : poller_).remove(c.sock.get());
     count_out(c.peer.uid);
     if (c.kind == conn_kind::waiter) {
         if (pipe_entry* p = registry_.find(c.waiting_for))

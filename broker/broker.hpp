@@ -103,6 +103,15 @@ private:
 
     void accept_clients();
     void on_readable(connection& c);
+    /// Handles whatever instance links and server ends have ready now: called before any
+    /// request from another connection, so a process's earlier DisconnectNamedPipe, CloseHandle
+    /// or listen is seen before the request it (or anyone it told) sent afterwards, as Windows'
+    /// synchronous calls would have it.
+    void take_link_events();
+    void on_link_event(const epoll_event& ev);
+    /// Takes connections whose peers have already closed them (their last requests first); a
+    /// per-uid connection limit calls it before refusing.
+    void reap_closed_connections();
     bool handle_frame(connection& c, const protocol::frame_header& h, std::span<const std::byte> body);
     bool on_create(connection& c, std::span<const std::byte> body);
     bool on_open(connection& c, std::span<const std::byte> body);
@@ -169,6 +178,9 @@ private:
 
     config cfg_;
     os::poller poller_;
+    /// Instance links and the server ends the broker keeps: watched apart (and before anything
+    /// else) so that what a process did on its links is taken before any later request.
+    os::poller links_;
     os::fd listener_;
     os::fd lock_;
     os::fd signals_;

@@ -12,16 +12,11 @@
 
 #include <chrono>
 #include <poll.h>
-#include <sys/socket.h>
 #include <thread>
 #include <unistd.h>
 
 namespace npipe {
 namespace detail {
-
-/// How long closing an instance waits for the broker to confirm it dropped the instance (a
-/// broker that answers nothing within this, stopped or swamped, is not waited for longer).
-constexpr std::chrono::milliseconds close_ack_limit{2000};
 
 class server_impl final : public pipe_channel {
 public:
@@ -43,28 +38,8 @@ public:
         if ((state == instance_state::connected || state == instance_state::closing) && link)
             (void)send_frame(link.get(), protocol::encode(disconnect_counts(peer_hung_up(), true)));
         detach(); // the client reads what is left, then ERROR_BROKEN_PIPE
-        if (link) close_link();
-    }
-
-    /// Ends the registration and waits (briefly) until the broker has dropped the instance, as
-    /// CloseHandle on Windows is done when it returns: a program that closes its last instance
-    /// and creates the pipe again (FILE_FLAG_FIRST_PIPE_INSTANCE, one instance at most, a
-    /// per-user quota) must not find the old one still counted.
-    void close_link() noexcept {
-        os::shutdown_write(link.get()); // the broker reads the end, drops the instance, closes
-        auto until = std::chrono::steady_clock::now() + close_ack_limit;
-        for (;;) {
-            auto left = std::chrono::ceil<std::chrono::milliseconds>(until - std::chrono::steady_clock::now()).count();
-            if (left <= 0) break;
-            auto ready = os::poll_one(link.get(), POLLIN, static_cast<int>(left));
-            if (!ready || ready.value == 0) break;
-            // A client pushed meanwhile is dropped with its descriptor, like any other.
-            std::byte sink[256];
-            std::vector<os::fd> fds;
-            auto got = os::recv_with_fds(link.get(), sink, fds, 2, MSG_DONTWAIT);
-            if (!got || got.value == 0) break;
-        }
-        link.reset();
+        link.reset(); // the broker drops the instance (and the pipe with its last instance) before
+                      // it takes any later request (it reads instance links first)
     }
 
     bool connect(std::error_code& ec) {

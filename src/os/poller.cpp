@@ -35,7 +35,7 @@ void poller::remove(int raw) noexcept {
 }
 
 std::error_code poller::wait(std::vector<epoll_event>& out, int timeout_ms) noexcept {
-    out.resize(64);
+    out.resize(batch);
     int n = ::epoll_wait(epoll_.get(), out.data(), static_cast<int>(out.size()), timeout_ms);
     if (n < 0) {
         out.clear();

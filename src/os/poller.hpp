@@ -19,6 +19,10 @@ public:
     void remove(int raw) noexcept;
     /// Waits up to `timeout_ms` (-1 forever); fills `out` with ready events.
     std::error_code wait(std::vector<epoll_event>& out, int timeout_ms) noexcept;
+    /// How many events one wait() returns at most.
+    static constexpr std::size_t batch = 64;
+    /// The epoll descriptor itself (to watch this poller from another one).
+    int native_handle() const noexcept { return epoll_.get(); }
 
 private:
     fd epoll_;
