@@ -5,6 +5,7 @@
 #include <npipe/pipe_name.hpp>
 
 #include <algorithm>
+#include <cstring>
 #include "os/process.hpp"
 #include <csignal>
 #include <cstdio>
@@ -47,6 +48,24 @@ broker::~broker() {
 }
 
 void broker::log(const char* level, const std::string& text) const {
+    // Many lines answer what peers do (denials, limits): a peer must not be able to flood the
+    // log. A bucket of 200 lines refilled at 50 a second; what it drops is counted and said.
+    // Errors and --verbose's debug lines always pass.
+    bool always = std::strcmp(level, "error") == 0 || std::strcmp(level, "debug") == 0;
+    auto now = clock::now();
+    auto& b = log_bucket_;
+    b.tokens = std::min(200.0, b.tokens + 50.0 * std::chrono::duration<double>(now - b.refilled).count());
+    b.refilled = now;
+    if (!always && b.tokens < 1.0) {
+        ++b.dropped;
+        return;
+    }
+    if (!always) b.tokens -= 1.0;
+    if (b.dropped) {
+        std::fprintf(stderr, "npiped[%d] warning: %llu log lines dropped (too many too fast)\n",
+                     static_cast<int>(::getpid()), static_cast<unsigned long long>(b.dropped));
+        b.dropped = 0;
+    }
     std::fprintf(stderr, "npiped[%d] %s: %s\n", static_cast<int>(::getpid()), level, text.c_str());
 }
 
@@ -183,8 +202,9 @@ int broker::run() {
             } else if (kind == tag_connection) {
                 auto it = connections_.find(id);
                 if (it == connections_.end()) continue;
-                if ((ev.events & EPOLLOUT) && it->second->kind == conn_kind::monitor) {
-                    pump_monitor(*it->second);
+                if (ev.events & EPOLLOUT) {
+                    if (it->second->kind == conn_kind::monitor) pump_monitor(*it->second);
+                    else send_unsent(*it->second);
                     it = connections_.find(id);
                     if (it == connections_.end()) continue;
                 }
@@ -207,10 +227,11 @@ int broker::run() {
 }
 
 void broker::take_link_events() {
-    // Level-triggered: a link whose frames are all taken is not ready any more, so a few rounds
-    // see everything that was ready, however many links there are.
+    // Level-triggered: a link whose bytes are all read is not ready any more, so rounds until
+    // one comes back short have seen everything that was ready, however many links there are
+    // (the bound only stops links that never stop sending; each round reads what they sent).
     std::vector<epoll_event> ready;
-    for (int round = 0; round < 16; ++round) {
+    for (int round = 0; round < 4096; ++round) {
         if (links_.wait(ready, 0)) return;
         for (const auto& ev : ready) on_link_event(ev);
         if (ready.size() < os::poller::batch) return;
@@ -225,6 +246,11 @@ void broker::on_link_event(const epoll_event& ev) {
     }
     auto it = connections_.find(id);
     if (it == connections_.end()) return;
+    if (ev.events & EPOLLOUT) {
+        send_unsent(*it->second);
+        it = connections_.find(id);
+        if (it == connections_.end()) return;
+    }
     if (ev.events & EPOLLIN) on_readable(*it->second);
     else if (ev.events & (EPOLLHUP | EPOLLERR)) close_connection(id, nullptr);
 }
@@ -280,8 +306,11 @@ void broker::accept_clients() {
         c->peer = cred.value;
         // Connections closed a moment ago may not have been taken yet: a limit counts only
         // those really open.
-        if (connections_per_uid_[c->peer.uid] >= cfg_.limits.connections) reap_closed_connections();
-        unsigned& held = connections_per_uid_[c->peer.uid];
+        if (auto held_now = connections_per_uid_.find(c->peer.uid);
+            held_now != connections_per_uid_.end() && held_now->second >= cfg_.limits.connections)
+            reap_closed_connections();
+        auto held_it = connections_per_uid_.find(c->peer.uid);
+        unsigned held = held_it == connections_per_uid_.end() ? 0 : held_it->second;
         if (held >= cfg_.limits.connections) {
             ++refused_by_limits_;
             log("warning", "uid " + std::to_string(c->peer.uid) + " holds " + std::to_string(held) +
@@ -292,7 +321,7 @@ void broker::accept_clients() {
             continue;
         }
         if (poller_.add(c->sock.get(), EPOLLIN | EPOLLRDHUP, tag_connection | c->id)) continue;
-        ++held;
+        ++connections_per_uid_[c->peer.uid]; // counted only once really taken
         auto& added = *connections_.emplace(c->id, std::move(c)).first->second;
         // A client sends its request right after connecting: it is usually here already, and
         // taking it now saves a trip through epoll_wait.
@@ -314,6 +343,12 @@ void broker::on_readable(connection& c) {
             close_connection(id, r.error == std::errc::bad_message ? "bad control data" : nullptr);
             return;
         }
+        // The limit of two is per request, not per read: a peer that sends a few bytes with
+        // two descriptors at a time must not fill the broker's descriptor table.
+        if (c.inbox_fds.size() > (c.kind == conn_kind::fresh ? 2u : 0u)) {
+            close_connection(id, "unexpected descriptors");
+            return;
+        }
         if (r.value == 0) {
             close_connection(id, c.inbox.empty() ? nullptr : "peer left mid-request");
             return;
@@ -325,12 +360,19 @@ void broker::on_readable(connection& c) {
         }
         if (r.value < sizeof(buf)) break;
     }
+    take_requests(c);
+}
+
+void broker::take_requests(connection& c) {
+    std::uint64_t id = c.id;
+    // One request at a time: while an answer waits for room in the socket, the rest wait too.
+    if (!c.unsent.empty()) return;
     if ((c.kind == conn_kind::fresh || c.kind == conn_kind::query) && c.inbox.size() >= protocol::header_size) {
         // A request: what the links had ready when it came goes first (see take_link_events).
         take_link_events();
         if (!connections_.count(id)) return;
     }
-    while (c.inbox.size() >= protocol::header_size) {
+    while (c.unsent.empty() && c.inbox.size() >= protocol::header_size) {
         protocol::frame_header h;
         auto problem = protocol::decode_header(
             std::span<const std::byte, protocol::header_size>(c.inbox.data(), protocol::header_size),
@@ -356,35 +398,87 @@ bool broker::handle_frame(connection& c, const protocol::frame_header& h, std::s
         close_connection(c.id, "unexpected descriptors");
         return false;
     }
-    // Requests that start a conversation are only valid on a fresh connection; listen and
-    // disconnect only on an instance link.
-    bool link = c.kind == conn_kind::instance_link;
     if (c.kind == conn_kind::monitor) { // a reader only reads: anything more is a confused or hostile peer
         close_connection(c.id, "request on a monitor connection");
         return false;
     }
+    // Requests that start a conversation are only valid on a fresh connection; listen and
+    // disconnect only on an instance link; lookups on any connection but a link or a waiter.
+    bool fresh = c.kind == conn_kind::fresh;
+    bool link = c.kind == conn_kind::instance_link;
+    bool lookup = !link && c.kind != conn_kind::waiter;
+    bool valid = false;
     switch (h.type) {
-    case message_type::create_instance: return !link && c.kind == conn_kind::fresh && on_create(c, body);
-    case message_type::open: return c.kind == conn_kind::fresh && on_open(c, body);
-    case message_type::wait: return c.kind == conn_kind::fresh && on_wait(c, body);
-    case message_type::listen: return link && body.empty() && on_listen(c);
-    case message_type::disconnect: return link && on_disconnect(c, body);
-    case message_type::query: return !link && c.kind != conn_kind::waiter && on_query(c, body);
-    case message_type::list: return !link && c.kind != conn_kind::waiter && body.empty() && on_list(c);
-    case message_type::status: return !link && c.kind != conn_kind::waiter && body.empty() && on_status(c);
-    case message_type::stop: return !link && c.kind != conn_kind::waiter && body.empty() && on_stop(c);
-    case message_type::monitor: return c.kind == conn_kind::fresh && on_monitor(c, body);
-    case message_type::get_security: return c.kind == conn_kind::fresh && on_get_security(c, body);
-    case message_type::set_security: return c.kind == conn_kind::fresh && on_set_security(c, body);
+    case message_type::create_instance:
+    case message_type::open:
+    case message_type::wait:
+    case message_type::monitor:
+    case message_type::get_security:
+    case message_type::set_security: valid = fresh; break;
+    case message_type::listen: valid = link && body.empty(); break;
+    case message_type::disconnect: valid = link; break;
+    case message_type::query: valid = lookup; break;
+    case message_type::list:
+    case message_type::status:
+    case message_type::stop: valid = lookup && body.empty(); break;
     default: break;
     }
-    close_connection(c.id, "unexpected request");
-    return false;
+    if (!valid) {
+        // Silently ignoring it would leave the peer waiting for an answer that never comes.
+        close_connection(c.id, "unexpected request");
+        return false;
+    }
+    switch (h.type) {
+    case message_type::create_instance: return on_create(c, body);
+    case message_type::open: return on_open(c, body);
+    case message_type::wait: return on_wait(c, body);
+    case message_type::listen: return on_listen(c);
+    case message_type::disconnect: return on_disconnect(c, body);
+    case message_type::query: return on_query(c, body);
+    case message_type::list: return on_list(c);
+    case message_type::status: return on_status(c);
+    case message_type::stop: return on_stop(c);
+    case message_type::monitor: return on_monitor(c, body);
+    case message_type::get_security: return on_get_security(c, body);
+    case message_type::set_security: return on_set_security(c, body);
+    default: return false;
+    }
 }
 
-void broker::reply(connection& c, const std::vector<std::byte>& frame, std::span<const int> fds) {
-    if (auto ec = os::send_with_fds(c.sock.get(), as_bytes(frame), fds))
-        if (cfg_.verbose) log("debug", "reply to connection " + std::to_string(c.id) + " failed: " + ec.message());
+void broker::reply(connection& c, const std::vector<std::byte>& frame) {
+    // Never waits for the peer: what its socket does not take now is kept and sent when there
+    // is room (EPOLLOUT), and its next requests wait until then. A peer that stops reading
+    // holds one answer, not the broker.
+    if (!c.unsent.empty()) {
+        c.unsent.insert(c.unsent.end(), frame.begin(), frame.end());
+        return;
+    }
+    auto r = os::send_once(c.sock.get(), as_bytes(frame), {});
+    if (r.error && r.error != std::errc::resource_unavailable_try_again) {
+        // The peer has gone; its connection's end is taken when epoll reports it.
+        if (cfg_.verbose) log("debug", "reply to connection " + std::to_string(c.id) + " failed: " + r.error.message());
+        return;
+    }
+    if (r.value == frame.size()) return;
+    c.unsent.assign(frame.begin() + static_cast<std::ptrdiff_t>(r.value), frame.end());
+    watch(c);
+}
+
+void broker::watch(connection& c) {
+    auto& p = c.kind == conn_kind::instance_link ? links_ : poller_;
+    p.modify(c.sock.get(), EPOLLRDHUP | (c.unsent.empty() ? EPOLLIN : EPOLLOUT), tag_connection | c.id);
+}
+
+void broker::send_unsent(connection& c) {
+    auto r = os::send_once(c.sock.get(), c.unsent, {});
+    if (r.error) {
+        if (r.error != std::errc::resource_unavailable_try_again) close_connection(c.id, nullptr);
+        return;
+    }
+    c.unsent.erase(c.unsent.begin(), c.unsent.begin() + static_cast<std::ptrdiff_t>(r.value));
+    if (!c.unsent.empty()) return;
+    watch(c);
+    take_requests(c); // those that came meanwhile and were read already
 }
 
 void broker::reply_error(connection& c, win32_error e) {
@@ -693,8 +787,12 @@ bool broker::on_open(connection& c, std::span<const std::byte> body) {
     ok.pipe_id = pipe->id;
     ok.granted_access = check.granted_access;
     int page_fd = inst->page.get();
-    if (auto e = os::send_with_fds(c.sock.get(), as_bytes(protocol::encode(ok)), std::span<const int>(&page_fd, 1))) {
-        close_connection(c.id, nullptr);
+    auto opened = protocol::encode(ok);
+    // The connection is handed over next: the answer must go whole now (a small frame on a
+    // socket with nothing unsent always does, unless the peer is not reading at all).
+    if (auto r = os::send_once(c.sock.get(), as_bytes(opened), std::span<const int>(&page_fd, 1));
+        r.error || r.value != opened.size()) {
+        close_connection(c.id, "the client does not read");
         return false;
     }
     auto link = connections_.find(inst->link_connection);
@@ -709,9 +807,19 @@ bool broker::on_open(connection& c, std::span<const std::byte> body) {
     push.impersonation = req.impersonation;
     push.effective_only = req.effective_only;
     int data_fd = c.sock.get();
-    if (link == connections_.end() ||
-        os::send_with_fds(link->second->sock.get(), as_bytes(protocol::encode(push)), std::span<const int>(&data_fd, 1))) {
-        // The server is gone; the client sees its connection end.
+    auto pushed = protocol::encode(push);
+    bool handed = false;
+    if (link != connections_.end() && link->second->unsent.empty()) {
+        connection& l = *link->second;
+        auto r = os::send_once(l.sock.get(), as_bytes(pushed), std::span<const int>(&data_fd, 1));
+        handed = !r.error && r.value > 0; // the descriptor went with the first byte
+        if (handed && r.value < pushed.size()) {
+            l.unsent.assign(pushed.begin() + static_cast<std::ptrdiff_t>(r.value), pushed.end());
+            watch(l);
+        }
+    }
+    if (!handed) {
+        // The server is gone, or does not read its link; the client sees its connection end.
         close_connection(c.id, nullptr);
         return false;
     }
@@ -906,7 +1014,7 @@ bool broker::on_status(connection& c) {
     r.events_retained = events_.size();
     r.event_capacity = events_.capacity();
     r.events_lost = events_lost_;
-    for (const auto& [id, conn] : connections_) r.monitors += conn->kind == conn_kind::monitor;
+    r.monitors = monitors_.size();
     reply(c, protocol::encode(r));
     return true;
 }
@@ -1005,14 +1113,13 @@ void broker::emit(nlohmann::json e, uid_t uid, std::optional<uid_t> peer_uid) {
     if (!ok && !sink_failing_) log("warning", "event sink: " + problem + " (the ring keeps every event)");
     if (ok && sink_failing_) log("info", "event sinks work again");
     sink_failing_ = !ok;
-    events_.append(uid, peer_uid, std::move(line));
+    events_.append(uid, peer_uid, e.value("UnixTimeMs", std::int64_t{0}), std::move(line));
     pump_monitors();
 }
 
 void broker::pump_monitors() {
-    std::vector<std::uint64_t> ids;
-    for (const auto& [id, c] : connections_)
-        if (c->kind == conn_kind::monitor) ids.push_back(id);
+    // A copy: pumping may close a monitor.
+    std::vector<std::uint64_t> ids(monitors_.begin(), monitors_.end());
     for (auto id : ids)
         if (auto it = connections_.find(id); it != connections_.end()) pump_monitor(*it->second);
 }
@@ -1057,11 +1164,7 @@ void broker::pump_monitor(connection& c) {
         ++c.cursor;
         bool visible = c.sees_all || next->uid == c.peer.uid || (next->peer_uid && *next->peer_uid == c.peer.uid);
         if (!visible) continue;
-        if (c.since_unix_ms > 0) {
-            // Cheap: every event carries its time; only a reader with --since pays for parsing it.
-            auto parsed = nlohmann::json::parse(next->json, nullptr, false);
-            if (!parsed.is_discarded() && parsed.value("UnixTimeMs", std::int64_t{0}) < c.since_unix_ms) continue;
-        }
+        if (next->unix_ms < c.since_unix_ms) continue;
         c.outbox = protocol::encode(protocol::event_push{next->seq, next->json});
     }
     if (c.waiting_writable) {
@@ -1070,6 +1173,7 @@ void broker::pump_monitor(connection& c) {
     }
     if (c.end_sent) { // everything retained, and the end marker, are sent: the reader closes
         c.kind = conn_kind::query;
+        monitors_.erase(c.id);
         c.last_active = clock::now();
     }
 }
@@ -1081,6 +1185,7 @@ bool broker::on_monitor(connection& c, std::span<const std::byte> body) {
         return false;
     }
     c.kind = conn_kind::monitor;
+    monitors_.insert(c.id);
     c.follow = req.follow;
     c.since_unix_ms = req.since_unix_ms;
     // Other users' events are root's and the broker user's to read (in user scope that is
@@ -1285,6 +1390,7 @@ void broker::close_connection(std::uint64_t id, const char* why) {
     if (why) log("warning", std::string("dropping connection from pid ") + std::to_string(c.peer.pid) + ": " + why);
     (c.kind == conn_kind::instance_link ? links_ : poller_).remove(c.sock.get());
     count_out(c.peer.uid);
+    monitors_.erase(id);
     if (c.kind == conn_kind::waiter) {
         if (pipe_entry* p = registry_.find(c.waiting_for))
             std::erase_if(p->waiters, [&](const waiter& w) { return w.connection == id; });

@@ -99,6 +99,9 @@ private:
         bool end_sent = false; // not following: the end marker is queued
         std::uint64_t end_seq = 0; // not following: events before this one
         std::int64_t since_unix_ms = 0;
+        // An answer the socket did not take at once (not for monitors, which use outbox); while
+        // it waits, the connection's requests wait too.
+        std::vector<std::byte> unsent;
     };
 
     void accept_clients();
@@ -169,18 +172,32 @@ private:
     void close_connection(std::uint64_t id, const char* why);
     /// A control connection of `uid` ends (closed or handed over as a client's data socket).
     void count_out(uid_t uid);
-    void reply(connection& c, const std::vector<std::byte>& frame, std::span<const int> fds = {});
+    /// Sends an answer without ever waiting (see unsent).
+    void reply(connection& c, const std::vector<std::byte>& frame);
+    /// Watches `c` for requests, or for room to send what is unsent.
+    void watch(connection& c);
+    void send_unsent(connection& c);
+    /// Handles the complete requests in `c`'s inbox, one at a time.
+    void take_requests(connection& c);
     void reply_error(connection& c, win32_error e);
     void expire_deadlines();
     int next_timeout_ms() const;
     bool idle() const;
     void log(const char* level, const std::string& text) const;
+    struct log_bucket {
+        double tokens = 200;
+        clock::time_point refilled = clock::now();
+        std::uint64_t dropped = 0;
+    };
+    mutable log_bucket log_bucket_;
 
     config cfg_;
     os::poller poller_;
     /// Instance links and the server ends the broker keeps: watched apart (and before anything
     /// else) so that what a process did on its links is taken before any later request.
     os::poller links_;
+    /// The connections reading events (kind monitor), so an event does not walk every connection.
+    std::set<std::uint64_t> monitors_;
     os::fd listener_;
     os::fd lock_;
     os::fd signals_;

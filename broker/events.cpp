@@ -5,14 +5,14 @@
 
 namespace npipe::broker {
 
-std::uint64_t event_ring::append(uid_t uid, std::optional<uid_t> peer_uid, std::string json) {
+std::uint64_t event_ring::append(uid_t uid, std::optional<uid_t> peer_uid, std::int64_t unix_ms, std::string json) {
     while (!records_.empty() && (records_.size() >= capacity_ || bytes_ + json.size() > max_bytes_)) {
         bytes_ -= records_.front().json.size();
         records_.pop_front();
         ++overwritten_;
     }
     bytes_ += json.size();
-    records_.push_back({next_, uid, peer_uid, std::move(json)});
+    records_.push_back({next_, uid, peer_uid, unix_ms, std::move(json)});
     return next_++;
 }
 

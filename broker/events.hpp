@@ -40,6 +40,7 @@ struct event_record {
     std::uint64_t seq = 0;
     uid_t uid = 0;                  ///< the acting process's uid
     std::optional<uid_t> peer_uid;  ///< the other end's, when there is one
+    std::int64_t unix_ms = 0;       ///< when it happened (its UnixTimeMs), for readers' --since
     std::string json;               ///< the whole event, one line
 };
 
@@ -50,7 +51,7 @@ public:
     explicit event_ring(std::size_t capacity, std::size_t max_bytes = 64u << 20)
         : capacity_(capacity ? capacity : 1), max_bytes_(max_bytes) {}
     /// Stores the event; returns its sequence number (1, 2, ...).
-    std::uint64_t append(uid_t uid, std::optional<uid_t> peer_uid, std::string json);
+    std::uint64_t append(uid_t uid, std::optional<uid_t> peer_uid, std::int64_t unix_ms, std::string json);
     std::uint64_t next_seq() const noexcept { return next_; }
     std::uint64_t oldest_seq() const noexcept { return next_ - records_.size(); }
     /// nullptr when `seq` is not (or no longer) held.

@@ -140,27 +140,41 @@ sys_result<peer_credentials> peer_credentials_of(int sock) noexcept try {
     return {{}, std::make_error_code(std::errc::not_enough_memory)};
 }
 
+namespace {
+
+constexpr std::size_t max_send_fds = 4;
+
+/// Room for the SCM_RIGHTS message of a send.
+struct rights_buffer {
+    alignas(cmsghdr) char bytes[CMSG_SPACE(sizeof(int) * max_send_fds)];
+};
+
+/// Attaches `fds` (at most max_send_fds) to `msg` as SCM_RIGHTS, using `room`.
+void attach_rights(msghdr& msg, rights_buffer& room, std::span<const int> fds) noexcept {
+    if (fds.empty()) return;
+    std::memset(room.bytes, 0, sizeof(room.bytes));
+    msg.msg_control = room.bytes;
+    msg.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+    std::memcpy(CMSG_DATA(c), fds.data(), sizeof(int) * fds.size());
+}
+
+} // namespace
+
 std::error_code send_with_fds(int sock, std::span<const std::byte> data,
                               std::span<const int> fds) noexcept {
-    constexpr std::size_t max_fds = 4;
-    if (fds.size() > max_fds) return errno_code(EINVAL);
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * max_fds)];
+    if (fds.size() > max_send_fds) return errno_code(EINVAL);
+    rights_buffer room;
     std::size_t sent = 0;
     while (sent < data.size() || (sent == 0 && data.empty())) {
         iovec iov{const_cast<std::byte*>(data.data()) + sent, data.size() - sent};
         msghdr msg{};
         msg.msg_iov = &iov;
         msg.msg_iovlen = 1;
-        if (sent == 0 && !fds.empty()) {
-            std::memset(control, 0, sizeof(control));
-            msg.msg_control = control;
-            msg.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
-            cmsghdr* c = CMSG_FIRSTHDR(&msg);
-            c->cmsg_level = SOL_SOCKET;
-            c->cmsg_type = SCM_RIGHTS;
-            c->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
-            std::memcpy(CMSG_DATA(c), fds.data(), sizeof(int) * fds.size());
-        }
+        if (sent == 0) attach_rights(msg, room, fds);
         auto r = sys_call([&] { return ::sendmsg(sock, &msg, MSG_NOSIGNAL); });
         if (!r) {
             if (r.error == std::errc::resource_unavailable_try_again && sent > 0) {
@@ -174,6 +188,18 @@ std::error_code send_with_fds(int sock, std::span<const std::byte> data,
         if (data.empty()) break;
     }
     return {};
+}
+
+sys_result<std::size_t> send_once(int sock, std::span<const std::byte> data, std::span<const int> fds) noexcept {
+    if (fds.size() > max_send_fds) return {0, errno_code(EINVAL)};
+    rights_buffer room;
+    iovec iov{const_cast<std::byte*>(data.data()), data.size()};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    attach_rights(msg, room, fds);
+    auto r = sys_call([&] { return ::sendmsg(sock, &msg, MSG_NOSIGNAL | MSG_DONTWAIT); });
+    return {static_cast<std::size_t>(r.error ? 0 : r.value), r.error};
 }
 
 sys_result<std::size_t> recv_with_fds(int sock, std::span<std::byte> buffer, std::vector<fd>& fds,

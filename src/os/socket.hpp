@@ -45,6 +45,10 @@ sys_result<peer_credentials> peer_credentials_of(int sock) noexcept;
 std::error_code send_with_fds(int sock, std::span<const std::byte> data,
                               std::span<const int> fds) noexcept;
 
+/// One sendmsg(2) of `data` with `fds` attached, MSG_DONTWAIT | MSG_NOSIGNAL: never waits.
+/// Returns how much was sent (possibly part; the descriptors go with the first byte).
+sys_result<std::size_t> send_once(int sock, std::span<const std::byte> data, std::span<const int> fds) noexcept;
+
 /// Receives up to `buffer.size()` bytes and any descriptors that come with them. Descriptors
 /// beyond `max_fds`, or a truncated control message, are closed and reported as EBADMSG.
 /// Returns bytes received (0 = orderly end of stream).

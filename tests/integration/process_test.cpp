@@ -6,6 +6,8 @@
 
 #include <cstring>
 #include <fcntl.h>
+#include <poll.h>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <sys/socket.h>
@@ -328,6 +330,103 @@ TEST_F(processes, OversizedDescriptorPassingIsRefusedAndEveryDescriptorClosed) {
     // the broker), so at most as many: a leak of even the smallest batch (3) would exceed it.
     EXPECT_TRUE(eventually([&] { return open_descriptors() <= before; }))
         << "the broker holds " << open_descriptors() << " descriptors, " << before << " before";
+    EXPECT_EQ(list_pipes().size(), 1u);
+}
+
+TEST_F(processes, APeerThatNeverReadsItsAnswersStallsNobody) {
+    // Answers too big for the socket at once (a list of 300 long names), asked for 30 times by a
+    // peer that never reads: the broker keeps what the socket did not take and serves everyone
+    // else meanwhile; it never waits for that peer.
+    std::vector<server_instance> pipes;
+    for (int i = 0; i < 300; ++i)
+        pipes.push_back(server_instance::create(pipe_name(std::string(200, 'n') + std::to_string(i))));
+    int greedy = raw_broker_connection();
+    auto list = protocol::encode(protocol::message_type::list, {});
+    for (int i = 0; i < 30; ++i)
+        ASSERT_EQ(::send(greedy, list.data(), list.size(), MSG_NOSIGNAL), static_cast<ssize_t>(list.size()));
+    // Another peer asks for the status: answered at once, without waiting on the greedy one.
+    int other = raw_broker_connection();
+    auto status = protocol::encode(protocol::message_type::status, {});
+    ASSERT_EQ(::send(other, status.data(), status.size(), MSG_NOSIGNAL), static_cast<ssize_t>(status.size()));
+    pollfd p{other, POLLIN, 0};
+    EXPECT_EQ(::poll(&p, 1, 10000), 1) << "the broker is stuck sending to a peer that does not read";
+    ::close(other);
+    // The greedy peer gets every answer whole once it reads.
+    std::vector<std::byte> got;
+    std::byte buf[65536];
+    std::size_t answers = 0;
+    while (answers < 30) {
+        pollfd g{greedy, POLLIN, 0};
+        ASSERT_EQ(::poll(&g, 1, 10000), 1) << "answer " << answers;
+        auto n = ::recv(greedy, buf, sizeof buf, 0);
+        ASSERT_GT(n, 0);
+        got.insert(got.end(), buf, buf + n);
+        while (got.size() >= protocol::header_size) {
+            protocol::frame_header h;
+            ASSERT_EQ(protocol::decode_header(std::span<const std::byte, protocol::header_size>(got.data(), protocol::header_size),
+                                              protocol::max_reply_body, h),
+                      protocol::header_problem::none);
+            if (got.size() < protocol::header_size + h.length) break;
+            EXPECT_EQ(h.type, protocol::message_type::pipe_list);
+            got.erase(got.begin(), got.begin() + static_cast<std::ptrdiff_t>(protocol::header_size + h.length));
+            ++answers;
+        }
+    }
+    ::close(greedy);
+}
+
+TEST_F(processes, DescriptorsTrickledWithOneRequestAreRefused) {
+    // Two descriptors with every few bytes of one long request: the limit is per request, so
+    // the connection is dropped at the third descriptor and the broker keeps none.
+    auto keep = server_instance::create(pipe_name("alive")); // starts the broker
+    pid_t broker_pid = get_broker_status().pid;
+    auto open_descriptors = [&] {
+        std::size_t n = 0;
+        for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/" + std::to_string(broker_pid) + "/fd")) ++n;
+        return n;
+    };
+    std::size_t before = open_descriptors();
+    int sock = raw_broker_connection();
+    // A create header announcing a 60,000-byte body (within the request limit).
+    std::byte header[8] = {std::byte{0x4E}, std::byte{0x50}, std::byte{protocol::version},
+                           std::byte{static_cast<std::uint8_t>(protocol::message_type::create_instance)},
+                           std::byte{0x60}, std::byte{0xEA}, std::byte{0}, std::byte{0}};
+    ASSERT_EQ(::send(sock, header, sizeof header, MSG_NOSIGNAL), 8);
+    int fds[2] = {::open("/dev/null", O_RDONLY | O_CLOEXEC), ::open("/dev/null", O_RDONLY | O_CLOEXEC)};
+    std::byte one[1] = {std::byte{0}};
+    int sent_batches = 0;
+    for (int i = 0; i < 50; ++i) {
+        if (os::send_with_fds(sock, one, fds)) break; // dropped
+        ++sent_batches;
+        // Let the broker read each batch on its own (the kernel hands over one batch per read).
+        pollfd p{sock, POLLIN, 0};
+        if (::poll(&p, 1, 20) == 1) break; // the broker hung up
+    }
+    EXPECT_TRUE(closed_by_peer(sock));
+    EXPECT_LE(sent_batches, 3);
+    ::close(fds[0]);
+    ::close(fds[1]);
+    ::close(sock);
+    EXPECT_TRUE(eventually([&] { return open_descriptors() <= before; }))
+        << "the broker holds " << open_descriptors() << " descriptors, " << before << " before";
+}
+
+TEST_F(processes, ARequestOutOfPlaceEndsTheConnection) {
+    // An open on a connection that already had its answer: dropped at once, not left waiting.
+    auto keep = server_instance::create(pipe_name("alive")); // starts the broker
+    int sock = raw_broker_connection();
+    auto status = protocol::encode(protocol::message_type::status, {});
+    ASSERT_EQ(::send(sock, status.data(), status.size(), MSG_NOSIGNAL), static_cast<ssize_t>(status.size()));
+    pollfd p{sock, POLLIN, 0};
+    ASSERT_EQ(::poll(&p, 1, 10000), 1);
+    std::byte buf[4096];
+    ASSERT_GT(::recv(sock, buf, sizeof buf, 0), 0);
+    protocol::open_request req;
+    req.name = pipe_name("alive");
+    auto open = protocol::encode(req);
+    ASSERT_EQ(::send(sock, open.data(), open.size(), MSG_NOSIGNAL), static_cast<ssize_t>(open.size()));
+    EXPECT_TRUE(closed_by_peer(sock));
+    ::close(sock);
     EXPECT_EQ(list_pipes().size(), 1u);
 }
 
