@@ -655,6 +655,22 @@ bool broker::on_create(connection& c, std::span<const std::byte> body) {
                               "only root may make " + sd.owner->to_string() + " the owner", nullptr);
             }
         }
+        // The descriptor is kept in memory and on disk: its owner's budget must hold it (the
+        // reservation it replaces gives its share back). Pipes coming back after a restart had
+        // theirs counted already.
+        std::size_t bytes = sd.to_sddl().size();
+        uid_t charged = sd.owner && sd.owner->uid() ? *sd.owner->uid() : c.peer.uid;
+        std::size_t held = descriptor_bytes_of(charged) - (kept && kept->owner_uid == charged ? kept->descriptor_bytes : 0);
+        if (!req.reregister && held + bytes > cfg_.limits.descriptor_bytes) {
+            ++refused_by_limits_;
+            log("warning", "uid " + std::to_string(charged) + " would hold " + std::to_string(held + bytes) +
+                               " bytes of security descriptors, over its limit of " +
+                               std::to_string(cfg_.limits.descriptor_bytes));
+            return refuse(win32_error::not_enough_quota, event_id::create_denied, "CreateDenied",
+                          "the uid is at its limit of " + std::to_string(cfg_.limits.descriptor_bytes) +
+                              " bytes of security descriptors",
+                          nullptr);
+        }
         if (kept) {
             if (kept->saved) store_.remove(kept->pipe_id);
             reserved_names_.erase(name->key); // `kept` dangles from here on
@@ -670,6 +686,7 @@ bool broker::on_create(connection& c, std::span<const std::byte> body) {
         pipe->reject_remote = req.reject_remote;
         pipe->owner_uid = sd.owner && sd.owner->uid() ? *sd.owner->uid() : c.peer.uid;
         pipe->security = std::move(sd);
+        pipe->descriptor_bytes = bytes;
         if (cfg_.verbose) log("debug", "pipe created: " + pipe->display_name);
         created_pipe = true;
     }
@@ -973,6 +990,15 @@ bool broker::on_list(connection& c) {
     return true;
 }
 
+std::size_t broker::descriptor_bytes_of(uid_t uid) const {
+    std::size_t n = 0;
+    for (const auto& [key, p] : registry_.pipes())
+        if (p->owner_uid == uid) n += p->descriptor_bytes;
+    for (const auto& [key, r] : reserved_names_)
+        if (r.owner_uid == uid) n += r.descriptor_bytes;
+    return n;
+}
+
 unsigned broker::instances_of(uid_t uid) const {
     unsigned n = 0;
     for (const auto& [key, pipe] : registry_.pipes())
@@ -1006,6 +1032,7 @@ bool broker::on_status(connection& c) {
     r.limit_connections_per_uid = cfg_.limits.connections;
     r.limit_instances_per_uid = cfg_.limits.instances;
     r.limit_waiters_per_uid = cfg_.limits.waiters;
+    r.limit_descriptor_bytes_per_uid = cfg_.limits.descriptor_bytes;
     r.handshake_timeout_ms = static_cast<std::uint32_t>(cfg_.handshake_timeout.count());
     r.idle_timeout_ms = static_cast<std::uint32_t>(cfg_.idle_timeout.count());
     r.refused_by_limits = refused_by_limits_;
@@ -1298,9 +1325,21 @@ bool broker::on_set_security(connection& c, std::span<const std::byte> body) {
     }
     if (req.parts & protected_dacl) next.control |= sd_control::DACL_PROTECTED;
     if (req.parts & unprotected_dacl) next.control = static_cast<std::uint16_t>(next.control & ~sd_control::DACL_PROTECTED);
-    log("info", "security of " + pipe->display_name + " changed by uid " + std::to_string(c.peer.uid) + " (pid " +
-                    std::to_string(c.peer.pid) + "): " + pipe->security.to_sddl() + " -> " + next.to_sddl());
     std::string before = pipe->security.to_sddl();
+    std::string after = next.to_sddl();
+    uid_t charged = next.owner && next.owner->uid() ? *next.owner->uid() : pipe->owner_uid;
+    std::size_t held = descriptor_bytes_of(charged) - (charged == pipe->owner_uid ? pipe->descriptor_bytes : 0);
+    if (held + after.size() > cfg_.limits.descriptor_bytes) {
+        ++refused_by_limits_;
+        log("warning", "security of " + pipe->display_name + " not changed: uid " + std::to_string(charged) +
+                           " would be over its limit of " + std::to_string(cfg_.limits.descriptor_bytes) +
+                           " bytes of security descriptors");
+        reply_error(c, win32_error::not_enough_quota);
+        return true;
+    }
+    log("info", "security of " + pipe->display_name + " changed by uid " + std::to_string(c.peer.uid) + " (pid " +
+                    std::to_string(c.peer.pid) + "): " + before + " -> " + after);
+    pipe->descriptor_bytes = after.size();
     uid_t owner_before = pipe->owner_uid;
     pipe->security = std::move(next);
     if (pipe->security.owner && pipe->security.owner->uid()) pipe->owner_uid = *pipe->security.owner->uid();
@@ -1353,6 +1392,7 @@ void broker::load_saved_pipes() {
             continue;
         }
         reservation r;
+        r.descriptor_bytes = p.sddl.size();
         r.security = std::move(*sd);
         r.owner_uid = p.owner_uid;
         r.holders = std::move(p.servers);
@@ -1406,6 +1446,7 @@ void broker::close_connection(std::uint64_t id, const char* why) {
             std::string key = inst->pipe->key;
             reservation kept;
             kept.security = inst->pipe->security;
+            kept.descriptor_bytes = inst->pipe->descriptor_bytes;
             kept.owner_uid = inst->pipe->owner_uid;
             kept.until = clock::now() + cfg_.name_reservation;
             kept.pipe_id = inst->pipe->id;

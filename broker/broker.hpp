@@ -45,6 +45,9 @@ struct config {
         unsigned connections = 4096; ///< open control connections (instance links included)
         unsigned instances = 4096;   ///< server instances
         unsigned waiters = 1024;     ///< clients waiting in WaitNamedPipe
+        /// Security descriptors (their SDDL's bytes) of the uid's pipes and reserved names: the
+        /// broker keeps each in memory and on disk, and one may be 65,535 bytes of ACL.
+        unsigned descriptor_bytes = 1u << 20;
     } limits;
     /// After a pipe's last instance closes, its name stays reserved this long for whoever may
     /// create instances of it (its DACL's FILE_CREATE_PIPE_INSTANCE): a server that closes its
@@ -215,6 +218,7 @@ private:
     /// held its instances runs (`holders`).
     struct reservation {
         security_descriptor security; // of the pipe that was
+        std::size_t descriptor_bytes = 0; // its SDDL's size, counted against the owner's limit
         uid_t owner_uid = 0;
         std::optional<clock::time_point> until;
         std::vector<server_process> holders;
@@ -245,6 +249,8 @@ private:
     std::uint64_t refused_by_limits_ = 0;
     unsigned instances_of(uid_t uid) const;
     unsigned waiters_of(uid_t uid) const;
+    /// SDDL bytes of the pipes and reserved names `uid` owns (limits.descriptor_bytes).
+    std::size_t descriptor_bytes_of(uid_t uid) const;
     bool stopping_ = false;
     bool owns_socket_ = false;
 };

@@ -82,6 +82,7 @@ std::vector<std::string> load_config_file(const std::string& path, config& cfg) 
                     {{"connections_per_uid", into(cfg.limits.connections)},
                      {"instances_per_uid", into(cfg.limits.instances)},
                      {"waiters_per_uid", into(cfg.limits.waiters)},
+                     {"descriptor_bytes_per_uid", into(cfg.limits.descriptor_bytes)},
                      {"handshake_timeout_ms", millis(cfg.handshake_timeout)},
                      {"idle_timeout_ms", millis(cfg.idle_timeout)},
                      {"reserve_names_ms", millis(cfg.name_reservation)}},

@@ -59,6 +59,9 @@ int main(int argc, char** argv) {
     auto o_wait = app.add_option("--max-waiters-per-uid", limits.waiters,
                                  "clients of one uid waiting in WaitNamedPipe (default 1024)")
                       ->check(CLI::Range(1u, 1u << 20));
+    auto o_sd = app.add_option("--max-descriptor-bytes-per-uid", limits.descriptor_bytes,
+                               "bytes of SDDL the pipes and reserved names of one uid may hold (default 1048576)")
+                    ->check(CLI::Range(1024u, 1u << 30));
     CLI11_PARSE(app, argc, argv);
 
     npipe::endpoint where;
@@ -87,6 +90,7 @@ int main(int argc, char** argv) {
     if (o_conn->count()) cfg.limits.connections = limits.connections;
     if (o_inst->count()) cfg.limits.instances = limits.instances;
     if (o_wait->count()) cfg.limits.waiters = limits.waiters;
+    if (o_sd->count()) cfg.limits.descriptor_bytes = limits.descriptor_bytes;
     if (o_reserve->count()) cfg.name_reservation = std::chrono::milliseconds(reserve_ms);
     if (o_events->count()) cfg.event_capacity = events;
     if (o_event_file->count()) cfg.event_file = event_file;

@@ -60,6 +60,7 @@ struct pipe_entry {
     bool reject_remote = false;
     uid_t owner_uid = 0;
     security_descriptor security; // checked on every open and every new instance
+    std::size_t descriptor_bytes = 0; // its SDDL's size, counted against the owner's limit
     std::vector<instance*> instances;
     std::vector<waiter> waiters;
     std::vector<server_process> saved_servers; // as the pipe's saved file has them

@@ -128,6 +128,7 @@ broker_status get_broker_status(const endpoint& where, std::error_code& ec) noex
     s.limit_connections_per_uid = r.limit_connections_per_uid;
     s.limit_instances_per_uid = r.limit_instances_per_uid;
     s.limit_waiters_per_uid = r.limit_waiters_per_uid;
+    s.limit_descriptor_bytes_per_uid = r.limit_descriptor_bytes_per_uid;
     s.handshake_timeout = std::chrono::milliseconds(r.handshake_timeout_ms);
     s.idle_timeout = std::chrono::milliseconds(r.idle_timeout_ms);
     s.refused_by_limits = r.refused_by_limits;

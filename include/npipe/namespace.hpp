@@ -59,6 +59,7 @@ struct broker_status {
     std::uint32_t limit_connections_per_uid = 0;
     std::uint32_t limit_instances_per_uid = 0;
     std::uint32_t limit_waiters_per_uid = 0;
+    std::uint32_t limit_descriptor_bytes_per_uid = 0; ///< SDDL bytes of its pipes and reserved names
     std::chrono::milliseconds handshake_timeout{0};
     std::chrono::milliseconds idle_timeout{0}; ///< an answered connection kept open longer is dropped
     std::uint64_t refused_by_limits = 0; ///< requests refused by a per-uid limit since the start

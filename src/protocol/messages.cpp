@@ -338,6 +338,7 @@ std::vector<std::byte> encode(const broker_status_reply& m) {
     w.u32(m.limit_connections_per_uid);
     w.u32(m.limit_instances_per_uid);
     w.u32(m.limit_waiters_per_uid);
+    w.u32(m.limit_descriptor_bytes_per_uid);
     w.u32(m.handshake_timeout_ms);
     w.u32(m.idle_timeout_ms);
     w.u64(m.refused_by_limits);
@@ -365,6 +366,7 @@ bool decode(std::span<const std::byte> body, broker_status_reply& m) {
     m.limit_connections_per_uid = r.u32();
     m.limit_instances_per_uid = r.u32();
     m.limit_waiters_per_uid = r.u32();
+    m.limit_descriptor_bytes_per_uid = r.u32();
     m.handshake_timeout_ms = r.u32();
     m.idle_timeout_ms = r.u32();
     m.refused_by_limits = r.u64();

@@ -37,7 +37,9 @@
 namespace npipe::protocol {
 
 inline constexpr std::uint16_t magic = 0x504E; // "NP"
-inline constexpr std::uint8_t version = 3; // 2: security descriptors, SQOS, identities; 3: pipe ids, re-registration, security changes
+// 2: security descriptors, SQOS, identities; 3: pipe ids, re-registration, security changes;
+// 4: the descriptor-bytes limit in the status
+inline constexpr std::uint8_t version = 4;
 inline constexpr std::size_t header_size = 8;
 inline constexpr std::size_t max_request_body = 64 * 1024;
 inline constexpr std::size_t max_reply_body = 16 * 1024 * 1024;
@@ -251,6 +253,7 @@ struct broker_status_reply {
     std::uint32_t limit_connections_per_uid = 0;
     std::uint32_t limit_instances_per_uid = 0;
     std::uint32_t limit_waiters_per_uid = 0;
+    std::uint32_t limit_descriptor_bytes_per_uid = 0;
     std::uint32_t handshake_timeout_ms = 0;
     std::uint32_t idle_timeout_ms = 0;
     std::uint64_t refused_by_limits = 0; // requests refused by a per-uid limit so far

@@ -235,3 +235,29 @@ TEST_F(limits, BrokerReturnsToItsIdleFootprintAfterEveryKindOfRequest) {
         << get_broker_status().control_connections;
     EXPECT_EQ(get_broker_status().refused_by_limits, 0u);
 }
+
+TEST_F(limits, SecurityDescriptorBytesPerUidAreCapped) {
+    // The broker keeps every pipe's descriptor in memory and on disk, and one may hold 65,535
+    // bytes of ACL: a uid's pipes share a budget of SDDL bytes.
+    limited_broker broker(dir_, {"--max-descriptor-bytes-per-uid", "4096", "--reserve-names", "0"});
+    ASSERT_TRUE(broker.ready());
+    EXPECT_EQ(get_broker_status().limit_descriptor_bytes_per_uid, 4096u);
+    std::string big = "D:(A;;GA;;;OW)";
+    for (int i = 0; big.size() < 2500; ++i) big += "(A;;GR;;;S-1-22-1-" + std::to_string(20000 + i) + ")";
+    std::error_code ec;
+    ASSERT_TRUE(parse_sddl(big, ec)) << ec.message();
+    server_options large;
+    large.sddl = big;
+    std::optional<server_instance> a = server_instance::create(pipe_name("big-a"), large);
+    server_instance::create(pipe_name("big-b"), large, ec);
+    EXPECT_EQ(ec, win32_error::not_enough_quota) << "two would be over 4096 bytes";
+    server_options small;
+    small.extra_access = rights::WRITE_DAC;
+    auto c = server_instance::create(pipe_name("small"), small); // the default descriptor still fits
+    auto sd = parse_sddl(big, ec);
+    c.set_security(*sd, security_info::DACL_SECURITY_INFORMATION, ec);
+    EXPECT_EQ(ec, win32_error::not_enough_quota) << "growing a descriptor counts too";
+    a.reset(); // its share comes back
+    auto b = server_instance::create(pipe_name("big-b"), large);
+    EXPECT_GE(get_broker_status().refused_by_limits, 2u);
+}

@@ -143,6 +143,7 @@ nlohmann::json to_json(const broker_status& b) {
              {{"connections_per_uid", b.limit_connections_per_uid},
               {"instances_per_uid", b.limit_instances_per_uid},
               {"waiters_per_uid", b.limit_waiters_per_uid},
+              {"descriptor_bytes_per_uid", b.limit_descriptor_bytes_per_uid},
               {"handshake_timeout_ms", b.handshake_timeout.count()},
               {"idle_timeout_ms", b.idle_timeout.count()}}},
             {"refused_by_limits", b.refused_by_limits},
@@ -204,9 +205,10 @@ std::string format_broker_status(const broker_status& b) {
     t.add({"instances:", fmt::format("{}", b.instances)});
     t.add({"connections served:", fmt::format("{}", b.connections_served)});
     t.add({"control connections:", fmt::format("{}", b.control_connections)});
-    t.add({"limits per uid:", fmt::format("{} connections, {} instances, {} waiting clients",
+    t.add({"limits per uid:", fmt::format("{} connections, {} instances, {} waiting clients, {} bytes of "
+                                          "security descriptors",
                                           b.limit_connections_per_uid, b.limit_instances_per_uid,
-                                          b.limit_waiters_per_uid)});
+                                          b.limit_waiters_per_uid, b.limit_descriptor_bytes_per_uid)});
     t.add({"handshake timeout:", fmt::format("{} ms", b.handshake_timeout.count())});
     t.add({"idle timeout:", fmt::format("{} ms", b.idle_timeout.count())});
     t.add({"events:", fmt::format("{} emitted, {} kept (room for {}), {} lost by slow monitors, {} monitors",
