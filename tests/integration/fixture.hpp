@@ -49,6 +49,16 @@ inline bool eventually(const std::function<bool()>& condition, std::chrono::mill
     return true;
 }
 
+/// How many descriptors process `pid` has open now (0 if it is gone).
+inline std::size_t open_descriptors(pid_t pid) {
+    std::size_t n = 0;
+    std::error_code ec;
+    for (std::filesystem::directory_iterator it("/proc/" + std::to_string(pid) + "/fd", ec), end; !ec && it != end;
+         it.increment(ec))
+        ++n;
+    return n;
+}
+
 /// A process started from a test; killed and reaped on destruction.
 class process {
 public:

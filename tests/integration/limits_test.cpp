@@ -124,19 +124,6 @@ TEST_F(limits, ConnectedClientsNoLongerCountAsControlConnections) {
     EXPECT_EQ(get_broker_status().refused_by_limits, 0u);
 }
 
-namespace {
-
-std::size_t open_descriptors(pid_t pid) {
-    std::size_t n = 0;
-    std::error_code ec;
-    for (std::filesystem::directory_iterator it("/proc/" + std::to_string(pid) + "/fd", ec), end; !ec && it != end;
-         it.increment(ec))
-        ++n;
-    return n;
-}
-
-} // namespace
-
 TEST_F(limits, BrokerReturnsToItsIdleFootprintAfterEveryKindOfRequest) {
     // Tight limits: anything the broker counts and forgets to count out shows as
     // ERROR_NOT_ENOUGH_QUOTA within a few rounds; anything it keeps open shows in /proc.

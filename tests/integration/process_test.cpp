@@ -294,12 +294,7 @@ TEST_F(processes, OversizedDescriptorPassingIsRefusedAndEveryDescriptorClosed) {
     // the broker holds none of them afterwards.
     auto keep = server_instance::create(pipe_name("alive")); // starts the broker
     pid_t broker_pid = get_broker_status().pid;
-    auto open_descriptors = [&] {
-        std::size_t n = 0;
-        for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/" + std::to_string(broker_pid) + "/fd")) ++n;
-        return n;
-    };
-    std::size_t before = open_descriptors();
+    std::size_t before = open_descriptors(broker_pid);
     protocol::create_instance_request req;
     req.name = pipe_name("too-many");
     auto frame = protocol::encode(req);
@@ -328,8 +323,8 @@ TEST_F(processes, OversizedDescriptorPassingIsRefusedAndEveryDescriptorClosed) {
     }
     // `before` may still count the status query's connection (closed by us, perhaps not yet by
     // the broker), so at most as many: a leak of even the smallest batch (3) would exceed it.
-    EXPECT_TRUE(eventually([&] { return open_descriptors() <= before; }))
-        << "the broker holds " << open_descriptors() << " descriptors, " << before << " before";
+    EXPECT_TRUE(eventually([&] { return open_descriptors(broker_pid) <= before; }))
+        << "the broker holds " << open_descriptors(broker_pid) << " descriptors, " << before << " before";
     EXPECT_EQ(list_pipes().size(), 1u);
 }
 
@@ -380,12 +375,7 @@ TEST_F(processes, DescriptorsTrickledWithOneRequestAreRefused) {
     // the connection is dropped at the third descriptor and the broker keeps none.
     auto keep = server_instance::create(pipe_name("alive")); // starts the broker
     pid_t broker_pid = get_broker_status().pid;
-    auto open_descriptors = [&] {
-        std::size_t n = 0;
-        for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/" + std::to_string(broker_pid) + "/fd")) ++n;
-        return n;
-    };
-    std::size_t before = open_descriptors();
+    std::size_t before = open_descriptors(broker_pid);
     int sock = raw_broker_connection();
     // A create header announcing a 60,000-byte body (within the request limit).
     std::byte header[8] = {std::byte{0x4E}, std::byte{0x50}, std::byte{protocol::version},
@@ -407,8 +397,8 @@ TEST_F(processes, DescriptorsTrickledWithOneRequestAreRefused) {
     ::close(fds[0]);
     ::close(fds[1]);
     ::close(sock);
-    EXPECT_TRUE(eventually([&] { return open_descriptors() <= before; }))
-        << "the broker holds " << open_descriptors() << " descriptors, " << before << " before";
+    EXPECT_TRUE(eventually([&] { return open_descriptors(broker_pid) <= before; }))
+        << "the broker holds " << open_descriptors(broker_pid) << " descriptors, " << before << " before";
 }
 
 TEST_F(processes, ARequestOutOfPlaceEndsTheConnection) {
