@@ -5,6 +5,7 @@
 #include <npipe/pipe_name.hpp>
 
 #include <algorithm>
+#include <poll.h>
 #include <cstring>
 #include "os/process.hpp"
 #include <csignal>
@@ -208,7 +209,7 @@ int broker::run() {
                     it = connections_.find(id);
                     if (it == connections_.end()) continue;
                 }
-                if (ev.events & EPOLLIN) on_readable(*it->second);
+                if (ev.events & EPOLLIN) on_readable(*it->second, (ev.events & (EPOLLRDHUP | EPOLLHUP)) != 0);
                 else if (ev.events & (EPOLLHUP | EPOLLERR)) close_connection(id, nullptr);
             }
         }
@@ -251,11 +252,14 @@ void broker::on_link_event(const epoll_event& ev) {
         it = connections_.find(id);
         if (it == connections_.end()) return;
     }
-    if (ev.events & EPOLLIN) on_readable(*it->second);
+    // A closed link is read to its end now: its instance must be gone before the request that
+    // made us look (a connected instance's close sends its counts, then the end).
+    if (ev.events & EPOLLIN) on_readable(*it->second, (ev.events & (EPOLLRDHUP | EPOLLHUP)) != 0);
     else if (ev.events & (EPOLLHUP | EPOLLERR)) close_connection(id, nullptr);
 }
 
 void broker::reap_closed_connections() {
+    take_link_events(); // closed instance links count too
     std::vector<epoll_event> ready;
     for (int round = 0; round < 16; ++round) {
         if (poller_.wait(ready, 0)) return;
@@ -266,7 +270,7 @@ void broker::reap_closed_connections() {
             auto it = connections_.find(id);
             if (it == connections_.end()) continue;
             // Whatever it sent before closing is still taken.
-            if (ev.events & EPOLLIN) on_readable(*it->second);
+            if (ev.events & EPOLLIN) on_readable(*it->second, true);
             else close_connection(id, nullptr);
         }
         if (ready.size() < os::poller::batch) return;
@@ -329,7 +333,7 @@ void broker::accept_clients() {
     }
 }
 
-void broker::on_readable(connection& c) {
+void broker::on_readable(connection& c, bool to_the_end) {
     // Read what is there; a frame may arrive in pieces. Only create_instance carries a
     // descriptor; anything else that brings one is a protocol violation.
     std::byte buf[16384];
@@ -358,7 +362,7 @@ void broker::on_readable(connection& c) {
             close_connection(id, "request too large");
             return;
         }
-        if (r.value < sizeof(buf)) break;
+        if (r.value < sizeof(buf) && !to_the_end) break;
     }
     take_requests(c);
 }
@@ -466,7 +470,9 @@ void broker::reply(connection& c, const std::vector<std::byte>& frame) {
 
 void broker::watch(connection& c) {
     auto& p = c.kind == conn_kind::instance_link ? links_ : poller_;
-    p.modify(c.sock.get(), EPOLLRDHUP | (c.unsent.empty() ? EPOLLIN : EPOLLOUT), tag_connection | c.id);
+    // While an answer waits for room, only room matters: a peer that half-closes would make
+    // EPOLLRDHUP fire on every wait (EPOLLHUP and EPOLLERR come anyway).
+    p.modify(c.sock.get(), c.unsent.empty() ? EPOLLIN | EPOLLRDHUP : EPOLLOUT, tag_connection | c.id);
 }
 
 void broker::send_unsent(connection& c) {
@@ -476,6 +482,7 @@ void broker::send_unsent(connection& c) {
         return;
     }
     c.unsent.erase(c.unsent.begin(), c.unsent.begin() + static_cast<std::ptrdiff_t>(r.value));
+    if (r.value > 0) c.last_active = clock::now(); // a slow reader taking its answer is not idle
     if (!c.unsent.empty()) return;
     watch(c);
     take_requests(c); // those that came meanwhile and were read already
@@ -628,7 +635,8 @@ bool broker::on_create(connection& c, std::span<const std::byte> body) {
         security_descriptor sd;
         std::uint64_t id = 0;
         std::string display = name->full();
-        if (req.reregister && kept && kept_in_force && kept->pipe_id == req.pipe_id) {
+        bool restored = req.reregister && kept && kept_in_force && kept->pipe_id == req.pipe_id;
+        if (restored) {
             sd = kept->security;
             id = kept->pipe_id;
             if (!kept->display_name.empty()) display = kept->display_name;
@@ -656,12 +664,12 @@ bool broker::on_create(connection& c, std::span<const std::byte> body) {
             }
         }
         // The descriptor is kept in memory and on disk: its owner's budget must hold it (the
-        // reservation it replaces gives its share back). Pipes coming back after a restart had
-        // theirs counted already.
+        // reservation it replaces gives its share back). A pipe coming back after a restart with
+        // its kept descriptor had it counted already.
         std::size_t bytes = sd.to_sddl().size();
-        uid_t charged = sd.owner && sd.owner->uid() ? *sd.owner->uid() : c.peer.uid;
+        uid_t charged = owner_uid_of(sd, c.peer.uid);
         std::size_t held = descriptor_bytes_of(charged) - (kept && kept->owner_uid == charged ? kept->descriptor_bytes : 0);
-        if (!req.reregister && held + bytes > cfg_.limits.descriptor_bytes) {
+        if (!restored && held + bytes > cfg_.limits.descriptor_bytes) {
             ++refused_by_limits_;
             log("warning", "uid " + std::to_string(charged) + " would hold " + std::to_string(held + bytes) +
                                " bytes of security descriptors, over its limit of " +
@@ -684,7 +692,7 @@ bool broker::on_create(connection& c, std::span<const std::byte> body) {
         pipe->in_buffer_size = req.in_buffer_size;
         pipe->default_timeout_ms = req.default_timeout_ms;
         pipe->reject_remote = req.reject_remote;
-        pipe->owner_uid = sd.owner && sd.owner->uid() ? *sd.owner->uid() : c.peer.uid;
+        pipe->owner_uid = owner_uid_of(sd, c.peer.uid);
         pipe->security = std::move(sd);
         pipe->descriptor_bytes = bytes;
         if (cfg_.verbose) log("debug", "pipe created: " + pipe->display_name);
@@ -792,6 +800,18 @@ bool broker::on_open(connection& c, std::span<const std::byte> body) {
         return false;
     }
 
+    // The server takes the client through its link: a link that cannot take the handover now
+    // (its server does not read it) would turn this open into success followed by a broken
+    // pipe, so the open is refused before anything is said.
+    auto link = connections_.find(inst->link_connection);
+    if (link == connections_.end() || !link->second->unsent.empty()) {
+        reply_error(c, win32_error::pipe_busy);
+        return true;
+    }
+    if (auto room = os::poll_one(link->second->sock.get(), POLLOUT, 0); !room || !(room.value & POLLOUT)) {
+        reply_error(c, win32_error::pipe_busy);
+        return true;
+    }
     inst->generation++;
     protocol::opened_reply ok;
     ok.server_pid = inst->server_pid;
@@ -812,7 +832,6 @@ bool broker::on_open(connection& c, std::span<const std::byte> body) {
         close_connection(c.id, "the client does not read");
         return false;
     }
-    auto link = connections_.find(inst->link_connection);
     protocol::client_arrived_push push;
     push.generation = inst->generation;
     push.pid = c.peer.pid;
@@ -826,7 +845,7 @@ bool broker::on_open(connection& c, std::span<const std::byte> body) {
     int data_fd = c.sock.get();
     auto pushed = protocol::encode(push);
     bool handed = false;
-    if (link != connections_.end() && link->second->unsent.empty()) {
+    {
         connection& l = *link->second;
         auto r = os::send_once(l.sock.get(), as_bytes(pushed), std::span<const int>(&data_fd, 1));
         handed = !r.error && r.value > 0; // the descriptor went with the first byte
@@ -988,6 +1007,12 @@ bool broker::on_list(connection& c) {
     for (const auto& [key, pipe] : registry_.pipes()) r.pipes.push_back(registry_.record(*pipe));
     reply(c, protocol::encode(r));
     return true;
+}
+
+uid_t broker::owner_uid_of(const security_descriptor& sd, uid_t fallback) {
+    if (sd.owner && sd.owner->uid()) return *sd.owner->uid();
+    if (sd.owner && sd.owner->to_string() == "S-1-5-32-544") return 0; // BA: root
+    return fallback;
 }
 
 std::size_t broker::descriptor_bytes_of(uid_t uid) const {
@@ -1327,7 +1352,7 @@ bool broker::on_set_security(connection& c, std::span<const std::byte> body) {
     if (req.parts & unprotected_dacl) next.control = static_cast<std::uint16_t>(next.control & ~sd_control::DACL_PROTECTED);
     std::string before = pipe->security.to_sddl();
     std::string after = next.to_sddl();
-    uid_t charged = next.owner && next.owner->uid() ? *next.owner->uid() : pipe->owner_uid;
+    uid_t charged = owner_uid_of(next, pipe->owner_uid);
     std::size_t held = descriptor_bytes_of(charged) - (charged == pipe->owner_uid ? pipe->descriptor_bytes : 0);
     if (held + after.size() > cfg_.limits.descriptor_bytes) {
         ++refused_by_limits_;
@@ -1342,8 +1367,7 @@ bool broker::on_set_security(connection& c, std::span<const std::byte> body) {
     pipe->descriptor_bytes = after.size();
     uid_t owner_before = pipe->owner_uid;
     pipe->security = std::move(next);
-    if (pipe->security.owner && pipe->security.owner->uid()) pipe->owner_uid = *pipe->security.owner->uid();
-    else if (pipe->security.owner && pipe->security.owner->to_string() == "S-1-5-32-544") pipe->owner_uid = 0; // BA: root
+    pipe->owner_uid = owner_uid_of(pipe->security, pipe->owner_uid);
     save_pipe(*pipe);
     {
         auto e = new_event(event_id::security_changed, "SecurityChange", actor_of(c));

@@ -108,7 +108,9 @@ private:
     };
 
     void accept_clients();
-    void on_readable(connection& c);
+    /// Reads what `c` sent and handles its complete requests. `to_the_end`: the peer has
+    /// closed (EPOLLRDHUP), so read on until the end is seen rather than stop at a short read.
+    void on_readable(connection& c, bool to_the_end = false);
     /// Handles whatever instance links and server ends have ready now: called before any
     /// request from another connection, so a process's earlier DisconnectNamedPipe, CloseHandle
     /// or listen is seen before the request it (or anyone it told) sent afterwards, as Windows'
@@ -249,6 +251,8 @@ private:
     std::uint64_t refused_by_limits_ = 0;
     unsigned instances_of(uid_t uid) const;
     unsigned waiters_of(uid_t uid) const;
+    /// The uid a pipe with this descriptor belongs to: its owner's, root for BA, else `fallback`.
+    static uid_t owner_uid_of(const security_descriptor& sd, uid_t fallback);
     /// SDDL bytes of the pipes and reserved names `uid` owns (limits.descriptor_bytes).
     std::size_t descriptor_bytes_of(uid_t uid) const;
     bool stopping_ = false;

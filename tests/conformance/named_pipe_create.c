@@ -142,6 +142,19 @@ TEST(closed_instance_is_gone_when_close_handle_returns) {
             char b;
             CHECK_FAILS(ReadFile(c, &b, 1, &n, NULL), ERROR_BROKEN_PIPE);
             CloseHandle(c);
+        } else if (i % 3 == 1) { /* a connected instance closed, the next created at once */
+            HANDLE c = open_client(name, GENERIC_READ | GENERIC_WRITE);
+            REQUIRE_HANDLE(c);
+            CHECK(ConnectNamedPipe(s, NULL) || GetLastError() == ERROR_PIPE_CONNECTED);
+            CHECK_OK(CloseHandle(s));
+            HANDLE next = CreateNamedPipeA(name, PIPE_ACCESS_DUPLEX | FILE_FLAG_FIRST_PIPE_INSTANCE,
+                                           PIPE_TYPE_BYTE, 1, 4096, 4096, 0, NULL);
+            REQUIRE_HANDLE(next);
+            CHECK_OK(CloseHandle(next));
+            DWORD n;
+            char b;
+            CHECK_FAILS(ReadFile(c, &b, 1, &n, NULL), ERROR_BROKEN_PIPE);
+            CloseHandle(c);
         } else {
             CHECK_OK(CloseHandle(s));
         }

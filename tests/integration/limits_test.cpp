@@ -213,11 +213,12 @@ TEST_F(limits, BrokerReturnsToItsIdleFootprintAfterEveryKindOfRequest) {
         monitor_events(mo, [](std::uint64_t, const std::string&) { return false; }, [](std::uint64_t) {}, {}, ec);
         ASSERT_FALSE(ec) << ec.message();
     }
-    // Everything closed: the broker holds what it held when idle.
+    // Everything closed: the broker holds what it held when idle (at most: the count taken then
+    // may include the status query's connection, not yet closed).
     EXPECT_TRUE(eventually([&] {
         auto now = get_broker_status();
         return now.pipes == 0 && now.instances == 0 && now.waiters == 0 && now.monitors == 0 &&
-               now.control_connections == 1 && open_descriptors(pid) == idle_fds;
+               now.control_connections == 1 && open_descriptors(pid) <= idle_fds;
     })) << "descriptors " << open_descriptors(pid) << " (idle: " << idle_fds << "), control connections "
         << get_broker_status().control_connections;
     EXPECT_EQ(get_broker_status().refused_by_limits, 0u);
