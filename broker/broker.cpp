@@ -181,10 +181,6 @@ int broker::run() {
             log("error", "epoll_wait: " + ec.message());
             return 1;
         }
-        // New connections last: a server's listen that arrived with a client's open is taken
-        // first, so the open finds the instance listening rather than busy.
-        std::stable_partition(events.begin(), events.end(),
-                              [](const epoll_event& ev) { return (ev.data.u64 & tag_mask) != tag_listener; });
         for (const auto& ev : events) {
             std::uint64_t kind = ev.data.u64 & tag_mask, id = ev.data.u64 & ~tag_mask;
             if (kind == tag_links) {
