@@ -24,7 +24,7 @@
 // setting must not pass unnoticed.
 #pragma once
 
-#include "broker.hpp"
+#include "config.hpp"
 
 #include <string>
 #include <vector>

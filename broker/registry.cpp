@@ -29,6 +29,11 @@ pipe_entry* registry::find(const std::string& key) noexcept {
     return it == pipes_.end() ? nullptr : it->second.get();
 }
 
+const pipe_entry* registry::find(const std::string& key) const noexcept {
+    auto it = pipes_.find(key);
+    return it == pipes_.end() ? nullptr : it->second.get();
+}
+
 pipe_entry& registry::add_pipe(std::string key, std::uint64_t id) {
     auto entry = std::make_unique<pipe_entry>();
     entry->id = id;

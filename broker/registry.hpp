@@ -1,5 +1,5 @@
 // registry.hpp - the namespace the broker owns: pipes, their instances and who waits for them.
-// Pure bookkeeping; the event loop (broker.cpp) does all I/O.
+// Pure bookkeeping: decisions.cpp reads it, the request handlers (requests.cpp) change it.
 #pragma once
 
 #include "os/fd.hpp"
@@ -44,6 +44,7 @@ struct instance {
 
 struct waiter {
     std::uint64_t connection = 0;
+    uid_t uid = 0; // who waits (counted against its waiters limit)
     std::optional<clock::time_point> deadline; // empty = forever
 };
 
@@ -75,6 +76,7 @@ struct pipe_entry {
 class registry {
 public:
     pipe_entry* find(const std::string& key) noexcept;
+    const pipe_entry* find(const std::string& key) const noexcept;
     pipe_entry& add_pipe(std::string key, std::uint64_t id);
     instance& add_instance(pipe_entry& pipe);
     /// Removes the instance; returns true when its pipe is gone with it (and the pipe's waiters

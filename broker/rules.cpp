@@ -2,9 +2,9 @@
 // the alert (or refusal) a match brings.
 #include "broker.hpp"
 
+#include <npipe/event_fields.hpp>
+
 #include <set>
-
-
 
 namespace npipe::broker {
 
@@ -40,42 +40,37 @@ bool broker::prevents(const sigma::rule& r) const {
     return cfg_.prevent_all || prevent_rules_.count(r.id) || prevent_rules_.count(r.title);
 }
 
-std::vector<std::shared_ptr<const sigma::rule>> broker::match_rules(const nlohmann::json& e) const {
+rule_hits broker::match_rules(const nlohmann::json& e) const {
     if (rules_.rules.empty()) return {};
     return sigma::matching(rules_, [&](std::string_view field) -> std::optional<std::string> {
         // Sysmon's own name for the event number: 17 for every create, 18 for a connect.
-        if (field == "EventID") return e.value("EventType", "") == "ConnectPipe" ? "18" : "17";
+        if (field == "EventID") return e.value(event_field::event_type, "") == event_type::connect_pipe ? "18" : "17";
         auto it = e.find(std::string(field));
         if (it == e.end() || it->is_null()) return std::nullopt;
         return it->is_string() ? it->get<std::string>() : it->dump();
     });
 }
 
-std::string broker::rule_names(const std::vector<std::shared_ptr<const sigma::rule>>& hits) {
-    std::string names;
-    for (const auto& r : hits) names += (names.empty() ? "" : "; ") + (r->title.empty() ? r->id : r->title);
-    return names;
+rule_hits broker::screen(const nlohmann::json& probe, const std::string& what, pid_t pid, uid_t uid,
+                         std::optional<uid_t> peer_uid, std::optional<refusal>& prevented) {
+    rule_hits hits = match_rules(probe);
+    for (const auto& r : hits) {
+        if (!prevents(*r)) continue;
+        log("warning", what + " by pid " + std::to_string(pid) + " prevented by Sigma rule '" + r->title + "' (" +
+                           r->id + ")");
+        emit_alerts(probe, hits, true, uid, peer_uid);
+        int event = probe.value(event_field::event_type, "") == event_type::connect_pipe ? event_id::open_denied
+                                                                                         : event_id::create_denied;
+        prevented = refusal{win32_error::access_denied, event,
+                            "prevented by Sigma rule '" + r->title + "' (" + r->id + ", " + r->author + ")", false, false};
+        break;
+    }
+    return hits;
 }
 
-void broker::emit_alerts(const nlohmann::json& trigger, const std::vector<std::shared_ptr<const sigma::rule>>& hits,
-                         bool prevented, uid_t uid, std::optional<uid_t> peer_uid) {
-    for (const auto& r : hits) {
-        nlohmann::json e = trigger;
-        e.erase("Sequence");
-        e["EventId"] = event_id::rule_matched;
-        e["TriggerEventType"] = trigger.value("EventType", "");
-        e["EventType"] = "Alert";
-        e["RuleName"] = r->title.empty() ? r->id : r->title;
-        // The Detection Rule License: every view of a match names the rule and its author.
-        e["RuleTitle"] = r->title;
-        e["RuleId"] = r->id;
-        e["RuleAuthor"] = r->author;
-        e["RuleLevel"] = r->level;
-        e["RuleFile"] = r->file;
-        e["Action"] = prevented && prevents(*r) ? "prevented" : "alert";
-        e["Result"] = prevented ? "denied" : "success";
-        emit(std::move(e), uid, peer_uid);
-    }
+void broker::emit_alerts(const nlohmann::json& trigger, const rule_hits& hits, bool prevented, uid_t uid,
+                         std::optional<uid_t> peer_uid) {
+    for (const auto& r : hits) emit(events_built_.alert(trigger, *r, prevented, prevents(*r)), uid, peer_uid);
 }
 
 } // namespace npipe::broker

@@ -1,0 +1,436 @@
+#include "connections.hpp"
+
+#include "decisions.hpp"
+
+#include <poll.h>
+#include <sys/socket.h>
+
+namespace npipe::broker {
+namespace {
+
+constexpr std::uint64_t tag_listener = 1ull << 56;
+constexpr std::uint64_t tag_other = 2ull << 56;
+constexpr std::uint64_t tag_connection = 3ull << 56;
+constexpr std::uint64_t tag_server_end = 4ull << 56;
+constexpr std::uint64_t tag_links = 5ull << 56; // the links poller has something ready
+constexpr std::uint64_t tag_mask = 0xFFull << 56;
+
+std::span<const std::byte> as_bytes(const std::vector<std::byte>& v) { return {v.data(), v.size()}; }
+
+bool hung_up(const epoll_event& ev) { return (ev.events & (EPOLLRDHUP | EPOLLHUP)) != 0; }
+
+} // namespace
+
+std::error_code connection_set::open(os::fd listener, int other) {
+    auto p = os::poller::create();
+    if (!p) return p.error;
+    poller_ = std::move(p.value);
+    auto lp = os::poller::create();
+    if (!lp) return lp.error;
+    links_ = std::move(lp.value);
+    if (auto ec = poller_.add(links_.native_handle(), EPOLLIN, tag_links)) return ec;
+    listener_ = std::move(listener);
+    if (auto ec = poller_.add(listener_.get(), EPOLLIN, tag_listener)) return ec;
+    other_ = other;
+    if (other_ >= 0) poller_.add(other_, EPOLLIN, tag_other);
+    return {};
+}
+
+std::error_code connection_set::wait(int timeout_ms, const std::function<void()>& other_ready) {
+    std::vector<epoll_event> events;
+    if (auto ec = poller_.wait(events, timeout_ms)) return ec;
+    for (const auto& ev : events) {
+        std::uint64_t kind = ev.data.u64 & tag_mask;
+        if (kind == tag_links) take_link_events();
+        else if (kind == tag_listener) accept_all();
+        else if (kind == tag_other) other_ready();
+        else if (kind == tag_connection) on_event(ev);
+    }
+    return {};
+}
+
+connection* connection_set::find(std::uint64_t id) {
+    auto it = all_.find(id);
+    return it == all_.end() ? nullptr : it->second.get();
+}
+
+void connection_set::on_event(const epoll_event& ev) {
+    std::uint64_t id = ev.data.u64 & ~tag_mask;
+    connection* c = find(id);
+    if (!c) return;
+    if (ev.events & EPOLLOUT) {
+        if (c->kind == conn_kind::monitor) handler_.on_monitor_writable(*c);
+        else send_unsent(*c);
+        if (!(c = find(id))) return;
+    }
+    if (ev.events & EPOLLIN) on_readable(*c, hung_up(ev));
+    else if (ev.events & (EPOLLHUP | EPOLLERR)) close(id, nullptr);
+}
+
+// ---- accepting --------------------------------------------------------------------------------
+
+void connection_set::pause_accepting() {
+    // Out of descriptors: stop accepting for a moment instead of spinning; pending clients wait
+    // in the backlog and everything already open keeps working.
+    if (!out_of_descriptors_) // once per shortage, not every 100 ms
+        log_("warning", "out of file descriptors: new connections wait until some close");
+    out_of_descriptors_ = true;
+    poller_.remove(listener_.get());
+    accept_paused_until_ = clock::now() + std::chrono::milliseconds(100);
+}
+
+void connection_set::accept_all() {
+    for (;;) {
+        auto a = os::accept_nonblocking(listener_.get());
+        if (!a) {
+            if (a.error == std::errc::resource_unavailable_try_again) return;
+            if (a.error == std::errc::too_many_files_open || a.error == std::errc::too_many_files_open_in_system)
+                return pause_accepting();
+            if (a.error == std::errc::connection_aborted) continue;
+            log_("error", "accept: " + a.error.message());
+            return;
+        }
+        if (out_of_descriptors_) {
+            log_("info", "descriptors available again");
+            out_of_descriptors_ = false;
+        }
+        auto c = std::make_unique<connection>();
+        c->id = next_id_++;
+        c->sock = std::move(a.value);
+        c->opened_at = clock::now();
+        c->last_active = c->opened_at;
+        auto cred = os::peer_credentials_of(c->sock.get());
+        if (!cred) continue; // the peer vanished already
+        c->peer = local_identity(cred.value);
+        if (!admit(*c)) continue;
+        auto& added = *all_.emplace(c->id, std::move(c)).first->second;
+        // A client sends its request right after connecting: it is usually here already, and
+        // taking it now saves a trip through epoll_wait.
+        on_readable(added, false);
+    }
+}
+
+bool connection_set::admit(connection& c) {
+    // Connections closed a moment ago may not have been taken yet: a limit counts only those
+    // really open.
+    if (count_of(c.peer.uid) >= cfg_.limits.connections) reap_closed();
+    if (auto refused = decide_connection(c.peer.uid, static_cast<unsigned>(count_of(c.peer.uid)), cfg_.limits)) {
+        ++refused_by_limits;
+        log_("warning", refused->reason + ": refusing pid " + std::to_string(c.peer.pid));
+        // Say why before hanging up: the client's request gets this as its reply.
+        auto refusal = protocol::encode(protocol::error_reply{static_cast<std::uint32_t>(refused->error)});
+        (void)os::send_some(c.sock.get(), refusal.data(), refusal.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+        return false;
+    }
+    if (poller_.add(c.sock.get(), EPOLLIN | EPOLLRDHUP, tag_connection | c.id)) return false;
+    ++per_uid_[c.peer.uid]; // counted only once really taken
+    return true;
+}
+
+std::size_t connection_set::count_of(uid_t uid) const {
+    auto it = per_uid_.find(uid);
+    return it == per_uid_.end() ? 0 : it->second;
+}
+
+void connection_set::count_out(uid_t uid) {
+    if (auto held = per_uid_.find(uid); held != per_uid_.end() && held->second > 0)
+        if (--held->second == 0) per_uid_.erase(held);
+}
+
+// ---- reading requests -------------------------------------------------------------------------
+
+void connection_set::on_readable(connection& c, bool to_the_end) {
+    // Read what is there; a frame may arrive in pieces. Only create_instance carries
+    // descriptors; anything else that brings one is a protocol violation.
+    std::byte buf[16384];
+    std::uint64_t id = c.id;
+    c.last_active = clock::now();
+    for (;;) {
+        // At most two descriptors: a page and, re-registering a connected instance, its client.
+        auto r = os::recv_with_fds(c.sock.get(), buf, c.inbox_fds, 2, MSG_DONTWAIT);
+        if (!r) {
+            if (r.error == std::errc::resource_unavailable_try_again) break;
+            close(id, r.error == std::errc::bad_message ? "bad control data" : nullptr);
+            return;
+        }
+        // The limit of two is per request, not per read: a peer that sends a few bytes with two
+        // descriptors at a time must not fill the broker's descriptor table.
+        if (c.inbox_fds.size() > (c.kind == conn_kind::fresh ? 2u : 0u)) {
+            close(id, "unexpected descriptors");
+            return;
+        }
+        if (r.value == 0) {
+            // The peer has gone; every whole request it sent before is still taken (a
+            // DisconnectNamedPipe right before CloseHandle carries the connection's counts).
+            take_requests(c);
+            if (connection* left = find(id)) close(id, left->inbox.empty() ? nullptr : "peer left mid-request");
+            return;
+        }
+        c.inbox.insert(c.inbox.end(), buf, buf + r.value);
+        if (c.inbox.size() > protocol::header_size + protocol::max_request_body) {
+            close(id, "request too large");
+            return;
+        }
+        if (r.value < sizeof(buf) && !to_the_end) break;
+    }
+    take_requests(c);
+}
+
+void connection_set::take_requests(connection& c) {
+    std::uint64_t id = c.id;
+    // One request at a time: while an answer waits for room in the socket, the rest wait too.
+    if (!c.unsent.empty()) return;
+    if ((c.kind == conn_kind::fresh || c.kind == conn_kind::query) && c.inbox.size() >= protocol::header_size) {
+        // A request: what the links had ready when it came goes first.
+        take_link_events();
+        if (!find(id)) return;
+    }
+    while (c.unsent.empty() && c.inbox.size() >= protocol::header_size) {
+        protocol::frame_header h;
+        auto problem = protocol::decode_header(
+            std::span<const std::byte, protocol::header_size>(c.inbox.data(), protocol::header_size),
+            protocol::max_request_body, h);
+        if (problem != protocol::header_problem::none) {
+            close(id, problem == protocol::header_problem::bad_version ? "protocol version mismatch"
+                                                                       : "garbage instead of a request");
+            return;
+        }
+        if (c.inbox.size() < protocol::header_size + h.length) return; // wait for the rest
+        auto end = c.inbox.begin() + static_cast<std::ptrdiff_t>(protocol::header_size + h.length);
+        std::vector<std::byte> body(c.inbox.begin() + protocol::header_size, end);
+        c.inbox.erase(c.inbox.begin(), end);
+        if (!route(c, h, body)) return; // the connection is gone or handed over
+    }
+}
+
+bool connection_set::route(connection& c, const protocol::frame_header& h, std::span<const std::byte> body) {
+    using protocol::message_type;
+    bool fds_allowed = h.type == message_type::create_instance && c.kind == conn_kind::fresh;
+    if (!c.inbox_fds.empty() && !fds_allowed) {
+        close(c.id, "unexpected descriptors");
+        return false;
+    }
+    if (c.kind == conn_kind::monitor) { // a reader only reads: anything more is a confused or hostile peer
+        close(c.id, "request on a monitor connection");
+        return false;
+    }
+    // Requests that start a conversation are only valid on a fresh connection; listen and
+    // disconnect only on an instance link; lookups on any connection but a link or a waiter.
+    bool fresh = c.kind == conn_kind::fresh;
+    bool link = c.kind == conn_kind::instance_link;
+    bool lookup = !link && c.kind != conn_kind::waiter;
+    bool valid = false;
+    switch (h.type) {
+    case message_type::create_instance:
+    case message_type::open:
+    case message_type::wait:
+    case message_type::monitor:
+    case message_type::get_security:
+    case message_type::set_security: valid = fresh; break;
+    case message_type::listen: valid = link && body.empty(); break;
+    case message_type::disconnect: valid = link; break;
+    case message_type::query: valid = lookup; break;
+    case message_type::list:
+    case message_type::status:
+    case message_type::stop: valid = lookup && body.empty(); break;
+    default: break;
+    }
+    if (!valid) {
+        // Silently ignoring it would leave the peer waiting for an answer that never comes.
+        close(c.id, "unexpected request");
+        return false;
+    }
+    return handler_.on_request(c, h.type, body);
+}
+
+// ---- links, first -----------------------------------------------------------------------------
+
+void connection_set::take_link_events() {
+    // Level-triggered: a link whose bytes are all read is not ready any more, so rounds until
+    // one comes back short have seen everything that was ready, however many links there are
+    // (the bound only stops links that never stop sending; each round reads what they sent).
+    std::vector<epoll_event> ready;
+    for (int round = 0; round < 4096; ++round) {
+        if (links_.wait(ready, 0)) return;
+        for (const auto& ev : ready) on_link_event(ev);
+        if (ready.size() < os::poller::batch) return;
+    }
+}
+
+void connection_set::on_link_event(const epoll_event& ev) {
+    std::uint64_t kind = ev.data.u64 & tag_mask, id = ev.data.u64 & ~tag_mask;
+    if (kind == tag_server_end) {
+        handler_.on_client_hung_up(id);
+        return;
+    }
+    connection* c = find(id);
+    if (!c) return;
+    if (ev.events & EPOLLOUT) {
+        send_unsent(*c);
+        if (!(c = find(id))) return;
+    }
+    // A closed link is read to its end now: its instance must be gone before the request that
+    // made us look (a connected instance's close sends its counts, then the end).
+    if (ev.events & EPOLLIN) on_readable(*c, hung_up(ev));
+    else if (ev.events & (EPOLLHUP | EPOLLERR)) close(id, nullptr);
+}
+
+void connection_set::reap_closed() {
+    take_link_events(); // closed instance links count too
+    std::vector<epoll_event> ready;
+    for (int round = 0; round < 16; ++round) {
+        if (poller_.wait(ready, 0)) return;
+        for (const auto& ev : ready) {
+            if ((ev.data.u64 & tag_mask) != tag_connection || !(ev.events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
+                continue; // still ready next time (level-triggered)
+            std::uint64_t id = ev.data.u64 & ~tag_mask;
+            connection* c = find(id);
+            if (!c) continue;
+            // Whatever it sent before closing is still taken.
+            if (ev.events & EPOLLIN) on_readable(*c, true);
+            else close(id, nullptr);
+        }
+        if (ready.size() < os::poller::batch) return;
+    }
+}
+
+void connection_set::make_link(connection& c) {
+    c.kind = conn_kind::instance_link;
+    poller_.remove(c.sock.get());
+    links_.add(c.sock.get(), EPOLLIN | EPOLLRDHUP, tag_connection | c.id);
+}
+
+void connection_set::watch_server_end(int fd, std::uint64_t instance_id) {
+    // No EPOLLIN: the data is none of our business and must not wake us.
+    links_.add(fd, EPOLLRDHUP, tag_server_end | instance_id);
+}
+
+void connection_set::unwatch_server_end(int fd) {
+    // The server holds the same socket: without an explicit removal epoll would keep watching.
+    links_.remove(fd);
+}
+
+// ---- answering --------------------------------------------------------------------------------
+
+void connection_set::reply(connection& c, const std::vector<std::byte>& frame) {
+    // Never waits for the peer: what its socket does not take now is kept and sent when there
+    // is room (EPOLLOUT), and its next requests wait until then. A peer that stops reading
+    // holds one answer, not the broker.
+    if (!c.unsent.empty()) {
+        c.unsent.insert(c.unsent.end(), frame.begin(), frame.end());
+        return;
+    }
+    auto r = os::send_once(c.sock.get(), as_bytes(frame), {});
+    if (r.error && r.error != std::errc::resource_unavailable_try_again) {
+        // The peer has gone; its connection's end is taken when epoll reports it.
+        if (cfg_.verbose) log_("debug", "reply to connection " + std::to_string(c.id) + " failed: " + r.error.message());
+        return;
+    }
+    if (r.value == frame.size()) return;
+    c.unsent.assign(frame.begin() + static_cast<std::ptrdiff_t>(r.value), frame.end());
+    watch(c);
+}
+
+void connection_set::reply_error(connection& c, win32_error e) {
+    reply(c, protocol::encode(protocol::error_reply{static_cast<std::uint32_t>(e)}));
+}
+
+bool connection_set::send_now(connection& c, const std::vector<std::byte>& frame, int fd) {
+    auto r = os::send_once(c.sock.get(), as_bytes(frame), std::span<const int>(&fd, 1));
+    return !r.error && r.value == frame.size();
+}
+
+bool connection_set::push(connection& link, const std::vector<std::byte>& frame, int fd) {
+    auto r = os::send_once(link.sock.get(), as_bytes(frame), std::span<const int>(&fd, 1));
+    bool handed = !r.error && r.value > 0; // the descriptor went with the first byte
+    if (handed && r.value < frame.size()) {
+        link.unsent.assign(frame.begin() + static_cast<std::ptrdiff_t>(r.value), frame.end());
+        watch(link);
+    }
+    return handed;
+}
+
+bool connection_set::can_take_handover(connection& link) {
+    if (!link.unsent.empty()) return false;
+    auto room = os::poll_one(link.sock.get(), POLLOUT, 0);
+    return room && (room.value & POLLOUT);
+}
+
+void connection_set::watch(connection& c) {
+    auto& p = c.kind == conn_kind::instance_link ? links_ : poller_;
+    // While an answer waits for room, only room matters: a peer that half-closes would make
+    // EPOLLRDHUP fire on every wait (EPOLLHUP and EPOLLERR come anyway).
+    p.modify(c.sock.get(), c.unsent.empty() ? EPOLLIN | EPOLLRDHUP : EPOLLOUT, tag_connection | c.id);
+}
+
+void connection_set::watch_for_room(connection& c, bool room) {
+    if (c.waiting_writable == room) return;
+    poller_.modify(c.sock.get(), EPOLLIN | EPOLLRDHUP | (room ? EPOLLOUT : 0u), tag_connection | c.id);
+    c.waiting_writable = room;
+}
+
+void connection_set::send_unsent(connection& c) {
+    auto r = os::send_once(c.sock.get(), c.unsent, {});
+    if (r.error) {
+        if (r.error != std::errc::resource_unavailable_try_again) close(c.id, nullptr);
+        return;
+    }
+    c.unsent.erase(c.unsent.begin(), c.unsent.begin() + static_cast<std::ptrdiff_t>(r.value));
+    if (r.value > 0) c.last_active = clock::now(); // a slow reader taking its answer is not idle
+    if (!c.unsent.empty()) return;
+    watch(c);
+    take_requests(c); // those that came meanwhile and were read already
+}
+
+// ---- ends -------------------------------------------------------------------------------------
+
+os::fd connection_set::hand_over(std::uint64_t id) {
+    auto it = all_.find(id);
+    if (it == all_.end()) return {};
+    connection& c = *it->second;
+    poller_.remove(c.sock.get());
+    // Handed over: no longer a control connection of the client's uid.
+    count_out(c.peer.uid);
+    os::fd sock = std::move(c.sock);
+    all_.erase(it);
+    return sock;
+}
+
+void connection_set::close(std::uint64_t id, const char* why) {
+    auto it = all_.find(id);
+    if (it == all_.end()) return;
+    connection& c = *it->second;
+    if (why) log_("warning", std::string("dropping connection from pid ") + std::to_string(c.peer.pid) + ": " + why);
+    (c.kind == conn_kind::instance_link ? links_ : poller_).remove(c.sock.get());
+    count_out(c.peer.uid);
+    handler_.on_closing(c);
+    all_.erase(it);
+}
+
+void connection_set::expire(clock::time_point now) {
+    if (accept_paused_until_ && now >= *accept_paused_until_) {
+        accept_paused_until_.reset();
+        poller_.add(listener_.get(), EPOLLIN, tag_listener);
+    }
+    std::vector<std::uint64_t> stale, idle;
+    for (const auto& [id, c] : all_) {
+        if (c->kind == conn_kind::fresh && now - c->opened_at >= cfg_.handshake_timeout) stale.push_back(id);
+        // Answered: the peer has what it asked for and should have closed. Holding the
+        // connection only holds one of its uid's connection slots.
+        if (c->kind == conn_kind::query && now - c->last_active >= cfg_.idle_timeout) idle.push_back(id);
+    }
+    for (auto id : stale) close(id, "no complete request in time");
+    for (auto id : idle) close(id, "answered, then idle");
+}
+
+std::optional<clock::time_point> connection_set::next_deadline() const {
+    std::optional<clock::time_point> next;
+    auto consider = [&](clock::time_point t) { if (!next || t < *next) next = t; };
+    for (const auto& [id, c] : all_)
+        if (c->kind == conn_kind::fresh) consider(c->opened_at + cfg_.handshake_timeout);
+        else if (c->kind == conn_kind::query) consider(c->last_active + cfg_.idle_timeout);
+    if (accept_paused_until_) consider(*accept_paused_until_);
+    return next;
+}
+
+} // namespace npipe::broker

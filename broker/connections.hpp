@@ -1,0 +1,156 @@
+// connections.hpp - the broker's side of every conversation: accepting, reading requests in
+// pieces, answering without ever waiting for a peer (what a socket does not take is kept and
+// sent when there is room), deadlines, and the order in which what peers did is taken.
+//
+// Instance links and the broker's copies of server data ends are watched by a poller of their
+// own and drained before any request from another connection: what a process did on its links
+// (DisconnectNamedPipe, CloseHandle of an instance, a listen) is seen before the requests it, or
+// anyone it told, sent afterwards, as Windows' synchronous calls promise.
+//
+// Nothing here decides anything: complete requests go to a request_handler.
+#pragma once
+
+#include "config.hpp"
+#include "identity.hpp"
+#include "registry.hpp"
+
+#include "os/poller.hpp"
+#include "os/socket.hpp"
+#include "protocol/messages.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace npipe::broker {
+
+enum class conn_kind { fresh, instance_link, waiter, query, monitor };
+
+struct connection {
+    std::uint64_t id = 0;
+    os::fd sock;
+    identity peer;
+    std::uint64_t peer_start = 0; ///< the peer process's start time, read once when first needed
+    conn_kind kind = conn_kind::fresh;
+    std::vector<std::byte> inbox;
+    std::vector<os::fd> inbox_fds;
+    clock::time_point opened_at;
+    clock::time_point last_active; ///< last request or answer
+    std::uint64_t instance_id = 0; ///< instance_link
+    std::string waiting_for;       ///< waiter: pipe key
+    /// An answer the socket did not take at once; while it waits, the connection's requests wait too.
+    std::vector<std::byte> unsent;
+    // monitor: the next event to send, what is left of a frame the socket did not take, and
+    // whether the reader follows new events or only wants what is retained.
+    std::uint64_t cursor = 0;
+    std::vector<std::byte> outbox;
+    bool follow = false;
+    bool sees_all = false;
+    bool waiting_writable = false;
+    bool end_sent = false;     ///< not following: the end marker is queued
+    std::uint64_t end_seq = 0; ///< not following: events before this one
+    std::int64_t since_unix_ms = 0;
+};
+
+/// Where complete requests and ends go.
+class request_handler {
+public:
+    /// A complete request from `c`. False when `c` is gone or handed over (stop reading it).
+    virtual bool on_request(connection& c, protocol::message_type type, std::span<const std::byte> body) = 0;
+    /// `c` is about to be closed (its peer left, or it is dropped): undo what it held.
+    virtual void on_closing(connection& c) = 0;
+    /// The client end of a connection handed to instance `instance_id` hung up.
+    virtual void on_client_hung_up(std::uint64_t instance_id) = 0;
+    /// A monitor's socket has room again.
+    virtual void on_monitor_writable(connection& c) = 0;
+
+protected:
+    ~request_handler() = default;
+};
+
+class connection_set {
+public:
+    using logger = std::function<void(const char* level, const std::string& text)>;
+    connection_set(const config& cfg, request_handler& handler, logger log)
+        : cfg_(cfg), handler_(handler), log_(std::move(log)) {}
+
+    /// Sets up the pollers and watches `listener` and `other` (the signal descriptor: reported
+    /// through wait()'s callback).
+    std::error_code open(os::fd listener, int other);
+    /// Waits up to `timeout_ms` and handles what came; `other_ready` when `other` is readable.
+    std::error_code wait(int timeout_ms, const std::function<void()>& other_ready);
+
+    connection* find(std::uint64_t id);
+    std::size_t size() const noexcept { return all_.size(); }
+    bool empty() const noexcept { return all_.empty(); }
+
+    /// Sends an answer without ever waiting (see connection::unsent).
+    void reply(connection& c, const std::vector<std::byte>& frame);
+    void reply_error(connection& c, win32_error e);
+    /// Sends `frame` whole now with `fd`, or fails (a handover must not wait).
+    bool send_now(connection& c, const std::vector<std::byte>& frame, int fd);
+    /// Pushes `frame` with `fd` to a link: true when the descriptor went (the rest may follow).
+    bool push(connection& link, const std::vector<std::byte>& frame, int fd);
+    /// Whether a link can take a handover now (nothing unsent, room in its socket).
+    bool can_take_handover(connection& link);
+    /// `c` becomes an instance link: watched with the links from now on.
+    void make_link(connection& c);
+    /// Watches the broker's copy of a server's data end for the client's hang-up.
+    void watch_server_end(int fd, std::uint64_t instance_id);
+    void unwatch_server_end(int fd);
+    /// `c`'s socket now belongs to a server: forgotten here, no longer counted for its uid.
+    os::fd hand_over(std::uint64_t id);
+    /// Closes `c` (`why`: logged as a warning when given).
+    void close(std::uint64_t id, const char* why);
+    /// A monitor waits for room (or not).
+    void watch_for_room(connection& c, bool room);
+
+    /// Handles whatever instance links and server ends have ready now.
+    void take_link_events();
+    /// Drops connections past their deadlines.
+    void expire(clock::time_point now);
+    /// The earliest connection deadline.
+    std::optional<clock::time_point> next_deadline() const;
+    /// Per-uid connections, for the broker's status.
+    std::size_t count_of(uid_t uid) const;
+
+private:
+    void accept_all();
+    bool admit(connection& c);
+    void on_readable(connection& c, bool to_the_end);
+    void take_requests(connection& c);
+    bool route(connection& c, const protocol::frame_header& h, std::span<const std::byte> body);
+    void send_unsent(connection& c);
+    void watch(connection& c);
+    void on_link_event(const epoll_event& ev);
+    void on_event(const epoll_event& ev);
+    void reap_closed();
+    void count_out(uid_t uid);
+    void pause_accepting();
+
+    const config& cfg_;
+    request_handler& handler_;
+    logger log_;
+    os::poller poller_;
+    /// Instance links and the server ends the broker keeps, drained before any other request.
+    os::poller links_;
+    os::fd listener_;
+    int other_ = -1;
+    std::map<std::uint64_t, std::unique_ptr<connection>> all_;
+    std::map<uid_t, unsigned> per_uid_;
+    std::uint64_t next_id_ = 1;
+    std::optional<clock::time_point> accept_paused_until_;
+    bool out_of_descriptors_ = false; // logged once per shortage
+    std::function<void()> other_ready_;
+
+public:
+    std::uint64_t refused_by_limits = 0; ///< connections refused by the per-uid limit
+};
+
+} // namespace npipe::broker

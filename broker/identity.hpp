@@ -1,0 +1,39 @@
+// identity.hpp - who asks the broker, and from where: a value the decisions take, never read
+// by them from a socket. Today every peer is local (the kernel's SO_PEERCRED, SO_PEERGROUPS and
+// SO_PEERSEC, taken at accept); a remote SMB user (Samba's named_pipe_auth handshake: the
+// account, its SIDs and the client's address) is the second origin.
+#pragma once
+
+#include "os/socket.hpp"
+
+#include <npipe/security.hpp>
+
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+namespace npipe::broker {
+
+struct identity {
+    enum class origin : std::uint8_t { local, remote };
+    origin from = origin::local;
+    pid_t pid = 0; ///< the peer process (local peers)
+    uid_t uid = static_cast<uid_t>(-1);
+    gid_t gid = static_cast<gid_t>(-1);
+    std::vector<gid_t> groups; ///< supplementary groups
+    std::string label;         ///< LSM label, empty without one
+    bool anonymous = false;    ///< nobody we can name (an unmapped user-namespace peer)
+    // Remote peers (SMB through Samba): who they are to the domain and where they come from.
+    std::string account; ///< DOMAIN\user
+    std::string address; ///< the client's address as Samba saw it
+
+    bool remote() const noexcept { return from == origin::remote; }
+};
+
+/// A local peer as the kernel describes it.
+identity local_identity(const os::peer_credentials& peer);
+
+/// The identity as an access check sees it (its SIDs: identity_sids()).
+access_identity access_identity_of(const identity& who);
+
+} // namespace npipe::broker

@@ -1,0 +1,63 @@
+// reservations.hpp - names kept for those who may add instances to the pipe they had: for a
+// while after the pipe's last instance closed, and after a broker restart while one of the
+// processes that held its instances runs (saved_pipes.hpp keeps them on disk). A squatter never
+// takes such a name (docs/SECURITY.md, hostile cases 3 and 9).
+#pragma once
+
+#include "registry.hpp"
+#include "saved_pipes.hpp"
+
+#include <npipe/security.hpp>
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace npipe::broker {
+
+struct reservation {
+    security_descriptor security; ///< of the pipe that was
+    std::size_t descriptor_bytes = 0; ///< its SDDL's size, counted against the owner's limit
+    uid_t owner_uid = 0;
+    std::optional<clock::time_point> until; ///< kept until then (after the last instance closed)
+    std::vector<server_process> holders;    ///< kept while one of these runs (after a restart)
+    std::uint64_t pipe_id = 0;
+    std::string display_name;
+    bool saved = false; ///< its file is still in the store
+};
+
+class reservation_table {
+public:
+    /// `running`: whether a process is still alive (os::process_running; tests give their own).
+    reservation_table(pipe_store& store, std::function<bool(const server_process&)> running)
+        : store_(store), running_(std::move(running)) {}
+
+    const reservation* find(const std::string& key) const;
+    /// Whether the reservation still holds its name at `now`.
+    bool in_force(const reservation& r, clock::time_point now) const;
+    /// Keeps the name of a pipe that just went, unless its owner holds `max_per_owner` already.
+    void keep(const std::string& key, reservation r, unsigned max_per_owner);
+    /// The name is taken by a new pipe: the reservation (and its saved file) go.
+    void release(const std::string& key);
+    /// Drops reservations no longer in force. `check_holders`: also those whose processes are
+    /// gone (a /proc look per holder, so done now and then).
+    void sweep(clock::time_point now, bool check_holders);
+    /// Reserves what an earlier broker saved, for as long as its servers run. Returns the
+    /// problems to log.
+    std::vector<std::string> load_saved();
+
+    std::size_t size() const noexcept { return names_.size(); }
+    std::size_t descriptor_bytes_of(uid_t uid) const;
+    /// The earliest `until`, and whether some reservation waits on its holders.
+    std::optional<clock::time_point> next_expiry() const;
+    bool any_held_by_processes() const;
+
+private:
+    pipe_store& store_;
+    std::function<bool(const server_process&)> running_;
+    std::map<std::string, reservation> names_; // canonical key -> the last pipe's rights
+};
+
+} // namespace npipe::broker

@@ -1,0 +1,404 @@
+// The broker's decisions without a broker: every Win32 error a create, an open, a wait and a
+// security change can end in, and what each grants. No processes, no sockets.
+#include "decisions.hpp"
+#include "events.hpp"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+using namespace npipe;
+using namespace npipe::broker;
+
+namespace {
+
+constexpr uid_t alice = 1000, bob = 1001;
+
+identity local(uid_t uid, pid_t pid = 4242) {
+    identity who;
+    who.pid = pid;
+    who.uid = uid;
+    who.gid = uid;
+    return who;
+}
+
+protocol::create_instance_request create(std::string name) {
+    protocol::create_instance_request req;
+    req.name = std::move(name);
+    req.direction = 3;
+    req.type = 0;
+    req.max_instances = 2;
+    return req;
+}
+
+protocol::open_request open(std::string name, std::uint32_t access = rights::GENERIC_READ | rights::GENERIC_WRITE) {
+    protocol::open_request req;
+    req.name = std::move(name);
+    req.desired_access = access;
+    return req;
+}
+
+/// A namespace to decide in: pipes made as the broker would after a granted create.
+struct namespace_fixture : ::testing::Test {
+    registry pipes;
+    pipe_store store{"/nonexistent-never-opened"};
+    std::set<pid_t> running;
+    reservation_table reserved{store, [this](const server_process& s) { return running.count(s.pid) != 0; }};
+    per_uid_limits limits;
+    clock::time_point now = clock::now();
+
+    namespace_view view() const { return {pipes, reserved, limits, now}; }
+
+    /// A pipe as the broker makes it from a granted decision, with `listening` instances.
+    pipe_entry& make(const std::string& name, uid_t owner, unsigned listening = 1, const std::string& sd_text = "") {
+        auto d = decide_create(local(owner), create_with(name, sd_text), true, view());
+        EXPECT_FALSE(d.refused) << (d.refused ? d.refused->reason : "");
+        pipe_entry& p = pipes.add_pipe(d.name->key, 7);
+        p.display_name = d.display_name;
+        p.direction = 3;
+        p.max_instances = 2;
+        p.owner_uid = d.owner_uid;
+        p.security = d.security;
+        p.descriptor_bytes = d.descriptor_bytes;
+        for (unsigned i = 0; i < listening; ++i) {
+            instance& inst = pipes.add_instance(p);
+            inst.server_uid = owner;
+        }
+        return p;
+    }
+
+    static protocol::create_instance_request create_with(const std::string& name, const std::string& sd_text) {
+        auto req = create(name);
+        req.sddl = sd_text;
+        return req;
+    }
+
+    win32_error create_error(const identity& who, const protocol::create_instance_request& req, bool sealed = true) {
+        auto d = decide_create(who, req, sealed, view());
+        return d.refused ? d.refused->error : win32_error::success;
+    }
+};
+
+using create_decisions = namespace_fixture;
+using open_decisions = namespace_fixture;
+using wait_decisions = namespace_fixture;
+using security_decisions = namespace_fixture;
+
+} // namespace
+
+// ---- CreateNamedPipe ----
+
+TEST_F(create_decisions, ANewPipeGetsNpipesDefaultDescriptorOwnedByItsCreator) {
+    auto d = decide_create(local(alice), create(R"(\\.\pipe\Fresh)"), true, view());
+    ASSERT_FALSE(d.refused);
+    EXPECT_TRUE(d.existing.empty());
+    EXPECT_EQ(d.owner_uid, alice);
+    EXPECT_EQ(d.display_name, R"(\\.\pipe\Fresh)");
+    EXPECT_EQ(d.security.owner, sid::user(alice));
+    EXPECT_EQ(d.descriptor_bytes, d.security.to_sddl().size());
+    EXPECT_EQ(d.restored_id, 0u);
+}
+
+TEST_F(create_decisions, BadNamesAreInvalidName) {
+    EXPECT_EQ(create_error(local(alice), create("not a pipe name")), win32_error::invalid_name);
+    EXPECT_EQ(create_error(local(alice), create(R"(\\HOST\pipe\x)")), win32_error::invalid_name)
+        << "pipes are created on this machine only";
+}
+
+TEST_F(create_decisions, MalformedParametersAreInvalidParameter) {
+    auto bad = [&](auto change, bool sealed = true) {
+        auto req = create(R"(\\.\pipe\P)");
+        change(req);
+        return create_error(local(alice), req, sealed);
+    };
+    EXPECT_EQ(bad([](auto& r) { r.direction = 0; }), win32_error::invalid_parameter);
+    EXPECT_EQ(bad([](auto& r) { r.direction = 4; }), win32_error::invalid_parameter);
+    EXPECT_EQ(bad([](auto& r) { r.type = 2; }), win32_error::invalid_parameter);
+    EXPECT_EQ(bad([](auto& r) { r.max_instances = 0; }), win32_error::invalid_parameter);
+    EXPECT_EQ(bad([](auto& r) { r.max_instances = 256; }), win32_error::invalid_parameter);
+    EXPECT_EQ(bad([](auto&) {}, false), win32_error::invalid_parameter) << "the page must be a sealed memfd";
+    EXPECT_EQ(bad([](auto& r) { r.sddl = "D:(A;;GA;;;"; }), win32_error::invalid_parameter);
+    auto d = decide_create(local(alice), create_with(R"(\\.\pipe\P)", "D:(X;;GA;;;WD)"), true, view());
+    ASSERT_TRUE(d.refused);
+    EXPECT_EQ(d.refused->event, event_id::create_denied) << "a malformed SDDL is an event, with the parser's word";
+    EXPECT_NE(d.refused->reason.find("malformed SDDL"), std::string::npos);
+}
+
+TEST_F(create_decisions, OnlyRootMakesSomeoneElseTheOwner) {
+    std::string other = "O:S-1-22-1-" + std::to_string(bob) + "D:(A;;GA;;;WD)";
+    EXPECT_EQ(create_error(local(alice), create_with(R"(\\.\pipe\Given)", other)), win32_error::invalid_owner);
+    auto d = decide_create(local(0), create_with(R"(\\.\pipe\Given)", other), true, view());
+    ASSERT_FALSE(d.refused);
+    EXPECT_EQ(d.owner_uid, bob) << "the pipe is charged to its owner";
+    auto ba = decide_create(local(0), create_with(R"(\\.\pipe\Admins)", "O:BAD:(A;;GA;;;BA)"), true, view());
+    ASSERT_FALSE(ba.refused);
+    EXPECT_EQ(ba.owner_uid, 0u) << "BA is root";
+}
+
+TEST_F(create_decisions, AnotherInstanceNeedsCreatePipeInstanceNotJustWrite) {
+    make(R"(\\.\pipe\Shared)", alice, 1, "D:(A;;GRGW;;;WD)(A;;GA;;;S-1-22-1-1000)");
+    auto d = decide_create(local(bob), create(R"(\\.\pipe\shared)"), true, view());
+    ASSERT_TRUE(d.refused);
+    EXPECT_EQ(d.refused->error, win32_error::access_denied);
+    EXPECT_EQ(d.refused->event, event_id::squatting_attempt);
+    EXPECT_TRUE(d.refused->warn);
+    EXPECT_EQ(d.existing, "SHARED") << "the refusal's event names the pipe";
+    auto owner = decide_create(local(alice), create(R"(\\.\pipe\SHARED)"), true, view());
+    ASSERT_FALSE(owner.refused);
+    EXPECT_EQ(owner.existing, "SHARED");
+}
+
+TEST_F(create_decisions, AnInstanceMustAgreeWithItsPipe) {
+    make(R"(\\.\pipe\Agreed)", alice);
+    auto refused = [&](auto change) {
+        auto req = create(R"(\\.\pipe\Agreed)");
+        change(req);
+        auto d = decide_create(local(alice), req, true, view());
+        EXPECT_TRUE(d.refused);
+        return d.refused ? std::pair(d.refused->error, d.refused->event) : std::pair(win32_error::success, 0);
+    };
+    auto denied = std::pair(win32_error::access_denied, event_id::create_denied);
+    EXPECT_EQ(refused([](auto& r) { r.first_instance = true; }), denied);
+    EXPECT_EQ(refused([](auto& r) { r.direction = 1; }), denied);
+    EXPECT_EQ(refused([](auto& r) { r.type = 1; }), denied);
+    EXPECT_EQ(refused([](auto& r) { r.max_instances = 3; }), denied);
+    auto again = create(R"(\\.\pipe\Agreed)");
+    again.first_instance = again.reregister = true;
+    again.pipe_id = 7;
+    EXPECT_EQ(create_error(local(alice), again), win32_error::success)
+        << "an instance coming back after a restart was not the first one, whatever it asked then";
+    again.pipe_id = 8;
+    auto other = decide_create(local(alice), again, true, view());
+    ASSERT_TRUE(other.refused);
+    EXPECT_EQ(other.refused->event, event_id::squatting_attempt) << "an instance of another pipe of this name";
+}
+
+TEST_F(create_decisions, AFullPipeIsBusy) {
+    make(R"(\\.\pipe\Full)", alice, 2);
+    auto d = decide_create(local(alice), create(R"(\\.\pipe\Full)"), true, view());
+    ASSERT_TRUE(d.refused);
+    EXPECT_EQ(d.refused->error, win32_error::pipe_busy);
+    EXPECT_EQ(d.refused->event, event_id::create_denied);
+}
+
+TEST_F(create_decisions, PerUidLimitsAreNotEnoughQuota) {
+    limits.instances = 2;
+    make(R"(\\.\pipe\A)", alice, 2);
+    auto d = decide_create(local(alice), create(R"(\\.\pipe\B)"), true, view());
+    ASSERT_TRUE(d.refused);
+    EXPECT_EQ(d.refused->error, win32_error::not_enough_quota);
+    EXPECT_TRUE(d.refused->by_limit);
+    EXPECT_EQ(create_error(local(bob), create(R"(\\.\pipe\B)")), win32_error::success) << "another uid's budget";
+
+    limits.descriptor_bytes = 100;
+    std::string big = "D:(A;;GA;;;S-1-22-1-1001)";
+    while (big.size() < 120) big += "(A;;GR;;;S-1-22-1-1001)";
+    EXPECT_EQ(create_error(local(bob), create_with(R"(\\.\pipe\C)", big)), win32_error::not_enough_quota);
+}
+
+TEST_F(create_decisions, AReservedNameIsForThoseWhoCouldAddInstances) {
+    reservation r;
+    r.security = default_descriptor(alice, default_dacl::owner_and_root, alice);
+    r.owner_uid = alice;
+    r.until = now + std::chrono::seconds(10);
+    r.pipe_id = 99;
+    r.display_name = R"(\\.\pipe\Kept)";
+    reserved.keep("KEPT", r, 10);
+    auto squat = decide_create(local(bob), create(R"(\\.\pipe\kept)"), true, view());
+    ASSERT_TRUE(squat.refused);
+    EXPECT_EQ(squat.refused->error, win32_error::access_denied);
+    EXPECT_EQ(squat.refused->event, event_id::squatting_attempt);
+    EXPECT_EQ(create_error(local(alice), create(R"(\\.\pipe\kept)")), win32_error::success);
+
+    auto back = create(R"(\\.\pipe\kept)");
+    back.reregister = true;
+    back.pipe_id = 99;
+    auto d = decide_create(local(alice), back, true, view());
+    ASSERT_FALSE(d.refused);
+    EXPECT_EQ(d.restored_id, 99u) << "an instance coming back gets its pipe's id";
+    EXPECT_EQ(d.display_name, R"(\\.\pipe\Kept)") << "and its name as first spelled";
+
+    now += std::chrono::seconds(11);
+    EXPECT_EQ(create_error(local(bob), create(R"(\\.\pipe\kept)")), win32_error::success) << "the reservation ended";
+}
+
+TEST_F(create_decisions, ANameKeptAfterARestartLastsWhileItsServersRun) {
+    reservation r;
+    r.security = default_descriptor(alice, default_dacl::owner_and_root, alice);
+    r.owner_uid = alice;
+    r.holders = {{1234, 5}};
+    reserved.keep("SAVED", r, 10);
+    running.insert(1234);
+    EXPECT_EQ(create_error(local(bob), create(R"(\\.\pipe\Saved)")), win32_error::access_denied);
+    running.clear();
+    EXPECT_EQ(create_error(local(bob), create(R"(\\.\pipe\Saved)")), win32_error::success);
+}
+
+TEST(connection_decisions, AUidAtItsConnectionLimitIsRefused) {
+    per_uid_limits limits;
+    limits.connections = 3;
+    EXPECT_FALSE(decide_connection(alice, 2, limits));
+    auto r = decide_connection(alice, 3, limits);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->error, win32_error::not_enough_quota);
+    EXPECT_TRUE(r->by_limit);
+}
+
+// ---- CreateFile ----
+
+TEST_F(open_decisions, AnOpenIsGrantedTheDaclsAnswerAndTheListeningInstance) {
+    pipe_entry& p = make(R"(\\.\pipe\Svc)", alice);
+    auto d = decide_open(local(alice), open(R"(\\.\pipe\svc)"), view());
+    ASSERT_FALSE(d.refused);
+    EXPECT_EQ(d.pipe, "SVC");
+    EXPECT_EQ(d.listening, p.instances.front()->id);
+    EXPECT_EQ(d.desired & (rights::SYNCHRONIZE | rights::FILE_READ_ATTRIBUTES),
+              rights::SYNCHRONIZE | rights::FILE_READ_ATTRIBUTES)
+        << "CreateFile adds these, as Windows' does";
+    EXPECT_TRUE(d.granted & rights::FILE_READ_DATA);
+    EXPECT_TRUE(d.granted & rights::FILE_WRITE_DATA);
+}
+
+TEST_F(open_decisions, EveryWayAnOpenEnds) {
+    make(R"(\\.\pipe\Svc)", alice, 0, "D:(A;;GR;;;S-1-22-1-1001)(A;;GA;;;S-1-22-1-1000)");
+    auto error = [&](const identity& who, const protocol::open_request& req) {
+        auto d = decide_open(who, req, view());
+        return d.refused ? d.refused->error : win32_error::success;
+    };
+    EXPECT_EQ(error(local(alice), open("svc")), win32_error::invalid_name);
+    EXPECT_EQ(error(local(alice), open(R"(\\Host\pipe\svc)")), win32_error::bad_netpath);
+    EXPECT_EQ(error(local(alice), open(R"(\\.\pipe\nothing)")), win32_error::file_not_found);
+    auto denied = decide_open(local(bob), open(R"(\\.\pipe\svc)"), view());
+    ASSERT_TRUE(denied.refused);
+    EXPECT_EQ(denied.refused->error, win32_error::access_denied) << "bob may read, not write";
+    EXPECT_EQ(denied.refused->event, event_id::open_denied);
+    auto reader = decide_open(local(bob), open(R"(\\.\pipe\svc)", rights::GENERIC_READ), view());
+    ASSERT_FALSE(reader.refused);
+    EXPECT_EQ(reader.listening, 0u) << "no instance listens: the handler answers ERROR_PIPE_BUSY";
+}
+
+TEST_F(open_decisions, TheAccessAskedForMustFitThePipesDirection) {
+    pipe_entry& p = make(R"(\\.\pipe\Inbound)", alice);
+    p.direction = 1; // PIPE_ACCESS_INBOUND: clients only write
+    auto reading = decide_open(local(alice), open(R"(\\.\pipe\Inbound)", rights::GENERIC_READ), view());
+    ASSERT_TRUE(reading.refused);
+    EXPECT_EQ(reading.refused->error, win32_error::access_denied);
+    EXPECT_FALSE(decide_open(local(alice), open(R"(\\.\pipe\Inbound)", rights::GENERIC_WRITE), view()).refused);
+    EXPECT_TRUE(decide_open(local(alice), open(R"(\\.\pipe\Inbound)", rights::MAXIMUM_ALLOWED), view()).refused)
+        << "MAXIMUM_ALLOWED asks for both directions";
+    auto legacy = open(R"(\\.\pipe\Inbound)", 0);
+    legacy.read = false;
+    EXPECT_FALSE(decide_open(local(alice), legacy, view()).refused) << "without a mask, the booleans say it";
+}
+
+TEST(access_masks, DataDirectionsOfAMask) {
+    EXPECT_TRUE(data_access_of(rights::GENERIC_READ).read);
+    EXPECT_FALSE(data_access_of(rights::GENERIC_READ).write);
+    EXPECT_TRUE(data_access_of(rights::FILE_WRITE_DATA).write);
+    EXPECT_TRUE(data_access_of(rights::GENERIC_ALL).read && data_access_of(rights::GENERIC_ALL).write);
+    EXPECT_FALSE(data_access_of(rights::READ_CONTROL).read || data_access_of(rights::READ_CONTROL).write);
+}
+
+// ---- WaitNamedPipe ----
+
+TEST_F(wait_decisions, EveryWayAWaitEnds) {
+    pipe_entry& p = make(R"(\\.\pipe\Busy)", alice, 0);
+    auto wait = [&](const std::string& name, std::uint32_t ms = 0) {
+        return decide_wait(local(bob), protocol::wait_request{name, ms}, view());
+    };
+    EXPECT_EQ(wait("busy").refused->error, win32_error::invalid_name);
+    EXPECT_EQ(wait(R"(\\h\pipe\busy)").refused->error, win32_error::bad_netpath);
+    EXPECT_EQ(wait(R"(\\.\pipe\none)").refused->error, win32_error::file_not_found);
+    auto d = wait(R"(\\.\pipe\busy)");
+    ASSERT_FALSE(d.refused);
+    EXPECT_FALSE(d.ready);
+    EXPECT_EQ(d.timeout_ms, 50u) << "NMPWAIT_USE_DEFAULT_WAIT with a default of 0 is 50 ms, as on Windows";
+    p.default_timeout_ms = 700;
+    EXPECT_EQ(wait(R"(\\.\pipe\busy)").timeout_ms, 700u);
+    EXPECT_EQ(wait(R"(\\.\pipe\busy)", 0xFFFFFFFFu).timeout_ms, 0xFFFFFFFFu);
+    limits.waiters = 1;
+    p.waiters.push_back(waiter{1, bob, std::nullopt});
+    auto limited = wait(R"(\\.\pipe\busy)");
+    ASSERT_TRUE(limited.refused);
+    EXPECT_EQ(limited.refused->error, win32_error::not_enough_quota);
+    pipes.add_instance(p).state = instance_state::listening;
+    EXPECT_TRUE(wait(R"(\\.\pipe\busy)").ready);
+}
+
+// ---- listen and disconnect ----
+
+TEST(instance_decisions, ListenAndDisconnectFollowTheInstancesState) {
+    instance i;
+    i.state = instance_state::disconnected;
+    EXPECT_FALSE(listen_needs_answer(i)) << "no client can be in flight to a disconnected instance";
+    i.state = instance_state::listening;
+    EXPECT_TRUE(listen_needs_answer(i));
+    protocol::disconnect_request counts;
+    auto d = decide_disconnect(i, counts);
+    EXPECT_TRUE(d.answer);
+    EXPECT_EQ(d.event_reason, nullptr);
+    i.state = instance_state::connected;
+    EXPECT_STREQ(decide_disconnect(i, counts).event_reason, "server disconnected");
+    counts.client_closed = true;
+    EXPECT_STREQ(decide_disconnect(i, counts).event_reason, "client closed");
+    counts = {};
+    counts.server_closing = true;
+    i.state = instance_state::closing;
+    EXPECT_STREQ(decide_disconnect(i, counts).event_reason, "server closed");
+    EXPECT_FALSE(decide_disconnect(i, counts).answer);
+}
+
+// ---- GetSecurityInfo / SetSecurityInfo ----
+
+TEST_F(security_decisions, EveryWayAGetEnds) {
+    make(R"(\\.\pipe\Sec)", alice);
+    auto get = [&](uid_t uid, const std::string& name, std::uint64_t id) {
+        return decide_get_security(local(uid), protocol::get_security_request{name, id}, view());
+    };
+    EXPECT_EQ(get(alice, "sec", 7).refused->error, win32_error::invalid_name);
+    EXPECT_EQ(get(alice, R"(\\.\pipe\gone)", 7).refused->error, win32_error::pipe_not_connected);
+    EXPECT_EQ(get(alice, R"(\\.\pipe\sec)", 8).refused->error, win32_error::pipe_not_connected)
+        << "a newer pipe of the same name is not the handle's";
+    EXPECT_EQ(get(bob, R"(\\.\pipe\sec)", 7).refused->error, win32_error::access_denied);
+    auto ok = get(alice, R"(\\.\pipe\sec)", 7);
+    ASSERT_FALSE(ok.refused);
+    EXPECT_EQ(ok.sddl, pipes.find("SEC")->security.to_sddl());
+}
+
+TEST_F(security_decisions, EveryWayASetEnds) {
+    make(R"(\\.\pipe\Sec)", alice, 1, "D:(A;;GR;;;S-1-22-1-1001)(A;;GA;;;S-1-22-1-1000)");
+    auto set = [&](uid_t uid, std::uint32_t parts, const std::string& text, std::uint64_t id = 7) {
+        auto d = decide_set_security(local(uid), protocol::set_security_request{R"(\\.\pipe\sec)", id, parts, text}, view());
+        return d.refused ? d.refused->error : win32_error::success;
+    };
+    namespace parts = protocol::security_parts;
+    EXPECT_EQ(set(alice, 0, "D:"), win32_error::invalid_parameter);
+    EXPECT_EQ(set(alice, 0x100, "D:"), win32_error::invalid_parameter);
+    EXPECT_EQ(set(alice, parts::dacl | 0x80000000 | 0x20000000, "D:"), win32_error::invalid_parameter);
+    EXPECT_EQ(set(alice, parts::dacl, "D:(bad"), win32_error::invalid_parameter);
+    EXPECT_EQ(set(alice, parts::owner, "D:(A;;GA;;;WD)"), win32_error::invalid_parameter) << "no owner given";
+    EXPECT_EQ(set(alice, parts::group, "D:(A;;GA;;;WD)"), win32_error::invalid_parameter) << "no group given";
+    EXPECT_EQ(set(alice, parts::dacl, "D:", 8), win32_error::pipe_not_connected);
+    EXPECT_EQ(set(alice, parts::sacl, "S:"), win32_error::access_denied) << "nobody holds SeSecurityPrivilege";
+    EXPECT_EQ(set(bob, parts::dacl, "D:(A;;GA;;;WD)"), win32_error::access_denied) << "bob lacks WRITE_DAC";
+    EXPECT_EQ(set(alice, parts::owner, "O:S-1-22-1-1001"), win32_error::invalid_owner);
+    limits.descriptor_bytes = 60;
+    EXPECT_EQ(set(alice, parts::dacl, "D:(A;;GA;;;S-1-22-1-1000)(A;;GR;;;S-1-22-1-1001)(A;;GR;;;S-1-22-1-1002)"),
+              win32_error::not_enough_quota);
+    limits = {};
+    auto d = decide_set_security(local(alice),
+                                 protocol::set_security_request{R"(\\.\pipe\sec)", 7, parts::dacl | 0x80000000,
+                                                                "D:(A;;GA;;;S-1-22-1-1000)"},
+                                 view());
+    ASSERT_FALSE(d.refused);
+    EXPECT_EQ(d.next.owner, sid::user(alice)) << "the owner is kept";
+    EXPECT_TRUE(d.next.control & sd_control::DACL_PROTECTED);
+    EXPECT_EQ(d.sddl, d.next.to_sddl());
+    EXPECT_EQ(d.descriptor_bytes, d.sddl.size());
+}
+
+TEST(stop_decisions, TheBrokersUserAndRootMayStopIt) {
+    EXPECT_TRUE(may_stop(local(alice), alice));
+    EXPECT_TRUE(may_stop(local(0), alice));
+    EXPECT_FALSE(may_stop(local(bob), alice));
+}
