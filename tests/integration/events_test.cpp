@@ -610,3 +610,28 @@ TEST_F(events, ReloadedRulesKeepThePreviousVersionOfAFileThatBroke) {
     EXPECT_EQ(kept[0]["RuleId"], "aaaaaaaa-0000-0000-0000-000000000001");
     EXPECT_EQ(get_broker_status().pid, broker.pid()) << "SIGHUP reloads, it does not stop the broker";
 }
+
+TEST_F(events, ADisconnectRightBeforeCloseKeepsItsCounts) {
+    // The most common server pattern: DisconnectNamedPipe, then CloseHandle at once. With the
+    // broker stopped meanwhile, the disconnect request and the link's end reach it together;
+    // the request is still taken (reason and byte counts), not dropped as a half request.
+    auto server = server_instance::create(pipe_name("Counted"));
+    auto client = client::open(pipe_name("Counted"));
+    server.connect();
+    const char hello[] = "hello";
+    client.write(std::as_bytes(std::span(hello, 5)));
+    std::byte buf[16];
+    ASSERT_EQ(server.read(buf).bytes, 5u);
+    server.write(std::as_bytes(std::span("abc", 3)));
+    pid_t broker_pid = get_broker_status().pid;
+    ASSERT_EQ(::kill(broker_pid, SIGSTOP), 0);
+    server.disconnect();
+    { auto closing = std::move(server); }
+    ASSERT_EQ(::kill(broker_pid, SIGCONT), 0);
+    ASSERT_TRUE(eventually([&] { return !of(all_events(), 106, "Counted").empty(); }));
+    auto ends = of(all_events(), 105, "Counted");
+    ASSERT_EQ(ends.size(), 1u);
+    EXPECT_EQ(ends[0]["Reason"], "server disconnected");
+    EXPECT_EQ(ends[0]["BytesFromClient"], 5);
+    EXPECT_EQ(ends[0]["BytesToClient"], 3);
+}
