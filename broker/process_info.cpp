@@ -5,7 +5,7 @@
 #include <cctype>
 #include <cstdio>
 #include <fstream>
-#include <pwd.h>
+#include "os/users.hpp"
 #include <vector>
 
 namespace npipe::broker {
@@ -33,11 +33,7 @@ std::string process_directory::guid(pid_t pid, std::uint64_t start) const {
 
 std::string process_directory::user_name(uid_t uid) {
     if (auto it = users_.find(uid); it != users_.end()) return it->second;
-    std::string name = std::to_string(uid);
-    std::vector<char> buf(16384);
-    passwd pw{};
-    passwd* found = nullptr;
-    if (::getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) == 0 && found) name = found->pw_name;
+    std::string name = os::user_name(uid).value_or(std::to_string(uid));
     if (users_.size() > 4096) users_.clear(); // a cache, not a second passwd file
     users_.emplace(uid, name);
     return name;

@@ -1,11 +1,10 @@
 #include "runtime_dir.hpp"
 
+#include "os/fd.hpp"
 #include "win32_errors.hpp"
 
 #include <cstdlib>
 #include <cstring>
-#include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 namespace npipe::detail {
@@ -36,24 +35,18 @@ runtime_location resolve_location(const endpoint& where) {
 
 std::error_code check_runtime_dir(const std::string& dir, bool system, bool create) {
     if (create) {
-        mode_t mode = system ? 0755 : 0700;
-        if (::mkdir(dir.c_str(), mode) != 0 && errno != EEXIST)
-            return to_win32({errno, std::generic_category()});
+        if (auto ec = os::make_directory(dir, system ? 0755 : 0700)) return to_win32(ec);
     }
-    // O_NOFOLLOW on the last component: a symlink planted in place of the directory fails here.
-    int raw = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (raw < 0) {
-        if (errno == ENOENT) return win32(win32_error::service_not_active);
+    // A symlink planted in place of the directory fails here (no following of the last component).
+    auto facts = os::inspect_directory(dir);
+    if (!facts) {
+        if (facts.error == std::errc::no_such_file_or_directory) return win32(win32_error::service_not_active);
         return win32(win32_error::access_denied);
     }
-    struct stat st{};
-    int rc = ::fstat(raw, &st);
-    ::close(raw);
-    if (rc != 0 || !S_ISDIR(st.st_mode)) return win32(win32_error::access_denied);
     if (system) {
-        if (st.st_uid != 0 || (st.st_mode & 022) != 0) return win32(win32_error::access_denied);
+        if (facts.value.owner != 0 || (facts.value.mode & 022) != 0) return win32(win32_error::access_denied);
     } else {
-        if (st.st_uid != ::geteuid() || (st.st_mode & 077) != 0) return win32(win32_error::access_denied);
+        if (facts.value.owner != ::geteuid() || (facts.value.mode & 077) != 0) return win32(win32_error::access_denied);
     }
     return {};
 }

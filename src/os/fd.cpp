@@ -22,6 +22,23 @@ sys_result<fd> dup_cloexec(int raw) noexcept {
     return {fd{r.value}, {}};
 }
 
+std::error_code make_directory(const std::string& path, unsigned mode) noexcept {
+    auto r = sys_call([&] { return ::mkdir(path.c_str(), static_cast<mode_t>(mode)); });
+    if (!r && r.error != std::errc::file_exists) return r.error;
+    return {};
+}
+
+sys_result<directory_facts> inspect_directory(const std::string& path) noexcept {
+    auto opened = sys_call([&] { return ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC); });
+    if (!opened) return {{}, opened.error};
+    fd dir{opened.value};
+    struct stat st{};
+    auto r = sys_call([&] { return ::fstat(dir.get(), &st); });
+    if (!r) return {{}, r.error};
+    if (!S_ISDIR(st.st_mode)) return {{}, std::make_error_code(std::errc::not_a_directory)};
+    return {directory_facts{st.st_uid, static_cast<unsigned>(st.st_mode & 07777)}, {}};
+}
+
 std::error_code set_nonblocking(int raw, bool on) noexcept {
     auto flags = sys_call([&] { return ::fcntl(raw, F_GETFL); });
     if (!flags) return flags.error;

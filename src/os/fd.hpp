@@ -6,6 +6,8 @@
 #pragma once
 
 #include <cerrno>
+#include <string>
+#include <sys/types.h>
 #include <system_error>
 #include <utility>
 
@@ -56,6 +58,17 @@ private:
 
 /// dup with O_CLOEXEC.
 sys_result<fd> dup_cloexec(int raw) noexcept;
+
+/// mkdir(2) with `mode`; a directory (or anything) already there is not an error.
+std::error_code make_directory(const std::string& path, unsigned mode) noexcept;
+/// Who owns a directory and its mode bits.
+struct directory_facts {
+    uid_t owner = 0;
+    unsigned mode = 0; ///< permission bits (st_mode & 07777)
+};
+/// Opens `path` as a directory without following a symlink in its last component (one planted
+/// in place of the directory fails with ELOOP or ENOTDIR) and reads its owner and mode.
+sys_result<directory_facts> inspect_directory(const std::string& path) noexcept;
 /// dup with O_CLOEXEC onto the lowest free number >= `lowest`.
 sys_result<fd> dup_above(int raw, int lowest) noexcept;
 /// Sets or clears O_NONBLOCK.

@@ -201,14 +201,21 @@ sys_result<fd> pidfd_open(pid_t pid) noexcept {
     return {fd{}, {}};
 }
 
-sys_result<std::optional<int>> reap(pid_t pid, bool block) noexcept {
+sys_result<std::optional<child_status>> reap_status(pid_t pid, bool block) noexcept {
     siginfo_t info{};
     auto r = sys_call([&] {
         return ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | (block ? 0 : WNOHANG));
     });
     if (!r) return {std::nullopt, r.error};
     if (info.si_pid == 0) return {std::nullopt, {}};
-    return {info.si_code == CLD_EXITED ? info.si_status : 128 + info.si_status, {}};
+    if (info.si_code == CLD_EXITED) return {child_status{info.si_status, 0}, {}};
+    return {child_status{128 + info.si_status, info.si_status}, {}};
+}
+
+sys_result<std::optional<int>> reap(pid_t pid, bool block) noexcept {
+    auto r = reap_status(pid, block);
+    if (!r || !r.value) return {std::nullopt, r.error};
+    return {r.value->code, {}};
 }
 
 sys_result<bool> wait_exited(pid_t pid, int pidfd,

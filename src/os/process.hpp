@@ -53,6 +53,13 @@ sys_result<fd> pidfd_open(pid_t pid) noexcept;
 
 /// Exit code of a child (128+N when killed by signal N). With `block` false, empty while it runs.
 sys_result<std::optional<int>> reap(pid_t pid, bool block) noexcept;
+/// How a child ended: its exit code, or the signal that killed it (then `code` is 128 + it).
+struct child_status {
+    int code = 0;
+    int signal = 0; ///< 0 when it exited
+};
+/// reap() that also says whether a signal ended the child.
+sys_result<std::optional<child_status>> reap_status(pid_t pid, bool block) noexcept;
 
 /// Waits until `pid` (through `pidfd` when valid) has exited or `deadline` passed; true when it
 /// exited. Does not reap.

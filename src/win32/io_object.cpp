@@ -9,7 +9,7 @@
 #include <chrono>
 #include <cstddef>
 #include <poll.h>
-#include <pwd.h>
+#include "os/users.hpp"
 #include <span>
 #include <sys/socket.h>
 #include <thread>
@@ -364,13 +364,7 @@ DWORD file_object::peek(void* buffer, DWORD size, peek_counts& counts) {
     return 0;
 }
 
-std::string user_name_of(uid_t uid) {
-    std::vector<char> scratch(4096);
-    struct passwd pw {};
-    struct passwd* found = nullptr;
-    if (::getpwuid_r(uid, &pw, scratch.data(), scratch.size(), &found) == 0 && found) return found->pw_name;
-    return std::to_string(uid);
-}
+std::string user_name_of(uid_t uid) { return os::user_name(uid).value_or(std::to_string(uid)); }
 
 std::shared_ptr<io_object> adopt_descriptor(int fd, char kind) {
     if (kind == 'r') return std::make_shared<anonymous_pipe_object>(anonymous_pipe_end(fd, pipe_end_role::read));

@@ -20,7 +20,6 @@
 #include <fcntl.h>
 #include <map>
 #include <string>
-#include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
 #include <vector>
@@ -197,18 +196,11 @@ std::string hex(HANDLE h) {
 /// waitpid on exactly this pid, so other children of the program are left alone.
 void watch_child(std::shared_ptr<process_object> proc, std::shared_ptr<thread_object> main_thread) {
     std::thread([proc, main_thread] {
-        int status = 0;
-        pid_t r;
-        do r = ::waitpid(proc->pid, &status, 0);
-        while (r < 0 && errno == EINTR);
-        DWORD exit_code = 0;
-        if (r == proc->pid) {
-            if (WIFEXITED(status)) exit_code = static_cast<DWORD>(WEXITSTATUS(status));
-            else if (WIFSIGNALED(status)) exit_code = 128u + static_cast<DWORD>(WTERMSIG(status));
-        }
+        auto reaped = os::reap_status(proc->pid, true); // a signal's death is 128 + the signal
+        DWORD exit_code = reaped && reaped.value ? static_cast<DWORD>(reaped.value->code) : 0;
         {
             std::lock_guard lock(dispatch().mutex);
-            if (proc->terminated_with && r == proc->pid && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+            if (proc->terminated_with && reaped.value && reaped.value->signal == SIGKILL)
                 exit_code = *proc->terminated_with;
             proc->exit_code = exit_code;
             proc->exited = true;
@@ -421,7 +413,7 @@ BOOL WINAPI TerminateProcess(HANDLE hProcess, UINT uExitCode) {
         if (p->exited) return fail(ERROR_ACCESS_DENIED, FALSE); // as Windows: it is already gone
         p->terminated_with = uExitCode;
     }
-    if (::kill(p->pid, SIGKILL) != 0) return fail(ERROR_ACCESS_DENIED, FALSE);
+    if (npipe::os::kill_process(p->pid, -1)) return fail(ERROR_ACCESS_DENIED, FALSE);
     return TRUE;
 }
 
