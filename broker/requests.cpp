@@ -390,8 +390,10 @@ void broker::instance_closed(connection& c) {
     // `pipe` is gone from here on.
     if (cfg_.verbose) log("debug", "pipe gone: " + kept.display_name);
     emit(events_built_.pipe_gone(actor_of(c), kept.display_name, kept.security, kept.owner_uid), c.peer.uid, std::nullopt);
-    store_.remove(kept.pipe_id);
-    if (cfg_.name_reservation.count() > 0) reserved_.keep(key, std::move(kept), cfg_.limits.instances);
+    // The pipe's file becomes its reservation's, so a broker that restarts meanwhile keeps it.
+    std::uint64_t id = kept.pipe_id;
+    if (cfg_.name_reservation.count() == 0 || !reserved_.keep(key, std::move(kept), cfg_.limits.instances))
+        store_.remove(id);
     for (const auto& w : orphans) {
         connection* waiting = connections_.find(w.connection);
         if (!waiting) continue;

@@ -1,6 +1,7 @@
 #include "reservations.hpp"
 
 #include <algorithm>
+#include <chrono>
 
 namespace npipe::broker {
 
@@ -14,15 +15,35 @@ bool reservation_table::in_force(const reservation& r, clock::time_point now) co
     return std::any_of(r.holders.begin(), r.holders.end(), running_);
 }
 
-void reservation_table::keep(const std::string& key, reservation r, unsigned max_per_owner) {
+namespace {
+
+std::int64_t to_unix_ms(clock::time_point t) {
+    auto wall = std::chrono::system_clock::now() + std::chrono::duration_cast<std::chrono::system_clock::duration>(t - clock::now());
+    return std::chrono::duration_cast<std::chrono::milliseconds>(wall.time_since_epoch()).count();
+}
+
+clock::time_point from_unix_ms(std::int64_t ms) {
+    auto wall = std::chrono::system_clock::time_point(std::chrono::milliseconds(ms));
+    return clock::now() + std::chrono::duration_cast<clock::duration>(wall - std::chrono::system_clock::now());
+}
+
+} // namespace
+
+bool reservation_table::keep(const std::string& key, reservation r, unsigned max_per_owner) {
     // Bounded per owner like instances: a user who makes and drops pipes in a loop cannot fill
-    // the broker's memory with reservations.
+    // the broker's memory (and its directory) with reservations.
     if (names_.size() >= max_per_owner) {
         auto held = std::count_if(names_.begin(), names_.end(),
                                   [&](const auto& n) { return n.second.owner_uid == r.owner_uid; });
-        if (static_cast<std::size_t>(held) >= max_per_owner) return;
+        if (static_cast<std::size_t>(held) >= max_per_owner) return false;
+    }
+    if (r.until) {
+        saved_pipe s{r.pipe_id, key, r.display_name, r.owner_uid, r.security.to_sddl(), r.holders, to_unix_ms(*r.until)};
+        if (store_.save(s)) store_.remove(r.pipe_id); // no file at all rather than the live pipe's
+        else r.saved = true;
     }
     names_[key] = std::move(r);
+    return true;
 }
 
 void reservation_table::release(const std::string& key) {
@@ -61,6 +82,7 @@ std::vector<std::string> reservation_table::load_saved() {
         r.pipe_id = p.id;
         r.display_name = p.display_name;
         r.saved = true;
+        if (p.reserved_until_unix_ms) r.until = from_unix_ms(p.reserved_until_unix_ms);
         if (!in_force(r, clock::now())) { // its servers are gone: nothing to keep
             store_.remove(p.id);
             continue;

@@ -38,7 +38,9 @@ public:
     /// Whether the reservation still holds its name at `now`.
     bool in_force(const reservation& r, clock::time_point now) const;
     /// Keeps the name of a pipe that just went, unless its owner holds `max_per_owner` already.
-    void keep(const std::string& key, reservation r, unsigned max_per_owner);
+    /// The reservation is saved too (its `until` as wall-clock time), so a broker that restarts
+    /// meanwhile keeps it. False when it was not kept.
+    bool keep(const std::string& key, reservation r, unsigned max_per_owner);
     /// The name is taken by a new pipe: the reservation (and its saved file) go.
     void release(const std::string& key);
     /// Drops reservations no longer in force. `check_holders`: also those whose processes are

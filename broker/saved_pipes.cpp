@@ -1,11 +1,12 @@
 #include "saved_pipes.hpp"
 
+#include "os/fd.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <sys/stat.h>
 #include <unistd.h>
 
 namespace npipe::broker {
@@ -19,10 +20,10 @@ std::error_code pipe_store::open() {
     if (ec) return ec;
     // The runtime directory is already checked (nobody else can write there); still make sure
     // this is our own private directory and not something placed here before us.
-    struct stat st {};
-    if (::lstat(dir_.c_str(), &st) != 0) return {errno, std::system_category()};
-    if (!S_ISDIR(st.st_mode) || st.st_uid != ::geteuid()) return std::make_error_code(std::errc::permission_denied);
-    if ((st.st_mode & 077) != 0) fs::permissions(dir_, fs::perms::owner_all, fs::perm_options::replace, ec);
+    auto facts = os::inspect_directory(dir_);
+    if (!facts) return facts.error;
+    if (facts.value.owner != ::geteuid()) return std::make_error_code(std::errc::permission_denied);
+    if ((facts.value.mode & 077) != 0) fs::permissions(dir_, fs::perms::owner_all, fs::perm_options::replace, ec);
     if (ec) return ec;
     open_ = true;
     return {};
@@ -40,6 +41,7 @@ std::error_code pipe_store::save(const saved_pipe& p) const {
     for (const auto& s : p.servers) servers.push_back({{"pid", s.pid}, {"start_time", s.start_time}});
     nlohmann::json j = {{"id", p.id},          {"key", p.key},   {"name", p.display_name},
                         {"owner_uid", p.owner_uid}, {"sddl", p.sddl}, {"servers", servers}};
+    if (p.reserved_until_unix_ms) j["reserved_until_unix_ms"] = p.reserved_until_unix_ms;
     std::string path = path_of(p.id), temporary = path + ".new";
     {
         std::ofstream out(temporary, std::ios::trunc);
@@ -79,6 +81,7 @@ std::vector<saved_pipe> pipe_store::load(std::vector<std::string>& problems) con
             p.sddl = j.at("sddl").get<std::string>();
             for (const auto& s : j.at("servers"))
                 p.servers.push_back({s.at("pid").get<pid_t>(), s.at("start_time").get<std::uint64_t>()});
+            p.reserved_until_unix_ms = j.value("reserved_until_unix_ms", std::int64_t{0});
             if (path.filename() != fs::path(path_of(p.id)).filename()) throw std::runtime_error("id does not match the file name");
             out.push_back(std::move(p));
         } catch (const std::exception& e) {

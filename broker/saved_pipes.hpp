@@ -31,6 +31,9 @@ struct saved_pipe {
     uid_t owner_uid = 0;
     std::string sddl;
     std::vector<server_process> servers;
+    /// A pipe that went: its name is reserved until then (Unix time in ms; 0: the pipe lives).
+    /// Wall-clock time, so the reservation means the same to the broker after a restart.
+    std::int64_t reserved_until_unix_ms = 0;
 };
 
 class pipe_store {

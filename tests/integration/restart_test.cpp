@@ -161,3 +161,15 @@ TEST_F(restart, ChangedSecurityOutlivesARestart) {
     EXPECT_EQ(s.security().to_sddl(), sd.to_sddl());
     EXPECT_EQ(create_as(pipe_name("changed"), nobody), 0) << "the ACE added before the restart holds";
 }
+
+TEST_F(restart, AFreedNameStaysReservedAcrossARestart) {
+    // The only instance closes, then the broker dies before the name's reservation ends: the
+    // broker after it keeps the reservation (it was saved with the pipe's file), so another
+    // uid does not take the name meanwhile and the owner does.
+    { auto only = server_instance::create(pipe_name("freed")); }
+    ASSERT_TRUE(eventually([&] { return instances_of(pipe_name("freed")) == 0; }));
+    ASSERT_TRUE(broker_->restart());
+    EXPECT_EQ(create_as(pipe_name("freed"), nobody), 5) << "a squatter takes the name of a pipe that just went";
+    auto again = server_instance::create(pipe_name("freed"));
+    EXPECT_EQ(query_pipe(pipe_name("freed")).owner_uid, ::geteuid());
+}
