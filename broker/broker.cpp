@@ -80,6 +80,7 @@ std::error_code broker::start() {
     if (!lock) return lock.error;
     lock_ = std::move(lock.value);
 
+    fit_to_descriptors();
     self_start_ = os::process_start_time(::getpid()).value_or(0);
     event_file_.configure(cfg_.event_file, cfg_.event_file_max_bytes, cfg_.event_file_keep);
     load_rules();
@@ -117,6 +118,20 @@ std::error_code broker::start() {
         cfg_.ready_fd = -1;
     }
     return {};
+}
+
+void broker::fit_to_descriptors() {
+    // A shell's soft limit (often 1,024) would stop the broker at about 500 instances: take the
+    // hard limit, then keep every uid's limits within a share of it.
+    auto limit = os::raise_descriptor_limit();
+    if (!limit) return;
+    auto before = cfg_.limits;
+    if (fit_limits_to_descriptors(cfg_.limits, limit.value, cfg_.system_scope))
+        log("warning", "descriptor limit " + std::to_string(limit.value) + ": per-uid limits lowered to fit it (" +
+                           std::to_string(before.connections) + " -> " + std::to_string(cfg_.limits.connections) +
+                           " connections, " + std::to_string(before.instances) + " -> " +
+                           std::to_string(cfg_.limits.instances) + " instances)");
+    descriptor_limit_ = limit.value;
 }
 
 bool broker::idle() const { return registry_.pipes().empty() && connections_.empty(); }

@@ -112,6 +112,9 @@ private:
     int next_timeout_ms() const;
     bool idle() const;
     void housekeeping();
+    /// Raises RLIMIT_NOFILE to its hard limit and fits the per-uid limits to it.
+    void fit_to_descriptors();
+    std::uint64_t descriptor_limit_ = 0;
     void on_signal();
     void log(const char* level, const std::string& text) const;
     struct log_bucket {

@@ -69,12 +69,16 @@ void connection_set::on_event(const epoll_event& ev) {
 
 // ---- accepting --------------------------------------------------------------------------------
 
+void connection_set::out_of_descriptors() {
+    if (!out_of_descriptors_) // once per shortage, not every 100 ms
+        log_("warning", "out of file descriptors: new work is refused or waits until some close");
+    out_of_descriptors_ = true;
+}
+
 void connection_set::pause_accepting() {
     // Out of descriptors: stop accepting for a moment instead of spinning; pending clients wait
     // in the backlog and everything already open keeps working.
-    if (!out_of_descriptors_) // once per shortage, not every 100 ms
-        log_("warning", "out of file descriptors: new connections wait until some close");
-    out_of_descriptors_ = true;
+    out_of_descriptors();
     poller_.remove(listener_.get());
     accept_paused_until_ = clock::now() + std::chrono::milliseconds(100);
 }
@@ -150,6 +154,13 @@ void connection_set::on_readable(connection& c, bool to_the_end) {
         auto r = os::recv_with_fds(c.sock.get(), buf, c.inbox_fds, 2, MSG_DONTWAIT);
         if (!r) {
             if (r.error == std::errc::resource_unavailable_try_again) break;
+            if (r.error == std::errc::bad_message && os::descriptors_exhausted()) {
+                // The descriptors it sent could not be taken in: say so, not "not running".
+                out_of_descriptors();
+                reply_error(c, win32_error::too_many_open_files);
+                close(id, nullptr);
+                return;
+            }
             close(id, r.error == std::errc::bad_message ? "bad control data" : nullptr);
             return;
         }

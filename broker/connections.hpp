@@ -117,6 +117,8 @@ public:
     void expire(clock::time_point now);
     /// The earliest connection deadline.
     std::optional<clock::time_point> next_deadline() const;
+    /// Says (once per shortage) that the broker is out of descriptors.
+    void out_of_descriptors();
     /// Per-uid connections, for the broker's status.
     std::size_t count_of(uid_t uid) const;
 

@@ -186,6 +186,20 @@ uid_t owner_uid_of(const security_descriptor& sd, uid_t fallback) {
     return fallback;
 }
 
+bool fit_limits_to_descriptors(per_uid_limits& limits, std::uint64_t descriptors, bool system_scope) {
+    // Kept for the broker itself: its sockets, log, rule files, /proc reads.
+    std::uint64_t kept_for_the_broker = std::min<std::uint64_t>(64, descriptors / 4);
+    std::uint64_t share = (descriptors - kept_for_the_broker) / 4 * (system_scope ? 1 : 3);
+    // connections (links included) + 2 per instance <= share: half to each.
+    auto connections = static_cast<unsigned>(std::max<std::uint64_t>(share / 2, 1));
+    auto instances = static_cast<unsigned>(std::max<std::uint64_t>(share / 4, 1));
+    bool lowered = limits.connections > connections || limits.instances > instances;
+    limits.connections = std::min(limits.connections, connections);
+    limits.instances = std::min(limits.instances, instances);
+    limits.waiters = std::min(limits.waiters, limits.connections); // each waiter is a connection
+    return lowered;
+}
+
 std::optional<refusal> decide_connection(uid_t uid, unsigned held, const per_uid_limits& limits) {
     if (held < limits.connections) return std::nullopt;
     return over_limit("uid " + std::to_string(uid) + " holds " + std::to_string(held) + " connections (the limit)", 0);

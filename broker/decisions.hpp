@@ -47,6 +47,13 @@ std::size_t descriptor_bytes_of(const namespace_view& ns, uid_t uid);
 /// The uid a pipe with this descriptor belongs to: its owner's, root for BA, else `fallback`.
 uid_t owner_uid_of(const security_descriptor& sd, uid_t fallback);
 
+/// The per-uid limits that fit `descriptors` (the broker's RLIMIT_NOFILE): a control connection
+/// holds one descriptor, an instance two more (its page, and its client's end once connected),
+/// so one uid at its limits holds at most a quarter of them in system scope (many users share
+/// it), three quarters in user scope (one user and root). Limits above that are lowered;
+/// returns true when one was.
+bool fit_limits_to_descriptors(per_uid_limits& limits, std::uint64_t descriptors, bool system_scope);
+
 /// A new control connection of a uid that already holds `held`.
 std::optional<refusal> decide_connection(uid_t uid, unsigned held, const per_uid_limits& limits);
 

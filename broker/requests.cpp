@@ -74,8 +74,13 @@ bool broker::on_create(connection& c, std::span<const std::byte> body) {
         return true;
     }
     actor who = actor_of(c);
-    if (who.start_time == 0) { // it has exited already: nothing to register
-        connections_.close(c.id, nullptr);
+    if (who.start_time == 0) {
+        if (os::descriptors_exhausted()) { // /proc could not be read: we cannot tell, and say why
+            connections_.out_of_descriptors();
+            connections_.reply_error(c, win32_error::too_many_open_files);
+            return true;
+        }
+        connections_.close(c.id, nullptr); // it has exited already: nothing to register
         return false;
     }
     // Sigma rules see the create before it happens: in prevent mode a match refuses it.

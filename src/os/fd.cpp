@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,6 +21,26 @@ sys_result<fd> dup_cloexec(int raw) noexcept {
     auto r = sys_call([&] { return ::fcntl(raw, F_DUPFD_CLOEXEC, 0); });
     if (!r) return {fd{}, r.error};
     return {fd{r.value}, {}};
+}
+
+sys_result<std::uint64_t> raise_descriptor_limit() noexcept {
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return {0, std::error_code(errno, std::generic_category())};
+    if (limit.rlim_cur < limit.rlim_max) {
+        rlimit raised = limit;
+        raised.rlim_cur = limit.rlim_max;
+        if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+    }
+    return {static_cast<std::uint64_t>(limit.rlim_cur == RLIM_INFINITY ? (1u << 20) : limit.rlim_cur), {}};
+}
+
+bool descriptors_exhausted() noexcept {
+    auto probe = sys_call([] { return ::open("/dev/null", O_RDONLY | O_CLOEXEC); });
+    if (probe) {
+        ::close(probe.value);
+        return false;
+    }
+    return probe.error == std::errc::too_many_files_open || probe.error == std::errc::too_many_files_open_in_system;
 }
 
 std::error_code make_directory(const std::string& path, unsigned mode) noexcept {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cerrno>
+#include <cstdint>
 #include <string>
 #include <sys/types.h>
 #include <system_error>
@@ -58,6 +59,11 @@ private:
 
 /// dup with O_CLOEXEC.
 sys_result<fd> dup_cloexec(int raw) noexcept;
+
+/// Raises this process's soft RLIMIT_NOFILE to its hard limit; returns the soft limit now.
+sys_result<std::uint64_t> raise_descriptor_limit() noexcept;
+/// True when this process cannot open one more descriptor now (EMFILE or ENFILE).
+bool descriptors_exhausted() noexcept;
 
 /// mkdir(2) with `mode`; a directory (or anything) already there is not an error.
 std::error_code make_directory(const std::string& path, unsigned mode) noexcept;

@@ -261,39 +261,49 @@ std::error_code kill_process(pid_t pid, int pidfd) noexcept {
 }
 
 std::optional<std::uint64_t> process_start_time(pid_t pid) noexcept {
-    if (pid <= 0) return std::nullopt;
+    auto r = read_process_start_time(pid);
+    return r ? r.value : std::nullopt;
+}
+
+sys_result<std::optional<std::uint64_t>> read_process_start_time(pid_t pid) noexcept {
+    if (pid <= 0) return {};
     char path[32];
     std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid));
     int f = ::open(path, O_RDONLY | O_CLOEXEC);
-    if (f < 0) return std::nullopt;
+    if (f < 0) {
+        // Out of descriptors says nothing about the process: the caller cannot tell.
+        if (errno == EMFILE || errno == ENFILE) return {std::nullopt, std::error_code(errno, std::generic_category())};
+        return {};
+    }
     char buf[1024];
     ssize_t n = ::read(f, buf, sizeof buf - 1);
     ::close(f);
-    if (n <= 0) return std::nullopt;
+    if (n <= 0) return {};
     buf[n] = 0;
     // "pid (comm) state ppid ...": comm may hold anything, even ") ", so read after the last ')'.
     char* p = std::strrchr(buf, ')');
-    if (!p || p[1] != ' ') return std::nullopt;
+    if (!p || p[1] != ' ') return {};
     p += 2;
     char state = *p;
-    if (state == 'Z' || state == 'X' || state == 'x') return std::nullopt;
+    if (state == 'Z' || state == 'X' || state == 'x') return {};
     // Field 3 is the state; starttime is field 22.
     for (int field = 3; field < 22; ++field) {
         p = std::strchr(p, ' ');
-        if (!p) return std::nullopt;
+        if (!p) return {};
         ++p;
     }
     char* end = nullptr;
     unsigned long long start = std::strtoull(p, &end, 10);
-    if (end == p) return std::nullopt;
-    return start;
+    if (end == p) return {};
+    return {std::uint64_t{start}, {}};
 }
 
 bool process_running(pid_t pid, std::uint64_t start_time) noexcept {
     if (start_time == 0) // its start is unknown (a /proc we may not read): does the pid exist?
         return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM);
-    auto now = process_start_time(pid);
-    return now && *now == start_time;
+    auto now = read_process_start_time(pid);
+    if (!now) return true; // out of descriptors: we cannot tell, and a reservation must not end for it
+    return now.value && *now.value == start_time;
 }
 
 std::string executable_of(pid_t pid) {

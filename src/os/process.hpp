@@ -69,6 +69,9 @@ sys_result<bool> wait_exited(pid_t pid, int pidfd,
 /// When `pid` started (clock ticks since boot, /proc/PID/stat's starttime); with the pid, it names
 /// one process for good. Empty when there is no such process or it has exited (a zombie).
 std::optional<std::uint64_t> process_start_time(pid_t pid) noexcept;
+/// process_start_time() that tells "gone" (nullopt) from "cannot tell" (an error: the caller
+/// is out of descriptors, EMFILE or ENFILE).
+sys_result<std::optional<std::uint64_t>> read_process_start_time(pid_t pid) noexcept;
 
 /// Whether the process `pid` that started at `start_time` still runs (not a zombie, not a newer
 /// process that reuses the number). A `start_time` of 0 (unknown) only asks whether the pid exists.

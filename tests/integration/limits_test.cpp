@@ -6,6 +6,7 @@
 #include <npipe/security.hpp>
 
 #include <filesystem>
+#include <sys/resource.h>
 
 #include <thread>
 
@@ -248,4 +249,47 @@ TEST_F(limits, SecurityDescriptorBytesPerUidAreCapped) {
     a.reset(); // its share comes back
     auto b = server_instance::create(pipe_name("big-b"), large);
     EXPECT_GE(get_broker_status().refused_by_limits, 2u);
+}
+
+TEST_F(limits, ABrokerStartedUnderASoftLimitOf1024TakesItsHardLimit) {
+    // A shell's common soft RLIMIT_NOFILE of 1,024 stopped the broker at about 500 instances
+    // (then ERROR_SERVICE_NOT_ACTIVE, as if it did not run): it now raises it to the hard limit.
+    rlimit ours{};
+    ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &ours), 0);
+    if (ours.rlim_max != RLIM_INFINITY && ours.rlim_max < 2048)
+        GTEST_SKIP() << "this machine's hard limit (" << ours.rlim_max << ") leaves nothing to raise to";
+    std::string hard = ours.rlim_max == RLIM_INFINITY ? "unlimited" : std::to_string(ours.rlim_max);
+    rlimit raised = ours; // this test process holds two descriptors per instance too
+    raised.rlim_cur = ours.rlim_max;
+    ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &raised), 0);
+    process broker({"/usr/bin/prlimit", "--nofile=1024:" + hard, bindir() + "/npiped", "--runtime-dir", dir_});
+    ASSERT_TRUE(eventually([] { std::error_code ec; get_broker_status({}, ec); return !ec; }));
+    std::vector<server_instance> held;
+    for (int i = 0; i < 700; ++i) {
+        std::error_code ec;
+        held.push_back(server_instance::create(pipe_name("many-" + std::to_string(i % 4)), {}, ec));
+        ASSERT_FALSE(ec) << "instance " << i << ": " << ec.message();
+    }
+    EXPECT_EQ(get_broker_status().instances, 700u);
+}
+
+TEST_F(limits, ABrokerOutOfDescriptorsSaysSo) {
+    // With a hard limit of 1,024 the per-uid limits are lowered to fit it, and what cannot be
+    // served is refused with an error that says why - never "the broker is not running".
+    process broker({"/usr/bin/prlimit", "--nofile=1024:1024", bindir() + "/npiped", "--runtime-dir", dir_});
+    ASSERT_TRUE(eventually([] { std::error_code ec; get_broker_status({}, ec); return !ec; }));
+    auto status = get_broker_status();
+    EXPECT_LT(status.limit_instances_per_uid, 4096u);
+    EXPECT_LE(status.limit_connections_per_uid + 2 * status.limit_instances_per_uid, 1024u);
+    std::vector<server_instance> held;
+    std::error_code ec;
+    for (int i = 0; i < 2000 && !ec; ++i) {
+        auto s = server_instance::create(pipe_name("full-" + std::to_string(i % 8)), {}, ec);
+        if (!ec) held.push_back(std::move(s));
+    }
+    ASSERT_TRUE(ec) << "2,000 instances fit in 1,024 descriptors";
+    EXPECT_TRUE(ec == win32_error::not_enough_quota || ec == win32_error::too_many_open_files) << ec.message();
+    EXPECT_EQ(held.size(), status.limit_instances_per_uid) << "the per-uid limit, not the descriptor table, ended it";
+    held.clear();
+    auto again = server_instance::create(pipe_name("after"));
 }

@@ -402,3 +402,21 @@ TEST(stop_decisions, TheBrokersUserAndRootMayStopIt) {
     EXPECT_TRUE(may_stop(local(0), alice));
     EXPECT_FALSE(may_stop(local(bob), alice));
 }
+
+TEST(limit_decisions, PerUidLimitsFitTheDescriptorBudget) {
+    per_uid_limits generous;
+    EXPECT_FALSE(fit_limits_to_descriptors(generous, 1u << 20, true)) << "a million descriptors hold the defaults";
+    EXPECT_EQ(generous.instances, 4096u);
+    per_uid_limits tight;
+    ASSERT_TRUE(fit_limits_to_descriptors(tight, 4096, true));
+    // One uid at its limits: a descriptor per connection, two more per instance.
+    EXPECT_LE(tight.connections + 2 * tight.instances, 4096u / 4);
+    EXPECT_LE(tight.waiters, tight.connections);
+    per_uid_limits user;
+    ASSERT_TRUE(fit_limits_to_descriptors(user, 1024, false));
+    EXPECT_LE(user.connections + 2 * user.instances, 1024u * 3 / 4);
+    EXPECT_GE(user.instances, 150u) << "user scope: one user may use most of it";
+    per_uid_limits tiny;
+    fit_limits_to_descriptors(tiny, 48, false);
+    EXPECT_GE(tiny.connections, 2u) << "a server and a client still fit";
+}
