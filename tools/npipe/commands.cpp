@@ -22,15 +22,17 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
-#include <fcntl.h>
-#include <poll.h>
-#include <pthread.h>
+#include "os/fd.hpp"
+#include "os/poller.hpp"
+#include "os/process.hpp"
+#include "os/stdio.hpp"
+
+#include <fcntl.h> // O_RDONLY
 #include <signal.h>
-#include <sys/eventfd.h>
-#include <sys/signalfd.h>
-#include <unistd.h>
+#include <unistd.h> // STDIN_FILENO, STDOUT_FILENO
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <charconv>
@@ -122,8 +124,6 @@ void report(std::string_view what, const std::error_code& ec, std::string hint =
                              : fmt::format("{}: {}; {}", what, ec.message(), hint));
 }
 
-std::error_code errno_code(int e = errno) { return {e, std::generic_category()}; }
-
 /// The peer has gone (closed, or disconnected us): the normal end of a conversation.
 bool peer_gone(const std::error_code& ec) {
     return ec == win32_error::broken_pipe || ec == win32_error::pipe_not_connected || ec == win32_error::no_data;
@@ -149,26 +149,22 @@ int bad_usage(std::string_view text) {
 
 // ---- waiting ----------------------------------------------------------------------------------
 
-/// A flag that poll() can watch (an eventfd that stays readable once set).
+/// A flag that a wait can watch (an eventfd that stays readable once set).
 class event {
 public:
-    event() : fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
-    ~event() {
-        if (fd_ >= 0) ::close(fd_);
-    }
+    event() : fd_(os::make_wake_flag().value) {}
     event(const event&) = delete;
     event& operator=(const event&) = delete;
 
     void set() noexcept {
         if (set_.exchange(true)) return;
-        std::uint64_t one = 1;
-        while (::write(fd_, &one, sizeof one) < 0 && errno == EINTR) {}
+        (void)os::set_wake_flag(fd_.get());
     }
     bool is_set() const noexcept { return set_.load(); }
-    int fd() const noexcept { return fd_; }
+    int fd() const noexcept { return fd_.get(); }
 
 private:
-    int fd_;
+    os::fd fd_;
     std::atomic<bool> set_{false};
 };
 
@@ -177,39 +173,39 @@ enum class woke { ready, event, timeout };
 /// Waits until `fd` is readable (or hung up, or invalid: the next read tells) or one of
 /// `events` is set. `fd` < 0 waits for the events only. `timeout_ms` -1 waits forever.
 woke wait_readable(int fd, std::initializer_list<const event*> events, int timeout_ms = -1) {
-    std::vector<pollfd> fds;
-    fds.push_back({fd, POLLIN, 0});
+    std::array<os::io_watch, 4> watches;
+    std::size_t count = 0;
+    watches[count++] = {fd, os::io_ready::readable};
     for (const event* e : events)
-        if (e) fds.push_back({e->fd(), POLLIN, 0});
-    for (;;) {
-        int n = ::poll(fds.data(), fds.size(), timeout_ms);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return woke::ready; // let the read report it
-        }
-        if (n == 0) return woke::timeout;
-        for (std::size_t i = 1; i < fds.size(); ++i)
-            if (fds[i].revents) return woke::event;
-        if (fds[0].revents) return woke::ready;
-    }
+        if (e) watches[count++] = {e->fd(), os::io_ready::readable};
+    auto r = os::wait_ready(std::span(watches).first(count), timeout_ms);
+    if (!r) return woke::ready; // let the read report it
+    if (r.value == 0) return woke::timeout;
+    for (std::size_t i = 1; i < count; ++i)
+        if (watches[i].found != os::io_ready::none) return woke::event;
+    return woke::ready;
+}
+
+/// Waits until a non-blocking `fd` takes more (or fails: the next write tells).
+void wait_writable(int fd) {
+    os::io_watch w{fd, os::io_ready::writable};
+    (void)os::wait_ready(std::span(&w, 1), -1);
 }
 
 // ---- plain descriptors -------------------------------------------------------------------------
 
 bool write_all(int fd, std::span<const std::byte> data, std::error_code& ec) {
     while (!data.empty()) {
-        ssize_t n = ::write(fd, data.data(), data.size());
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            if (errno == EAGAIN) { // a non-blocking stdout: wait until it drains
-                pollfd p{fd, POLLOUT, 0};
-                ::poll(&p, 1, -1);
+        auto r = os::write_some(fd, data.data(), data.size());
+        if (!r) {
+            if (r.error == std::errc::resource_unavailable_try_again) { // a non-blocking stdout
+                wait_writable(fd);
                 continue;
             }
-            ec = errno_code();
+            ec = r.error;
             return false;
         }
-        data = data.subspan(static_cast<std::size_t>(n));
+        data = data.subspan(r.value);
     }
     return true;
 }
@@ -217,16 +213,13 @@ bool write_all(int fd, std::span<const std::byte> data, std::error_code& ec) {
 /// read(2) of what is there; 0 at end of file. An unusable stdin counts as an empty one.
 std::size_t read_some(int fd, std::span<std::byte> buffer, std::error_code& ec) {
     for (;;) {
-        ssize_t n = ::read(fd, buffer.data(), buffer.size());
-        if (n >= 0) return static_cast<std::size_t>(n);
-        if (errno == EINTR) continue;
-        if (errno == EAGAIN) {
-            pollfd p{fd, POLLIN, 0};
-            ::poll(&p, 1, -1);
+        auto r = os::read_some(fd, buffer.data(), buffer.size());
+        if (r) return r.value;
+        if (r.error == std::errc::resource_unavailable_try_again) {
+            wait_readable(fd, {});
             continue;
         }
-        if (errno == EBADF) return 0;
-        ec = errno_code();
+        if (r.error != std::errc::bad_file_descriptor) ec = r.error;
         return 0;
     }
 }
@@ -501,13 +494,13 @@ void exec_session(server_instance& inst, server_state& st) {
     spawn_options so;
     so.program = st.command.front();
     so.args.assign(st.command.begin() + 1, st.command.end());
-    int devnull = -1;
+    os::fd devnull;
     if (st.server_reads()) {
         to_child = anonymous_pipe::create(0, false, ec);
         so.stdin_fd = to_child.read_end.native_handle();
     } else {
-        devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-        so.stdin_fd = devnull;
+        devnull = os::open_path("/dev/null", O_RDONLY, 0).value;
+        so.stdin_fd = devnull.get();
     }
     if (!ec && st.server_writes()) {
         from_child = anonymous_pipe::create(0, false, ec);
@@ -518,7 +511,7 @@ void exec_session(server_instance& inst, server_state& st) {
         return;
     }
     child_process child = child_process::spawn(so, ec);
-    if (devnull >= 0) ::close(devnull);
+    devnull.reset();
     to_child.read_end.close();
     from_child.write_end.close();
     if (ec) {
@@ -703,13 +696,7 @@ int run_serve(const serve_args& a, const context& ctx) {
     std::fflush(stderr);
 
     // Signals arrive through a descriptor; every thread started from here on blocks them.
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGTERM);
-    sigaddset(&signals, SIGHUP);
-    ::pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-    int sigfd = ::signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK);
+    os::fd signals = os::signal_descriptor({SIGINT, SIGTERM, SIGHUP}).value;
 
     {
         std::lock_guard lock(st->mutex);
@@ -717,12 +704,12 @@ int run_serve(const serve_args& a, const context& ctx) {
         st->threads.emplace_back(run_worker, std::ref(*st), std::move(first));
     }
 
-    pollfd fds[2] = {{st->stop.fd(), POLLIN, 0}, {sigfd, POLLIN, 0}};
     while (!st->stop.is_set()) {
-        if (::poll(fds, 2, -1) < 0 && errno != EINTR) break;
-        if (fds[1].revents) {
-            signalfd_siginfo info{};
-            while (::read(sigfd, &info, sizeof info) > 0) {}
+        std::array<os::io_watch, 2> watches{{{st->stop.fd(), os::io_ready::readable},
+                                             {signals.get(), os::io_ready::readable}}};
+        if (!os::wait_ready(watches, -1)) break;
+        if (watches[1].found != os::io_ready::none) {
+            while (os::read_signal(signals.get())) {}
             st->stop.set();
         }
     }
@@ -734,7 +721,6 @@ int run_serve(const serve_args& a, const context& ctx) {
     auto threads = std::move(st->threads);
     lock.unlock();
     for (auto& t : threads) t.join();
-    if (sigfd >= 0) ::close(sigfd);
     return st->status;
 }
 
@@ -856,7 +842,7 @@ int run_call(const std::string& raw_name, const std::optional<std::string>& data
     bool truncated = ec == win32_error::more_data;
     std::error_code wec;
     write_all(STDOUT_FILENO, std::span(reply).first(r.bytes), wec);
-    if (!wec && ::isatty(STDOUT_FILENO)) write_all(STDOUT_FILENO, std::as_bytes(std::span("\n", 1)), wec);
+    if (!wec && os::is_terminal(STDOUT_FILENO)) write_all(STDOUT_FILENO, std::as_bytes(std::span("\n", 1)), wec);
     if (wec) {
         report("cannot write to stdout", wec);
         return exit_failure;
@@ -972,23 +958,13 @@ int run_broker_status(bool json, const context& ctx) {
     return print(json ? to_json(b).dump(2) + "\n" : format_broker_status(b));
 }
 
-/// The process runs (a zombie, waiting for init to reap it, has finished).
-bool process_running(pid_t pid) {
-    if (::kill(pid, 0) != 0 && errno != EPERM) return false;
-    std::FILE* f = std::fopen(fmt::format("/proc/{}/stat", pid).c_str(), "r");
-    if (!f) return true;
-    char line[512] = {};
-    std::size_t n = std::fread(line, 1, sizeof line - 1, f);
-    std::fclose(f);
-    const char* paren = std::strrchr(line, ')'); // the name may hold anything; the state follows it
-    if (n == 0 || !paren || paren[1] == '\0') return true;
-    return paren[2] != 'Z' && paren[2] != 'X';
-}
-
 int run_broker_stop(const context& ctx) {
     auto where = ctx.endpoint();
     std::error_code ec;
     auto b = get_broker_status(where, ec);
+    // Its start time names this process for good: a zombie, or a new process with its pid, is
+    // not it (0 when /proc does not say: then only whether the pid exists counts).
+    std::uint64_t started = b.pid > 0 ? os::process_start_time(b.pid).value_or(0) : 0;
     if (!ec) stop_broker(where, ec);
     if (ec == win32_error::service_not_active) return print("no broker running\n");
     if (ec) {
@@ -997,7 +973,7 @@ int run_broker_stop(const context& ctx) {
     }
     // Return once it is gone, so that its runtime directory may be removed at once.
     auto deadline = clock::now() + 5s;
-    while (b.pid > 0 && clock::now() < deadline && process_running(b.pid))
+    while (b.pid > 0 && clock::now() < deadline && os::process_running(b.pid, started))
         std::this_thread::sleep_for(10ms);
     return print(fmt::format("broker stopped (pid {})\n", b.pid));
 }

@@ -2,9 +2,10 @@
 // Thin: a table of sub-commands; each lives in commands.cpp.
 #include "commands.hpp"
 
+#include "os/stdio.hpp"
+
 #include <CLI/CLI.hpp>
 
-#include <pthread.h>
 #include <signal.h>
 #include <string>
 #include <vector>
@@ -38,10 +39,7 @@ constexpr command commands[] = {
 int main(int argc, char** argv) {
     // A reader that went away is an error we handle, not a reason to die. Blocked rather than
     // ignored: commands run by `serve --exec` start with the default disposition again.
-    sigset_t pipe_signal;
-    sigemptyset(&pipe_signal);
-    sigaddset(&pipe_signal, SIGPIPE);
-    ::pthread_sigmask(SIG_BLOCK, &pipe_signal, nullptr);
+    npipe::os::block_signals({SIGPIPE});
 
     npipe::cli::context ctx;
     std::vector<std::string> args(argv + 1, argv + argc);

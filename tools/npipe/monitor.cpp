@@ -2,6 +2,8 @@
 // per event, coloured on a terminal.
 #include "commands.hpp"
 
+#include "os/stdio.hpp"
+
 #include <npipe/namespace.hpp>
 
 #include <CLI/CLI.hpp>
@@ -120,7 +122,7 @@ int run_monitor(bool json, bool follow, const std::string& since_text, const con
         }
         o.since = *since;
     }
-    bool colour = !json && ::isatty(STDOUT_FILENO) && !std::getenv("NO_COLOR");
+    bool colour = !json && os::is_terminal(STDOUT_FILENO) && !std::getenv("NO_COLOR");
     std::error_code ec;
     monitor_events(
         o,
