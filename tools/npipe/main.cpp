@@ -1,5 +1,5 @@
 // npipe - the command-line tool: serve, connect to, call and inspect named pipes.
-// Thin: a table of sub-commands; each lives in commands.cpp.
+// Thin: a table of sub-commands; commands.hpp says which file holds each.
 #include "commands.hpp"
 
 #include "os/stdio.hpp"
@@ -66,7 +66,7 @@ int main(int argc, char** argv) {
         app.parse(reversed);
     } catch (const CLI::ParseError& e) {
         int code = app.exit(e);
-        return code == 0 ? 0 : npipe::cli::exit_usage;
+        return code == 0 ? npipe::cli::exit_ok : npipe::cli::exit_usage;
     }
     for (auto& [sub, run] : runners)
         if (sub->parsed()) return run();
