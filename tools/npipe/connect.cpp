@@ -1,5 +1,5 @@
 // npipe connect, call, wait: the commands that use a pipe as a client - netcat for pipes,
-// CallNamedPipe, WaitNamedPipe.
+// CallNamedPipe (without its fixed reply buffer), WaitNamedPipe.
 #include "bridge.hpp"
 #include "commands.hpp"
 #include "output.hpp"
@@ -119,6 +119,56 @@ std::optional<clock::time_point> call_deadline(const std::string& name, std::chr
     return clock::now() + (ec || p.default_timeout.count() == 0 ? 50ms : p.default_timeout);
 }
 
+/// CallNamedPipe's steps without its fixed reply buffer: open (when every instance is busy, one
+/// WaitNamedPipe of `left` and one more try), message read mode, send `request` and read the
+/// first `reply.size()` bytes of the answer. ERROR_MORE_DATA in `ec` when more of it follows.
+std::optional<client> start_call(const std::string& name, std::span<const std::byte> request,
+                                 std::span<std::byte> reply, std::size_t& got, std::chrono::milliseconds left,
+                                 const endpoint& where, std::error_code& ec) {
+    client_options co;
+    co.endpoint = where;
+    std::optional<client> c(client::open(name, co, ec));
+    if (ec == win32_error::pipe_busy) {
+        wait_named_pipe(name, left, where, ec);
+        if (ec) return std::nullopt;
+        c.emplace(client::open(name, co, ec));
+    }
+    if (ec) return std::nullopt;
+    c->set_state(read_mode::message, std::nullopt, ec);
+    if (ec) return std::nullopt;
+    got = c->transact(request, reply, ec).bytes;
+    return c;
+}
+
+/// Writes the reply to stdout: `first`, then, while the message goes on (`more`), the rest as it
+/// is read. A newline follows on a terminal.
+int print_reply(client& c, const std::string& name, std::span<const std::byte> first, bool more) {
+    std::vector<std::byte> buf(chunk_size);
+    std::span<const std::byte> part = first;
+    for (;;) {
+        std::error_code wec;
+        if (!write_all(STDOUT_FILENO, part, wec)) {
+            report("cannot write to stdout", wec);
+            return exit_failure;
+        }
+        if (!more) break;
+        std::error_code ec;
+        auto r = c.read(buf, ec);
+        more = ec == win32_error::more_data;
+        if (ec && !more) {
+            report(fmt::format("cannot read the rest of the reply from {}", name), ec);
+            return exit_failure;
+        }
+        part = std::span(buf).first(r.bytes);
+    }
+    std::error_code wec;
+    if (os::is_terminal(STDOUT_FILENO) && !write_all(STDOUT_FILENO, std::as_bytes(std::span("\n", 1)), wec)) {
+        report("cannot write to stdout", wec);
+        return exit_failure;
+    }
+    return exit_ok;
+}
+
 int run_call(const call_args& a, const context& ctx) {
     std::string name = expand_pipe_name(a.name);
     auto timeout = parse_timeout(a.timeout);
@@ -140,15 +190,17 @@ int run_call(const call_args& a, const context& ctx) {
     auto where = ctx.endpoint();
     auto deadline = call_deadline(name, *timeout, where);
     std::vector<std::byte> reply(chunk_size);
-    read_result r;
+    std::size_t got = 0;
+    std::optional<client> c;
     for (;;) {
         auto left = wait_forever;
         if (deadline)
             left = std::max(1ms, std::chrono::ceil<std::chrono::milliseconds>(*deadline - clock::now()));
-        r = call_named_pipe(name, request, reply, left, where, ec);
+        c = start_call(name, request, reply, got, left, where, ec);
         if (ec != win32_error::pipe_busy || (deadline && clock::now() >= *deadline)) break;
     }
-    if (ec && ec != win32_error::more_data) {
+    bool more = ec == win32_error::more_data; // longer than the first read: the rest follows
+    if (ec && !more) {
         std::string hint;
         if (ec == win32_error::invalid_parameter || ec == win32_error::bad_pipe)
             hint = "call needs a message pipe (serve --message)";
@@ -157,20 +209,7 @@ int run_call(const call_args& a, const context& ctx) {
         report(fmt::format("cannot call {}", name), ec, hint);
         return exit_failure;
     }
-    bool truncated = ec == win32_error::more_data;
-    std::error_code wec;
-    write_all(STDOUT_FILENO, std::span(reply).first(r.bytes), wec);
-    if (!wec && os::is_terminal(STDOUT_FILENO)) write_all(STDOUT_FILENO, std::as_bytes(std::span("\n", 1)), wec);
-    if (wec) {
-        report("cannot write to stdout", wec);
-        return exit_failure;
-    }
-    if (truncated) {
-        report_line(fmt::format("warning: the reply from {} is longer than {} bytes; the rest was dropped", name,
-                                chunk_size));
-        return exit_truncated;
-    }
-    return exit_ok;
+    return print_reply(*c, name, std::span(reply).first(got), more);
 }
 
 // ---- wait --------------------------------------------------------------------------------------
@@ -228,9 +267,8 @@ runner setup_call(CLI::App& sub, context& ctx) {
     sub.add_option("--timeout", a->timeout,
                    "How long to wait for a free instance: MS, 'default' (the pipe's) or 'forever'")
         ->type_name("MS");
-    sub.footer("Opens the pipe, sends one message, prints the reply (raw; a newline is added only on a terminal)\n"
-               "and closes it. Needs a message pipe. Replies over 64 KiB are cut: the first 64 KiB are printed,\n"
-               "with a warning, and the exit status is 3.");
+    sub.footer("Opens the pipe, sends one message, prints the whole reply, however long (raw; a newline is added\n"
+               "only on a terminal) and closes it. Needs a message pipe.");
     return [a, &ctx] { return run_call(*a, ctx); };
 }
 

@@ -17,9 +17,8 @@ namespace npipe::cli {
 
 /// Exit statuses shared by every command.
 inline constexpr int exit_ok = 0;
-inline constexpr int exit_failure = 1;   ///< the operation failed (the message names the Win32 error)
-inline constexpr int exit_usage = 2;     ///< bad command line
-inline constexpr int exit_truncated = 3; ///< `call`: the reply did not fit the 64 KiB buffer
+inline constexpr int exit_failure = 1; ///< the operation failed (the message names the Win32 error)
+inline constexpr int exit_usage = 2;   ///< bad command line
 
 /// What every command may use: the global options and what main.cpp took off the command line.
 struct context {

@@ -57,7 +57,7 @@ int main(int argc, char** argv) {
         runners.emplace_back(sub, c.setup(*sub, ctx));
     }
     // After the commands, which would otherwise inherit it.
-    app.footer("Exit status: 0 success, 1 the operation failed, 2 usage error, 3 reply truncated (call).\n"
+    app.footer("Exit status: 0 success, 1 the operation failed, 2 usage error.\n"
                "Run 'npipe COMMAND --help' for a command's options.");
 
     // CLI11 wants the arguments last-first.
