@@ -556,6 +556,35 @@ class CliTest(unittest.TestCase):
         follower.send_signal(signal.SIGINT)
         follower.wait(timeout=TIMEOUT)
 
+    def test_monitor_follow_waits_for_a_broker(self):
+        # Where no broker can start on demand, the error stays: autostart off, the system scope.
+        r = self.npipe("monitor", "--follow", env=dict(self.env, NPIPE_NO_AUTOSTART="1"), timeout=5)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn(b"no broker running", r.stderr)
+        r = self.npipe("monitor", "--follow", "--system", "--runtime-dir", os.path.join(self.base, "none"), timeout=5)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn(b"no broker running", r.stderr)
+        # A defender starts watching before anything else runs in the user scope.
+        follower = self.start("monitor", "--json", "--follow")
+        self.wait_until(lambda: follower.poll() is not None or "waiting for one" in self.stderr_of(follower),
+                        "the monitor to wait for a broker")
+        self.assertIsNone(follower.poll(), "monitor --follow exited: %s" % self.stderr_of(follower))
+        self.serve("late", "--echo")  # starts the broker
+        got = b""
+        events = []
+        deadline = time.monotonic() + TIMEOUT
+        while ("CreatePipe", "\\late") not in [(e["EventType"], e.get("PipeName")) for e in events] \
+                and time.monotonic() < deadline and follower.poll() is None:
+            ready, _, _ = select.select([follower.stdout.fileno()], [], [], 0.1)
+            if ready:
+                got += os.read(follower.stdout.fileno(), 65536)
+                events = [json.loads(line) for line in got.split(b"\n")[:-1]]  # whole lines only
+        self.assertIn(("CreatePipe", "\\late"), [(e["EventType"], e.get("PipeName")) for e in events],
+                      "the create seen: %r; stderr: %s" % (got, self.stderr_of(follower)))
+        self.assertEqual(events[0]["EventType"], "BrokerStarted", "nothing of the new broker is missed")
+        follower.send_signal(signal.SIGINT)
+        follower.wait(timeout=TIMEOUT)
+
     def test_rules_test_and_list(self):
         r = self.npipe("rules", "test", "MSSE-1234-server")
         self.assertEqual(r.returncode, 0, r.stderr)
