@@ -209,11 +209,22 @@ class CliTest(unittest.TestCase):
         self.assertEqual((r.returncode, r.stdout), (0, b"hi there"), r.stderr)  # no newline: not a terminal
         r = self.npipe("call", full_name("rpc"), "--timeout", "1000", input=b"from stdin\n")
         self.assertEqual((r.returncode, r.stdout), (0, b"from stdin\n"), r.stderr)
-        # A reply over 64 KiB: the first 64 KiB, a warning, exit 3.
-        r = self.npipe("call", "rpc", input=b"y" * 70000)
-        self.assertEqual(r.returncode, 3, r.stderr)
-        self.assertEqual(r.stdout, b"y" * 65536)
-        self.assertIn(b"warning", r.stderr)
+
+    def test_call_prints_a_long_reply_whole(self):
+        # CallNamedPipe's fixed buffer is no limit of the CLI: a 300 KiB reply (several times the
+        # 64 KiB the first read takes) is printed to its last byte, exit 0, nothing on stderr.
+        self.serve("rpc", "--echo", "--message")
+        request = bytes((i * 7 + i // 251) % 256 for i in range(300 * 1024))
+        r = self.npipe("call", "rpc", input=request)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(len(r.stdout), len(request))
+        self.assertTrue(r.stdout == request, "the reply differs from byte %d on" %
+                        next((i for i, (a, b) in enumerate(zip(r.stdout, request)) if a != b), -1))
+        self.assertEqual(r.stderr, b"")
+        # A reply of exactly one first read's size, and one byte more, end where they should too.
+        for size in (65536, 65537):
+            r = self.npipe("call", "rpc", input=request[:size])
+            self.assertEqual((r.returncode, r.stdout), (0, request[:size]), r.stderr)
 
     def test_concurrent_calls_share_one_instance(self):
         self.serve("rpc", "--echo", "--message", "--instances", "1")
@@ -542,6 +553,35 @@ class CliTest(unittest.TestCase):
             if ready:
                 got += os.read(follower.stdout.fileno(), 65536)
         self.assertIn(b"\\\\second", got, "a pipe created after the monitor started")
+        follower.send_signal(signal.SIGINT)
+        follower.wait(timeout=TIMEOUT)
+
+    def test_monitor_follow_waits_for_a_broker(self):
+        # Where no broker can start on demand, the error stays: autostart off, the system scope.
+        r = self.npipe("monitor", "--follow", env=dict(self.env, NPIPE_NO_AUTOSTART="1"), timeout=5)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn(b"no broker running", r.stderr)
+        r = self.npipe("monitor", "--follow", "--system", "--runtime-dir", os.path.join(self.base, "none"), timeout=5)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn(b"no broker running", r.stderr)
+        # A defender starts watching before anything else runs in the user scope.
+        follower = self.start("monitor", "--json", "--follow")
+        self.wait_until(lambda: follower.poll() is not None or "waiting for one" in self.stderr_of(follower),
+                        "the monitor to wait for a broker")
+        self.assertIsNone(follower.poll(), "monitor --follow exited: %s" % self.stderr_of(follower))
+        self.serve("late", "--echo")  # starts the broker
+        got = b""
+        events = []
+        deadline = time.monotonic() + TIMEOUT
+        while ("CreatePipe", "\\late") not in [(e["EventType"], e.get("PipeName")) for e in events] \
+                and time.monotonic() < deadline and follower.poll() is None:
+            ready, _, _ = select.select([follower.stdout.fileno()], [], [], 0.1)
+            if ready:
+                got += os.read(follower.stdout.fileno(), 65536)
+                events = [json.loads(line) for line in got.split(b"\n")[:-1]]  # whole lines only
+        self.assertIn(("CreatePipe", "\\late"), [(e["EventType"], e.get("PipeName")) for e in events],
+                      "the create seen: %r; stderr: %s" % (got, self.stderr_of(follower)))
+        self.assertEqual(events[0]["EventType"], "BrokerStarted", "nothing of the new broker is missed")
         follower.send_signal(signal.SIGINT)
         follower.wait(timeout=TIMEOUT)
 

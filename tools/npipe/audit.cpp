@@ -1,10 +1,12 @@
 // npipe audit: what in the current namespace deserves a defender's look - pipes whose DACL is
 // too open, pipes that Sigma rules flag, root servers that take any client, and connections in
 // which a privileged client talks to an unprivileged server (the Potato pattern).
-#include "acl.hpp"
 #include "commands.hpp"
+#include "inspect.hpp"
+#include "output.hpp"
+#include "rules_cmd.hpp"
 
-#include "sigma/sigma.hpp"
+#include "os/process.hpp"
 
 #include <npipe/namespace.hpp>
 #include <npipe/pipe_name.hpp>
@@ -15,13 +17,9 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
-#include <filesystem>
 #include <memory>
 
 namespace npipe::cli {
-
-sigma::rule_set load_rule_set(const std::vector<std::string>& dirs, bool no_default); // rules_cmd.cpp
-std::string sysmon_name_of(const std::string& typed);                                 // rules_cmd.cpp
 
 namespace {
 
@@ -33,12 +31,6 @@ struct finding {
 
 /// A uid that acts for the system: root, or a system account (below 1000, as Debian allocates).
 bool privileged(uid_t uid) { return uid < 1000; }
-
-std::string image_of(pid_t pid) {
-    std::error_code ec;
-    auto p = std::filesystem::read_symlink("/proc/" + std::to_string(pid) + "/exe", ec);
-    return ec ? std::string{} : p.string();
-}
 
 std::vector<finding> audit(const std::vector<pipe_status>& pipes, const sigma::rule_set& rules) {
     std::vector<finding> out;
@@ -53,7 +45,7 @@ std::vector<finding> audit(const std::vector<pipe_status>& pipes, const sigma::r
         if (sd) {
             if (auto risk = risk_of(*sd); !risk.empty()) out.push_back({"open-acl", p.name, risk});
         }
-        std::string image = p.instances.empty() ? std::string{} : image_of(p.instances.front().server_pid);
+        std::string image = p.instances.empty() ? std::string{} : os::executable_of(p.instances.front().server_pid);
         std::string pipe_name = sysmon_name_of(p.name);
         for (const auto& r : sigma::matching(rules, [&](std::string_view field) -> std::optional<std::string> {
                  if (field == "PipeName") return pipe_name;
@@ -108,7 +100,7 @@ int run_audit(const audit_args& a, const context& ctx) {
     if (a.json) {
         nlohmann::json out = nlohmann::json::array();
         for (const auto& f : found) out.push_back({{"kind", f.kind}, {"pipe", f.pipe}, {"detail", f.detail}});
-        std::printf("%s\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+        if (print_json(out) != exit_ok) return exit_failure;
     } else {
         for (const auto& f : found) std::printf("%-24s %s\n%-24s   %s\n", f.kind.c_str(), f.pipe.c_str(), "", f.detail.c_str());
         std::printf("%zu finding%s in %zu pipe%s (%zu rules)\n", found.size(), found.size() == 1 ? "" : "s", pipes.size(),

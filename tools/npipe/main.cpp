@@ -1,10 +1,11 @@
 // npipe - the command-line tool: serve, connect to, call and inspect named pipes.
-// Thin: a table of sub-commands; each lives in commands.cpp.
+// Thin: a table of sub-commands; commands.hpp says which file holds each.
 #include "commands.hpp"
+
+#include "os/stdio.hpp"
 
 #include <CLI/CLI.hpp>
 
-#include <pthread.h>
 #include <signal.h>
 #include <string>
 #include <vector>
@@ -38,10 +39,7 @@ constexpr command commands[] = {
 int main(int argc, char** argv) {
     // A reader that went away is an error we handle, not a reason to die. Blocked rather than
     // ignored: commands run by `serve --exec` start with the default disposition again.
-    sigset_t pipe_signal;
-    sigemptyset(&pipe_signal);
-    sigaddset(&pipe_signal, SIGPIPE);
-    ::pthread_sigmask(SIG_BLOCK, &pipe_signal, nullptr);
+    npipe::os::block_signals({SIGPIPE});
 
     npipe::cli::context ctx;
     std::vector<std::string> args(argv + 1, argv + argc);
@@ -59,7 +57,7 @@ int main(int argc, char** argv) {
         runners.emplace_back(sub, c.setup(*sub, ctx));
     }
     // After the commands, which would otherwise inherit it.
-    app.footer("Exit status: 0 success, 1 the operation failed, 2 usage error, 3 reply truncated (call).\n"
+    app.footer("Exit status: 0 success, 1 the operation failed, 2 usage error.\n"
                "Run 'npipe COMMAND --help' for a command's options.");
 
     // CLI11 wants the arguments last-first.
@@ -68,7 +66,7 @@ int main(int argc, char** argv) {
         app.parse(reversed);
     } catch (const CLI::ParseError& e) {
         int code = app.exit(e);
-        return code == 0 ? 0 : npipe::cli::exit_usage;
+        return code == 0 ? npipe::cli::exit_ok : npipe::cli::exit_usage;
     }
     for (auto& [sub, run] : runners)
         if (sub->parsed()) return run();

@@ -2,6 +2,8 @@
 // per event, coloured on a terminal.
 #include "commands.hpp"
 
+#include "os/stdio.hpp"
+
 #include <npipe/namespace.hpp>
 
 #include <CLI/CLI.hpp>
@@ -13,10 +15,14 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
-#include <unistd.h>
+#include <string_view>
+#include <thread>
+
+#include <unistd.h> // STDOUT_FILENO
 
 namespace npipe::cli {
 namespace {
@@ -108,6 +114,43 @@ std::string readable(const nlohmann::json& e, bool colour) {
     return line + "\n";
 }
 
+/// Whether a broker may still start here on demand: in the user scope the first program that
+/// creates a pipe starts one, unless NPIPE_NO_AUTOSTART says not to (src/runtime_dir.cpp's
+/// rule). The system broker is started by systemd, never on demand.
+bool broker_starts_on_demand(const context& ctx) {
+    auto env = [](const char* name) -> std::string_view {
+        const char* v = std::getenv(name);
+        return v ? v : "";
+    };
+    if (ctx.system || env("NPIPE_SCOPE") == "system") return false;
+    std::string_view no_autostart = env("NPIPE_NO_AUTOSTART");
+    return no_autostart.empty() || no_autostart == "0";
+}
+
+/// monitor_events, and with --follow where a broker starts on demand, waiting for one first: a
+/// defender may start watching before anything else runs. Nothing is missed meanwhile - a new
+/// broker keeps its events from its start, and the reader gets them first.
+void read_events(const monitor_options& o, const std::function<bool(std::uint64_t, const std::string&)>& on_event,
+                 const context& ctx, std::error_code& ec) {
+    bool told = false;
+    for (;;) {
+        monitor_events(
+            o, on_event,
+            [](std::uint64_t lost) {
+                std::fprintf(stderr, "npipe monitor: %llu events lost (the broker's ring overwrote them before they were read)\n",
+                             static_cast<unsigned long long>(lost));
+            },
+            ctx.endpoint(), ec);
+        if (ec != win32_error::service_not_active || !o.follow || !broker_starts_on_demand(ctx)) return;
+        if (!told) {
+            std::fprintf(stderr, "npipe monitor: no broker running yet (runtime directory %s); waiting for one to start\n",
+                         resolve_runtime_dir(ctx.endpoint()).c_str());
+            told = true;
+        }
+        std::this_thread::sleep_for(100ms); // the first program that creates a pipe starts it
+    }
+}
+
 int run_monitor(bool json, bool follow, const std::string& since_text, const context& ctx) {
     monitor_options o;
     o.follow = follow;
@@ -120,9 +163,9 @@ int run_monitor(bool json, bool follow, const std::string& since_text, const con
         }
         o.since = *since;
     }
-    bool colour = !json && ::isatty(STDOUT_FILENO) && !std::getenv("NO_COLOR");
+    bool colour = !json && os::is_terminal(STDOUT_FILENO) && !std::getenv("NO_COLOR");
     std::error_code ec;
-    monitor_events(
+    read_events(
         o,
         [&](std::uint64_t, const std::string& text) {
             std::string out;
@@ -136,11 +179,7 @@ int run_monitor(bool json, bool follow, const std::string& since_text, const con
             std::fflush(stdout); // a pipe to grep or jq sees each event at once
             return !std::ferror(stdout);
         },
-        [](std::uint64_t lost) {
-            std::fprintf(stderr, "npipe monitor: %llu events lost (the broker's ring overwrote them before they were read)\n",
-                         static_cast<unsigned long long>(lost));
-        },
-        ctx.endpoint(), ec);
+        ctx, ec);
     if (ec == win32_error::service_not_active) {
         std::fprintf(stderr, "npipe monitor: no broker running (runtime directory %s)\n",
                      resolve_runtime_dir(ctx.endpoint()).c_str());
@@ -168,9 +207,11 @@ runner setup_monitor(CLI::App& sub, context& ctx) {
     sub.add_option("--since", a->since, "Only events since 30s, 15m, 2h, 1d ago, or a UTC time YYYY-MM-DD HH:MM:SS")
         ->type_name("WHEN");
     sub.footer("Shows the events the broker keeps (npiped --events, default 16384), oldest first, then exits;\n"
-               "with --follow it goes on until interrupted. Events a slow reader missed because the broker's\n"
-               "ring moved on are counted on stderr, never dropped silently. In system scope only root and the\n"
-               "broker's user see other users' events. Colour on a terminal unless NO_COLOR is set.");
+               "with --follow it goes on until interrupted. With --follow in the user scope and no broker yet, it\n"
+               "waits for one (the first program that creates a pipe starts it) and misses none of its events.\n"
+               "Events a slow reader missed because the broker's ring moved on are counted on stderr, never\n"
+               "dropped silently. In system scope only root and the broker's user see other users' events.\n"
+               "Colour on a terminal unless NO_COLOR is set.");
     return [a, &ctx] { return run_monitor(a->json, a->follow, a->since, ctx); };
 }
 

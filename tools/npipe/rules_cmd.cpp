@@ -1,8 +1,9 @@
 // npipe rules list | test: the Sigma rules the broker would load, and which of them a pipe name
 // (and an image) would trigger - without a broker.
-#include "commands.hpp"
+#include "rules_cmd.hpp"
 
-#include "sigma/sigma.hpp"
+#include "commands.hpp"
+#include "output.hpp"
 
 #include <npipe/pipe_name.hpp>
 
@@ -36,12 +37,12 @@ std::string sysmon_name_of(const std::string& typed) {
     return "\\" + (parsed ? parsed->name : typed);
 }
 
+namespace {
+
 nlohmann::json rule_json(const sigma::rule& r) {
     return {{"title", r.title}, {"id", r.id},     {"author", r.author}, {"level", r.level},
             {"status", r.status}, {"file", r.file}, {"tags", r.tags}};
 }
-
-namespace {
 
 struct rules_args {
     std::vector<std::string> dirs;
@@ -56,8 +57,7 @@ int run_rules_list(const rules_args& a) {
     if (a.json) {
         nlohmann::json out = nlohmann::json::array();
         for (const auto& r : set.rules) out.push_back(rule_json(*r));
-        std::printf("%s\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
-        return exit_ok;
+        return print_json(out);
     }
     if (set.rules.empty()) std::printf("(no rules)\n");
     for (const auto& r : set.rules)
@@ -79,7 +79,7 @@ int run_rules_test(const rules_args& a) {
     if (a.json) {
         nlohmann::json out = {{"PipeName", pipe}, {"Image", a.image}, {"matches", nlohmann::json::array()}};
         for (const auto& r : hits) out["matches"].push_back(rule_json(*r));
-        std::printf("%s\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+        if (print_json(out) != exit_ok) return exit_failure;
     } else if (hits.empty()) {
         std::printf("%s: no rule matches (%zu rules)\n", pipe.c_str(), set.rules.size());
     } else {
