@@ -1,6 +1,10 @@
+#include "protocol/instance_page.hpp"
 #include "protocol/messages.hpp"
 
 #include <gtest/gtest.h>
+
+#include <cstddef>
+#include <cstring>
 
 using namespace npipe::protocol;
 
@@ -176,4 +180,19 @@ TEST(Protocol, SixteenBitCountsCutLongListsToTheirFirst65535Items) {
     pipe_list_reply list_out;
     ASSERT_TRUE(decode(body_of(encode(list)), list_out));
     EXPECT_EQ(list_out.pipes.at(0).instances.size(), 0xFFFFu);
+}
+
+TEST(Protocol, InstancePageLayoutAndPublication) {
+    // The layout is part of protocol version 4: the generation is the page's first 8 bytes.
+    static_assert(offsetof(instance_page, disconnected_generation) == 0);
+    static_assert(sizeof(instance_page) == 8);
+    alignas(instance_page) std::byte page[npipe::os::shared_page::size]{};
+    EXPECT_EQ(load_disconnected(page), 0u);
+    store_disconnected(page, 5);
+    EXPECT_EQ(load_disconnected(page), 5u);
+    store_disconnected(page, 3); // never back
+    EXPECT_EQ(load_disconnected(page), 5u);
+    std::uint64_t first; // host order: the page never leaves the machine
+    std::memcpy(&first, page, sizeof(first));
+    EXPECT_EQ(first, 5u);
 }
