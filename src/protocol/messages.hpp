@@ -1,9 +1,10 @@
 // protocol/messages.hpp - the library <-> broker wire protocol, shared by both sides.
 //
 // A frame is an 8-byte header (magic "NP", version, type, body length, little-endian) and a
-// body: the message's fields in the order protocol/fields.hpp declares them. Requests to the broker are at most max_request_body bytes;
-// replies at most max_reply_body. A frame with a wrong magic, version or length, or a body that
-// does not decode exactly, ends the connection: the peer is either broken or hostile.
+// body: the message's fields in the order protocol/fields.hpp declares them. Requests to the
+// broker are at most max_request_body bytes; replies at most max_reply_body (frame_reader.hpp
+// reassembles frames as they arrive). A frame with a wrong magic, version or length, or a body
+// that does not decode exactly, ends the connection: the peer is either broken or hostile.
 //
 // One connection carries one conversation:
 //   client:  open -> opened (+ the instance's shared page) | error; on success the same
@@ -12,7 +13,8 @@
 //            so the reply precedes the server's first byte on that connection.
 //   server:  create_instance (+ shared page) -> created | error; the connection then stays as
 //            the instance's link: listen (-> listening, when the instance already listened),
-//            disconnect (-> disconnected, when the instance was listening) from the server, client_arrived (+ the data connection) pushed by the broker. Because the
+//            disconnect (-> disconnected, when the instance was listening) from the server,
+//            client_arrived (+ the data connection) pushed by the broker. Because the
 //            broker handles an open in one step, a client whose open has returned is always
 //            pushed before the acknowledgement of any later listen: that is how the server
 //            knows exactly whether a client is there.

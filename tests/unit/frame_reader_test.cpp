@@ -46,7 +46,8 @@ std::vector<bytes> frames_of(const bytes& s) {
         EXPECT_EQ(decode_header(std::span<const std::byte, header_size>(s.data() + at, header_size), max_reply_body, h),
                   header_problem::none);
         std::size_t size = header_size + h.length;
-        out.emplace_back(s.begin() + static_cast<std::ptrdiff_t>(at), s.begin() + static_cast<std::ptrdiff_t>(at + size));
+        auto first = s.begin() + static_cast<std::ptrdiff_t>(at);
+        out.emplace_back(first, first + static_cast<std::ptrdiff_t>(size));
         at += size;
     }
     return out;
@@ -216,7 +217,8 @@ TEST(FrameReader, HeaderProblemsAsDecodeHeaderReportsThem) {
     };
     for (const auto& c : cases) {
         frame_header h;
-        auto direct = decode_header(std::span<const std::byte, header_size>(c.frame.data(), header_size), c.max_body, h);
+        auto raw = std::span<const std::byte, header_size>(c.frame.data(), header_size);
+        auto direct = decode_header(raw, c.max_body, h);
         EXPECT_EQ(to_frame_problem(direct), c.expected);
         // A good frame first, then the bad header one byte at a time: the problem shows once
         // the eighth byte is there, and the good frame is still handed out.

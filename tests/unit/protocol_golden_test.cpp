@@ -79,7 +79,7 @@ broker_status_reply status_b() {
             .event_capacity = 16, .events_lost = 17, .monitors = 18};
 }
 
-auto samples() {
+auto request_samples() {
     return std::make_tuple(
         sample<create_instance_request>{
             {.name = "\\\\.\\pipe\\golden", .direction = 2, .type = 1, .reject_remote = true,
@@ -95,12 +95,6 @@ auto samples() {
             "413b3b46413b3b3b57442901000348474645444342415857565554535251",
             "4e5004012a00000001006701000001ff0001000000020000000300000000000001010400000000000000050000000000"
             "0000"},
-        sample<created_reply>{{.instance_id = 0x0102030405060708, .pipe_id = 0x1112131415161718,
-                               .broker_pid = 0x21222324, .broker_start = 0x3132333435363738},
-                              {.instance_id = 1, .pipe_id = 2, .broker_pid = -3, .broker_start = 4},
-                              message_type::created,
-            "4e5004421c00000008070605040302011817161514131211242322213837363534333231",
-            "4e5004421c00000001000000000000000200000000000000fdffffff0400000000000000"},
         sample<open_request>{{.name = "\\\\.\\pipe\\open", .read = true, .write = false, .desired_access = 0x80120089,
                               .impersonation = 2, .effective_only = true, .context_tracking = false},
                              {.name = "", .read = false, .write = true, .desired_access = 0, .impersonation = 3,
@@ -108,6 +102,45 @@ auto samples() {
                              message_type::open,
             "4e500402180000000d005c5c2e5c706970655c6f70656e010089001280020100",
             "4e5004020b0000000000000100000000030001"},
+        sample<wait_request>{{.name = "\\\\.\\pipe\\wait", .timeout_ms = 0xFFFFFFFF}, {.name = "w", .timeout_ms = 1},
+                             message_type::wait,
+            "4e500403130000000d005c5c2e5c706970655c77616974ffffffff",
+            "4e5004030700000001007701000000"},
+        sample<name_request>{{.name = "\\\\.\\pipe\\Stra\xC3\x9F" "e"}, {.name = ""}, message_type::query,
+            "4e5004061200000010005c5c2e5c706970655c53747261c39f65",
+            "4e500406020000000000"},
+        sample<get_security_request>{{.name = "\\\\.\\pipe\\sd", .pipe_id = 0x0102030405060708},
+                                     {.name = "", .pipe_id = 9}, message_type::get_security,
+            "4e50040a150000000b005c5c2e5c706970655c73640807060504030201",
+            "4e50040a0a00000000000900000000000000"},
+        sample<set_security_request>{{.name = "\\\\.\\pipe\\sd", .pipe_id = 0x0102030405060708, .parts = 0x0F,
+                                      .sddl = "D:P(A;;FA;;;S-1-22-1-1000)"},
+                                     {.name = "x", .pipe_id = 1, .parts = 4, .sddl = ""},
+                                     message_type::set_security,
+            "4e50040b350000000b005c5c2e5c706970655c736408070605040302010f0000001a00443a5028413b3b46413b3b3b53"
+            "2d312d32322d312d3130303029",
+            "4e50040b110000000100780100000000000000040000000000"},
+        sample<disconnect_request>{{.bytes_from_client = 0x0102030405060708, .bytes_to_client = 0x1112131415161718,
+                                    .client_closed = true, .server_closing = false},
+                                   {.bytes_from_client = 1, .bytes_to_client = 2, .client_closed = false,
+                                    .server_closing = true},
+                                   message_type::disconnect,
+            "4e50040512000000080706050403020118171615141312110100",
+            "4e50040512000000010000000000000002000000000000000001"},
+        sample<monitor_request>{{.follow = true, .since_unix_ms = 1790000000000},
+                                {.follow = false, .since_unix_ms = -1}, message_type::monitor,
+            "4e50040c0900000001006c50c4a0010000",
+            "4e50040c0900000000ffffffffffffffff"});
+}
+
+auto reply_samples() {
+    return std::make_tuple(
+        sample<created_reply>{{.instance_id = 0x0102030405060708, .pipe_id = 0x1112131415161718,
+                               .broker_pid = 0x21222324, .broker_start = 0x3132333435363738},
+                              {.instance_id = 1, .pipe_id = 2, .broker_pid = -3, .broker_start = 4},
+                              message_type::created,
+            "4e5004421c00000008070605040302011817161514131211242322213837363534333231",
+            "4e5004421c00000001000000000000000200000000000000fdffffff0400000000000000"},
         sample<opened_reply>{{.server_pid = 0x01020304, .type = 1, .direction = 2, .max_instances = 0x0506,
                               .out_buffer_size = 0x0708090A, .in_buffer_size = 0x0B0C0D0E,
                               .generation = 0x1112131415161718, .pipe_id = 0x2122232425262728,
@@ -127,41 +160,12 @@ auto samples() {
             "4e5004443100000008070605040302011413121124232221343332310300444342411b000000feffffff0a00756e636f"
             "6e66696e6564010200",
             "4e5004441b0000000100000000000000ffffffff020000000300000000000000000001"},
-        sample<wait_request>{{.name = "\\\\.\\pipe\\wait", .timeout_ms = 0xFFFFFFFF}, {.name = "w", .timeout_ms = 1},
-                             message_type::wait,
-            "4e500403130000000d005c5c2e5c706970655c77616974ffffffff",
-            "4e5004030700000001007701000000"},
-        sample<name_request>{{.name = "\\\\.\\pipe\\Stra\xC3\x9F" "e"}, {.name = ""}, message_type::query,
-            "4e5004061200000010005c5c2e5c706970655c53747261c39f65",
-            "4e500406020000000000"},
         sample<error_reply>{{.code = 231}, {.code = 0x01020304}, message_type::error,
             "4e50044104000000e7000000",
             "4e5004410400000004030201"},
-        sample<get_security_request>{{.name = "\\\\.\\pipe\\sd", .pipe_id = 0x0102030405060708},
-                                     {.name = "", .pipe_id = 9}, message_type::get_security,
-            "4e50040a150000000b005c5c2e5c706970655c73640807060504030201",
-            "4e50040a0a00000000000900000000000000"},
-        sample<set_security_request>{{.name = "\\\\.\\pipe\\sd", .pipe_id = 0x0102030405060708, .parts = 0x0F,
-                                      .sddl = "D:P(A;;FA;;;S-1-22-1-1000)"},
-                                     {.name = "x", .pipe_id = 1, .parts = 4, .sddl = ""},
-                                     message_type::set_security,
-            "4e50040b350000000b005c5c2e5c706970655c736408070605040302010f0000001a00443a5028413b3b46413b3b3b53"
-            "2d312d32322d312d3130303029",
-            "4e50040b110000000100780100000000000000040000000000"},
         sample<security_reply>{{.sddl = "O:S-1-22-1-1000D:P"}, {.sddl = ""}, message_type::security,
             "4e5004491400000012004f3a532d312d32322d312d31303030443a50",
             "4e500449020000000000"},
-        sample<disconnect_request>{{.bytes_from_client = 0x0102030405060708, .bytes_to_client = 0x1112131415161718,
-                                    .client_closed = true, .server_closing = false},
-                                   {.bytes_from_client = 1, .bytes_to_client = 2, .client_closed = false,
-                                    .server_closing = true},
-                                   message_type::disconnect,
-            "4e50040512000000080706050403020118171615141312110100",
-            "4e50040512000000010000000000000002000000000000000001"},
-        sample<monitor_request>{{.follow = true, .since_unix_ms = 1790000000000},
-                                {.follow = false, .since_unix_ms = -1}, message_type::monitor,
-            "4e50040c0900000001006c50c4a0010000",
-            "4e50040c0900000000ffffffffffffffff"},
         sample<event_push>{{.seq = 0x0102030405060708, .json = R"({"EventId":17})"}, {.seq = 1, .json = ""},
                            message_type::event,
             "4e50044a1a00000008070605040302010e0000007b224576656e744964223a31377d",
@@ -186,6 +190,9 @@ auto samples() {
             "0000000a0000000b0000000c000000000000000d000000000000000e000000000000000f000000000000001000000000"
             "00000011000000000000001200000000000000"});
 }
+
+auto samples() { return std::tuple_cat(request_samples(), reply_samples()); }
+static_assert(std::tuple_size_v<decltype(samples())> == 17, "every message with a body");
 
 /// Calls `f` with each sample.
 template <class F> void for_each_sample(F&& f) {
