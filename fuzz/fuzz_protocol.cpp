@@ -1,22 +1,32 @@
-// fuzz/fuzz_protocol.cpp - the broker protocol: frame headers and every message body.
+// fuzz/fuzz_protocol.cpp - the broker protocol: frame headers, the frame reader and every
+// message body.
 //
-// The input is read twice:
-//  1. as a stream of frames, the way the broker reads a connection: each header is checked
-//     against an oracle written from the header layout (magic, version, type, length, limit for
-//     each direction), and each complete frame's body goes to the decoder of its type;
-//  2. as one body, given to every decoder.
-// Whatever decodes must re-encode canonically (the same bytes: in 1 the whole frame, header
+// The input is read three ways:
+//  1. as a stream of frames, walked with an oracle written from the header layout (magic,
+//     version, type, length, the limit of each direction): the frames it holds and where and
+//     why the stream stops;
+//  2. through protocol::frame_reader, fed in two pieces cut at a point the input chooses (and,
+//     for short inputs, a byte at a time), with one descriptor arriving with the second piece,
+//     under the request limit, the reply limit and a small limit the input chooses: it must
+//     hand out exactly the oracle's frames (the descriptor with the frame its byte belongs
+//     to), stop with the oracle's problem, never hold more than one frame's limit and say
+//     exactly what the frame under way lacks; each frame's body goes to the decoder of its type;
+//  3. as one body, given to every decoder.
+// Whatever decodes must re-encode canonically (the same bytes: in 2 the whole frame, header
 // included), the re-encoded body must decode to an equal message, and every truncation of it
 // and the body with one byte more must be refused.
 #include "fuzz_check.hpp"
 
+#include "os/fd.hpp"
+#include "protocol/frame_reader.hpp"
 #include "protocol/messages.hpp"
+
+#include <fcntl.h>
 
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <span>
-#include <tuple>
 #include <vector>
 
 using namespace npipe::protocol;
@@ -24,56 +34,6 @@ using namespace npipe::protocol;
 namespace {
 
 using bytes = std::span<const std::byte>;
-
-// ---- equality of decoded messages (the structs have no operator==) ---------------------------
-// A field added to a message must be added here too (the byte-for-byte re-encoding check below
-// covers it meanwhile).
-auto fields(const create_instance_request& m) {
-    return std::tie(m.name, m.direction, m.type, m.reject_remote, m.first_instance, m.max_instances,
-                    m.out_buffer_size, m.in_buffer_size, m.default_timeout_ms, m.sddl, m.windows_default_acl,
-                    m.reregister, m.state, m.generation, m.pipe_id);
-}
-auto fields(const created_reply& m) { return std::tie(m.instance_id, m.pipe_id, m.broker_pid, m.broker_start); }
-auto fields(const open_request& m) {
-    return std::tie(m.name, m.read, m.write, m.desired_access, m.impersonation, m.effective_only, m.context_tracking);
-}
-auto fields(const opened_reply& m) {
-    return std::tie(m.server_pid, m.type, m.direction, m.max_instances, m.out_buffer_size, m.in_buffer_size,
-                    m.generation, m.pipe_id, m.granted_access);
-}
-auto fields(const client_arrived_push& m) {
-    return std::tie(m.generation, m.pid, m.uid, m.gid, m.groups, m.label, m.anonymous, m.impersonation,
-                    m.effective_only);
-}
-auto fields(const wait_request& m) { return std::tie(m.name, m.timeout_ms); }
-auto fields(const name_request& m) { return std::tie(m.name); }
-auto fields(const error_reply& m) { return std::tie(m.code); }
-auto fields(const get_security_request& m) { return std::tie(m.name, m.pipe_id); }
-auto fields(const set_security_request& m) { return std::tie(m.name, m.pipe_id, m.parts, m.sddl); }
-auto fields(const security_reply& m) { return std::tie(m.sddl); }
-auto fields(const disconnect_request& m) { return std::tie(m.bytes_from_client, m.bytes_to_client, m.client_closed, m.server_closing); }
-auto fields(const monitor_request& m) { return std::tie(m.follow, m.since_unix_ms); }
-auto fields(const event_push& m) { return std::tie(m.seq, m.json); }
-auto fields(const events_lost_push& m) { return std::tie(m.count); }
-auto fields(const broker_status_reply& m) {
-    return std::tie(m.pid, m.uid, m.system_scope, m.runtime_dir, m.protocol_version, m.uptime_seconds, m.pipes,
-                    m.instances, m.connections_served, m.control_connections);
-}
-auto fields(const instance_record& m) { return std::tie(m.state, m.server_pid, m.client_pid, m.client_uid, m.server_uid); }
-bool same(const instance_record& a, const instance_record& b) { return fields(a) == fields(b); }
-bool same(const pipe_record& a, const pipe_record& b) {
-    return std::tie(a.name, a.type, a.direction, a.max_instances, a.owner_uid, a.out_buffer_size, a.in_buffer_size,
-                    a.default_timeout_ms, a.reject_remote, a.owner_sid, a.sddl, a.remote) ==
-               std::tie(b.name, b.type, b.direction, b.max_instances, b.owner_uid, b.out_buffer_size,
-                        b.in_buffer_size, b.default_timeout_ms, b.reject_remote, b.owner_sid, b.sddl, b.remote) &&
-           std::equal(a.instances.begin(), a.instances.end(), b.instances.begin(), b.instances.end(),
-                      [](const auto& x, const auto& y) { return same(x, y); });
-}
-bool same(const pipe_list_reply& a, const pipe_list_reply& b) {
-    return std::equal(a.pipes.begin(), a.pipes.end(), b.pipes.begin(), b.pipes.end(),
-                      [](const auto& x, const auto& y) { return same(x, y); });
-}
-template <class M> bool same(const M& a, const M& b) { return fields(a) == fields(b); }
 
 // ---- the header oracle -----------------------------------------------------------------------
 std::uint32_t le(bytes b) {
@@ -119,7 +79,7 @@ template <class M> std::vector<std::byte> round_trip(bytes body, message_type ty
     FUZZ_CHECK(std::equal(re.begin(), re.end(), body.begin(), body.end())); // the encoding is canonical
     M again;
     FUZZ_CHECK(decode(re, again));
-    FUZZ_CHECK(same(m, again));
+    FUZZ_CHECK(m == again);
 
     // Every body is self-delimiting: no strict prefix of it decodes, nor it with a byte more.
     // (All prefixes for small bodies, a sample for large ones.)
@@ -170,25 +130,133 @@ void check_frame(message_type type, bytes frame) {
     if (!again.empty()) FUZZ_CHECK(std::equal(again.begin(), again.end(), frame.begin(), frame.end()));
 }
 
+// ---- the stream oracle -----------------------------------------------------------------------
+struct stream_walk {
+    std::vector<bytes> frames;                   // the complete frames, in order
+    frame_problem problem = frame_problem::none; // why the walk stopped, if not at the end
+    std::size_t tail = 0;                        // bytes of an unfinished frame at the end
+    std::size_t missing = header_size;           // what that frame lacks
+};
+
+stream_walk walk(bytes input, std::size_t max_body) {
+    stream_walk w;
+    std::size_t at = 0;
+    for (; input.size() - at >= header_size; at += w.frames.back().size()) {
+        frame_header h;
+        auto problem = check_header(input.subspan(at).first<header_size>(), max_body, h);
+        if (problem != header_problem::none) {
+            w.problem = to_frame_problem(problem);
+            return w;
+        }
+        if (input.size() - at - header_size < h.length) break; // unfinished: the receiver waits
+        w.frames.push_back(input.subspan(at, header_size + h.length));
+    }
+    w.tail = input.size() - at;
+    frame_header h;
+    if (w.tail < header_size) w.missing = header_size - w.tail;
+    else if (check_header(input.subspan(at).first<header_size>(), max_body, h) == header_problem::none)
+        w.missing = header_size + h.length - w.tail;
+    return w;
+}
+
+// ---- the frame reader ------------------------------------------------------------------------
+npipe::os::fd a_descriptor() {
+    static npipe::os::fd null = std::move(npipe::os::open_path("/dev/null", O_RDONLY, 0).value);
+    auto d = npipe::os::dup_cloexec(null.get());
+    FUZZ_CHECK(d);
+    return std::move(d.value);
+}
+
+struct reader_run {
+    const stream_walk& expected;
+    bytes input;
+    frame_reader reader;
+    std::size_t fd_at;       // the input offset the descriptor arrives with (input.size(): none)
+    bool decode_bodies;
+    std::size_t taken = 0;   // frames handed out so far
+
+    void check_state() const {
+        FUZZ_CHECK(reader.buffered() <= reader.limit());
+        FUZZ_CHECK((reader.needed() == 0) == (reader.has_frame() || reader.problem() != frame_problem::none));
+        FUZZ_CHECK(reader.descriptors() <= 1);
+    }
+
+    void take_frames() {
+        while (auto f = reader.next()) {
+            FUZZ_CHECK(taken < expected.frames.size());
+            bytes want = expected.frames[taken++];
+            FUZZ_CHECK(static_cast<std::uint8_t>(f->type) == static_cast<std::uint8_t>(want[3]));
+            bytes body = want.subspan(header_size);
+            FUZZ_CHECK(std::equal(f->body.begin(), f->body.end(), body.begin(), body.end()));
+            auto offset = static_cast<std::size_t>(want.data() - input.data());
+            bool has_fd = offset <= fd_at && fd_at < offset + want.size();
+            FUZZ_CHECK(f->fds.size() == (has_fd ? 1u : 0u));
+            if (decode_bodies) check_frame(f->type, want);
+        }
+        check_state();
+    }
+
+    /// Gives `piece` in steps of at most `step` bytes, taking frames only when the reader is
+    /// full (so descriptors also arrive while complete frames wait). False once the reader has
+    /// stopped at a problem.
+    bool give(bytes piece, std::size_t step, std::vector<npipe::os::fd>& fds) {
+        while (!piece.empty()) {
+            std::size_t n = reader.feed(piece.first(std::min(step, piece.size())), fds);
+            piece = piece.subspan(n);
+            check_state();
+            if (reader.problem() != frame_problem::none) return false;
+            if (n > 0) continue;
+            FUZZ_CHECK(reader.has_frame()); // only full while a complete frame waits
+            take_frames();
+        }
+        return true;
+    }
+
+    void finish() {
+        take_frames();
+        FUZZ_CHECK(taken == expected.frames.size());
+        FUZZ_CHECK(reader.problem() == expected.problem);
+        if (expected.problem != frame_problem::none) return;
+        FUZZ_CHECK(reader.buffered() == expected.tail);
+        FUZZ_CHECK(reader.needed() == expected.missing);
+        bool fd_in_tail = fd_at < input.size() && fd_at >= input.size() - expected.tail;
+        FUZZ_CHECK(reader.descriptors() == (fd_in_tail ? 1u : 0u));
+    }
+};
+
+/// The input through a frame_reader: [0, cut), then the rest with a descriptor, each in steps
+/// of at most `step` bytes.
+void read_frames(bytes input, std::size_t max_body, std::size_t cut, std::size_t step, bool decode_bodies) {
+    auto expected = walk(input, max_body);
+    bool with_fd = cut < input.size();
+    reader_run run{expected, input, frame_reader(max_body, 1), with_fd ? cut : input.size(), decode_bodies, 0};
+    std::vector<npipe::os::fd> none, fds;
+    if (with_fd) fds.push_back(a_descriptor());
+    if (run.give(input.first(cut), step, none)) run.give(input.subspan(cut), step, fds);
+    run.finish();
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     bytes input(reinterpret_cast<const std::byte*>(data), size);
 
-    // 1. A connection's byte stream: frames one after another.
-    for (bytes rest = input; rest.size() >= header_size;) {
-        auto raw = rest.first<header_size>();
-        frame_header request, reply;
-        auto as_request = check_header(raw, max_request_body, request);
-        auto as_reply = check_header(raw, max_reply_body, reply);
-        if (as_request == header_problem::none) FUZZ_CHECK(as_reply == header_problem::none);
-        if (as_reply != header_problem::none) break;
-        if (rest.size() - header_size < reply.length) break; // incomplete: the receiver waits
-        check_frame(reply.type, rest.first(header_size + reply.length));
-        rest = rest.subspan(header_size + reply.length);
-    }
+    // 1. and 2. A connection's byte stream: the oracle's walk in each direction (a frame small
+    // enough for a request is one for a reply too), then the frame reader.
+    auto as_request = walk(input, max_request_body), as_reply = walk(input, max_reply_body);
+    FUZZ_CHECK(as_request.frames.size() <= as_reply.frames.size());
+    for (std::size_t i = 0; i < as_request.frames.size(); ++i)
+        FUZZ_CHECK(as_request.frames[i].data() == as_reply.frames[i].data());
+    // The cut and a small limit come from the input's bytes, so the fuzzer chooses them.
+    std::size_t choice = size < 2 ? 0 : std::size_t{data[size - 1]} << 8 | std::size_t{data[size - 2]};
+    std::size_t cut = choice % (size + 1);
+    std::size_t small_limit = size == 0 ? 0 : data[size / 2];
+    read_frames(input, max_reply_body, cut, size, true);
+    read_frames(input, max_request_body, cut, size, false);
+    read_frames(input, small_limit, cut, size, false);
+    if (size <= 256) read_frames(input, max_reply_body, size, 1, false); // a byte at a time
 
-    // 2. The input as the body of every message type.
+    // 3. The input as the body of every message type.
     round_trip<create_instance_request>(input, message_type::create_instance);
     round_trip<created_reply>(input, message_type::created);
     round_trip<open_request>(input, message_type::open);

@@ -14,6 +14,7 @@
 
 #include "os/fd.hpp"
 #include "os/socket.hpp"
+#include "protocol/instance_page.hpp"
 
 #include <npipe/named_pipe.hpp>
 
@@ -24,14 +25,9 @@
 
 namespace npipe::detail {
 
-/// Layout of an instance's shared page.
-struct instance_page {
-    std::uint64_t disconnected_generation; // connections up to this number have been dropped
-};
-
-inline std::uint64_t load_disconnected(const void* page) noexcept {
-    return __atomic_load_n(&static_cast<const instance_page*>(page)->disconnected_generation, __ATOMIC_ACQUIRE);
-}
+// The shared page's layout is part of the protocol (protocol/instance_page.hpp).
+using protocol::instance_page;
+using protocol::load_disconnected;
 
 constexpr std::size_t message_header_size = 4;
 

@@ -1,9 +1,10 @@
 // protocol/messages.hpp - the library <-> broker wire protocol, shared by both sides.
 //
 // A frame is an 8-byte header (magic "NP", version, type, body length, little-endian) and a
-// body encoded with protocol::writer. Requests to the broker are at most max_request_body bytes;
-// replies at most max_reply_body. A frame with a wrong magic, version or length, or a body that
-// does not decode exactly, ends the connection: the peer is either broken or hostile.
+// body: the message's fields in the order protocol/fields.hpp declares them. Requests to the
+// broker are at most max_request_body bytes; replies at most max_reply_body (frame_reader.hpp
+// reassembles frames as they arrive). A frame with a wrong magic, version or length, or a body
+// that does not decode exactly, ends the connection: the peer is either broken or hostile.
 //
 // One connection carries one conversation:
 //   client:  open -> opened (+ the instance's shared page) | error; on success the same
@@ -12,7 +13,8 @@
 //            so the reply precedes the server's first byte on that connection.
 //   server:  create_instance (+ shared page) -> created | error; the connection then stays as
 //            the instance's link: listen (-> listening, when the instance already listened),
-//            disconnect (-> disconnected, when the instance was listening) from the server, client_arrived (+ the data connection) pushed by the broker. Because the
+//            disconnect (-> disconnected, when the instance was listening) from the server,
+//            client_arrived (+ the data connection) pushed by the broker. Because the
 //            broker handles an open in one step, a client whose open has returned is always
 //            pushed before the acknowledgement of any later listen: that is how the server
 //            knows exactly whether a client is there.
@@ -105,6 +107,8 @@ struct create_instance_request {
     std::uint8_t state = 0;       // npipe::instance_state
     std::uint64_t generation = 0; // connections the instance has served
     std::uint64_t pipe_id = 0;    // the pipe the instance belonged to
+
+    friend bool operator==(const create_instance_request&, const create_instance_request&) = default;
 };
 
 struct created_reply {
@@ -112,6 +116,8 @@ struct created_reply {
     std::uint64_t pipe_id = 0; // random, unique, kept across broker restarts
     std::int32_t broker_pid = 0;      // who answered: a server re-registers when this process is gone
     std::uint64_t broker_start = 0;   // its start time (pid + start time name one process for good)
+
+    friend bool operator==(const created_reply&, const created_reply&) = default;
 };
 
 /// Impersonation levels a client allows (SECURITY_SQOS_PRESENT flags of CreateFile).
@@ -125,6 +131,8 @@ struct open_request {
     std::uint8_t impersonation = 1;   // impersonation_level; npipe's default: identification
     bool effective_only = false;
     bool context_tracking = false;
+
+    friend bool operator==(const open_request&, const open_request&) = default;
 };
 
 struct opened_reply {
@@ -137,6 +145,8 @@ struct opened_reply {
     std::uint64_t generation = 0;
     std::uint64_t pipe_id = 0;
     std::uint32_t granted_access = 0; // what the DACL granted (MAXIMUM_ALLOWED resolved)
+
+    friend bool operator==(const opened_reply&, const opened_reply&) = default;
 };
 
 struct client_arrived_push {
@@ -149,15 +159,21 @@ struct client_arrived_push {
     bool anonymous = false;            // an unmapped user-namespace peer
     std::uint8_t impersonation = 1;    // what the client allows (impersonation_level)
     bool effective_only = false;
+
+    friend bool operator==(const client_arrived_push&, const client_arrived_push&) = default;
 };
 
 struct wait_request {
     std::string name;
     std::uint32_t timeout_ms = 0; // 0 = the pipe's default, 0xffffffff = forever
+
+    friend bool operator==(const wait_request&, const wait_request&) = default;
 };
 
 struct name_request { // query
     std::string name;
+
+    friend bool operator==(const name_request&, const name_request&) = default;
 };
 
 /// SECURITY_INFORMATION bits (Windows' values) a get_security / set_security names.
@@ -171,6 +187,8 @@ inline constexpr std::uint32_t sacl = 0x8;
 struct get_security_request {
     std::string name;
     std::uint64_t pipe_id = 0;
+
+    friend bool operator==(const get_security_request&, const get_security_request&) = default;
 };
 
 struct set_security_request {
@@ -178,10 +196,14 @@ struct set_security_request {
     std::uint64_t pipe_id = 0;
     std::uint32_t parts = 0; // security_parts: which parts of `sddl` replace the pipe's
     std::string sddl;
+
+    friend bool operator==(const set_security_request&, const set_security_request&) = default;
 };
 
 struct security_reply {
     std::string sddl; // the whole descriptor (after the change, for set_security)
+
+    friend bool operator==(const security_reply&, const security_reply&) = default;
 };
 
 /// The server's counts for the connection it ends (DisconnectNamedPipe, or closing the instance
@@ -191,24 +213,34 @@ struct disconnect_request {
     std::uint64_t bytes_to_client = 0;
     bool client_closed = false; // the client had closed its end first (as the server saw it)
     bool server_closing = false; // sent as the instance closes, not by DisconnectNamedPipe
+
+    friend bool operator==(const disconnect_request&, const disconnect_request&) = default;
 };
 
 struct monitor_request {
     bool follow = false;
     std::int64_t since_unix_ms = 0; // only events at or after this time; 0 = all retained
+
+    friend bool operator==(const monitor_request&, const monitor_request&) = default;
 };
 
 struct event_push {
     std::uint64_t seq = 0;
     std::string json; // one event, one line
+
+    friend bool operator==(const event_push&, const event_push&) = default;
 };
 
 struct events_lost_push {
     std::uint64_t count = 0;
+
+    friend bool operator==(const events_lost_push&, const events_lost_push&) = default;
 };
 
 struct error_reply {
     std::uint32_t code = 0; // a Win32 error number
+
+    friend bool operator==(const error_reply&, const error_reply&) = default;
 };
 
 struct instance_record {
@@ -217,6 +249,8 @@ struct instance_record {
     std::int32_t client_pid = 0;       // 0 = none
     std::uint32_t client_uid = 0xFFFFFFFF; // = none
     std::uint32_t server_uid = 0;
+
+    friend bool operator==(const instance_record&, const instance_record&) = default;
 };
 
 struct pipe_record {
@@ -233,10 +267,14 @@ struct pipe_record {
     std::string owner_sid; // S-1-22-1-<uid>
     std::string sddl;      // the pipe's security descriptor
     bool remote = false;   // remote clients may open it (broker and pipe both allow it)
+
+    friend bool operator==(const pipe_record&, const pipe_record&) = default;
 };
 
 struct pipe_list_reply {
     std::vector<pipe_record> pipes;
+
+    friend bool operator==(const pipe_list_reply&, const pipe_list_reply&) = default;
 };
 
 struct broker_status_reply {
@@ -263,6 +301,8 @@ struct broker_status_reply {
     std::uint64_t event_capacity = 0;
     std::uint64_t events_lost = 0;       // events monitors missed because the ring overwrote them
     std::uint64_t monitors = 0;          // connected monitor readers
+
+    friend bool operator==(const broker_status_reply&, const broker_status_reply&) = default;
 };
 
 struct empty_body {};

@@ -1,6 +1,10 @@
+#include "protocol/instance_page.hpp"
 #include "protocol/messages.hpp"
 
 #include <gtest/gtest.h>
+
+#include <cstddef>
+#include <cstring>
 
 using namespace npipe::protocol;
 
@@ -148,4 +152,47 @@ TEST(Protocol, SecurityRequestsRoundTrip) {
     // Every truncation is refused.
     auto body = body_of(frame);
     for (std::size_t n = 0; n < body.size(); ++n) EXPECT_FALSE(decode(body.first(n), set_out)) << n;
+}
+
+TEST(Protocol, ListCountsAreBoundedByTheBody) {
+    // The shortest pipe record (empty strings, no instances) takes 30 bytes: a count of pipes
+    // larger than the body divided by 30 is refused before any record is read.
+    pipe_list_reply one;
+    one.pipes.emplace_back();
+    EXPECT_EQ(encode(one).size(), header_size + 4 + 30);
+    writer w;
+    w.u32(3); // three pipes in 64 bytes
+    for (int i = 0; i < 60; ++i) w.u8(0);
+    pipe_list_reply out;
+    EXPECT_FALSE(decode(w.bytes(), out));
+}
+
+TEST(Protocol, SixteenBitCountsCutLongListsToTheirFirst65535Items) {
+    client_arrived_push push;
+    for (std::uint32_t g = 0; g < max_groups + 10; ++g) push.groups.push_back(g);
+    client_arrived_push out;
+    ASSERT_TRUE(decode(body_of(encode(push)), out));
+    ASSERT_EQ(out.groups.size(), max_groups);
+    EXPECT_EQ(out.groups.back(), max_groups - 1);
+
+    pipe_list_reply list;
+    list.pipes.emplace_back().instances.resize(0x10000 + 3, instance_record{1, 2, 3, 4, 5});
+    pipe_list_reply list_out;
+    ASSERT_TRUE(decode(body_of(encode(list)), list_out));
+    EXPECT_EQ(list_out.pipes.at(0).instances.size(), 0xFFFFu);
+}
+
+TEST(Protocol, InstancePageLayoutAndPublication) {
+    // The layout is part of protocol version 4: the generation is the page's first 8 bytes.
+    static_assert(offsetof(instance_page, disconnected_generation) == 0);
+    static_assert(sizeof(instance_page) == 8);
+    alignas(instance_page) std::byte page[npipe::os::shared_page::size]{};
+    EXPECT_EQ(load_disconnected(page), 0u);
+    store_disconnected(page, 5);
+    EXPECT_EQ(load_disconnected(page), 5u);
+    store_disconnected(page, 3); // never back
+    EXPECT_EQ(load_disconnected(page), 5u);
+    std::uint64_t first; // host order: the page never leaves the machine
+    std::memcpy(&first, page, sizeof(first));
+    EXPECT_EQ(first, 5u);
 }
