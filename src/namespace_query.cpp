@@ -166,7 +166,9 @@ void monitor_events(const monitor_options& options,
                     const std::function<void(std::uint64_t)>& on_lost, const endpoint& where,
                     std::error_code& ec) try {
     ec.clear();
-    os::fd sock = detail::connect_broker(where, false, ec);
+    // A follower may come first (a defender watching before anything runs): it starts the user's
+    // broker as any client that creates would.
+    os::fd sock = detail::connect_broker(where, options.follow, ec);
     if (ec) return;
     protocol::monitor_request req;
     req.follow = options.follow;

@@ -82,11 +82,13 @@ struct monitor_options {
 /// Reads the broker's events, oldest first: one JSON object per event, with Sysmon's field names
 /// (EventType, UtcTime, ProcessGuid, ProcessId, PipeName, Image, User) and npipe's (EventId, Uid,
 /// Gids, PeerProcessId, PeerUid, PeerImage, OwnerSid, Sddl, Instances, MaxInstances, PipeType,
-/// ImpersonationLevel, Result, Reason, Remote, RuleName, ...; see the README). `on_event` gets
+/// ImpersonationLevel, Result, Reason, Remote, RuleName, ...: <npipe/event_fields.hpp>). `on_event` gets
 /// each event's sequence number and JSON text and returns false to stop; `on_lost` is told how
 /// many events the ring overwrote before this reader took them (never silently). In system
 /// scope only root and the broker's user see other users' events; others see those in which
-/// their uid acts or is the peer. Errors: ERROR_SERVICE_NOT_ACTIVE (no broker).
+/// their uid acts or is the peer. With `follow`, the user's broker is started when none runs (in
+/// user scope, unless NPIPE_NO_AUTOSTART), as a client creating a pipe would start it.
+/// Errors: ERROR_SERVICE_NOT_ACTIVE (no broker).
 NPIPE_API void monitor_events(const monitor_options& options,
                               const std::function<bool(std::uint64_t sequence, const std::string& json)>& on_event,
                               const std::function<void(std::uint64_t lost)>& on_lost, const endpoint& where,

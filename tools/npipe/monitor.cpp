@@ -20,14 +20,12 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <thread>
 
 #include <unistd.h> // STDOUT_FILENO
 
 namespace npipe::cli {
 namespace {
 
-using namespace std::chrono_literals;
 
 /// "90s", "15m", "2h", "3d" ago, or an absolute UTC time "YYYY-MM-DD HH:MM:SS" / "YYYY-MM-DDTHH:MM:SS".
 std::optional<std::chrono::system_clock::time_point> parse_since(const std::string& text) {
@@ -114,41 +112,19 @@ std::string readable(const nlohmann::json& e, bool colour) {
     return line + "\n";
 }
 
-/// Whether a broker may still start here on demand: in the user scope the first program that
-/// creates a pipe starts one, unless NPIPE_NO_AUTOSTART says not to (src/runtime_dir.cpp's
-/// rule). The system broker is started by systemd, never on demand.
-bool broker_starts_on_demand(const context& ctx) {
-    auto env = [](const char* name) -> std::string_view {
-        const char* v = std::getenv(name);
-        return v ? v : "";
-    };
-    if (ctx.system || env("NPIPE_SCOPE") == "system") return false;
-    std::string_view no_autostart = env("NPIPE_NO_AUTOSTART");
-    return no_autostart.empty() || no_autostart == "0";
-}
 
-/// monitor_events, and with --follow where a broker starts on demand, waiting for one first: a
-/// defender may start watching before anything else runs. Nothing is missed meanwhile - a new
-/// broker keeps its events from its start, and the reader gets them first.
+/// monitor_events: with --follow in the user scope it starts the broker when none runs (a
+/// defender may start watching before anything else), and the new broker's events from its
+/// start are read first, so nothing is missed.
 void read_events(const monitor_options& o, const std::function<bool(std::uint64_t, const std::string&)>& on_event,
                  const context& ctx, std::error_code& ec) {
-    bool told = false;
-    for (;;) {
-        monitor_events(
-            o, on_event,
-            [](std::uint64_t lost) {
-                std::fprintf(stderr, "npipe monitor: %llu events lost (the broker's ring overwrote them before they were read)\n",
-                             static_cast<unsigned long long>(lost));
-            },
-            ctx.endpoint(), ec);
-        if (ec != win32_error::service_not_active || !o.follow || !broker_starts_on_demand(ctx)) return;
-        if (!told) {
-            std::fprintf(stderr, "npipe monitor: no broker running yet (runtime directory %s); waiting for one to start\n",
-                         resolve_runtime_dir(ctx.endpoint()).c_str());
-            told = true;
-        }
-        std::this_thread::sleep_for(100ms); // the first program that creates a pipe starts it
-    }
+    monitor_events(
+        o, on_event,
+        [](std::uint64_t lost) {
+            std::fprintf(stderr, "npipe monitor: %llu events lost (the broker's ring overwrote them before they were read)\n",
+                         static_cast<unsigned long long>(lost));
+        },
+        ctx.endpoint(), ec);
 }
 
 int run_monitor(bool json, bool follow, const std::string& since_text, const context& ctx) {
@@ -208,7 +184,7 @@ runner setup_monitor(CLI::App& sub, context& ctx) {
         ->type_name("WHEN");
     sub.footer("Shows the events the broker keeps (npiped --events, default 16384), oldest first, then exits;\n"
                "with --follow it goes on until interrupted. With --follow in the user scope and no broker yet, it\n"
-               "waits for one (the first program that creates a pipe starts it) and misses none of its events.\n"
+               "starts one (as a program creating a pipe would) and misses none of its events.\n"
                "Events a slow reader missed because the broker's ring moved on are counted on stderr, never\n"
                "dropped silently. In system scope only root and the broker's user see other users' events.\n"
                "Colour on a terminal unless NO_COLOR is set.");
