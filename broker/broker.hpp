@@ -50,12 +50,12 @@ public:
 
 private:
     // ---- request_handler (requests.cpp) ----
-    bool on_request(connection& c, protocol::message_type type, std::span<const std::byte> body) override;
+    bool on_request(connection& c, protocol::frame& f) override;
     void on_closing(connection& c) override;
     void on_client_hung_up(std::uint64_t instance_id) override;
     void on_monitor_writable(connection& c) override { pump_monitor(c); }
 
-    bool on_create(connection& c, std::span<const std::byte> body);
+    bool on_create(connection& c, protocol::frame& f);
     bool on_open(connection& c, std::span<const std::byte> body);
     bool on_wait(connection& c, std::span<const std::byte> body);
     bool on_listen(connection& c);

@@ -144,80 +144,83 @@ void connection_set::count_out(uid_t uid) {
 // ---- reading requests -------------------------------------------------------------------------
 
 void connection_set::on_readable(connection& c, bool to_the_end) {
-    // Read what is there; a frame may arrive in pieces. Only create_instance carries
-    // descriptors; anything else that brings one is a protocol violation.
-    std::byte buf[16384];
-    std::uint64_t id = c.id;
     c.last_active = clock::now();
+    if (receive(c, to_the_end)) take_requests(c);
+}
+
+bool connection_set::receive(connection& c, bool to_the_end) {
+    std::uint64_t id = c.id;
+    std::vector<os::fd> fds;
     for (;;) {
-        // At most two descriptors: a page and, re-registering a connected instance, its client.
-        auto r = os::recv_with_fds(c.sock.get(), buf, c.inbox_fds, 2, MSG_DONTWAIT);
+        // No room: a whole request's worth is waiting unanswered (a peer that sends on while its
+        // answer waits for room) - more than any client sends.
+        auto room = c.reader.space(16384);
+        if (room.empty()) {
+            close(id, "request too large");
+            return false;
+        }
+        auto r = os::recv_with_fds(c.sock.get(), room, fds, 2, MSG_DONTWAIT);
         if (!r) {
-            if (r.error == std::errc::resource_unavailable_try_again) break;
+            if (r.error == std::errc::resource_unavailable_try_again) return true;
             if (r.error == std::errc::bad_message && os::descriptors_exhausted()) {
                 // The descriptors it sent could not be taken in: say so, not "not running".
                 out_of_descriptors();
                 reply_error(c, win32_error::too_many_open_files);
                 close(id, nullptr);
-                return;
+                return false;
             }
             close(id, r.error == std::errc::bad_message ? "bad control data" : nullptr);
-            return;
-        }
-        // The limit of two is per request, not per read: a peer that sends a few bytes with two
-        // descriptors at a time must not fill the broker's descriptor table.
-        if (c.inbox_fds.size() > (c.kind == conn_kind::fresh ? 2u : 0u)) {
-            close(id, "unexpected descriptors");
-            return;
+            return false;
         }
         if (r.value == 0) {
             // The peer has gone; every whole request it sent before is still taken (a
             // DisconnectNamedPipe right before CloseHandle carries the connection's counts).
             take_requests(c);
-            if (connection* left = find(id)) close(id, left->inbox.empty() ? nullptr : "peer left mid-request");
-            return;
+            if (connection* left = find(id)) close(id, left->reader.buffered() ? "peer left mid-request" : nullptr);
+            return false;
         }
-        c.inbox.insert(c.inbox.end(), buf, buf + r.value);
-        if (c.inbox.size() > protocol::header_size + protocol::max_request_body) {
-            close(id, "request too large");
-            return;
-        }
-        if (r.value < sizeof(buf) && !to_the_end) break;
+        c.reader.received(r.value, fds);
+        if (c.reader.problem() != protocol::frame_problem::none) return true; // what came before it is taken
+        if (r.value < room.size() && !to_the_end) return true;
     }
-    take_requests(c);
 }
+
+namespace {
+
+const char* why_not(protocol::frame_problem p) {
+    switch (p) {
+    case protocol::frame_problem::none: return nullptr;
+    case protocol::frame_problem::bad_version: return "protocol version mismatch";
+    case protocol::frame_problem::too_long: return "request too large";
+    case protocol::frame_problem::too_many_fds: return "unexpected descriptors";
+    case protocol::frame_problem::bad_magic: return "garbage instead of a request";
+    }
+    return "garbage instead of a request";
+}
+
+} // namespace
 
 void connection_set::take_requests(connection& c) {
     std::uint64_t id = c.id;
     // One request at a time: while an answer waits for room in the socket, the rest wait too.
     if (!c.unsent.empty()) return;
-    if ((c.kind == conn_kind::fresh || c.kind == conn_kind::query) && c.inbox.size() >= protocol::header_size) {
+    if ((c.kind == conn_kind::fresh || c.kind == conn_kind::query) && c.reader.has_frame()) {
         // A request: what the links had ready when it came goes first.
         take_link_events();
         if (!find(id)) return;
     }
-    while (c.unsent.empty() && c.inbox.size() >= protocol::header_size) {
-        protocol::frame_header h;
-        auto problem = protocol::decode_header(
-            std::span<const std::byte, protocol::header_size>(c.inbox.data(), protocol::header_size),
-            protocol::max_request_body, h);
-        if (problem != protocol::header_problem::none) {
-            close(id, problem == protocol::header_problem::bad_version ? "protocol version mismatch"
-                                                                       : "garbage instead of a request");
-            return;
-        }
-        if (c.inbox.size() < protocol::header_size + h.length) return; // wait for the rest
-        auto end = c.inbox.begin() + static_cast<std::ptrdiff_t>(protocol::header_size + h.length);
-        std::vector<std::byte> body(c.inbox.begin() + protocol::header_size, end);
-        c.inbox.erase(c.inbox.begin(), end);
-        if (!route(c, h, body)) return; // the connection is gone or handed over
+    while (c.unsent.empty()) {
+        auto f = c.reader.next();
+        if (!f) break;
+        if (!route(c, *f)) return; // the connection is gone or handed over
     }
+    if (c.reader.problem() != protocol::frame_problem::none && !c.reader.has_frame()) close(id, why_not(c.reader.problem()));
 }
 
-bool connection_set::route(connection& c, const protocol::frame_header& h, std::span<const std::byte> body) {
+bool connection_set::route(connection& c, protocol::frame& f) {
     using protocol::message_type;
-    bool fds_allowed = h.type == message_type::create_instance && c.kind == conn_kind::fresh;
-    if (!c.inbox_fds.empty() && !fds_allowed) {
+    bool fds_allowed = f.type == message_type::create_instance && c.kind == conn_kind::fresh;
+    if (!f.fds.empty() && !fds_allowed) {
         close(c.id, "unexpected descriptors");
         return false;
     }
@@ -230,20 +233,21 @@ bool connection_set::route(connection& c, const protocol::frame_header& h, std::
     bool fresh = c.kind == conn_kind::fresh;
     bool link = c.kind == conn_kind::instance_link;
     bool lookup = !link && c.kind != conn_kind::waiter;
+    bool empty = f.body.empty();
     bool valid = false;
-    switch (h.type) {
+    switch (f.type) {
     case message_type::create_instance:
     case message_type::open:
     case message_type::wait:
     case message_type::monitor:
     case message_type::get_security:
     case message_type::set_security: valid = fresh; break;
-    case message_type::listen: valid = link && body.empty(); break;
+    case message_type::listen: valid = link && empty; break;
     case message_type::disconnect: valid = link; break;
     case message_type::query: valid = lookup; break;
     case message_type::list:
     case message_type::status:
-    case message_type::stop: valid = lookup && body.empty(); break;
+    case message_type::stop: valid = lookup && empty; break;
     default: break;
     }
     if (!valid) {
@@ -251,7 +255,10 @@ bool connection_set::route(connection& c, const protocol::frame_header& h, std::
         close(c.id, "unexpected request");
         return false;
     }
-    return handler_.on_request(c, h.type, body);
+    if (!handler_.on_request(c, f)) return false;
+    // Only a fresh connection's first request brings descriptors.
+    if (c.kind != conn_kind::fresh) c.reader.limit_descriptors(0);
+    return true;
 }
 
 // ---- links, first -----------------------------------------------------------------------------

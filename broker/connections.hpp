@@ -16,6 +16,7 @@
 
 #include "os/poller.hpp"
 #include "os/socket.hpp"
+#include "protocol/frame_reader.hpp"
 #include "protocol/messages.hpp"
 
 #include <cstdint>
@@ -38,8 +39,9 @@ struct connection {
     identity peer;
     std::uint64_t peer_start = 0; ///< the peer process's start time, read once when first needed
     conn_kind kind = conn_kind::fresh;
-    std::vector<std::byte> inbox;
-    std::vector<os::fd> inbox_fds;
+    /// Requests as they arrive. A fresh connection's request may bring two descriptors (a page
+    /// and, re-registering a connected instance, its client); later ones none.
+    protocol::frame_reader reader{protocol::max_request_body, 2};
     clock::time_point opened_at;
     clock::time_point last_active; ///< last request or answer
     std::uint64_t instance_id = 0; ///< instance_link
@@ -61,8 +63,9 @@ struct connection {
 /// Where complete requests and ends go.
 class request_handler {
 public:
-    /// A complete request from `c`. False when `c` is gone or handed over (stop reading it).
-    virtual bool on_request(connection& c, protocol::message_type type, std::span<const std::byte> body) = 0;
+    /// A complete request from `c` (its descriptors in `f.fds`). False when `c` is gone or
+    /// handed over (stop reading it).
+    virtual bool on_request(connection& c, protocol::frame& f) = 0;
     /// `c` is about to be closed (its peer left, or it is dropped): undo what it held.
     virtual void on_closing(connection& c) = 0;
     /// The client end of a connection handed to instance `instance_id` hung up.
@@ -127,7 +130,9 @@ private:
     bool admit(connection& c);
     void on_readable(connection& c, bool to_the_end);
     void take_requests(connection& c);
-    bool route(connection& c, const protocol::frame_header& h, std::span<const std::byte> body);
+    bool route(connection& c, protocol::frame& f);
+    /// Receives what `c` sent, as far as the reader has room. False when `c` was closed.
+    bool receive(connection& c, bool to_the_end);
     void send_unsent(connection& c);
     void watch(connection& c);
     void on_link_event(const epoll_event& ev);

@@ -9,10 +9,11 @@
 
 namespace npipe::broker {
 
-bool broker::on_request(connection& c, protocol::message_type type, std::span<const std::byte> body) {
+bool broker::on_request(connection& c, protocol::frame& f) {
     using protocol::message_type;
-    switch (type) {
-    case message_type::create_instance: return on_create(c, body);
+    std::span<const std::byte> body(f.body.data(), f.body.size());
+    switch (f.type) {
+    case message_type::create_instance: return on_create(c, f);
     case message_type::open: return on_open(c, body);
     case message_type::wait: return on_wait(c, body);
     case message_type::listen: return on_listen(c);
@@ -39,19 +40,18 @@ void broker::refuse(connection& c, const refusal& r, nlohmann::json event, std::
 
 // ---- CreateNamedPipe --------------------------------------------------------------------------
 
-bool broker::on_create(connection& c, std::span<const std::byte> body) {
+bool broker::on_create(connection& c, protocol::frame& f) {
     protocol::create_instance_request req;
-    bool decoded = protocol::decode(body, req);
+    bool decoded = protocol::decode(f.body, req);
     bool has_client = decoded && req.reregister &&
                       (req.state == static_cast<std::uint8_t>(instance_state::connected) ||
                        req.state == static_cast<std::uint8_t>(instance_state::closing));
-    if (!decoded || c.inbox_fds.size() != (has_client ? 2u : 1u)) {
+    if (!decoded || f.fds.size() != (has_client ? 2u : 1u)) {
         connections_.close(c.id, "malformed create_instance");
         return false;
     }
-    os::fd page = std::move(c.inbox_fds.front());
-    os::fd data = has_client ? std::move(c.inbox_fds.back()) : os::fd{};
-    c.inbox_fds.clear();
+    os::fd page = std::move(f.fds.front());
+    os::fd data = has_client ? std::move(f.fds.back()) : os::fd{};
     // A re-registered connected instance brings its data connection: the broker learns who the
     // client is from the kernel (the socket's peer), never from the server's word.
     std::optional<os::peer_credentials> client;
@@ -190,7 +190,7 @@ bool broker::on_open(connection& c, std::span<const std::byte> body) {
         connections_.reply_error(c, win32_error::pipe_busy);
         return true;
     }
-    if (!c.inbox.empty()) {
+    if (c.reader.buffered() != 0) {
         // Bytes sent before the reply would belong to nobody: a confused or hostile client.
         connections_.close(c.id, "data sent before open completed");
         return false;
