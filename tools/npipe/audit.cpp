@@ -8,6 +8,7 @@
 
 #include "os/process.hpp"
 
+#include <npipe/event_fields.hpp>
 #include <npipe/namespace.hpp>
 #include <npipe/pipe_name.hpp>
 #include <npipe/security.hpp>
@@ -48,8 +49,8 @@ std::vector<finding> audit(const std::vector<pipe_status>& pipes, const sigma::r
         std::string image = p.instances.empty() ? std::string{} : os::executable_of(p.instances.front().server_pid);
         std::string pipe_name = sysmon_name_of(p.name);
         for (const auto& r : sigma::matching(rules, [&](std::string_view field) -> std::optional<std::string> {
-                 if (field == "PipeName") return pipe_name;
-                 if (field == "Image" && !image.empty()) return image;
+                 if (field == event_field::pipe_name) return pipe_name;
+                 if (field == event_field::image && !image.empty()) return image;
                  if (field == "EventID") return "17";
                  return std::nullopt;
              }))

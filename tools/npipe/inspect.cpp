@@ -13,7 +13,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include <grp.h>
+#include "os/users.hpp"
 
 #include <memory>
 #include <optional>
@@ -140,18 +140,11 @@ std::string format_pipe_detail(const pipe_status& p) {
 
 // ---- a DACL in words ---------------------------------------------------------------------------
 
-std::string group_name(std::uint32_t gid) {
-    std::vector<char> buf(4096);
-    group gr{};
-    group* found = nullptr;
-    if (::getgrgid_r(gid, &gr, buf.data(), buf.size(), &found) == 0 && found) return found->gr_name;
-    return std::to_string(gid);
-}
 
 /// "Everyone", "NT AUTHORITY\ANONYMOUS LOGON", "Unix User\alice", or the SID itself.
 std::string trustee_name(const sid& s) {
-    if (auto uid = s.uid()) return "Unix User\\" + user_name(*uid).value_or(std::to_string(*uid));
-    if (auto gid = s.gid()) return "Unix Group\\" + group_name(*gid);
+    if (auto uid = s.uid()) return "Unix User\\" + os::user_name(*uid).value_or(std::to_string(*uid));
+    if (auto gid = s.gid()) return "Unix Group\\" + os::group_name(*gid).value_or(std::to_string(*gid));
     auto alias = s.alias();
     if (alias == "WD") return "Everyone";
     if (alias == "AN") return "NT AUTHORITY\\ANONYMOUS LOGON";

@@ -4,6 +4,7 @@
 
 #include "os/stdio.hpp"
 
+#include <npipe/event_fields.hpp>
 #include <npipe/namespace.hpp>
 
 #include <CLI/CLI.hpp>
@@ -69,49 +70,73 @@ std::string basename_of(const std::string& path) {
     return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
-/// "pid 1234 alice (server)" for the acting process, or the peer with prefix "Peer".
-std::string who(const nlohmann::json& e, const std::string& prefix) {
-    std::string pid = field(e, (prefix + "ProcessId").c_str());
+struct actor_fields {
+    const char *process_id, *user, *image, *uid;
+};
+constexpr actor_fields actor_of{event_field::process_id, event_field::user, event_field::image, event_field::uid};
+constexpr actor_fields peer_of{event_field::peer_process_id, event_field::peer_user, event_field::peer_image,
+                               event_field::peer_uid};
+
+/// "pid 1234 alice (server)" for the acting process or its peer.
+std::string who(const nlohmann::json& e, const actor_fields& f) {
+    std::string pid = field(e, f.process_id);
     if (pid.empty()) return {};
-    std::string user = field(e, (prefix + "User").c_str());
-    std::string image = basename_of(field(e, (prefix + "Image").c_str()));
-    return fmt::format("pid {} {}{}", pid, user.empty() ? field(e, (prefix + "Uid").c_str()) : user,
-                       image.empty() ? "" : " (" + image + ")");
+    std::string user = field(e, f.user);
+    std::string image = basename_of(field(e, f.image));
+    return fmt::format("pid {} {}{}", pid, user.empty() ? field(e, f.uid) : user, image.empty() ? "" : " (" + image + ")");
+}
+
+const char* tint_of(const std::string& type, const std::string& result) {
+    namespace t = event_type;
+    if (type == t::alert) return "\033[1;35m";
+    if (result == "denied") return "\033[31m";
+    if (result == "timeout") return "\033[33m";
+    if (type == t::create_pipe) return "\033[32m";
+    if (type == t::connect_pipe) return "\033[36m";
+    if (type == t::disconnect_pipe || type == t::pipe_gone) return "\033[2m";
+    return "";
+}
+
+/// What each kind of event adds to its line.
+std::string details(const nlohmann::json& e, const std::string& type) {
+    namespace f = event_field;
+    namespace t = event_type;
+    if (type == t::create_pipe) {
+        std::string max = field(e, f::max_instances);
+        return fmt::format("  instances {}/{}", field(e, f::instances), max == "255" ? "unlimited" : max);
+    }
+    if (type == t::connect_pipe) return "  " + field(e, f::impersonation_level);
+    if (type == t::disconnect_pipe) {
+        std::string line = fmt::format("  {} ms", field(e, f::duration_ms));
+        if (e.contains(f::bytes_from_client))
+            line += fmt::format(", {} B from the client, {} B to it", field(e, f::bytes_from_client),
+                                field(e, f::bytes_to_client));
+        return line;
+    }
+    if (type == t::alert)
+        return fmt::format("  rule \"{}\" ({}, {}) by {}", field(e, f::rule_title), field(e, f::rule_level),
+                           field(e, f::rule_id), field(e, f::rule_author));
+    return {};
 }
 
 /// One readable line per event.
 std::string readable(const nlohmann::json& e, bool colour) {
-    std::string type = field(e, "EventType");
-    std::string result = field(e, "Result");
-    const char* tint = "";
-    if (type == "Alert") tint = "\033[1;35m";
-    else if (result == "denied") tint = "\033[31m";
-    else if (result == "timeout") tint = "\033[33m";
-    else if (type == "CreatePipe") tint = "\033[32m";
-    else if (type == "ConnectPipe") tint = "\033[36m";
-    else if (type == "DisconnectPipe" || type == "PipeGone") tint = "\033[2m";
-    std::string line = fmt::format("{} {}{:<16}{} {}", field(e, "UtcTime"), colour ? tint : "", type,
-                                   colour && *tint ? "\033[0m" : "", field(e, "PipeName"));
-    std::string actor = who(e, "");
+    namespace f = event_field;
+    std::string type = field(e, f::event_type);
+    std::string result = field(e, f::result);
+    const char* tint = tint_of(type, result);
+    std::string line = fmt::format("{} {}{:<16}{} {}", field(e, f::utc_time), colour ? tint : "", type,
+                                   colour && *tint ? "\033[0m" : "", field(e, f::pipe_name));
+    std::string actor = who(e, actor_of);
     if (!actor.empty()) line += "  " + actor;
-    std::string peer = who(e, "Peer");
-    if (type == "ConnectPipe" && !peer.empty()) line += " -> server " + peer;
+    std::string peer = who(e, peer_of);
+    if (type == event_type::connect_pipe && !peer.empty()) line += " -> server " + peer;
     else if (!peer.empty()) line += " / client " + peer;
-    if (type == "CreatePipe") line += fmt::format("  instances {}/{}", field(e, "Instances"), field(e, "MaxInstances") == "255" ? "unlimited" : field(e, "MaxInstances"));
-    if (type == "ConnectPipe") line += "  " + field(e, "ImpersonationLevel");
-    if (type == "DisconnectPipe") {
-        line += fmt::format("  {} ms", field(e, "DurationMs"));
-        if (e.contains("BytesFromClient"))
-            line += fmt::format(", {} B from the client, {} B to it", field(e, "BytesFromClient"), field(e, "BytesToClient"));
-    }
-    if (type == "Alert")
-        line += fmt::format("  rule \"{}\" ({}, {}) by {}", field(e, "RuleTitle"), field(e, "RuleLevel"), field(e, "RuleId"),
-                            field(e, "RuleAuthor"));
-    std::string reason = field(e, "Reason");
+    line += details(e, type);
+    std::string reason = field(e, f::reason);
     if (!reason.empty()) line += (result == "denied" ? "  DENIED: " : "  ") + reason;
     return line + "\n";
 }
-
 
 /// monitor_events: with --follow in the user scope it starts the broker when none runs (a
 /// defender may start watching before anything else), and the new broker's events from its

@@ -7,7 +7,7 @@
 
 #include <fmt/format.h>
 
-#include <pwd.h>
+#include "os/users.hpp"
 #include <unistd.h> // STDOUT_FILENO
 
 #include <algorithm>
@@ -87,16 +87,8 @@ std::string text_table::render() const {
     return out;
 }
 
-std::optional<std::string> user_name(uid_t uid) {
-    std::vector<char> buf(16384);
-    passwd pw{};
-    passwd* found = nullptr;
-    if (::getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) != 0 || !found || !found->pw_name) return std::nullopt;
-    return std::string(found->pw_name);
-}
-
 std::string uid_text(uid_t uid) {
-    auto name = user_name(uid);
+    auto name = os::user_name(uid);
     return name ? fmt::format("{} ({})", uid, *name) : fmt::format("{}", uid);
 }
 

@@ -41,8 +41,6 @@ private:
     std::vector<std::vector<std::string>> rows_;
 };
 
-/// The user's name from the passwd database; empty when it has none.
-std::optional<std::string> user_name(uid_t uid);
 /// "1000 (alice)", or "1000" for a uid without a name.
 std::string uid_text(uid_t uid);
 

@@ -5,6 +5,7 @@
 #include "commands.hpp"
 #include "output.hpp"
 
+#include <npipe/event_fields.hpp>
 #include <npipe/pipe_name.hpp>
 
 #include <CLI/CLI.hpp>
@@ -70,14 +71,14 @@ int run_rules_test(const rules_args& a) {
     auto set = load_rule_set(a.dirs, a.no_default);
     std::string pipe = sysmon_name_of(a.name);
     auto hits = sigma::matching(set, [&](std::string_view field) -> std::optional<std::string> {
-        if (field == "PipeName") return pipe;
-        if (field == "Image" && !a.image.empty()) return a.image;
+        if (field == event_field::pipe_name) return pipe;
+        if (field == event_field::image && !a.image.empty()) return a.image;
         if (field == "EventID") return "17";
-        if (field == "EventType") return "CreatePipe";
+        if (field == event_field::event_type) return event_type::create_pipe;
         return std::nullopt;
     });
     if (a.json) {
-        nlohmann::json out = {{"PipeName", pipe}, {"Image", a.image}, {"matches", nlohmann::json::array()}};
+        nlohmann::json out = {{event_field::pipe_name, pipe}, {event_field::image, a.image}, {"matches", nlohmann::json::array()}};
         for (const auto& r : hits) out["matches"].push_back(rule_json(*r));
         if (print_json(out) != exit_ok) return exit_failure;
     } else if (hits.empty()) {
