@@ -90,7 +90,7 @@ std::error_code broker::start() {
         log("warning", "cannot keep state in " + cfg_.runtime_dir + "/pipes (" + ec.message() +
                            "): pipes will not be kept across a restart");
     } else {
-        for (const auto& problem : reserved_.load_saved()) log("warning", problem);
+        for (const auto& problem : reserved_.load_saved(cfg_.name_reservation)) log("warning", problem);
         if (reserved_.size()) log("info", "keeping " + std::to_string(reserved_.size()) + " names for their servers to re-register");
     }
 

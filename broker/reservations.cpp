@@ -15,20 +15,6 @@ bool reservation_table::in_force(const reservation& r, clock::time_point now) co
     return std::any_of(r.holders.begin(), r.holders.end(), running_);
 }
 
-namespace {
-
-std::int64_t to_unix_ms(clock::time_point t) {
-    auto wall = std::chrono::system_clock::now() + std::chrono::duration_cast<std::chrono::system_clock::duration>(t - clock::now());
-    return std::chrono::duration_cast<std::chrono::milliseconds>(wall.time_since_epoch()).count();
-}
-
-clock::time_point from_unix_ms(std::int64_t ms) {
-    auto wall = std::chrono::system_clock::time_point(std::chrono::milliseconds(ms));
-    return clock::now() + std::chrono::duration_cast<clock::duration>(wall - std::chrono::system_clock::now());
-}
-
-} // namespace
-
 bool reservation_table::keep(const std::string& key, reservation r, unsigned max_per_owner) {
     // Bounded per owner like instances: a user who makes and drops pipes in a loop cannot fill
     // the broker's memory (and its directory) with reservations.
@@ -37,11 +23,7 @@ bool reservation_table::keep(const std::string& key, reservation r, unsigned max
                                   [&](const auto& n) { return n.second.owner_uid == r.owner_uid; });
         if (static_cast<std::size_t>(held) >= max_per_owner) return false;
     }
-    if (r.until) {
-        saved_pipe s{r.pipe_id, key, r.display_name, r.owner_uid, r.security.to_sddl(), r.holders, to_unix_ms(*r.until)};
-        if (store_.save(s)) store_.remove(r.pipe_id); // no file at all rather than the live pipe's
-        else r.saved = true;
-    }
+    r.saved = true; // the pipe's file: removed when the reservation ends
     names_[key] = std::move(r);
     return true;
 }
@@ -62,7 +44,7 @@ void reservation_table::sweep(clock::time_point now, bool check_holders) {
     });
 }
 
-std::vector<std::string> reservation_table::load_saved() {
+std::vector<std::string> reservation_table::load_saved(std::chrono::milliseconds grace) {
     std::vector<std::string> problems;
     auto saved = store_.load(problems);
     for (auto& p : problems) p = "ignoring a broken saved pipe: " + p;
@@ -82,8 +64,8 @@ std::vector<std::string> reservation_table::load_saved() {
         r.pipe_id = p.id;
         r.display_name = p.display_name;
         r.saved = true;
-        if (p.reserved_until_unix_ms) r.until = from_unix_ms(p.reserved_until_unix_ms);
-        if (!in_force(r, clock::now())) { // its servers are gone: nothing to keep
+        if (grace.count() > 0) r.until = clock::now() + grace;
+        if (!in_force(r, clock::now())) { // its servers are gone and no grace: nothing to keep
             store_.remove(p.id);
             continue;
         }

@@ -38,17 +38,18 @@ public:
     /// Whether the reservation still holds its name at `now`.
     bool in_force(const reservation& r, clock::time_point now) const;
     /// Keeps the name of a pipe that just went, unless its owner holds `max_per_owner` already.
-    /// The reservation is saved too (its `until` as wall-clock time), so a broker that restarts
-    /// meanwhile keeps it. False when it was not kept.
+    /// The pipe's saved file stays until the reservation ends, so a broker that restarts
+    /// meanwhile keeps the name too. False when it was not kept (the caller removes the file).
     bool keep(const std::string& key, reservation r, unsigned max_per_owner);
     /// The name is taken by a new pipe: the reservation (and its saved file) go.
     void release(const std::string& key);
     /// Drops reservations no longer in force. `check_holders`: also those whose processes are
     /// gone (a /proc look per holder, so done now and then).
     void sweep(clock::time_point now, bool check_holders);
-    /// Reserves what an earlier broker saved, for as long as its servers run. Returns the
-    /// problems to log.
-    std::vector<std::string> load_saved();
+    /// Reserves what an earlier broker saved, for as long as its servers run and for `grace`
+    /// at least (a pipe that went just before the restart keeps its reservation; when it went
+    /// is not saved, so every name gets the whole reservation time). Returns the problems to log.
+    std::vector<std::string> load_saved(std::chrono::milliseconds grace);
 
     std::size_t size() const noexcept { return names_.size(); }
     std::size_t descriptor_bytes_of(uid_t uid) const;

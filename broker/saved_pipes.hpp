@@ -1,8 +1,10 @@
 // saved_pipes.hpp - what a broker leaves for the broker after it: every pipe's name, id, owner,
 // security descriptor and the server processes holding its instances, one small JSON file per
-// pipe in <runtime dir>/pipes/. A broker that starts reserves those names for as long as one of
-// those processes runs (or until they re-register), so a restart opens no window in which
-// someone else could take a name (docs/SECURITY.md, hostile case 9).
+// pipe in <runtime dir>/pipes/. A pipe's file stays while its name is reserved after its last
+// instance closed, and goes with the reservation. A broker that starts reserves those names for
+// as long as one of those processes runs (or until they re-register), and every one of them for
+// the reservation time at least, so a restart opens no window in which someone else could take
+// a name (docs/SECURITY.md, hostile case 9).
 //
 // The directory lives in the runtime directory (root-owned in system scope, the user's 0700 one
 // otherwise) and is itself 0700: nobody but the broker's user writes or reads it.
@@ -31,9 +33,6 @@ struct saved_pipe {
     uid_t owner_uid = 0;
     std::string sddl;
     std::vector<server_process> servers;
-    /// A pipe that went: its name is reserved until then (Unix time in ms; 0: the pipe lives).
-    /// Wall-clock time, so the reservation means the same to the broker after a restart.
-    std::int64_t reserved_until_unix_ms = 0;
 };
 
 class pipe_store {
