@@ -17,6 +17,18 @@ refusal over_limit(std::string reason, int event = event_id::create_denied) {
     return {win32_error::not_enough_quota, event, std::move(reason), true, true};
 }
 
+/// The pipe a client names (CreateFile, WaitNamedPipe): ERROR_INVALID_NAME, ERROR_BAD_NETPATH
+/// for a remote one, ERROR_FILE_NOT_FOUND when none has the name.
+const pipe_entry* pipe_named(const std::string& spelled, const namespace_view& ns, std::optional<refusal>& refused) {
+    std::error_code ec;
+    auto name = parse_pipe_name(spelled, ec);
+    if (!name) refused = refuse(win32_error::invalid_name, 0, "not a pipe name");
+    else if (!name->is_local()) refused = refuse(win32_error::bad_netpath, 0, "a remote pipe");
+    const pipe_entry* pipe = refused ? nullptr : ns.pipes.find(name->key);
+    if (!pipe && !refused) refused = refuse(win32_error::file_not_found, 0, "no such pipe");
+    return pipe;
+}
+
 /// The pipe a handle belongs to: by name and id, so a newer pipe of the same name is not it.
 const pipe_entry* pipe_of_handle(const std::string& spelled, std::uint64_t id, const namespace_view& ns,
                                  std::optional<refusal>& refused) {
@@ -240,12 +252,8 @@ data_access data_access_of(std::uint32_t desired) {
 
 open_decision decide_open(const identity& who, const protocol::open_request& req, const namespace_view& ns) {
     open_decision d;
-    std::error_code ec;
-    auto name = parse_pipe_name(req.name, ec);
-    if (!name) { d.refused = refuse(win32_error::invalid_name, 0, "not a pipe name"); return d; }
-    if (!name->is_local()) { d.refused = refuse(win32_error::bad_netpath, 0, "a remote pipe"); return d; }
-    const pipe_entry* pipe = ns.pipes.find(name->key);
-    if (!pipe) { d.refused = refuse(win32_error::file_not_found, 0, "no such pipe"); return d; }
+    const pipe_entry* pipe = pipe_named(req.name, ns, d.refused);
+    if (!pipe) return d;
     d.pipe = pipe->key;
     // The pipe's DACL must grant what the client asks for; CreateFile always adds SYNCHRONIZE
     // and FILE_READ_ATTRIBUTES, as Windows' does. The mask is what CreateFile was given; a
@@ -272,12 +280,8 @@ open_decision decide_open(const identity& who, const protocol::open_request& req
 
 wait_decision decide_wait(const identity& who, const protocol::wait_request& req, const namespace_view& ns) {
     wait_decision d;
-    std::error_code ec;
-    auto name = parse_pipe_name(req.name, ec);
-    if (!name) { d.refused = refuse(win32_error::invalid_name, 0, "not a pipe name"); return d; }
-    if (!name->is_local()) { d.refused = refuse(win32_error::bad_netpath, 0, "a remote pipe"); return d; }
-    const pipe_entry* pipe = ns.pipes.find(name->key);
-    if (!pipe) { d.refused = refuse(win32_error::file_not_found, 0, "no such pipe"); return d; }
+    const pipe_entry* pipe = pipe_named(req.name, ns, d.refused);
+    if (!pipe) return d;
     d.pipe = pipe->key;
     if (pipe->any_listening()) {
         d.ready = true;
