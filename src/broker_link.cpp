@@ -54,9 +54,10 @@ std::string broker_program() {
     return std::string(NPIPE_INSTALL_BINDIR) + "/npiped";
 }
 
-os::fd connect_broker(const endpoint& where, bool allow_start, std::error_code& ec) {
+namespace {
+
+os::fd connect_or_start(const runtime_location& loc, bool allow_start, std::error_code& ec) {
     ec.clear();
-    runtime_location loc = resolve_location(where);
     auto deadline = std::chrono::steady_clock::now() + start_timeout;
     bool started = false;
     auto pause = std::chrono::milliseconds(1);
@@ -98,6 +99,18 @@ os::fd connect_broker(const endpoint& where, bool allow_start, std::error_code& 
     }
 }
 
+} // namespace
+
+os::fd connect_broker(const endpoint& where, broker_access how, std::error_code& ec) {
+    runtime_location loc = resolve_location(where);
+    os::fd sock = connect_or_start(loc, how == broker_access::create, ec);
+    // With no broker there are no pipes; one is started only to create a pipe. Without
+    // autostart, the caller learns that nothing runs.
+    if (how == broker_access::lookup && ec == win32_error::service_not_active && loc.autostart)
+        ec = win32(win32_error::file_not_found);
+    return sock;
+}
+
 std::error_code send_frame(int sock, const std::vector<std::byte>& bytes, std::span<const int> fds) {
     auto ec = os::send_with_fds(sock, {bytes.data(), bytes.size()}, fds);
     if (!ec) return {};
@@ -125,8 +138,13 @@ std::error_code send_frame(int sock, const std::vector<std::byte>& bytes, std::s
     return to_win32(ec);
 }
 
-bool receive_frame(int sock, frame& out, std::size_t max_fds, std::error_code& ec) {
+bool receive_frame(int sock, frame& out, std::size_t max_fds, std::error_code& ec, int timeout_ms) {
     ec.clear();
+    if (timeout_ms >= 0) {
+        auto ready = os::poll_one(sock, POLLIN, timeout_ms);
+        if (!ready) { ec = to_win32(ready.error); return false; }
+        if (!(ready.value & (POLLIN | POLLHUP | POLLERR))) { ec = win32(win32_error::sem_timeout); return false; }
+    }
     std::byte header[protocol::header_size];
     std::size_t got = 0;
     while (got < sizeof(header)) {
@@ -170,15 +188,20 @@ std::error_code reply_error(const frame& f) {
     return win32(win32_error::invalid_data);
 }
 
+call_status broker_exchange(int sock, const std::vector<std::byte>& request, frame& reply, std::error_code& ec,
+                            const call_options& options) {
+    ec.clear();
+    if ((ec = send_frame(sock, request, options.send_fds))) return call_status::failed;
+    if (!receive_frame(sock, reply, options.expect_fds, ec, options.timeout_ms)) return call_status::failed;
+    return call_status::replied;
+}
+
 unsigned count_instances(const std::string& name, const endpoint& where, std::error_code& ec) {
-    os::fd sock = connect_broker(where, false, ec);
-    if (ec) return 0;
-    if ((ec = send_frame(sock.get(), protocol::encode(protocol::name_request{name})))) return 0;
-    frame f;
-    if (!receive_frame(sock.get(), f, 0, ec)) return 0;
     protocol::pipe_list_reply list;
-    if (f.type != protocol::message_type::pipe_list || !protocol::decode(f.body, list) || list.pipes.size() != 1) {
-        ec = reply_error(f);
+    broker_call(where, broker_access::query, protocol::name_request{name}, list, ec);
+    if (ec) return 0;
+    if (list.pipes.size() != 1) {
+        ec = win32(win32_error::invalid_data);
         return 0;
     }
     return static_cast<unsigned>(list.pipes.front().instances.size());

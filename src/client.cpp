@@ -38,17 +38,6 @@ protected:
     }
 };
 
-/// A connection for a lookup (open, wait, query). With no broker there are no pipes; one is
-/// started only to create a pipe. Without autostart, the caller learns that nothing runs.
-os::fd connect_for_lookup(const endpoint& where, std::error_code& ec) {
-    os::fd sock = connect_broker(where, false, ec);
-    if (ec == win32_error::service_not_active) {
-        auto loc = resolve_location(where);
-        if (loc.autostart) ec = win32(win32_error::file_not_found);
-    }
-    return sock;
-}
-
 } // namespace detail
 
 namespace {
@@ -192,8 +181,6 @@ client client::open(std::string_view name, const client_options& o, std::error_c
         ec = detail::win32(win32_error::bad_netpath);
         return {};
     }
-    os::fd sock = detail::connect_for_lookup(o.endpoint, ec);
-    if (ec) return {};
     protocol::open_request req;
     req.name = std::string(name);
     req.read = o.read;
@@ -203,16 +190,12 @@ client client::open(std::string_view name, const client_options& o, std::error_c
     req.impersonation = static_cast<std::uint8_t>(o.impersonation);
     req.effective_only = o.effective_only;
     req.context_tracking = o.context_tracking;
-    if ((ec = detail::send_frame(sock.get(), protocol::encode(req))))
-        return {};
-    detail::frame reply;
-    if (!detail::receive_frame(sock.get(), reply, 1, ec)) return {};
     protocol::opened_reply opened;
-    if (reply.type != protocol::message_type::opened || !protocol::decode(reply.body, opened) || reply.fds.size() != 1) {
-        ec = detail::reply_error(reply);
-        return {};
-    }
-    auto page = os::shared_page::map_readonly(std::move(reply.fds.front()));
+    std::vector<os::fd> fds; // the instance's shared page
+    os::fd sock = detail::broker_call(o.endpoint, detail::broker_access::lookup, req, opened, ec,
+                                      {.received = &fds, .expect_fds = 1});
+    if (ec) return {};
+    auto page = os::shared_page::map_readonly(std::move(fds.front()));
     if (!page) {
         ec = detail::to_win32(page.error);
         return {};
@@ -261,13 +244,9 @@ void wait_named_pipe(std::string_view name, std::chrono::milliseconds timeout, c
         ec = detail::win32(win32_error::bad_netpath);
         return;
     }
-    os::fd sock = detail::connect_for_lookup(where, ec);
-    if (ec) return;
-    if ((ec = detail::send_frame(sock.get(), protocol::encode(protocol::wait_request{std::string(name), wire_timeout(timeout)}))))
-        return;
-    detail::frame reply;
-    if (!detail::receive_frame(sock.get(), reply, 0, ec)) return;
-    if (reply.type != protocol::message_type::ok) ec = detail::reply_error(reply);
+    detail::ok_reply ok;
+    detail::broker_call(where, detail::broker_access::lookup,
+                        protocol::wait_request{std::string(name), wire_timeout(timeout)}, ok, ec);
 } catch (const std::bad_alloc&) {
     ec = detail::win32(win32_error::not_enough_memory);
 }

@@ -218,15 +218,9 @@ public:
     /// one started by systemd in its place has another pid.
     bool broker_still_serves() {
         std::error_code ec;
-        os::fd probe = connect_broker(where, false, ec);
-        if (ec || send_frame(probe.get(), protocol::encode(protocol::message_type::status, {}))) return false;
-        auto ready = os::poll_one(probe.get(), POLLIN, 2000);
-        frame f;
         protocol::broker_status_reply status;
-        if (!ready || !(ready.value & POLLIN) || !receive_frame(probe.get(), f, 0, ec) ||
-            f.type != protocol::message_type::broker_status || !protocol::decode(f.body, status))
-            return false;
-        return status.pid == broker_pid;
+        detail::broker_call(where, broker_access::query, protocol::message_type::status, status, ec, {.timeout_ms = 2000});
+        return !ec && status.pid == broker_pid;
     }
 
     /// After an exchange on the link failed: true when the broker holding it has exited (then
@@ -264,7 +258,7 @@ public:
         auto pause = 10ms;
         for (;;) {
             std::error_code e;
-            os::fd next = connect_broker(where, true, e);
+            os::fd next = connect_broker(where, broker_access::create, e);
             if (!e) {
                 auto req = registration;
                 req.reregister = true;
@@ -275,14 +269,14 @@ public:
                 if (!with_client && req.state != static_cast<std::uint8_t>(instance_state::listening))
                     req.state = static_cast<std::uint8_t>(instance_state::disconnected);
                 int fds[2] = {page.descriptor(), data_.get()};
-                e = send_frame(next.get(), protocol::encode(req), std::span<const int>(fds, with_client ? 2 : 1));
-                frame reply;
-                if (!e && receive_frame(next.get(), reply, 0, e)) {
-                    protocol::created_reply created;
-                    if (reply.type != protocol::message_type::created || !protocol::decode(reply.body, created)) {
-                        ec = reply_error(reply);
-                        return false;
-                    }
+                protocol::created_reply created;
+                auto status = broker_exchange(next.get(), req, created, e,
+                                              {.send_fds = std::span<const int>(fds, with_client ? 2 : 1)});
+                if (status == call_status::refused) {
+                    ec = e;
+                    return false;
+                }
+                if (status == call_status::replied) {
                     link = std::move(next);
                     pipe_id = created.pipe_id;
                     broker_pid = created.broker_pid;
@@ -405,8 +399,6 @@ server_instance server_instance::create(std::string_view name, const server_opti
         ec = detail::to_win32(page.error);
         return {};
     }
-    os::fd link = detail::connect_broker(o.endpoint, true, ec);
-    if (ec) return {};
     protocol::create_instance_request req;
     req.name = std::string(name);
     req.direction = static_cast<std::uint8_t>(o.direction);
@@ -420,14 +412,11 @@ server_instance server_instance::create(std::string_view name, const server_opti
     req.sddl = o.sddl;
     req.windows_default_acl = o.windows_default_acl;
     int page_fd = page.value.descriptor();
-    if ((ec = detail::send_frame(link.get(), protocol::encode(req), std::span<const int>(&page_fd, 1)))) return {};
-    detail::frame reply;
-    if (!detail::receive_frame(link.get(), reply, 0, ec)) return {};
     protocol::created_reply created;
-    if (reply.type != protocol::message_type::created || !protocol::decode(reply.body, created)) {
-        ec = detail::reply_error(reply);
-        return {};
-    }
+    // The connection stays as the instance's link.
+    os::fd link = detail::broker_call(o.endpoint, detail::broker_access::create, req, created, ec,
+                                      {.send_fds = std::span<const int>(&page_fd, 1)});
+    if (ec) return {};
 
     auto impl = std::make_unique<detail::server_impl>();
     impl->name = parsed->full();
