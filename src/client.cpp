@@ -3,6 +3,7 @@
 #include "broker_link.hpp"
 #include "runtime_dir.hpp"
 #include "pipe_channel.hpp"
+#include "security/pipe_access.hpp"
 #include "win32_errors.hpp"
 
 #include <npipe/pipe_name.hpp>
@@ -48,6 +49,12 @@ std::uint32_t wire_timeout(std::chrono::milliseconds t) {
     if (t == wait_forever) return 0xFFFFFFFFu;
     if (t.count() <= 0) return 0;
     return static_cast<std::uint32_t>(std::min<long long>(t.count(), 0xFFFFFFFELL));
+}
+
+/// CreateFile's dwDesiredAccess: the mask, or GENERIC_READ / GENERIC_WRITE as read and write say.
+std::uint32_t desired_access(const client_options& o) noexcept {
+    if (o.access_mask) return *o.access_mask;
+    return (o.read ? rights::GENERIC_READ : 0u) | (o.write ? rights::GENERIC_WRITE : 0u);
 }
 
 } // namespace
@@ -183,10 +190,10 @@ client client::open(std::string_view name, const client_options& o, std::error_c
     }
     protocol::open_request req;
     req.name = std::string(name);
-    req.read = o.read;
-    req.write = o.write;
-    req.desired_access = o.access_mask ? o.access_mask
-                                       : (o.read ? 0x80000000u : 0u) | (o.write ? 0x40000000u : 0u); // GENERIC_READ/WRITE
+    req.desired_access = desired_access(o);
+    auto access = detail::pipe_data_access_of(req.desired_access);
+    req.read = access.read; // what the broker checks against the pipe's direction
+    req.write = access.write;
     req.impersonation = static_cast<std::uint8_t>(o.impersonation);
     req.effective_only = o.effective_only;
     req.context_tracking = o.context_tracking;
@@ -209,8 +216,8 @@ client client::open(std::string_view name, const client_options& o, std::error_c
     impl->out_buffer_size = opened.out_buffer_size;
     impl->in_buffer_size = opened.in_buffer_size;
     impl->max_instances = opened.max_instances;
-    impl->can_read = o.read;
-    impl->can_write = o.write;
+    impl->can_read = access.read;
+    impl->can_write = access.write;
     impl->client_pid = ::getpid();
     impl->server_pid = opened.server_pid;
     impl->page = std::move(page.value);
