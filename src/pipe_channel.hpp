@@ -1,17 +1,17 @@
 // pipe_channel.hpp - the data plane of one named-pipe handle (either end).
 //
-// A connection is a SOCK_STREAM Unix socket shared directly by the two processes. Byte pipes
-// send raw bytes, so they cost what a socketpair costs. Message pipes frame every write with a
-// 4-byte little-endian length; zero-length messages are a bare header. A reader keeps how much
-// of the current message is left, which gives ERROR_MORE_DATA and lets a byte-mode reader walk
-// across boundaries. Everything unread stays in the kernel, so poll() on native_handle() tells
-// the truth at all times.
+// The connection and the operations on it are in message_stream.hpp (framing, partial
+// messages, ERROR_MORE_DATA); this class holds the connection, the handle's modes and locks,
+// and runs each operation to completion on the calling thread (the blocking Win32 and C++
+// calls). Everything unread stays in the kernel, so poll() on native_handle() tells the truth
+// (but for the bytes a cancelled read gave back).
 //
 // DisconnectNamedPipe must throw away what the client has not read yet; the kernel cannot do
 // that, so the server publishes "generation G is disconnected" in the instance's shared page
 // (writable by the server only) and the client checks it before touching the socket.
 #pragma once
 
+#include "message_stream.hpp"
 #include "os/fd.hpp"
 #include "os/socket.hpp"
 
@@ -32,8 +32,6 @@ struct instance_page {
 inline std::uint64_t load_disconnected(const void* page) noexcept {
     return __atomic_load_n(&static_cast<const instance_page*>(page)->disconnected_generation, __ATOMIC_ACQUIRE);
 }
-
-constexpr std::size_t message_header_size = 4;
 
 class pipe_channel {
 public:
@@ -101,20 +99,11 @@ protected:
     std::mutex read_mutex_, write_mutex_;
 
 private:
-    read_result read_locked(std::span<std::byte> buffer, std::error_code& ec) noexcept;
-    read_result read_stream(std::span<std::byte> buffer, std::error_code& ec) noexcept;
-    read_result read_message(std::span<std::byte> buffer, std::error_code& ec) noexcept;
-    read_result read_messages_as_bytes(std::span<std::byte> buffer, std::error_code& ec) noexcept;
-    /// Starts the next message: reads its header. `block` false: ERROR_NO_DATA when none is there.
-    bool next_message(bool block, std::error_code& ec) noexcept;
-    /// recv() that maps end of stream and errors; `all` waits for every byte.
-    std::size_t receive(void* p, std::size_t n, bool block, bool all, std::error_code& ec) noexcept;
+    read_result read_locked(std::span<std::byte> buffer, bool wait, std::error_code& ec) noexcept;
     std::size_t write_locked(std::span<const std::byte> data, std::error_code& ec) noexcept;
-    std::size_t write_frame(std::span<const std::byte> data, std::error_code& ec) noexcept;
-    bool fits_now(std::size_t frame_size) noexcept;
+    read_style style() const noexcept;
 
-    std::uint64_t message_left_ = 0; // bytes of the current message not read yet
-    bool in_message_ = false;
+    message_stream stream_; // the connection's reading state under read_mutex_, writing under write_mutex_
     std::atomic<bool> has_read_{false};
     std::atomic<std::uint64_t> bytes_read_{0}, bytes_written_{0};
 };
