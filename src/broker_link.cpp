@@ -139,45 +139,46 @@ std::error_code send_frame(int sock, const std::vector<std::byte>& bytes, std::s
 }
 
 bool receive_frame(int sock, frame& out, std::size_t max_fds, std::error_code& ec, int timeout_ms) {
-    ec.clear();
-    if (timeout_ms >= 0) {
-        auto ready = os::poll_one(sock, POLLIN, timeout_ms);
-        if (!ready) { ec = to_win32(ready.error); return false; }
-        if (!(ready.value & (POLLIN | POLLHUP | POLLERR))) { ec = win32(win32_error::sem_timeout); return false; }
-    }
-    std::byte header[protocol::header_size];
-    std::size_t got = 0;
-    while (got < sizeof(header)) {
-        auto r = os::recv_with_fds(sock, std::span<std::byte>(header + got, sizeof(header) - got), out.fds, max_fds,
-                                   MSG_WAITALL);
-        if (!r) {
-            ec = r.error == std::errc::connection_reset ? win32(win32_error::service_not_active) : to_win32(r.error);
+    frame_receiver rx;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    for (;;) {
+        if (rx.step(sock, max_fds, out, ec)) return true;
+        if (ec) return false;
+        int wait_ms = -1;
+        if (timeout_ms >= 0) {
+            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+            if (left.count() <= 0) {
+                ec = win32(win32_error::sem_timeout);
+                return false;
+            }
+            wait_ms = static_cast<int>(left.count());
+        }
+        auto ready = os::poll_one(sock, POLLIN, wait_ms);
+        if (!ready) {
+            ec = to_win32(ready.error);
             return false;
         }
-        if (r.value == 0) {
-            ec = win32(win32_error::service_not_active);
-            return false;
-        }
-        got += r.value;
     }
-    protocol::frame_header h;
-    if (protocol::decode_header(std::span<const std::byte, protocol::header_size>(header, sizeof(header)),
-                                protocol::max_reply_body, h) != protocol::header_problem::none) {
-        ec = win32(win32_error::invalid_data);
+}
+
+bool broker_request::start(const endpoint& where, broker_access how, const std::vector<std::byte>& request,
+                           std::error_code& ec) noexcept try {
+    close();
+    sock_ = connect_broker(where, how, ec);
+    if (ec) return false;
+    if ((ec = send_frame(sock_.get(), request))) {
+        close();
         return false;
     }
-    out.type = h.type;
-    out.body.resize(h.length);
-    got = 0;
-    while (got < h.length) {
-        auto r = os::recv_some(sock, out.body.data() + got, h.length - got, MSG_WAITALL);
-        if (!r || r.value == 0) {
-            ec = win32(win32_error::service_not_active);
-            return false;
-        }
-        got += r.value;
-    }
     return true;
+} catch (const std::bad_alloc&) {
+    ec = win32(win32_error::not_enough_memory);
+    return false;
+}
+
+void broker_request::close() noexcept {
+    sock_.reset();
+    rx_.reset();
 }
 
 std::error_code reply_error(const frame& f) {

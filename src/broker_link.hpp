@@ -3,6 +3,7 @@
 // broker_call() (or broker_exchange() where a refusal and a lost broker are handled apart).
 #pragma once
 
+#include "frame_receiver.hpp"
 #include "os/fd.hpp"
 #include "protocol/messages.hpp"
 #include "win32_errors.hpp"
@@ -32,19 +33,13 @@ enum class broker_access {
 /// none may be started); ERROR_ACCESS_DENIED when the runtime directory fails its safety checks.
 os::fd connect_broker(const endpoint& where, broker_access how, std::error_code& ec);
 
-struct frame {
-    protocol::message_type type{};
-    std::vector<std::byte> body;
-    std::vector<os::fd> fds;
-};
-
 /// Sends one frame (and descriptors). A broker that hung up may have said why first: its error
 /// reply is the result then, else ERROR_SERVICE_NOT_ACTIVE.
 std::error_code send_frame(int sock, const std::vector<std::byte>& bytes, std::span<const int> fds = {});
 
-/// Reads exactly one frame - never a byte more, because on a client's connection the server's
-/// data follows the reply. End of stream: ERROR_SERVICE_NOT_ACTIVE (the broker went away).
-/// `timeout_ms` < 0 waits as long as it takes; running out of time is ERROR_SEM_TIMEOUT.
+/// Reads exactly one frame (a frame_receiver run to its end on this thread). End of stream:
+/// ERROR_SERVICE_NOT_ACTIVE (the broker went away). `timeout_ms` < 0 waits as long as it takes;
+/// running out of time is ERROR_SEM_TIMEOUT.
 bool receive_frame(int sock, frame& out, std::size_t max_fds, std::error_code& ec, int timeout_ms = -1);
 
 /// Turns an `error` reply into its Win32 code; any other unexpected frame is ERROR_INVALID_DATA.
@@ -130,6 +125,29 @@ os::fd broker_call(const endpoint& where, broker_access how, const Request& requ
     if (!broker_call(sock.get(), request, reply, ec, options)) return {};
     return sock;
 }
+
+/// One request whose reply may take a while (a wait; an open driven by readiness), as steps:
+/// start() connects and sends (the broker takes both at once), reply() takes what has come of
+/// the reply without waiting.
+class broker_request {
+public:
+    bool start(const endpoint& where, broker_access how, const std::vector<std::byte>& request,
+               std::error_code& ec) noexcept;
+    /// True with `out` when the whole reply is there; false with `ec` clear: wait until fd() is
+    /// readable; false with `ec`: no reply will come.
+    bool reply(frame& out, std::size_t max_fds, std::error_code& ec) noexcept {
+        return rx_.step(sock_.get(), max_fds, out, ec);
+    }
+    bool started() const noexcept { return sock_.valid(); }
+    int fd() const noexcept { return sock_.get(); }
+    /// The connection, once the reply is in (an open's is the pipe's data connection).
+    os::fd take_connection() noexcept { return std::move(sock_); }
+    void close() noexcept;
+
+private:
+    os::fd sock_;
+    frame_receiver rx_;
+};
 
 /// The number of instances of `name` (for GetNamedPipeHandleState).
 unsigned count_instances(const std::string& name, const endpoint& where, std::error_code& ec);

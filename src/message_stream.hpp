@@ -146,6 +146,30 @@ private:
     op_outcome out_;
 };
 
+/// TransactNamedPipe's data part: one message written, then one message read in message mode,
+/// always waited for. The pipe's checks come first (pipe_channel::transact). Its steps need the
+/// write lock while writing() and the read lock after.
+/// cancel(): as the part in progress is cancelled (a reply begun goes back to the connection).
+class transact_op {
+public:
+    transact_op(message_stream& stream, std::span<const std::byte> request, std::span<std::byte> reply) noexcept
+        : write_(stream, request, false), read_(stream, reply, read_style::message, true) {}
+
+    step_result step(step_mode mode = step_mode::never_block) noexcept;
+    void cancel() noexcept;
+    bool writing() const noexcept { return !write_.completed(); }
+    bool completed() const noexcept { return completed_; }
+    /// The write's outcome until it fails or the read completes, then the read's.
+    const op_outcome& outcome() const noexcept { return write_.outcome().ec ? write_.outcome() : read_.outcome(); }
+    const write_op& write_part() const noexcept { return write_; }
+    const read_op& read_part() const noexcept { return read_; }
+
+private:
+    write_op write_;
+    read_op read_;
+    bool completed_ = false;
+};
+
 /// Sends what a cancelled message write left (write lock held). True when nothing is left;
 /// false with `ec` clear when the socket is full, or with the error.
 bool send_unsent(message_stream& s, std::error_code& ec, bool& peer_ended) noexcept;

@@ -170,4 +170,29 @@ void flush_op::cancel() noexcept {
     out_.ec = win32(win32_error::operation_aborted);
 }
 
+// ---- transact_op ------------------------------------------------------------------------------
+
+step_result transact_op::step(step_mode mode) noexcept {
+    if (completed_) return step_result::complete();
+    if (!write_.completed()) {
+        step_result r = write_.step(mode);
+        if (!r.done()) return r;
+        if (write_.outcome().ec) {
+            completed_ = true;
+            return r;
+        }
+        return step_result::after(std::chrono::microseconds(0)); // the read part needs the read lock
+    }
+    step_result r = read_.step(mode);
+    completed_ = r.done();
+    return r;
+}
+
+void transact_op::cancel() noexcept {
+    if (completed_) return;
+    if (!write_.completed()) write_.cancel();
+    else read_.cancel();
+    completed_ = true;
+}
+
 } // namespace npipe::detail

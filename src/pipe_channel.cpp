@@ -62,6 +62,10 @@ read_result pipe_channel::read(std::span<std::byte> buffer, std::error_code& ec)
 read_result pipe_channel::read_locked(std::span<std::byte> buffer, bool wait, std::error_code& ec) noexcept {
     read_op op(stream_, buffer, style(), wait);
     run_blocking(op);
+    return read_done(op, buffer, ec);
+}
+
+read_result pipe_channel::read_done(const read_op& op, std::span<std::byte> buffer, std::error_code& ec) noexcept {
     const op_outcome& out = op.outcome();
     ec = out.peer_ended ? ended(false) : out.ec;
     read_result r{out.bytes, op.more_data()};
@@ -122,14 +126,20 @@ read_result pipe_channel::transact(std::span<const std::byte> request, std::span
             return {};
         }
     }
+    transact_op op(stream_, request, reply);
     {
         std::lock_guard lock(write_mutex_);
         if ((ec = prepare_io(io_kind::write))) return {};
-        write_locked(request, ec);
-        if (ec) return {};
+        while (op.writing()) wait_blocking(op.step(step_mode::may_block));
+        bytes_written_.fetch_add(op.write_part().outcome().bytes, std::memory_order_relaxed);
+        if (op.completed()) {
+            ec = op.outcome().peer_ended ? ended(true) : op.outcome().ec;
+            return {};
+        }
     }
     std::lock_guard lock(read_mutex_);
-    return read_locked(reply, true, ec); // the reply is always waited for
+    run_blocking(op); // the reply is always waited for
+    return read_done(op.read_part(), reply, ec);
 }
 
 void pipe_channel::flush(std::error_code& ec) noexcept {

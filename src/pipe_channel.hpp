@@ -49,6 +49,7 @@ public:
                    std::error_code& ec) noexcept;
     handle_state state(std::error_code& ec) noexcept;
     pipe_info info() const noexcept;
+    npipe::wait_mode current_wait_mode() const noexcept { return wait_mode_.load(); }
     virtual int native_handle() const noexcept { return data_.get(); }
     /// The peer has closed its end.
     bool peer_hung_up() const noexcept;
@@ -100,6 +101,8 @@ protected:
 
 private:
     read_result read_locked(std::span<std::byte> buffer, bool wait, std::error_code& ec) noexcept;
+    /// A completed read's result, counted (has_read, bytes_read).
+    read_result read_done(const read_op& op, std::span<std::byte> buffer, std::error_code& ec) noexcept;
     std::size_t write_locked(std::span<const std::byte> data, std::error_code& ec) noexcept;
     read_style style() const noexcept;
 

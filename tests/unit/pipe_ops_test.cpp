@@ -337,4 +337,28 @@ TEST(PipeOps, NowaitWritesAllOrNothing) {
     EXPECT_EQ(os::readable_bytes(p.b.fd).value, 0);
 }
 
+TEST(PipeOps, ATransactionWritesThenWaitsForTheWholeReply) {
+    pipe_pair p(pipe_type::message);
+    auto request = text("question");
+    auto answer = pattern(big, 4);
+    std::vector<std::byte> reply(big);
+    transact_op t(p.a, request, reply);
+    EXPECT_TRUE(t.writing());
+    auto r = t.step();
+    EXPECT_FALSE(t.writing()) << "a small request goes at once";
+    EXPECT_FALSE(t.completed());
+    r = t.step();
+    EXPECT_EQ(r.what, wait_for::readable) << "the reply is waited for";
+    std::byte in[32];
+    read_op server_read(p.b, in, read_style::message, true);
+    run_blocking(server_read);
+    ASSERT_EQ(server_read.outcome().bytes, request.size());
+    write_op server_write(p.b, answer, false);
+    run_both(server_write, t);
+    EXPECT_TRUE(t.completed());
+    EXPECT_FALSE(t.outcome().ec);
+    EXPECT_EQ(t.outcome().bytes, big);
+    EXPECT_TRUE(reply == answer);
+}
+
 } // namespace
