@@ -18,6 +18,7 @@
 #include <npipe/named_pipe.hpp>
 
 #include <chrono>
+#include <memory>
 #include <mutex>
 #include <optional>
 
@@ -85,6 +86,10 @@ public:
 protected:
     std::error_code prepare_io(io_kind kind) noexcept override;
 };
+
+/// CreateNamedPipe: a new instance registered with the broker (a user-scope broker is started
+/// when none runs); empty with the error.
+std::unique_ptr<server_impl> create_instance(std::string_view name, const server_options& options, std::error_code& ec);
 
 /// ConnectNamedPipe as resumable steps. The step takes state_mutex itself; the wait for a client
 /// is a wait for the link to become readable, with the lock released. A broker that went away

@@ -30,29 +30,29 @@ server_instance server_instance::create(std::string_view name, const server_opti
     return s;
 }
 
-server_instance server_instance::create(std::string_view name, const server_options& o,
-                                        std::error_code& ec) noexcept try {
+std::unique_ptr<detail::server_impl> detail::create_instance(std::string_view name, const server_options& o,
+                                                            std::error_code& ec) {
     ec.clear();
     auto parsed = parse_pipe_name(name, ec);
     if (!parsed) return {};
     if (!parsed->is_local()) { // pipes are created on this machine only
-        ec = detail::win32(win32_error::invalid_name);
+        ec = win32(win32_error::invalid_name);
         return {};
     }
     if (o.max_instances < 1 || o.max_instances > unlimited_instances ||
         (o.read_mode == read_mode::message && o.type != pipe_type::message) ||
         static_cast<unsigned>(o.direction) < 1 || static_cast<unsigned>(o.direction) > 3 ||
         (o.extra_access & ~(rights::WRITE_DAC | rights::WRITE_OWNER | rights::ACCESS_SYSTEM_SECURITY))) {
-        ec = detail::win32(win32_error::invalid_parameter);
+        ec = win32(win32_error::invalid_parameter);
         return {};
     }
     if (o.extra_access & rights::ACCESS_SYSTEM_SECURITY) { // needs SeSecurityPrivilege on Windows
-        ec = detail::win32(win32_error::privilege_not_held);
+        ec = win32(win32_error::privilege_not_held);
         return {};
     }
     auto page = os::shared_page::create();
     if (!page) {
-        ec = detail::to_win32(page.error);
+        ec = to_win32(page.error);
         return {};
     }
     protocol::create_instance_request req;
@@ -70,11 +70,11 @@ server_instance server_instance::create(std::string_view name, const server_opti
     int page_fd = page.value.descriptor();
     protocol::created_reply created;
     // The connection stays as the instance's link.
-    os::fd link = detail::broker_call(o.endpoint, detail::broker_access::create, req, created, ec,
+    os::fd link = broker_call(o.endpoint, broker_access::create, req, created, ec,
                                       {.send_fds = std::span<const int>(&page_fd, 1)});
     if (ec) return {};
 
-    auto impl = std::make_unique<detail::server_impl>();
+    auto impl = std::make_unique<server_impl>();
     impl->name = parsed->full();
     impl->where = o.endpoint;
     impl->end = pipe_end::server;
@@ -98,6 +98,13 @@ server_instance server_instance::create(std::string_view name, const server_opti
                            (impl->can_read ? rights::FILE_GENERIC_READ : 0u) |
                            (impl->can_write ? rights::FILE_GENERIC_WRITE : 0u);
     impl->set_state(o.read_mode, o.wait_mode, ec);
+    return impl;
+}
+
+server_instance server_instance::create(std::string_view name, const server_options& o,
+                                        std::error_code& ec) noexcept try {
+    auto impl = detail::create_instance(name, o, ec);
+    if (!impl) return {};
     server_instance s;
     s.channel_ = std::move(impl);
     return s;
