@@ -48,24 +48,20 @@ read_style pipe_channel::style() const noexcept {
     return read_mode_ == npipe::read_mode::message ? read_style::message : read_style::messages_as_bytes;
 }
 
+std::error_code pipe_channel::begin_read() noexcept {
+    if (!can_read) return win32(win32_error::access_denied);
+    return prepare_io(io_kind::read);
+}
+
 read_result pipe_channel::read(std::span<std::byte> buffer, std::error_code& ec) noexcept {
-    ec.clear();
     std::lock_guard lock(read_mutex_);
-    if (!can_read) {
-        ec = win32(win32_error::access_denied);
-        return {};
-    }
-    if ((ec = prepare_io(io_kind::read))) return {};
-    return read_locked(buffer, wait_mode_ == npipe::wait_mode::wait, ec);
-}
-
-read_result pipe_channel::read_locked(std::span<std::byte> buffer, bool wait, std::error_code& ec) noexcept {
-    read_op op(stream_, buffer, style(), wait);
+    if ((ec = begin_read())) return {};
+    read_op op = make_read(buffer, wait_mode_ == npipe::wait_mode::wait);
     run_blocking(op);
-    return read_done(op, buffer, ec);
+    return end_read(op, buffer, ec);
 }
 
-read_result pipe_channel::read_done(const read_op& op, std::span<std::byte> buffer, std::error_code& ec) noexcept {
+read_result pipe_channel::end_read(const read_op& op, std::span<std::byte> buffer, std::error_code& ec) noexcept {
     const op_outcome& out = op.outcome();
     ec = out.peer_ended ? ended(false) : out.ec;
     read_result r{out.bytes, op.more_data()};
@@ -76,20 +72,20 @@ read_result pipe_channel::read_done(const read_op& op, std::span<std::byte> buff
     return r;
 }
 
-std::size_t pipe_channel::write(std::span<const std::byte> data, std::error_code& ec) noexcept {
-    ec.clear();
-    std::lock_guard lock(write_mutex_);
-    if (!can_write) {
-        ec = win32(win32_error::access_denied);
-        return 0;
-    }
-    if ((ec = prepare_io(io_kind::write))) return 0;
-    return write_locked(data, ec);
+std::error_code pipe_channel::begin_write() noexcept {
+    if (!can_write) return win32(win32_error::access_denied);
+    return prepare_io(io_kind::write);
 }
 
-std::size_t pipe_channel::write_locked(std::span<const std::byte> data, std::error_code& ec) noexcept {
-    write_op op(stream_, data, wait_mode_ == npipe::wait_mode::nowait);
+std::size_t pipe_channel::write(std::span<const std::byte> data, std::error_code& ec) noexcept {
+    std::lock_guard lock(write_mutex_);
+    if ((ec = begin_write())) return 0;
+    write_op op = make_write(data);
     run_blocking(op);
+    return end_write(op, ec);
+}
+
+std::size_t pipe_channel::end_write(const write_op& op, std::error_code& ec) noexcept {
     const op_outcome& out = op.outcome();
     ec = out.peer_ended ? ended(true) : out.ec;
     bytes_written_.fetch_add(out.bytes, std::memory_order_relaxed);
@@ -131,15 +127,12 @@ read_result pipe_channel::transact(std::span<const std::byte> request, std::span
         std::lock_guard lock(write_mutex_);
         if ((ec = prepare_io(io_kind::write))) return {};
         while (op.writing()) wait_blocking(op.step(step_mode::may_block));
-        bytes_written_.fetch_add(op.write_part().outcome().bytes, std::memory_order_relaxed);
-        if (op.completed()) {
-            ec = op.outcome().peer_ended ? ended(true) : op.outcome().ec;
-            return {};
-        }
+        end_write(op.write_part(), ec);
+        if (ec) return {};
     }
     std::lock_guard lock(read_mutex_);
     run_blocking(op); // the reply is always waited for
-    return read_done(op.read_part(), reply, ec);
+    return end_read(op.read_part(), reply, ec);
 }
 
 void pipe_channel::flush(std::error_code& ec) noexcept {

@@ -50,6 +50,22 @@ public:
     handle_state state(std::error_code& ec) noexcept;
     pipe_info info() const noexcept;
     npipe::wait_mode current_wait_mode() const noexcept { return wait_mode_.load(); }
+
+    // The halves of ReadFile and WriteFile, for a driver of its own (overlapped I/O, the async
+    // API); read() and write() are begin, run_blocking, end. With the lock named held:
+    // begin_* checks the end (ERROR_ACCESS_DENIED, ERROR_PIPE_LISTENING, ...); the operation
+    // from make_* is then stepped, under the same lock at each step; end_* turns its outcome
+    // into the call's result and counts it.
+    std::mutex& read_lock() noexcept { return read_mutex_; }
+    std::mutex& write_lock() noexcept { return write_mutex_; }
+    std::error_code begin_read() noexcept;
+    read_op make_read(std::span<std::byte> buffer, bool wait) noexcept { return {stream_, buffer, style(), wait}; }
+    read_result end_read(const read_op& op, std::span<std::byte> buffer, std::error_code& ec) noexcept;
+    std::error_code begin_write() noexcept;
+    write_op make_write(std::span<const std::byte> data) noexcept {
+        return {stream_, data, wait_mode_ == npipe::wait_mode::nowait};
+    }
+    std::size_t end_write(const write_op& op, std::error_code& ec) noexcept;
     virtual int native_handle() const noexcept { return data_.get(); }
     /// The peer has closed its end.
     bool peer_hung_up() const noexcept;
@@ -100,10 +116,6 @@ protected:
     std::mutex read_mutex_, write_mutex_;
 
 private:
-    read_result read_locked(std::span<std::byte> buffer, bool wait, std::error_code& ec) noexcept;
-    /// A completed read's result, counted (has_read, bytes_read).
-    read_result read_done(const read_op& op, std::span<std::byte> buffer, std::error_code& ec) noexcept;
-    std::size_t write_locked(std::span<const std::byte> data, std::error_code& ec) noexcept;
     read_style style() const noexcept;
 
     message_stream stream_; // the connection's reading state under read_mutex_, writing under write_mutex_

@@ -10,6 +10,9 @@
 
 #include <poll.h>
 
+#include <optional>
+#include <thread>
+
 using namespace npipe;
 using namespace npipe::detail;
 using namespace npipe_test;
@@ -179,6 +182,63 @@ TEST_F(operations, ACancelledOpenIsAbortedAndHandsNothingOver) {
     EXPECT_EQ(patient.outcome().ec, win32_error::operation_aborted);
     EXPECT_FALSE(patient.take());
     EXPECT_TRUE(eventually([] { return get_broker_status().waiters == 0; }));
+}
+
+TEST_F(operations, AReadStartedOnOneThreadIsResumedOnAnotherAndCancelledFromAThird) {
+    auto s = create(pipe_name("threads"), [] {
+        server_options o;
+        o.type = pipe_type::message;
+        o.read_mode = read_mode::message;
+        return o;
+    }());
+    auto c = open(pipe_name("threads"));
+    connect_op connect(*s);
+    ASSERT_TRUE(drive(connect));
+
+    // Started here: nothing to read yet.
+    std::vector<std::byte> buffer(64);
+    std::optional<read_op> pending;
+    int fd = -1;
+    {
+        std::lock_guard lock(s->read_lock());
+        ASSERT_FALSE(s->begin_read());
+        pending.emplace(s->make_read(buffer, true));
+        step_result r = pending->step();
+        ASSERT_EQ(r.what, wait_for::readable);
+        fd = r.fd;
+    }
+    // Resumed by a "reactor" thread when the descriptor becomes readable.
+    std::error_code read_ec;
+    read_result got;
+    std::thread reactor([&] {
+        if (!readable(fd, 10s)) return;
+        std::lock_guard lock(s->read_lock());
+        if (pending->step().done()) got = s->end_read(*pending, buffer, read_ec);
+    });
+    std::error_code ec;
+    c->write(bytes("hello"), ec);
+    ASSERT_FALSE(ec);
+    reactor.join();
+    ASSERT_TRUE(pending->completed());
+    EXPECT_FALSE(read_ec);
+    EXPECT_EQ(text(std::span(buffer).first(got.bytes)), "hello");
+
+    // A second read, pending, cancelled from another thread: the next message stays whole.
+    {
+        std::lock_guard lock(s->read_lock());
+        pending.emplace(s->make_read(buffer, true));
+        ASSERT_EQ(pending->step().what, wait_for::readable);
+    }
+    std::thread canceller([&] {
+        std::lock_guard lock(s->read_lock());
+        pending->cancel();
+    });
+    canceller.join();
+    EXPECT_EQ(pending->outcome().ec, win32_error::operation_aborted);
+    c->write(bytes("after"), ec);
+    auto r = s->read(buffer, ec);
+    EXPECT_FALSE(ec);
+    EXPECT_EQ(text(std::span(buffer).first(r.bytes)), "after");
 }
 
 } // namespace
