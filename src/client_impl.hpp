@@ -45,7 +45,7 @@ protected:
 /// broker takes both at once); then the reply is waited for: ok when an instance listens,
 /// ERROR_FILE_NOT_FOUND when the pipe does not exist or goes, ERROR_SEM_TIMEOUT.
 /// cancel(): ERROR_OPERATION_ABORTED; the connection is closed, so the broker drops the waiter.
-class wait_op {
+class wait_op : public pipe_op {
 public:
     /// `timeout`: use_default_wait (the pipe's default), wait_forever, or a time.
     wait_op(std::string name, std::chrono::milliseconds timeout, endpoint where) noexcept
@@ -53,18 +53,15 @@ public:
 
     step_result step(step_mode = step_mode::never_block) noexcept;
     void cancel() noexcept;
-    bool completed() const noexcept { return completed_; }
-    const op_outcome& outcome() const noexcept { return out_; }
 
 private:
-    step_result finish(std::error_code ec) noexcept;
+    /// Completes the operation (its request to the broker closed).
+    step_result complete(std::error_code ec) noexcept;
 
     std::string name_;
     std::chrono::milliseconds timeout_;
     endpoint where_;
     broker_request request_;
-    bool completed_ = false;
-    op_outcome out_;
 };
 
 /// CreateFile on a pipe name as steps. With `wait`, an open that finds every instance busy
@@ -73,21 +70,20 @@ private:
 /// cancel(): ERROR_OPERATION_ABORTED; an open still waiting for its reply is closed, and a
 /// connection the broker handed over meanwhile goes with it (the server sees a client that came
 /// and went: ERROR_BROKEN_PIPE / ERROR_NO_DATA, as for any client that closes at once).
-class open_op {
+class open_op : public pipe_op {
 public:
     open_op(std::string name, client_options options, std::optional<std::chrono::milliseconds> wait = {}) noexcept
         : name_(std::move(name)), options_(std::move(options)), wait_(wait) {}
 
     step_result step(step_mode = step_mode::never_block) noexcept;
     void cancel() noexcept;
-    bool completed() const noexcept { return completed_; }
-    const op_outcome& outcome() const noexcept { return out_; }
     std::unique_ptr<client_impl> take() noexcept { return std::move(end_); }
 
 private:
     step_result start_open();
     step_result opened(frame& reply);
-    step_result finish(std::error_code ec) noexcept;
+    /// Completes the operation (its request to the broker closed).
+    step_result complete(std::error_code ec) noexcept;
 
     std::string name_;
     client_options options_;
@@ -96,8 +92,6 @@ private:
     broker_request request_;
     std::optional<wait_op> waiting_;
     bool started_ = false;
-    bool completed_ = false;
-    op_outcome out_;
     std::unique_ptr<client_impl> end_;
 };
 

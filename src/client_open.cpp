@@ -38,42 +38,38 @@ std::optional<std::string> local_pipe(std::string_view name, std::error_code& ec
 
 // ---- wait_op ----------------------------------------------------------------------------------
 
-step_result wait_op::finish(std::error_code ec) noexcept {
-    completed_ = true;
-    out_.ec = ec;
+step_result wait_op::complete(std::error_code ec) noexcept {
     request_.close();
-    return step_result::complete();
+    return finish(ec);
 }
 
 step_result wait_op::step(step_mode) noexcept try {
     if (completed_) return step_result::complete();
     std::error_code ec;
     if (!request_.started()) {
-        if (!local_pipe(name_, ec)) return finish(ec);
+        if (!local_pipe(name_, ec)) return complete(ec);
         if (!request_.start(where_, broker_access::lookup, encode_request(protocol::wait_request{name_, wire_timeout(timeout_)}), ec))
-            return finish(ec);
+            return complete(ec);
     }
     frame reply;
-    if (!request_.reply(reply, 0, ec)) return ec ? finish(ec) : step_result::read_ready(request_.fd());
+    if (!request_.reply(reply, 0, ec)) return ec ? complete(ec) : step_result::read_ready(request_.fd());
     ok_reply ok;
     decode_reply(reply, ok, ec);
-    return finish(ec);
+    return complete(ec);
 } catch (const std::bad_alloc&) {
-    return finish(win32(win32_error::not_enough_memory));
+    return complete(win32(win32_error::not_enough_memory));
 }
 
 void wait_op::cancel() noexcept {
-    if (!completed_) finish(win32(win32_error::operation_aborted));
+    if (!completed_) complete(win32(win32_error::operation_aborted));
 }
 
 // ---- open_op ----------------------------------------------------------------------------------
 
-step_result open_op::finish(std::error_code ec) noexcept {
-    completed_ = true;
-    out_.ec = ec;
+step_result open_op::complete(std::error_code ec) noexcept {
     request_.close();
     waiting_.reset();
-    return step_result::complete();
+    return finish(ec);
 }
 
 step_result open_op::start_open() {
@@ -87,7 +83,7 @@ step_result open_op::start_open() {
     req.impersonation = static_cast<std::uint8_t>(options_.impersonation);
     req.effective_only = options_.effective_only;
     req.context_tracking = options_.context_tracking;
-    if (!request_.start(options_.endpoint, broker_access::lookup, encode_request(req), ec)) return finish(ec);
+    if (!request_.start(options_.endpoint, broker_access::lookup, encode_request(req), ec)) return complete(ec);
     return step_result::read_ready(request_.fd());
 }
 
@@ -96,7 +92,7 @@ step_result open_op::step(step_mode) noexcept try {
     std::error_code ec;
     if (!started_) {
         auto full = local_pipe(name_, ec);
-        if (!full) return finish(ec);
+        if (!full) return complete(ec);
         full_name_ = std::move(*full);
         started_ = true;
         return start_open();
@@ -104,16 +100,16 @@ step_result open_op::step(step_mode) noexcept try {
     if (waiting_) {
         step_result r = waiting_->step();
         if (!r.done()) return r;
-        if ((ec = waiting_->outcome().ec)) return finish(ec);
+        if ((ec = waiting_->outcome().ec)) return complete(ec);
         waiting_.reset();
         wait_.reset(); // one wait, one more try
         return start_open();
     }
     frame reply;
-    if (!request_.reply(reply, 1, ec)) return ec ? finish(ec) : step_result::read_ready(request_.fd());
+    if (!request_.reply(reply, 1, ec)) return ec ? complete(ec) : step_result::read_ready(request_.fd());
     return opened(reply);
 } catch (const std::bad_alloc&) {
-    return finish(win32(win32_error::not_enough_memory));
+    return complete(win32(win32_error::not_enough_memory));
 }
 
 step_result open_op::opened(frame& reply) {
@@ -127,10 +123,10 @@ step_result open_op::opened(frame& reply) {
             waiting_.emplace(name_, *wait_, options_.endpoint);
             return step();
         }
-        return finish(ec);
+        return complete(ec);
     }
     auto page = os::shared_page::map_readonly(std::move(reply.fds.front()));
-    if (!page) return finish(to_win32(page.error));
+    if (!page) return complete(to_win32(page.error));
     auto access = pipe_data_access_of(desired_access(options_));
     auto impl = std::make_unique<client_impl>();
     impl->name = full_name_;
@@ -152,11 +148,11 @@ step_result open_op::opened(frame& reply) {
     impl->connect_to(request_.take_connection()); // the broker's connection is the pipe's now
     impl->set_state(read_mode::byte, options_.wait_mode, ec); // a client starts in byte read mode
     end_ = std::move(impl);
-    return finish(ec);
+    return complete(ec);
 }
 
 void open_op::cancel() noexcept {
-    if (!completed_) finish(win32(win32_error::operation_aborted));
+    if (!completed_) complete(win32(win32_error::operation_aborted));
 }
 
 } // namespace npipe::detail

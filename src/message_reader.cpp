@@ -85,13 +85,6 @@ bool nonempty_message_announced(const message_stream& s) noexcept {
 
 // ---- read_op ----------------------------------------------------------------------------------
 
-step_result read_op::finish(std::error_code ec, std::size_t bytes) noexcept {
-    completed_ = true;
-    out_.ec = ec;
-    out_.bytes = bytes;
-    return step_result::complete();
-}
-
 step_result read_op::finish_ended() noexcept {
     out_.peer_ended = true;
     return finish(win32(win32_error::broken_pipe), 0);

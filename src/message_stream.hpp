@@ -63,15 +63,13 @@ enum class read_style { bytes, message, messages_as_bytes };
 /// across many steps; every other read completes as soon as it has a byte.
 /// cancel(): the bytes of a message already taken go back to the connection (the next read
 /// gets them first), so the message and its boundary stay whole.
-class read_op {
+class read_op : public pipe_op {
 public:
     read_op(message_stream& stream, std::span<std::byte> buffer, read_style style, bool wait) noexcept
         : s_(stream), buf_(buffer), style_(style), wait_(wait) {}
 
     step_result step(step_mode mode = step_mode::never_block) noexcept;
     void cancel() noexcept;
-    bool completed() const noexcept { return completed_; }
-    const op_outcome& outcome() const noexcept { return out_; }
     /// More of the message is left (ERROR_MORE_DATA).
     bool more_data() const noexcept;
 
@@ -80,7 +78,6 @@ private:
     step_result step_message() noexcept;
     step_result step_messages_as_bytes() noexcept;
     step_result nothing_yet() noexcept; ///< nothing there: wait, or ERROR_NO_DATA
-    step_result finish(std::error_code ec, std::size_t bytes) noexcept;
     step_result finish_ended() noexcept;
 
     message_stream& s_;
@@ -90,8 +87,6 @@ private:
     std::size_t got_ = 0;      ///< bytes in buf_ so far
     std::size_t want_ = 0;     ///< message read: how many of the message this read takes
     bool started_ = false;     ///< message read: want_ is known
-    bool completed_ = false;
-    op_outcome out_;
 };
 
 /// WriteFile. One call is one message on a message pipe (a zero-length one too). `nowait`
@@ -101,18 +96,15 @@ private:
 /// out cannot be taken back (the reader would lose its framing): its rest is kept in the
 /// connection and sent ahead of the next write or flush; the operation still reports
 /// ERROR_OPERATION_ABORTED. A byte pipe's write simply stops.
-class write_op {
+class write_op : public pipe_op {
 public:
     write_op(message_stream& stream, std::span<const std::byte> data, bool nowait) noexcept;
 
     step_result step(step_mode mode = step_mode::never_block) noexcept;
     void cancel() noexcept;
-    bool completed() const noexcept { return completed_; }
-    const op_outcome& outcome() const noexcept { return out_; }
 
 private:
     step_result start() noexcept;
-    step_result finish(std::error_code ec, std::size_t bytes) noexcept;
 
     message_stream& s_;
     std::span<const std::byte> data_;
@@ -121,29 +113,23 @@ private:
     std::size_t header_len_ = 0; ///< 4 on a message pipe, else 0
     std::size_t sent_ = 0;       ///< bytes of header + data sent
     bool started_ = false;
-    bool completed_ = false;
-    op_outcome out_;
 };
 
 /// FlushFileBuffers: complete once the peer has read everything this end wrote. The kernel
 /// counts what the peer has not taken (SIOCOUTQ) but offers no wake-up when it reaches zero, so
 /// the step asks to be retried after a growing pause (10 us .. 1 ms). A peer that closed with our
 /// bytes unread ends it with the connection's end (peer_ended).
-class flush_op {
+class flush_op : public pipe_op {
 public:
     explicit flush_op(message_stream& stream) noexcept : s_(stream) {}
 
     step_result step(step_mode mode = step_mode::never_block) noexcept;
     void cancel() noexcept;
-    bool completed() const noexcept { return completed_; }
-    const op_outcome& outcome() const noexcept { return out_; }
 
 private:
     message_stream& s_;
     std::chrono::microseconds pause_{0};
     bool had_unread_ = false;
-    bool completed_ = false;
-    op_outcome out_;
 };
 
 /// TransactNamedPipe's data part: one message written, then one message read in message mode,

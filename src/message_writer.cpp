@@ -58,13 +58,6 @@ write_op::write_op(message_stream& stream, std::span<const std::byte> data, bool
     }
 }
 
-step_result write_op::finish(std::error_code ec, std::size_t bytes) noexcept {
-    completed_ = true;
-    out_.ec = ec;
-    out_.bytes = bytes;
-    return step_result::complete();
-}
-
 step_result write_op::start() noexcept {
     if (header_len_ == 0 && data_.empty()) return finish({}, 0);
     if (header_len_ != 0 && data_.size() > 0xFFFFFFFFu) return finish(win32(win32_error::invalid_parameter), 0);
@@ -133,41 +126,29 @@ void write_op::cancel() noexcept {
 step_result flush_op::step(step_mode) noexcept {
     if (completed_) return step_result::complete();
     std::error_code ec;
-    if (!send_unsent(s_, ec, out_.peer_ended)) {
-        if (!ec) return step_result::write_ready(s_.fd);
-        completed_ = true;
-        out_.ec = ec;
-        return step_result::complete();
-    }
+    if (!send_unsent(s_, ec, out_.peer_ended)) return ec ? finish(ec) : step_result::write_ready(s_.fd);
     auto outq = os::unread_by_peer(s_.fd);
-    if (!outq) {
-        completed_ = true;
-        out_.ec = to_win32(outq.error);
-        return step_result::complete();
-    }
+    if (!outq) return finish(to_win32(outq.error));
     if (outq.value != 0) {
         had_unread_ = true;
         using std::chrono::microseconds;
         pause_ = pause_.count() == 0 ? microseconds(10) : std::min(pause_ * 2, microseconds(1000));
         return step_result::after(pause_);
     }
-    completed_ = true;
     // A peer that closed with our bytes still unread leaves ECONNRESET pending on our socket
     // (POLLERR); one that read everything and then closed does not.
     if (had_unread_) {
         auto r = os::poll_one(s_.fd, 0, 0);
         if (r && (r.value & POLLERR)) {
             out_.peer_ended = true;
-            out_.ec = win32(win32_error::broken_pipe);
+            return finish(win32(win32_error::broken_pipe));
         }
     }
-    return step_result::complete();
+    return finish({});
 }
 
 void flush_op::cancel() noexcept {
-    if (completed_) return;
-    completed_ = true;
-    out_.ec = win32(win32_error::operation_aborted);
+    if (!completed_) finish(win32(win32_error::operation_aborted));
 }
 
 // ---- transact_op ------------------------------------------------------------------------------

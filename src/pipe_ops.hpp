@@ -63,6 +63,25 @@ struct op_outcome {
                               ///< (pipe_channel::ended), `ec` holds the default
 };
 
+/// What every operation has: whether it has completed, and how. An operation completes once;
+/// finish() is how its steps and cancel() complete it.
+class pipe_op {
+public:
+    bool completed() const noexcept { return completed_; }
+    const op_outcome& outcome() const noexcept { return out_; }
+
+protected:
+    step_result finish(std::error_code ec, std::size_t bytes = 0) noexcept {
+        completed_ = true;
+        out_.ec = ec;
+        out_.bytes = bytes;
+        return step_result::complete();
+    }
+
+    bool completed_ = false;
+    op_outcome out_;
+};
+
 /// Waits on this thread for what `r` asks (poll, or a sleep for `time`). Errors of the wait
 /// itself (EINTR is retried) are ignored: the next step meets the descriptor's state.
 void wait_blocking(const step_result& r) noexcept;

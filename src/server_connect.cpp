@@ -14,12 +14,6 @@ bool has_client(instance_state s) noexcept {
 
 // ---- connect_op -------------------------------------------------------------------------------
 
-step_result connect_op::finish(std::error_code ec) {
-    completed_ = true;
-    out_.ec = ec;
-    return step_result::complete();
-}
-
 step_result connect_op::step(step_mode) noexcept try {
     std::unique_lock lock(s_.state_mutex);
     if (completed_) return step_result::complete();

@@ -98,14 +98,12 @@ std::unique_ptr<server_impl> create_instance(std::string_view name, const server
 /// a re-registration) are answered by the broker at once and run to their end within the step.
 /// cancel(): ERROR_OPERATION_ABORTED; the instance stays listening (as on Windows), and a
 /// client that arrives later is picked up by the next connect or I/O.
-class connect_op {
+class connect_op : public pipe_op {
 public:
     explicit connect_op(server_impl& s) noexcept : s_(s) {}
 
     step_result step(step_mode = step_mode::never_block) noexcept;
     void cancel() noexcept;
-    bool completed() const noexcept { return completed_; }
-    const op_outcome& outcome() const noexcept { return out_; }
     /// The client had arrived before (Windows: FALSE with ERROR_PIPE_CONNECTED, a success).
     bool already_connected() const noexcept { return already_; }
 
@@ -120,15 +118,12 @@ private:
     step_result client_is_here();
     /// No broker to register with now: try again later when patient, else fail with `ec`.
     step_result relink_later(const std::error_code& ec, bool patient);
-    step_result finish(std::error_code ec);
 
     server_impl& s_;
     bool waiting_ = false; // listening is arranged: what is left is the wait for a client
     std::optional<std::chrono::steady_clock::time_point> give_up_; // patient re-registration
     std::chrono::milliseconds pause_{0};
     bool already_ = false;
-    bool completed_ = false;
-    op_outcome out_;
 };
 
 } // namespace npipe::detail
