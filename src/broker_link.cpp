@@ -54,9 +54,10 @@ std::string broker_program() {
     return std::string(NPIPE_INSTALL_BINDIR) + "/npiped";
 }
 
-os::fd connect_broker(const endpoint& where, bool allow_start, std::error_code& ec) {
+namespace {
+
+os::fd connect_or_start(const runtime_location& loc, bool allow_start, std::error_code& ec) {
     ec.clear();
-    runtime_location loc = resolve_location(where);
     auto deadline = std::chrono::steady_clock::now() + start_timeout;
     bool started = false;
     auto pause = std::chrono::milliseconds(1);
@@ -98,6 +99,18 @@ os::fd connect_broker(const endpoint& where, bool allow_start, std::error_code& 
     }
 }
 
+} // namespace
+
+os::fd connect_broker(const endpoint& where, broker_access how, std::error_code& ec) {
+    runtime_location loc = resolve_location(where);
+    os::fd sock = connect_or_start(loc, how == broker_access::create, ec);
+    // With no broker there are no pipes; one is started only to create a pipe. Without
+    // autostart, the caller learns that nothing runs.
+    if (how == broker_access::lookup && ec == win32_error::service_not_active && loc.autostart)
+        ec = win32(win32_error::file_not_found);
+    return sock;
+}
+
 std::error_code send_frame(int sock, const std::vector<std::byte>& bytes, std::span<const int> fds) {
     auto ec = os::send_with_fds(sock, {bytes.data(), bytes.size()}, fds);
     if (!ec) return {};
@@ -125,41 +138,47 @@ std::error_code send_frame(int sock, const std::vector<std::byte>& bytes, std::s
     return to_win32(ec);
 }
 
-bool receive_frame(int sock, frame& out, std::size_t max_fds, std::error_code& ec) {
-    ec.clear();
-    std::byte header[protocol::header_size];
-    std::size_t got = 0;
-    while (got < sizeof(header)) {
-        auto r = os::recv_with_fds(sock, std::span<std::byte>(header + got, sizeof(header) - got), out.fds, max_fds,
-                                   MSG_WAITALL);
-        if (!r) {
-            ec = r.error == std::errc::connection_reset ? win32(win32_error::service_not_active) : to_win32(r.error);
+bool receive_frame(int sock, frame& out, std::size_t max_fds, std::error_code& ec, int timeout_ms) {
+    frame_receiver rx;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    for (;;) {
+        if (rx.step(sock, max_fds, out, ec)) return true;
+        if (ec) return false;
+        int wait_ms = -1;
+        if (timeout_ms >= 0) {
+            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+            if (left.count() <= 0) {
+                ec = win32(win32_error::sem_timeout);
+                return false;
+            }
+            wait_ms = static_cast<int>(left.count());
+        }
+        auto ready = os::poll_one(sock, POLLIN, wait_ms);
+        if (!ready) {
+            ec = to_win32(ready.error);
             return false;
         }
-        if (r.value == 0) {
-            ec = win32(win32_error::service_not_active);
-            return false;
-        }
-        got += r.value;
     }
-    protocol::frame_header h;
-    if (protocol::decode_header(std::span<const std::byte, protocol::header_size>(header, sizeof(header)),
-                                protocol::max_reply_body, h) != protocol::header_problem::none) {
-        ec = win32(win32_error::invalid_data);
+}
+
+bool broker_request::start(const endpoint& where, broker_access how, const std::vector<std::byte>& request,
+                           std::error_code& ec) noexcept try {
+    close();
+    sock_ = connect_broker(where, how, ec);
+    if (ec) return false;
+    if ((ec = send_frame(sock_.get(), request))) {
+        close();
         return false;
     }
-    out.type = h.type;
-    out.body.resize(h.length);
-    got = 0;
-    while (got < h.length) {
-        auto r = os::recv_some(sock, out.body.data() + got, h.length - got, MSG_WAITALL);
-        if (!r || r.value == 0) {
-            ec = win32(win32_error::service_not_active);
-            return false;
-        }
-        got += r.value;
-    }
     return true;
+} catch (const std::bad_alloc&) {
+    ec = win32(win32_error::not_enough_memory);
+    return false;
+}
+
+void broker_request::close() noexcept {
+    sock_.reset();
+    rx_.reset();
 }
 
 std::error_code reply_error(const frame& f) {
@@ -170,15 +189,20 @@ std::error_code reply_error(const frame& f) {
     return win32(win32_error::invalid_data);
 }
 
+call_status broker_exchange(int sock, const std::vector<std::byte>& request, frame& reply, std::error_code& ec,
+                            const call_options& options) {
+    ec.clear();
+    if ((ec = send_frame(sock, request, options.send_fds))) return call_status::failed;
+    if (!receive_frame(sock, reply, options.expect_fds, ec, options.timeout_ms)) return call_status::failed;
+    return call_status::replied;
+}
+
 unsigned count_instances(const std::string& name, const endpoint& where, std::error_code& ec) {
-    os::fd sock = connect_broker(where, false, ec);
-    if (ec) return 0;
-    if ((ec = send_frame(sock.get(), protocol::encode(protocol::name_request{name})))) return 0;
-    frame f;
-    if (!receive_frame(sock.get(), f, 0, ec)) return 0;
     protocol::pipe_list_reply list;
-    if (f.type != protocol::message_type::pipe_list || !protocol::decode(f.body, list) || list.pipes.size() != 1) {
-        ec = reply_error(f);
+    broker_call(where, broker_access::query, protocol::name_request{name}, list, ec);
+    if (ec) return 0;
+    if (list.pipes.size() != 1) {
+        ec = win32(win32_error::invalid_data);
         return 0;
     }
     return static_cast<unsigned>(list.pipes.front().instances.size());

@@ -1,64 +1,21 @@
-// The client end (CreateFile on a pipe name), what both ends share, WaitNamedPipe and
-// CallNamedPipe.
-#include "broker_link.hpp"
-#include "runtime_dir.hpp"
-#include "pipe_channel.hpp"
+// The public API of what both ends share, of the client end (CreateFile on a pipe name), and
+// WaitNamedPipe and CallNamedPipe; client_open.cpp does the opening and the waiting.
+#include "client_impl.hpp"
 #include "win32_errors.hpp"
 
-#include <npipe/pipe_name.hpp>
-
-#include <unistd.h>
-
 namespace npipe {
-namespace detail {
-
-class client_impl final : public pipe_channel {
-public:
-    os::shared_page page;
-    std::uint64_t generation = 0;
-
-    ~client_impl() override { detach(); }
-
-    void connect_to(os::fd sock) { attach(std::move(sock)); }
-
-    bool disconnected_by_server() const noexcept { return load_disconnected(page.address()) >= generation; }
-
-protected:
-    std::error_code prepare_io(io_kind kind) noexcept override {
-        if (!data_) return win32(win32_error::invalid_handle);
-        if (disconnected_by_server()) return win32(win32_error::pipe_not_connected);
-        // A transaction needs a server at the other end (closing: ERROR_BAD_PIPE).
-        if (kind == io_kind::transact && peer_hung_up()) return win32(win32_error::bad_pipe);
-        return {};
-    }
-
-    std::error_code ended(bool writing) const noexcept override {
-        if (disconnected_by_server()) return win32(win32_error::pipe_not_connected);
-        return pipe_channel::ended(writing);
-    }
-};
-
-/// A connection for a lookup (open, wait, query). With no broker there are no pipes; one is
-/// started only to create a pipe. Without autostart, the caller learns that nothing runs.
-os::fd connect_for_lookup(const endpoint& where, std::error_code& ec) {
-    os::fd sock = connect_broker(where, false, ec);
-    if (ec == win32_error::service_not_active) {
-        auto loc = resolve_location(where);
-        if (loc.autostart) ec = win32(win32_error::file_not_found);
-    }
-    return sock;
-}
-
-} // namespace detail
 
 namespace {
 
 std::error_code no_handle() { return detail::win32(win32_error::invalid_handle); }
 
-std::uint32_t wire_timeout(std::chrono::milliseconds t) {
-    if (t == wait_forever) return 0xFFFFFFFFu;
-    if (t.count() <= 0) return 0;
-    return static_cast<std::uint32_t>(std::min<long long>(t.count(), 0xFFFFFFFELL));
+/// Runs an open to its end on this thread.
+std::unique_ptr<detail::client_impl> open_now(std::string_view name, const client_options& o,
+                                              std::optional<std::chrono::milliseconds> wait, std::error_code& ec) {
+    detail::open_op op(std::string(name), o, wait);
+    detail::run_blocking(op);
+    ec = op.outcome().ec;
+    return op.take();
 }
 
 } // namespace
@@ -186,58 +143,10 @@ client client::open(std::string_view name, const client_options& options) {
 
 client client::open(std::string_view name, const client_options& o, std::error_code& ec) noexcept try {
     ec.clear();
-    auto parsed = parse_pipe_name(name, ec);
-    if (!parsed) return {};
-    if (!parsed->is_local()) { // remote pipes arrive with the SMB work
-        ec = detail::win32(win32_error::bad_netpath);
-        return {};
-    }
-    os::fd sock = detail::connect_for_lookup(o.endpoint, ec);
+    auto end = open_now(name, o, std::nullopt, ec);
     if (ec) return {};
-    protocol::open_request req;
-    req.name = std::string(name);
-    req.read = o.read;
-    req.write = o.write;
-    req.desired_access = o.access_mask ? o.access_mask
-                                       : (o.read ? 0x80000000u : 0u) | (o.write ? 0x40000000u : 0u); // GENERIC_READ/WRITE
-    req.impersonation = static_cast<std::uint8_t>(o.impersonation);
-    req.effective_only = o.effective_only;
-    req.context_tracking = o.context_tracking;
-    if ((ec = detail::send_frame(sock.get(), protocol::encode(req))))
-        return {};
-    detail::frame reply;
-    if (!detail::receive_frame(sock.get(), reply, 1, ec)) return {};
-    protocol::opened_reply opened;
-    if (reply.type != protocol::message_type::opened || !protocol::decode(reply.body, opened) || reply.fds.size() != 1) {
-        ec = detail::reply_error(reply);
-        return {};
-    }
-    auto page = os::shared_page::map_readonly(std::move(reply.fds.front()));
-    if (!page) {
-        ec = detail::to_win32(page.error);
-        return {};
-    }
-    auto impl = std::make_unique<detail::client_impl>();
-    impl->name = parsed->full();
-    impl->where = o.endpoint;
-    impl->end = pipe_end::client;
-    impl->type = static_cast<pipe_type>(opened.type);
-    impl->direction = static_cast<pipe_direction>(opened.direction);
-    impl->out_buffer_size = opened.out_buffer_size;
-    impl->in_buffer_size = opened.in_buffer_size;
-    impl->max_instances = opened.max_instances;
-    impl->can_read = o.read;
-    impl->can_write = o.write;
-    impl->client_pid = ::getpid();
-    impl->server_pid = opened.server_pid;
-    impl->page = std::move(page.value);
-    impl->generation = opened.generation;
-    impl->pipe_id = opened.pipe_id;
-    impl->granted_access = opened.granted_access;
-    impl->connect_to(std::move(sock));
-    impl->set_state(read_mode::byte, o.wait_mode, ec); // a client starts in byte read mode
     client c;
-    c.channel_ = std::move(impl);
+    c.channel_ = std::move(end);
     return c;
 } catch (const std::bad_alloc&) {
     ec = detail::win32(win32_error::not_enough_memory);
@@ -254,20 +163,9 @@ void wait_named_pipe(std::string_view name, std::chrono::milliseconds timeout, c
 
 void wait_named_pipe(std::string_view name, std::chrono::milliseconds timeout, const endpoint& where,
                      std::error_code& ec) noexcept try {
-    ec.clear();
-    auto parsed = parse_pipe_name(name, ec);
-    if (!parsed) return;
-    if (!parsed->is_local()) {
-        ec = detail::win32(win32_error::bad_netpath);
-        return;
-    }
-    os::fd sock = detail::connect_for_lookup(where, ec);
-    if (ec) return;
-    if ((ec = detail::send_frame(sock.get(), protocol::encode(protocol::wait_request{std::string(name), wire_timeout(timeout)}))))
-        return;
-    detail::frame reply;
-    if (!detail::receive_frame(sock.get(), reply, 0, ec)) return;
-    if (reply.type != protocol::message_type::ok) ec = detail::reply_error(reply);
+    detail::wait_op op(std::string(name), timeout, where);
+    detail::run_blocking(op);
+    ec = op.outcome().ec;
 } catch (const std::bad_alloc&) {
     ec = detail::win32(win32_error::not_enough_memory);
 }
@@ -281,20 +179,18 @@ read_result call_named_pipe(std::string_view name, std::span<const std::byte> re
 }
 
 read_result call_named_pipe(std::string_view name, std::span<const std::byte> request, std::span<std::byte> reply,
-                            std::chrono::milliseconds timeout, const endpoint& where, std::error_code& ec) noexcept {
+                            std::chrono::milliseconds timeout, const endpoint& where, std::error_code& ec) noexcept try {
     client_options options;
     options.endpoint = where;
-    client c = client::open(name, options, ec);
-    if (ec == win32_error::pipe_busy) {
-        // As Windows does: one wait, one more try.
-        wait_named_pipe(name, timeout, where, ec);
-        if (ec) return {};
-        c = client::open(name, options, ec);
-    }
+    // As Windows does: an open that finds every instance busy waits once, then tries again.
+    auto end = open_now(name, options, timeout, ec);
     if (ec) return {};
-    c.set_state(read_mode::message, std::nullopt, ec);
+    end->set_state(read_mode::message, std::nullopt, ec);
     if (ec) return {};
-    return c.transact(request, reply, ec);
+    return end->transact(request, reply, ec);
+} catch (const std::bad_alloc&) {
+    ec = detail::win32(win32_error::not_enough_memory);
+    return {};
 }
 
 } // namespace npipe

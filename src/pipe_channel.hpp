@@ -1,17 +1,17 @@
 // pipe_channel.hpp - the data plane of one named-pipe handle (either end).
 //
-// A connection is a SOCK_STREAM Unix socket shared directly by the two processes. Byte pipes
-// send raw bytes, so they cost what a socketpair costs. Message pipes frame every write with a
-// 4-byte little-endian length; zero-length messages are a bare header. A reader keeps how much
-// of the current message is left, which gives ERROR_MORE_DATA and lets a byte-mode reader walk
-// across boundaries. Everything unread stays in the kernel, so poll() on native_handle() tells
-// the truth at all times.
+// The connection and the operations on it are in message_stream.hpp (framing, partial
+// messages, ERROR_MORE_DATA); this class holds the connection, the handle's modes and locks,
+// and runs each operation to completion on the calling thread (the blocking Win32 and C++
+// calls). Everything unread stays in the kernel, so poll() on native_handle() tells the truth
+// (but for the bytes a cancelled read gave back).
 //
 // DisconnectNamedPipe must throw away what the client has not read yet; the kernel cannot do
 // that, so the server publishes "generation G is disconnected" in the instance's shared page
 // (writable by the server only) and the client checks it before touching the socket.
 #pragma once
 
+#include "message_stream.hpp"
 #include "os/fd.hpp"
 #include "os/socket.hpp"
 #include "protocol/instance_page.hpp"
@@ -29,8 +29,6 @@ namespace npipe::detail {
 using protocol::instance_page;
 using protocol::load_disconnected;
 
-constexpr std::size_t message_header_size = 4;
-
 class pipe_channel {
 public:
     enum class io_kind { read, write, peek, flush, transact, query };
@@ -47,6 +45,23 @@ public:
                    std::error_code& ec) noexcept;
     handle_state state(std::error_code& ec) noexcept;
     pipe_info info() const noexcept;
+    npipe::wait_mode current_wait_mode() const noexcept { return wait_mode_.load(); }
+
+    // The halves of ReadFile and WriteFile, for a driver of its own (overlapped I/O, the async
+    // API); read() and write() are begin, run_blocking, end. With the lock named held:
+    // begin_* checks the end (ERROR_ACCESS_DENIED, ERROR_PIPE_LISTENING, ...); the operation
+    // from make_* is then stepped, under the same lock at each step; end_* turns its outcome
+    // into the call's result and counts it.
+    std::mutex& read_lock() noexcept { return read_mutex_; }
+    std::mutex& write_lock() noexcept { return write_mutex_; }
+    std::error_code begin_read() noexcept;
+    read_op make_read(std::span<std::byte> buffer, bool wait) noexcept { return {stream_, buffer, style(), wait}; }
+    read_result end_read(const read_op& op, std::span<std::byte> buffer, std::error_code& ec) noexcept;
+    std::error_code begin_write() noexcept;
+    write_op make_write(std::span<const std::byte> data) noexcept {
+        return {stream_, data, wait_mode_ == npipe::wait_mode::nowait};
+    }
+    std::size_t end_write(const write_op& op, std::error_code& ec) noexcept;
     virtual int native_handle() const noexcept { return data_.get(); }
     /// The peer has closed its end.
     bool peer_hung_up() const noexcept;
@@ -97,20 +112,9 @@ protected:
     std::mutex read_mutex_, write_mutex_;
 
 private:
-    read_result read_locked(std::span<std::byte> buffer, std::error_code& ec) noexcept;
-    read_result read_stream(std::span<std::byte> buffer, std::error_code& ec) noexcept;
-    read_result read_message(std::span<std::byte> buffer, std::error_code& ec) noexcept;
-    read_result read_messages_as_bytes(std::span<std::byte> buffer, std::error_code& ec) noexcept;
-    /// Starts the next message: reads its header. `block` false: ERROR_NO_DATA when none is there.
-    bool next_message(bool block, std::error_code& ec) noexcept;
-    /// recv() that maps end of stream and errors; `all` waits for every byte.
-    std::size_t receive(void* p, std::size_t n, bool block, bool all, std::error_code& ec) noexcept;
-    std::size_t write_locked(std::span<const std::byte> data, std::error_code& ec) noexcept;
-    std::size_t write_frame(std::span<const std::byte> data, std::error_code& ec) noexcept;
-    bool fits_now(std::size_t frame_size) noexcept;
+    read_style style() const noexcept;
 
-    std::uint64_t message_left_ = 0; // bytes of the current message not read yet
-    bool in_message_ = false;
+    message_stream stream_; // the connection's reading state under read_mutex_, writing under write_mutex_
     std::atomic<bool> has_read_{false};
     std::atomic<std::uint64_t> bytes_read_{0}, bytes_written_{0};
 };

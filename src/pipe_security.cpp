@@ -12,18 +12,12 @@ namespace npipe {
 namespace {
 
 /// One request, one reply: the descriptor as the broker has it afterwards.
-security_descriptor ask_broker(const detail::pipe_channel& end, const std::vector<std::byte>& request,
+template <class Request>
+security_descriptor ask_broker(const detail::pipe_channel& end, const Request& request,
                                std::error_code& ec) {
-    os::fd sock = detail::connect_broker(end.where, false, ec);
-    if (ec) return {};
-    if ((ec = detail::send_frame(sock.get(), request))) return {};
-    detail::frame reply;
-    if (!detail::receive_frame(sock.get(), reply, 0, ec)) return {};
     protocol::security_reply sd;
-    if (reply.type != protocol::message_type::security || !protocol::decode(reply.body, sd)) {
-        ec = detail::reply_error(reply);
-        return {};
-    }
+    detail::broker_call(end.where, detail::broker_access::query, request, sd, ec);
+    if (ec) return {};
     // The broker wrote it; any SID it holds is one it accepted.
     auto parsed = parse_sddl(sd.sddl, ec, nullptr, sid_policy::any);
     if (!parsed) {
@@ -46,7 +40,7 @@ security_descriptor pipe_end_base::security(std::error_code& ec) const try {
     ec.clear();
     if (!channel_) { ec = detail::win32(win32_error::invalid_handle); return {}; }
     if (!(channel_->granted_access & rights::READ_CONTROL)) { ec = detail::win32(win32_error::access_denied); return {}; }
-    return ask_broker(*channel_, protocol::encode(protocol::get_security_request{channel_->name, channel_->pipe_id.load()}), ec);
+    return ask_broker(*channel_, protocol::get_security_request{channel_->name, channel_->pipe_id.load()}, ec);
 } catch (const std::bad_alloc&) {
     ec = detail::win32(win32_error::not_enough_memory);
     return {};
@@ -87,7 +81,7 @@ void pipe_end_base::set_security(const security_descriptor& sd, std::uint32_t pa
                                                   sd_control::DACL_PRESENT);
     }
     protocol::set_security_request req{channel_->name, channel_->pipe_id.load(), parts, part.to_sddl()};
-    ask_broker(*channel_, protocol::encode(req), ec);
+    ask_broker(*channel_, req, ec);
 } catch (const std::bad_alloc&) {
     ec = detail::win32(win32_error::not_enough_memory);
 }

@@ -17,6 +17,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -61,11 +62,14 @@ struct server_options {
 
 /// CreateFile's parameters for a pipe.
 struct client_options {
-    bool read = true;  ///< GENERIC_READ
-    bool write = true; ///< GENERIC_WRITE
-    /// The whole access mask asked for (CreateFile's dwDesiredAccess); 0 = GENERIC_READ and/or
-    /// GENERIC_WRITE as `read` and `write` say.
-    std::uint32_t access_mask = 0;
+    /// The access asked for (CreateFile's dwDesiredAccess: GENERIC_*, FILE_*, READ_CONTROL,
+    /// WRITE_DAC, MAXIMUM_ALLOWED, ...; npipe/security.hpp names them). It decides what the end
+    /// may do: read with FILE_READ_DATA, write with FILE_WRITE_DATA, each after the generic
+    /// mapping (GENERIC_READ holds FILE_READ_DATA), everything with MAXIMUM_ALLOWED. When empty,
+    /// `read` and `write` ask for GENERIC_READ and/or GENERIC_WRITE.
+    std::optional<std::uint32_t> access_mask;
+    bool read = true;  ///< GENERIC_READ, when access_mask is empty
+    bool write = true; ///< GENERIC_WRITE, when access_mask is empty
     /// How far the server may use this client's identity (security quality of service).
     npipe::impersonation_level impersonation = impersonation_level::identification;
     bool effective_only = false;   ///< SECURITY_EFFECTIVE_ONLY

@@ -1,4 +1,7 @@
 // The named-pipe and anonymous-pipe functions of the Win32 API, over the C++ core.
+// security/pipe_access.hpp first: npipe/security.hpp's rights:: constants share names with win32.h's macros.
+#include "security/pipe_access.hpp"
+
 #include "win32/io_call.hpp"
 #include "win32/io_object.hpp"
 #include "win32/security_api.hpp"
@@ -112,11 +115,7 @@ HANDLE create_named_pipe(LPCSTR name, DWORD open_mode, DWORD pipe_mode, DWORD ma
 HANDLE open_named_pipe(const std::string& name, DWORD access, DWORD flags, LPSECURITY_ATTRIBUTES sa) {
     if (flags & FILE_FLAG_OVERLAPPED) return fail(ERROR_NOT_SUPPORTED, INVALID_HANDLE_VALUE); // see README
     client_options o;
-    bool all = (access & (GENERIC_ALL | MAXIMUM_ALLOWED)) != 0;
-    o.read = all || (access & (GENERIC_READ | FILE_READ_DATA));
-    o.write = all || (access & (GENERIC_WRITE | FILE_WRITE_DATA));
-    bool write_attributes = all || (access & (GENERIC_WRITE | FILE_WRITE_ATTRIBUTES));
-    o.access_mask = access;
+    o.access_mask = access; // read, write and the rest follow from the mask (security/pipe_access.hpp)
     // The client decides what the server may do with its identity. Without
     // SECURITY_SQOS_PRESENT Windows allows impersonation; npipe allows identification only.
     if (flags & SECURITY_SQOS_PRESENT) {
@@ -127,7 +126,7 @@ HANDLE open_named_pipe(const std::string& name, DWORD access, DWORD flags, LPSEC
     std::error_code ec;
     auto c = client::open(name, o, ec);
     if (ec) return fail(code(ec), INVALID_HANDLE_VALUE);
-    auto obj = std::make_shared<named_pipe_object>(std::move(c), write_attributes);
+    auto obj = std::make_shared<named_pipe_object>(std::move(c), detail::pipe_data_access_of(access).write_attributes);
     HANDLE h = insert_handle(std::move(obj), {inheritable(sa), false});
     if (!h) return fail(ERROR_NOT_ENOUGH_MEMORY, INVALID_HANDLE_VALUE);
     return h;

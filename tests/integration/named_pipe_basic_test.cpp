@@ -1,6 +1,8 @@
 // Named pipes within one process (server and client on two threads): the Windows behaviours.
 #include "fixture.hpp"
 
+#include <npipe/security.hpp>
+
 #include <npipe/pipe_name.hpp>
 
 #include <sys/ioctl.h>
@@ -135,6 +137,27 @@ TEST_F(basic, DirectionMismatchIsAccessDenied) {
     EXPECT_EQ(ec, win32_error::access_denied);
     s.write(bytes("x"), ec);
     EXPECT_EQ(ec, win32_error::access_denied) << "an inbound server only reads";
+    c.write(bytes("abcd"));
+    EXPECT_EQ(s.read(b).bytes, 4u);
+}
+
+TEST_F(basic, TheAccessMaskDecidesWhatAClientEndMayDo) {
+    // The mask travels as it is; read and write follow from it through the pipe generic mapping,
+    // whatever the read/write flags say.
+    server_options in;
+    in.direction = pipe_direction::inbound;
+    auto s = server_instance::create(pipe_name("mask"), in);
+    std::error_code ec;
+    client_options read_data;
+    read_data.access_mask = rights::FILE_READ_DATA;
+    client::open(pipe_name("mask"), read_data, ec);
+    EXPECT_EQ(ec, win32_error::access_denied) << "reading does not fit an inbound pipe";
+    client_options write_data;
+    write_data.access_mask = rights::FILE_WRITE_DATA | rights::SYNCHRONIZE; // read and write stay true
+    auto c = client::open(pipe_name("mask"), write_data);
+    std::byte b[4];
+    c.read(b, ec);
+    EXPECT_EQ(ec, win32_error::access_denied) << "FILE_WRITE_DATA alone gives no reading";
     c.write(bytes("abcd"));
     EXPECT_EQ(s.read(b).bytes, 4u);
 }

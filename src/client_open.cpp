@@ -1,0 +1,158 @@
+// CreateFile on a pipe name (open_op) and WaitNamedPipe (wait_op) as resumable steps.
+#include "client_impl.hpp"
+
+#include "security/pipe_access.hpp"
+#include "win32_errors.hpp"
+
+#include <npipe/pipe_name.hpp>
+
+#include <unistd.h>
+
+namespace npipe::detail {
+namespace {
+
+/// CreateFile's dwDesiredAccess: the mask, or GENERIC_READ / GENERIC_WRITE as read and write say.
+std::uint32_t desired_access(const client_options& o) noexcept {
+    if (o.access_mask) return *o.access_mask;
+    return (o.read ? rights::GENERIC_READ : 0u) | (o.write ? rights::GENERIC_WRITE : 0u);
+}
+
+std::uint32_t wire_timeout(std::chrono::milliseconds t) noexcept {
+    if (t == wait_forever) return 0xFFFFFFFFu;
+    if (t.count() <= 0) return 0;
+    return static_cast<std::uint32_t>(std::min<long long>(t.count(), 0xFFFFFFFELL));
+}
+
+/// The name as a local pipe's (remote pipes arrive with the SMB work): its full spelling.
+std::optional<std::string> local_pipe(std::string_view name, std::error_code& ec) {
+    auto parsed = parse_pipe_name(name, ec);
+    if (!parsed) return std::nullopt;
+    if (!parsed->is_local()) {
+        ec = win32(win32_error::bad_netpath);
+        return std::nullopt;
+    }
+    return parsed->full();
+}
+
+} // namespace
+
+// ---- wait_op ----------------------------------------------------------------------------------
+
+step_result wait_op::complete(std::error_code ec) noexcept {
+    request_.close();
+    return finish(ec);
+}
+
+step_result wait_op::step(step_mode) noexcept try {
+    if (completed_) return step_result::complete();
+    std::error_code ec;
+    if (!request_.started()) {
+        if (!local_pipe(name_, ec)) return complete(ec);
+        if (!request_.start(where_, broker_access::lookup, encode_request(protocol::wait_request{name_, wire_timeout(timeout_)}), ec))
+            return complete(ec);
+    }
+    frame reply;
+    if (!request_.reply(reply, 0, ec)) return ec ? complete(ec) : step_result::read_ready(request_.fd());
+    ok_reply ok;
+    decode_reply(reply, ok, ec);
+    return complete(ec);
+} catch (const std::bad_alloc&) {
+    return complete(win32(win32_error::not_enough_memory));
+}
+
+void wait_op::cancel() noexcept {
+    if (!completed_) complete(win32(win32_error::operation_aborted));
+}
+
+// ---- open_op ----------------------------------------------------------------------------------
+
+step_result open_op::complete(std::error_code ec) noexcept {
+    request_.close();
+    waiting_.reset();
+    return finish(ec);
+}
+
+step_result open_op::start_open() {
+    std::error_code ec;
+    protocol::open_request req;
+    req.name = name_;
+    req.desired_access = desired_access(options_);
+    auto access = pipe_data_access_of(req.desired_access);
+    req.read = access.read; // what the broker checks against the pipe's direction
+    req.write = access.write;
+    req.impersonation = static_cast<std::uint8_t>(options_.impersonation);
+    req.effective_only = options_.effective_only;
+    req.context_tracking = options_.context_tracking;
+    if (!request_.start(options_.endpoint, broker_access::lookup, encode_request(req), ec)) return complete(ec);
+    return step_result::read_ready(request_.fd());
+}
+
+step_result open_op::step(step_mode) noexcept try {
+    if (completed_) return step_result::complete();
+    std::error_code ec;
+    if (!started_) {
+        auto full = local_pipe(name_, ec);
+        if (!full) return complete(ec);
+        full_name_ = std::move(*full);
+        started_ = true;
+        return start_open();
+    }
+    if (waiting_) {
+        step_result r = waiting_->step();
+        if (!r.done()) return r;
+        if ((ec = waiting_->outcome().ec)) return complete(ec);
+        waiting_.reset();
+        wait_.reset(); // one wait, one more try
+        return start_open();
+    }
+    frame reply;
+    if (!request_.reply(reply, 1, ec)) return ec ? complete(ec) : step_result::read_ready(request_.fd());
+    return opened(reply);
+} catch (const std::bad_alloc&) {
+    return complete(win32(win32_error::not_enough_memory));
+}
+
+step_result open_op::opened(frame& reply) {
+    std::error_code ec;
+    protocol::opened_reply opened;
+    if (!decode_reply(reply, opened, ec) || reply.fds.size() != 1) {
+        if (!ec) ec = win32(win32_error::invalid_data);
+        if (ec == win32_error::pipe_busy && wait_) {
+            // As Windows' CallNamedPipe does: one wait, one more try.
+            request_.close();
+            waiting_.emplace(name_, *wait_, options_.endpoint);
+            return step();
+        }
+        return complete(ec);
+    }
+    auto page = os::shared_page::map_readonly(std::move(reply.fds.front()));
+    if (!page) return complete(to_win32(page.error));
+    auto access = pipe_data_access_of(desired_access(options_));
+    auto impl = std::make_unique<client_impl>();
+    impl->name = full_name_;
+    impl->where = options_.endpoint;
+    impl->end = pipe_end::client;
+    impl->type = static_cast<pipe_type>(opened.type);
+    impl->direction = static_cast<pipe_direction>(opened.direction);
+    impl->out_buffer_size = opened.out_buffer_size;
+    impl->in_buffer_size = opened.in_buffer_size;
+    impl->max_instances = opened.max_instances;
+    impl->can_read = access.read;
+    impl->can_write = access.write;
+    impl->client_pid = ::getpid();
+    impl->server_pid = opened.server_pid;
+    impl->page = std::move(page.value);
+    impl->generation = opened.generation;
+    impl->pipe_id = opened.pipe_id;
+    impl->granted_access = opened.granted_access;
+    impl->connect_to(request_.take_connection()); // the broker's connection is the pipe's now
+    impl->set_state(read_mode::byte, options_.wait_mode, ec); // a client starts in byte read mode
+    end_ = std::move(impl);
+    return complete(ec);
+}
+
+void open_op::cancel() noexcept {
+    if (!completed_) complete(win32(win32_error::operation_aborted));
+}
+
+} // namespace npipe::detail

@@ -1,0 +1,59 @@
+#include "namespace_records.hpp"
+
+namespace npipe::detail {
+
+pipe_status to_pipe_status(const protocol::pipe_record& r) {
+    pipe_status s;
+    s.name = r.name;
+    s.type = r.type == 1 ? pipe_type::message : pipe_type::byte;
+    s.direction = static_cast<pipe_direction>(r.direction);
+    s.max_instances = r.max_instances;
+    s.owner_uid = r.owner_uid;
+    s.owner_sid = r.owner_sid;
+    s.sddl = r.sddl;
+    s.remote = r.remote;
+    s.out_buffer_size = r.out_buffer_size;
+    s.in_buffer_size = r.in_buffer_size;
+    s.default_timeout = std::chrono::milliseconds(r.default_timeout_ms);
+    s.reject_remote_clients = r.reject_remote;
+    for (const auto& i : r.instances) {
+        instance_status is;
+        is.state = static_cast<instance_state>(i.state);
+        is.server_pid = i.server_pid;
+        is.server_uid = i.server_uid;
+        if (i.client_pid != 0) is.client_pid = i.client_pid;
+        if (i.client_uid != 0xFFFFFFFFu) is.client_uid = i.client_uid;
+        s.instances.push_back(is);
+    }
+    return s;
+}
+
+broker_status to_broker_status(const protocol::broker_status_reply& r) {
+    broker_status s;
+    s.pid = r.pid;
+    s.uid = r.uid;
+    s.system_scope = r.system_scope;
+    s.runtime_dir = r.runtime_dir;
+    s.protocol_version = r.protocol_version;
+    s.uptime = std::chrono::seconds(r.uptime_seconds);
+    s.pipes = r.pipes;
+    s.instances = r.instances;
+    s.connections_served = r.connections_served;
+    s.control_connections = r.control_connections;
+    s.limit_connections_per_uid = r.limit_connections_per_uid;
+    s.limit_instances_per_uid = r.limit_instances_per_uid;
+    s.limit_waiters_per_uid = r.limit_waiters_per_uid;
+    s.limit_descriptor_bytes_per_uid = r.limit_descriptor_bytes_per_uid;
+    s.handshake_timeout = std::chrono::milliseconds(r.handshake_timeout_ms);
+    s.idle_timeout = std::chrono::milliseconds(r.idle_timeout_ms);
+    s.refused_by_limits = r.refused_by_limits;
+    s.waiters = r.waiters;
+    s.events = r.events;
+    s.events_retained = r.events_retained;
+    s.event_capacity = r.event_capacity;
+    s.events_lost = r.events_lost;
+    s.monitors = r.monitors;
+    return s;
+}
+
+} // namespace npipe::detail

@@ -1,0 +1,178 @@
+// ConnectNamedPipe (connect_op's steps) and DisconnectNamedPipe on a server instance.
+#include "server_impl.hpp"
+
+#include "win32_errors.hpp"
+
+namespace npipe::detail {
+namespace {
+
+bool has_client(instance_state s) noexcept {
+    return s == instance_state::connected || s == instance_state::closing;
+}
+
+} // namespace
+
+// ---- connect_op -------------------------------------------------------------------------------
+
+step_result connect_op::step(step_mode) noexcept try {
+    std::unique_lock lock(s_.state_mutex);
+    if (completed_) return step_result::complete();
+    return waiting_ ? wait_for_client() : start();
+} catch (const std::bad_alloc&) {
+    return finish(win32(win32_error::not_enough_memory));
+}
+
+void connect_op::cancel() noexcept {
+    std::lock_guard lock(s_.state_mutex);
+    if (completed_) return;
+    finish(win32(win32_error::operation_aborted));
+}
+
+step_result connect_op::client_is_here() {
+    // The client came before us (perhaps before ConnectNamedPipe was called): success, reported
+    // as ERROR_PIPE_CONNECTED on Windows; unless it has already left, which needs a disconnect
+    // first.
+    if (s_.peer_hung_up()) {
+        s_.state = instance_state::closing;
+        return finish(win32(win32_error::no_data));
+    }
+    already_ = true;
+    return finish({});
+}
+
+step_result connect_op::relink_later(const std::error_code& ec, bool patient) {
+    using namespace std::chrono_literals;
+    auto now = std::chrono::steady_clock::now();
+    if (!patient) return finish(ec);
+    if (!give_up_) give_up_ = now + 60s;
+    if (now >= *give_up_) return finish(ec);
+    pause_ = pause_.count() == 0 ? 10ms : std::min(pause_ * 2, std::chrono::milliseconds(500));
+    return step_result::after(pause_);
+}
+
+step_result connect_op::start() {
+    if (has_client(s_.state)) return client_is_here();
+    bool patient = s_.current_wait_mode() == wait_mode::wait;
+    std::error_code ec;
+    if (!s_.link) { // lost with a broker that went
+        auto status = s_.relink_once(ec);
+        if (status == call_status::refused) return finish(ec);
+        if (status == call_status::failed) return relink_later(ec, patient);
+    }
+    if (s_.state == instance_state::disconnected) {
+        // No client can be in flight to a disconnected instance: no need to wait for the
+        // broker's word before waiting for a client.
+        if ((ec = send_frame(s_.link.get(), protocol::encode(protocol::message_type::listen, {})))) {
+            if (!s_.lost_broker(false)) return finish(ec);
+            return step_result::after(std::chrono::microseconds(0)); // register again first
+        }
+        s_.state = instance_state::listening;
+    } else {
+        step_result r = listen();
+        if (completed_ || r.what == wait_for::time) return r;
+    }
+    if (s_.current_wait_mode() == wait_mode::nowait) return finish(win32(win32_error::pipe_listening));
+    waiting_ = true;
+    return wait_for_client();
+}
+
+/// Tells the broker we listen; the broker says whether a client is ours already.
+step_result connect_op::listen() {
+    std::error_code ec;
+    bool patient = s_.current_wait_mode() == wait_mode::wait;
+    bool attached = s_.sync_listen(ec);
+    if (ec && s_.lost_broker(true)) {
+        // A client met before the broker went is ours; either way the registration is made again.
+        attached = has_client(s_.state);
+        auto status = s_.relink_once(ec);
+        if (status != call_status::replied) {
+            if (attached) return client_is_here(); // the next link operation tries again
+            if (status == call_status::refused) return finish(ec);
+            return relink_later(ec, patient);
+        }
+        if (!attached) attached = s_.sync_listen(ec);
+    }
+    if (attached) return client_is_here();
+    if (ec) return finish(ec);
+    return step_result::complete(); // listening: go on
+}
+
+step_result connect_op::wait_for_client() {
+    std::error_code ec;
+    for (;;) {
+        if (!s_.link) {
+            auto status = s_.relink_once(ec);
+            if (status == call_status::refused) return finish(ec);
+            if (status == call_status::failed) return relink_later(ec, true);
+            pause_ = {};
+            give_up_.reset();
+        }
+        if (s_.state != instance_state::listening) return finish({}); // another thread took the client
+        frame f;
+        if (!s_.link_rx.step(s_.link.get(), 1, f, ec)) {
+            if (!ec) return step_result::read_ready(s_.link.get());
+            // The broker restarted: register again and go on waiting for a client.
+            if (!s_.lost_broker(true)) return finish(ec);
+            ec.clear();
+            continue;
+        }
+        protocol::message_type ack{};
+        if (s_.take(f, true, ack, ec)) return finish({});
+        if (ec) return finish(ec);
+    }
+}
+
+// ---- server_impl ------------------------------------------------------------------------------
+
+bool server_impl::connect(std::error_code& ec) {
+    connect_op op(*this);
+    run_blocking(op);
+    ec = op.outcome().ec;
+    return op.already_connected();
+}
+
+void server_impl::disconnect(std::error_code& ec) {
+    // Whether the client had gone first, for the broker's event: asked before wake_io(),
+    // whose shutdown would look like a hang-up.
+    bool client_gone = false;
+    {
+        std::lock_guard lock(state_mutex);
+        client_gone = has_client(state) && peer_hung_up();
+    }
+    wake_io(); // a thread blocked in read or write returns now
+    std::scoped_lock io(read_mutex_, write_mutex_);
+    std::lock_guard lock(state_mutex);
+    if (state == instance_state::disconnected) {
+        ec = win32(win32_error::pipe_not_connected);
+        return;
+    }
+    if (!link) relink(ec, false, nullptr); // best effort: the disconnect itself is ours
+    ec.clear();
+    if (state == instance_state::listening && link) listen_now(ec, false, nullptr);
+    ec.clear(); // the broker's part is best effort; the disconnect itself is ours
+    bool was_listening = state == instance_state::listening;
+    if (!was_listening) {
+        publish_disconnected(generation); // the client's unread data is void from now on
+        detach_locked();
+    }
+    if (link) {
+        ec = send_frame(link.get(), protocol::encode(disconnect_counts(client_gone, false)));
+        // A client may be on its way to a listening instance; the broker's acknowledgement
+        // tells us when none can be. A connected instance gets no acknowledgement.
+        if (!ec && was_listening) read_until(protocol::message_type::disconnected, false, ec);
+        if (ec && !lost_broker(false)) return;
+        if (ec) {
+            // The broker went: no client can come through it. Register with the next one
+            // as disconnected (or at the next connect, when none runs yet).
+            state = instance_state::disconnected;
+            relink(ec, false, nullptr);
+            ec.clear();
+        }
+    }
+    state = instance_state::disconnected;
+    client_pid = 0;
+    client_uid.reset();
+    identity.reset();
+}
+
+} // namespace npipe::detail
