@@ -244,12 +244,6 @@ create_decision decide_create(const identity& who, const protocol::create_instan
     return d;
 }
 
-data_access data_access_of(std::uint32_t desired) {
-    bool all = (desired & (rights::GENERIC_ALL | rights::MAXIMUM_ALLOWED)) != 0;
-    return {all || (desired & (rights::GENERIC_READ | rights::FILE_READ_DATA)) != 0,
-            all || (desired & (rights::GENERIC_WRITE | rights::FILE_WRITE_DATA)) != 0};
-}
-
 open_decision decide_open(const identity& who, const protocol::open_request& req, const namespace_view& ns) {
     open_decision d;
     const pipe_entry* pipe = pipe_named(req.name, ns, d.refused);
@@ -268,7 +262,7 @@ open_decision decide_open(const identity& who, const protocol::open_request& req
     }
     d.granted = check.granted_access;
     // Inbound: the client may only write. Outbound: only read.
-    data_access wants = data_access_of(asked);
+    auto wants = detail::pipe_data_access_of(asked); // the same rule as the library's
     if ((wants.read && !(pipe->direction & 2)) || (wants.write && !(pipe->direction & 1))) {
         d.refused = refuse(win32_error::access_denied, event_id::open_denied,
                            "the access asked for does not fit the pipe's direction");

@@ -11,6 +11,7 @@
 #include "reservations.hpp"
 
 #include "protocol/messages.hpp"
+#include "security/pipe_access.hpp"
 
 #include <npipe/error.hpp>
 #include <npipe/pipe_name.hpp>
@@ -83,12 +84,6 @@ struct open_decision {
     std::uint32_t granted = 0;      ///< what the DACL granted
 };
 open_decision decide_open(const identity& who, const protocol::open_request& req, const namespace_view& ns);
-
-/// The data directions an access mask asks for (GENERIC_ALL and MAXIMUM_ALLOWED ask for both).
-struct data_access {
-    bool read = false, write = false;
-};
-data_access data_access_of(std::uint32_t desired_access);
 
 // ---- WaitNamedPipe ----
 struct wait_decision {

@@ -19,18 +19,17 @@ std::error_code receive_error(const std::error_code& e) {
 
 } // namespace
 
-void frame_receiver::reset() noexcept {
-    got_ = 0;
-    partial_ = {};
-}
-
 bool frame_receiver::step(int sock, std::size_t max_fds, frame& out, std::error_code& ec) noexcept try {
     ec.clear();
-    constexpr std::size_t h = protocol::header_size;
-    while (got_ < h) {
-        // Descriptors come with the first byte of the frame.
-        auto r = os::recv_with_fds(sock, std::span<std::byte>(header_.data() + got_, h - got_), partial_.fds, max_fds,
-                                   MSG_DONTWAIT);
+    reader_.limit_descriptors(max_fds);
+    while (!reader_.has_frame()) {
+        if (reader_.problem() != protocol::frame_problem::none) {
+            ec = win32(win32_error::invalid_data);
+            return false;
+        }
+        // Exactly what the frame still lacks: the server's data may follow it on this socket.
+        std::vector<os::fd> fds;
+        auto r = os::recv_with_fds(sock, reader_.space(reader_.needed()), fds, max_fds, MSG_DONTWAIT);
         if (!r) {
             if (would_block(r.error)) return false;
             ec = receive_error(r.error);
@@ -40,33 +39,9 @@ bool frame_receiver::step(int sock, std::size_t max_fds, frame& out, std::error_
             ec = win32(win32_error::service_not_active);
             return false;
         }
-        got_ += r.value;
-        if (got_ < h) continue;
-        protocol::frame_header fh;
-        if (protocol::decode_header(std::span<const std::byte, h>(header_.data(), h), protocol::max_reply_body, fh) !=
-            protocol::header_problem::none) {
-            ec = win32(win32_error::invalid_data);
-            return false;
-        }
-        partial_.type = fh.type;
-        partial_.body.resize(fh.length);
+        reader_.received(r.value, fds);
     }
-    std::size_t length = partial_.body.size();
-    while (got_ - h < length) {
-        auto r = os::recv_some(sock, partial_.body.data() + (got_ - h), length - (got_ - h), MSG_DONTWAIT);
-        if (!r) {
-            if (would_block(r.error)) return false;
-            ec = win32(win32_error::service_not_active);
-            return false;
-        }
-        if (r.value == 0) {
-            ec = win32(win32_error::service_not_active);
-            return false;
-        }
-        got_ += r.value;
-    }
-    out = std::move(partial_);
-    reset();
+    out = std::move(*reader_.next());
     return true;
 } catch (const std::bad_alloc&) {
     ec = win32(win32_error::not_enough_memory);

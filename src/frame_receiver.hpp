@@ -2,20 +2,17 @@
 #pragma once
 
 #include "os/fd.hpp"
+#include "protocol/frame_reader.hpp"
 #include "protocol/messages.hpp"
 
-#include <array>
 #include <cstddef>
 #include <system_error>
 #include <vector>
 
 namespace npipe::detail {
 
-struct frame {
-    protocol::message_type type{};
-    std::vector<std::byte> body;
-    std::vector<os::fd> fds;
-};
+/// One frame as received (protocol/frame_reader.hpp).
+using frame = protocol::frame;
 
 /// Receives one frame without ever waiting and never reads a byte past its end: on a client's
 /// connection the server's data follows the reply. A half-received frame is kept between
@@ -28,14 +25,12 @@ public:
     /// ERROR_INVALID_DATA for a header that is not the protocol's).
     bool step(int sock, std::size_t max_fds, frame& out, std::error_code& ec) noexcept;
     /// Nothing of a frame received yet.
-    bool idle() const noexcept { return got_ == 0; }
+    bool idle() const noexcept { return reader_.buffered() == 0; }
     /// Drops a half-received frame (a new connection).
-    void reset() noexcept;
+    void reset() noexcept { reader_ = protocol::frame_reader(protocol::max_reply_body); }
 
 private:
-    std::array<std::byte, protocol::header_size> header_{};
-    std::size_t got_ = 0; ///< header and body bytes received
-    frame partial_;
+    protocol::frame_reader reader_{protocol::max_reply_body};
 };
 
 } // namespace npipe::detail

@@ -29,11 +29,7 @@ void server_impl::set_link(os::fd next) noexcept {
     link_rx.reset();
 }
 
-void server_impl::publish_disconnected(std::uint64_t g) noexcept {
-    auto* p = static_cast<instance_page*>(page.address());
-    if (g > __atomic_load_n(&p->disconnected_generation, __ATOMIC_RELAXED))
-        __atomic_store_n(&p->disconnected_generation, g, __ATOMIC_RELEASE);
-}
+void server_impl::publish_disconnected(std::uint64_t g) noexcept { protocol::store_disconnected(page.address(), g); }
 
 bool server_impl::take(frame& f, bool keep, protocol::message_type& ack, std::error_code& ec) {
     ack = f.type;

@@ -291,14 +291,6 @@ TEST_F(open_decisions, TheAccessAskedForMustFitThePipesDirection) {
     EXPECT_FALSE(decide_open(local(alice), legacy, view()).refused) << "without a mask, the booleans say it";
 }
 
-TEST(access_masks, DataDirectionsOfAMask) {
-    EXPECT_TRUE(data_access_of(rights::GENERIC_READ).read);
-    EXPECT_FALSE(data_access_of(rights::GENERIC_READ).write);
-    EXPECT_TRUE(data_access_of(rights::FILE_WRITE_DATA).write);
-    EXPECT_TRUE(data_access_of(rights::GENERIC_ALL).read && data_access_of(rights::GENERIC_ALL).write);
-    EXPECT_FALSE(data_access_of(rights::READ_CONTROL).read || data_access_of(rights::READ_CONTROL).write);
-}
-
 // ---- WaitNamedPipe ----
 
 TEST_F(wait_decisions, EveryWayAWaitEnds) {
