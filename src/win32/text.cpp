@@ -121,6 +121,140 @@ std::string utf8_of_units(const WCHAR* s, std::size_t n) {
     return u8 ? *u8 : std::string("\xEF\xBF\xBD");
 }
 
+/// One conversion of a format: %[flags][width][.precision][size]conv.
+struct conversion {
+    std::string flags;
+    int width = -1, precision = -1;
+    std::string size; // h, hh, l, ll, L, z, j, t, w (I64 as ll, I as z; I32 dropped)
+    char32_t conv = 0;
+    bool left() const { return flags.find('-') != std::string::npos; }
+    /// The conversion as the C library's printf takes it, without size and letter.
+    std::string spec() const {
+        std::string out = "%" + flags;
+        if (width >= 0) out += std::to_string(width);
+        if (precision >= 0) out += "." + std::to_string(precision);
+        return out;
+    }
+};
+
+/// Reads one conversion at `at(i)` (after its '%'); `*` takes its value from `ap`.
+template <class At>
+conversion parse_conversion(At at, std::size_t& i, va_list& ap) {
+    conversion c;
+    while (at(i) == U'-' || at(i) == U'+' || at(i) == U' ' || at(i) == U'#' || at(i) == U'0')
+        c.flags += static_cast<char>(at(i++));
+    if (at(i) == U'*') {
+        c.width = va_arg(ap, int);
+        ++i;
+        if (c.width < 0) { // a negative width is a '-' flag and the positive width
+            c.flags += '-';
+            c.width = -c.width;
+        }
+    } else {
+        while (at(i) >= U'0' && at(i) <= U'9') c.width = (c.width < 0 ? 0 : c.width * 10) + static_cast<int>(at(i++) - U'0');
+    }
+    if (at(i) == U'.') {
+        ++i;
+        c.precision = 0;
+        if (at(i) == U'*') {
+            c.precision = va_arg(ap, int);
+            ++i;
+        } else {
+            while (at(i) >= U'0' && at(i) <= U'9') c.precision = c.precision * 10 + static_cast<int>(at(i++) - U'0');
+        }
+    }
+    for (;;) {
+        char32_t ch = at(i);
+        if (ch == U'h' || ch == U'l' || ch == U'L' || ch == U'z' || ch == U'j' || ch == U't' || ch == U'w') {
+            c.size += static_cast<char>(ch);
+            ++i;
+        } else if (ch == U'I' && at(i + 1) == U'6' && at(i + 2) == U'4') {
+            c.size += "ll";
+            i += 3;
+        } else if (ch == U'I' && at(i + 1) == U'3' && at(i + 2) == U'2') {
+            i += 3;
+        } else if (ch == U'I') {
+            c.size += "z";
+            ++i;
+        } else {
+            break;
+        }
+    }
+    c.conv = at(i++);
+    return c;
+}
+
+void append_integer(std::string& out, const conversion& c, va_list& ap) {
+    const std::string& z = c.size;
+    if (c.conv == U'd' || c.conv == U'i') {
+        std::string spec = c.spec();
+        if (z == "ll" || z == "L" || z == "j") append_formatted(out, spec + "lld", va_arg(ap, long long));
+        else if (z == "l" || z == "z" || z == "t") append_formatted(out, spec + "ld", va_arg(ap, long));
+        else if (z == "hh") append_formatted(out, spec + "d", static_cast<int>(static_cast<signed char>(va_arg(ap, int))));
+        else if (z == "h") append_formatted(out, spec + "d", static_cast<int>(static_cast<short>(va_arg(ap, int))));
+        else append_formatted(out, spec + "d", va_arg(ap, int));
+        return;
+    }
+    std::string spec = c.spec();
+    char letter = static_cast<char>(c.conv);
+    if (z == "ll" || z == "L" || z == "j") append_formatted(out, spec + "ll" + letter, va_arg(ap, unsigned long long));
+    else if (z == "l" || z == "z" || z == "t") append_formatted(out, spec + "l" + letter, va_arg(ap, unsigned long));
+    else if (z == "hh")
+        append_formatted(out, spec + letter, static_cast<unsigned>(static_cast<unsigned char>(va_arg(ap, unsigned))));
+    else if (z == "h")
+        append_formatted(out, spec + letter, static_cast<unsigned>(static_cast<unsigned short>(va_arg(ap, unsigned))));
+    else append_formatted(out, spec + letter, va_arg(ap, unsigned int));
+}
+
+/// %c and %s: `wide_arg` says whether the argument is a WCHAR (string) or a char (string).
+void append_text(std::string& out, const conversion& c, bool wide_arg, va_list& ap) {
+    std::string text;
+    if (c.conv == U'c' || c.conv == U'C') {
+        int v = va_arg(ap, int);
+        WCHAR unit = static_cast<WCHAR>(v);
+        text = wide_arg ? utf8_of_units(&unit, 1) : std::string(1, static_cast<char>(v));
+    } else if (!wide_arg) {
+        const char* p = va_arg(ap, const char*);
+        text = p ? p : "(null)";
+        if (c.precision >= 0 && static_cast<std::size_t>(c.precision) < text.size())
+            text.resize(static_cast<std::size_t>(c.precision));
+    } else if (const WCHAR* p = va_arg(ap, const WCHAR*); !p) {
+        text = "(null)";
+    } else {
+        std::size_t len = length16(p);
+        if (c.precision >= 0 && static_cast<std::size_t>(c.precision) < len) len = static_cast<std::size_t>(c.precision);
+        text = utf8_of_units(p, len);
+    }
+    append_padded(out, text, c.width, c.left());
+}
+
+/// One conversion's output. `wide_format`: the format is WCHAR (%s is then a wide string).
+void append_conversion(std::string& out, const conversion& c, bool wide_format, va_list& ap) {
+    const std::string& z = c.size;
+    bool wide_arg = (c.conv == U's' || c.conv == U'c') ? (wide_format ? z != "h" : (z == "l" || z == "w"))
+                                                       : (wide_format ? (z == "l" || z == "w") : z != "h");
+    switch (c.conv) {
+    case U'd': case U'i': case U'u': case U'o': case U'x': case U'X': append_integer(out, c, ap); break;
+    case U'e': case U'E': case U'f': case U'F': case U'g': case U'G': case U'a': case U'A': {
+        char letter = static_cast<char>(c.conv);
+        if (z == "L") append_formatted(out, c.spec() + "L" + letter, va_arg(ap, long double));
+        else append_formatted(out, c.spec() + letter, va_arg(ap, double));
+        break;
+    }
+    case U'p': // the Microsoft runtime: the address in upper-case hex, all 16 digits
+        append_formatted(out, "%" + c.flags + (c.width >= 0 ? std::to_string(c.width) : "") + "016llX",
+                         static_cast<unsigned long long>(reinterpret_cast<std::uintptr_t>(va_arg(ap, void*))));
+        break;
+    case U'c': case U'C': case U's': case U'S': append_text(out, c, wide_arg, ap); break;
+    case U'n': (void)va_arg(ap, int*); break; // never written: %n is a hazard
+    default:
+        // Unknown conversion: print it literally, as the CRT does with an invalid one.
+        out += '%';
+        if (c.conv) out += static_cast<char>(c.conv);
+        break;
+    }
+}
+
 /// The printf engine of the Microsoft C runtime for a narrow (char) or wide (WCHAR) format:
 /// %s and %c take the format's own kind of string and character, %S and %C the other kind,
 /// h/l (and w) force narrow/wide. The result is UTF-8.
@@ -132,10 +266,10 @@ std::string format_engine(const C* format, va_list args) {
     va_copy(ap, args);
     std::size_t n = 0;
     while (format[n]) ++n;
-    std::size_t i = 0;
     auto at = [&](std::size_t k) -> char32_t {
         return k < n ? static_cast<char32_t>(static_cast<std::make_unsigned_t<C>>(format[k])) : U'\0';
     };
+    std::size_t i = 0;
     while (i < n) {
         std::size_t literal_start = i;
         while (i < n && at(i) != U'%') ++i;
@@ -152,143 +286,7 @@ std::string format_engine(const C* format, va_list args) {
             ++i;
             continue;
         }
-        std::string flags;
-        while (at(i) == U'-' || at(i) == U'+' || at(i) == U' ' || at(i) == U'#' || at(i) == U'0')
-            flags += static_cast<char>(at(i++));
-        int width = -1, precision = -1;
-        if (at(i) == U'*') {
-            width = va_arg(ap, int);
-            ++i;
-            if (width < 0) { // a negative width is a '-' flag and the positive width
-                flags += '-';
-                width = -width;
-            }
-        } else {
-            while (at(i) >= U'0' && at(i) <= U'9') {
-                width = (width < 0 ? 0 : width * 10) + static_cast<int>(at(i) - U'0');
-                ++i;
-            }
-        }
-        if (at(i) == U'.') {
-            ++i;
-            precision = 0;
-            if (at(i) == U'*') {
-                precision = va_arg(ap, int);
-                ++i;
-            } else {
-                while (at(i) >= U'0' && at(i) <= U'9') precision = precision * 10 + static_cast<int>(at(i++) - U'0');
-            }
-        }
-        std::string size; // h, hh, l, ll, L, z, j, t, I64, I32, w
-        for (;;) {
-            char32_t c = at(i);
-            if (c == U'h' || c == U'l' || c == U'L' || c == U'z' || c == U'j' || c == U't' || c == U'w') {
-                size += static_cast<char>(c);
-                ++i;
-            } else if (c == U'I' && at(i + 1) == U'6' && at(i + 2) == U'4') {
-                size += "ll";
-                i += 3;
-            } else if (c == U'I' && at(i + 1) == U'3' && at(i + 2) == U'2') {
-                i += 3;
-            } else if (c == U'I') {
-                size += "z";
-                ++i;
-            } else {
-                break;
-            }
-        }
-        char32_t conv = at(i++);
-        bool left = flags.find('-') != std::string::npos;
-        std::string spec = "%" + flags;
-        if (width >= 0) spec += std::to_string(width);
-        if (precision >= 0) spec += "." + std::to_string(precision);
-        bool wide_arg = (conv == U's' || conv == U'c') ? (wide_format ? size != "h" : (size == "l" || size == "w"))
-                                                      : (wide_format ? (size == "l" || size == "w") : size != "h");
-        switch (conv) {
-        case U'd':
-        case U'i':
-            if (size == "ll" || size == "L" || size == "j") append_formatted(out, spec + "lld", va_arg(ap, long long));
-            else if (size == "l" || size == "z" || size == "t") append_formatted(out, spec + "ld", va_arg(ap, long));
-            else if (size == "hh") append_formatted(out, spec + "d", static_cast<int>(static_cast<signed char>(va_arg(ap, int))));
-            else if (size == "h") append_formatted(out, spec + "d", static_cast<int>(static_cast<short>(va_arg(ap, int))));
-            else append_formatted(out, spec + "d", va_arg(ap, int));
-            break;
-        case U'u':
-        case U'o':
-        case U'x':
-        case U'X': {
-            char c = static_cast<char>(conv);
-            if (size == "ll" || size == "L" || size == "j")
-                append_formatted(out, spec + "ll" + c, va_arg(ap, unsigned long long));
-            else if (size == "l" || size == "z" || size == "t")
-                append_formatted(out, spec + "l" + c, va_arg(ap, unsigned long));
-            else if (size == "hh")
-                append_formatted(out, spec + c, static_cast<unsigned>(static_cast<unsigned char>(va_arg(ap, unsigned))));
-            else if (size == "h")
-                append_formatted(out, spec + c, static_cast<unsigned>(static_cast<unsigned short>(va_arg(ap, unsigned))));
-            else
-                append_formatted(out, spec + c, va_arg(ap, unsigned int));
-            break;
-        }
-        case U'e':
-        case U'E':
-        case U'f':
-        case U'F':
-        case U'g':
-        case U'G':
-        case U'a':
-        case U'A': {
-            char c = static_cast<char>(conv);
-            if (size == "L") append_formatted(out, spec + "L" + c, va_arg(ap, long double));
-            else append_formatted(out, spec + c, va_arg(ap, double));
-            break;
-        }
-        case U'p': // the Microsoft runtime: the address in upper-case hex, all 16 digits
-            append_formatted(out, "%" + flags + (width >= 0 ? std::to_string(width) : "") + "016llX",
-                             static_cast<unsigned long long>(reinterpret_cast<std::uintptr_t>(va_arg(ap, void*))));
-            break;
-        case U'c':
-        case U'C': {
-            int v = va_arg(ap, int);
-            std::string text;
-            if (!wide_arg) {
-                text = std::string(1, static_cast<char>(v));
-            } else {
-                WCHAR unit = static_cast<WCHAR>(v);
-                text = utf8_of_units(&unit, 1);
-            }
-            append_padded(out, text, width, left);
-            break;
-        }
-        case U's':
-        case U'S': {
-            std::string text;
-            if (!wide_arg) {
-                const char* p = va_arg(ap, const char*);
-                text = p ? p : "(null)";
-                if (precision >= 0 && static_cast<std::size_t>(precision) < text.size())
-                    text.resize(static_cast<std::size_t>(precision));
-            } else {
-                const WCHAR* p = va_arg(ap, const WCHAR*);
-                if (!p) {
-                    text = "(null)";
-                } else {
-                    std::size_t len = length16(p);
-                    if (precision >= 0 && static_cast<std::size_t>(precision) < len)
-                        len = static_cast<std::size_t>(precision);
-                    text = utf8_of_units(p, len);
-                }
-            }
-            append_padded(out, text, width, left);
-            break;
-        }
-        case U'n': (void)va_arg(ap, int*); break; // never written: %n is a hazard
-        default:
-            // Unknown conversion: print it literally, as the CRT does with an invalid one.
-            out += '%';
-            if (conv) out += static_cast<char>(conv);
-            break;
-        }
+        append_conversion(out, parse_conversion(at, i, ap), wide_format, ap);
     }
     va_end(ap);
     return out;
