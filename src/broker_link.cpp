@@ -1,6 +1,7 @@
 #include "broker_link.hpp"
 
 #include "os/daemon.hpp"
+#include "os/poller.hpp"
 #include "os/socket.hpp"
 #include "runtime_dir.hpp"
 #include "win32_errors.hpp"
@@ -90,8 +91,20 @@ os::fd connect_or_start(const runtime_location& loc, bool allow_start, std::erro
         }
         if (!started) {
             started = true;
+            // One start per outage: every process and thread that finds no broker waits on the
+            // same lock; the first starts one, the others then find it listening.
+            if (auto ec_dir = check_runtime_dir(loc.dir, false, true)) {
+                ec = ec_dir;
+                return {};
+            }
+            auto start_lock = os::lock_file(broker_start_lock_path(loc.dir), true);
+            if (!start_lock) {
+                ec = to_win32(start_lock.error);
+                return {};
+            }
+            if (auto c = os::connect_unix(broker_socket_path(loc.dir))) return std::move(c.value);
             if ((ec = start_broker(loc))) return {};
-            continue;
+            continue; // the lock goes here, with the broker listening
         }
         // Another process's broker is starting (it holds the lock); give it a moment.
         std::this_thread::sleep_for(pause);

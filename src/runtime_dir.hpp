@@ -26,5 +26,7 @@ std::error_code check_runtime_dir(const std::string& dir, bool system, bool crea
 inline std::string broker_socket_path(const std::string& dir) { return dir + "/broker.sock"; }
 inline std::string broker_lock_path(const std::string& dir) { return dir + "/broker.lock"; }
 inline std::string broker_log_path(const std::string& dir) { return dir + "/npiped.log"; }
+/// Held by whoever starts a user's broker: one start per outage, however many find it gone.
+inline std::string broker_start_lock_path(const std::string& dir) { return dir + "/start.lock"; }
 
 } // namespace npipe::detail

@@ -65,11 +65,11 @@ sys_result<int> read_signal(int sigfd) noexcept {
 
 void ignore_sigpipe() noexcept { ::signal(SIGPIPE, SIG_IGN); }
 
-sys_result<fd> lock_file(const std::string& path) noexcept {
+sys_result<fd> lock_file(const std::string& path, bool wait) noexcept {
     auto r = sys_call([&] { return ::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600); });
     if (!r) return {fd{}, r.error};
     fd lock{r.value};
-    if (auto l = sys_call([&] { return ::flock(lock.get(), LOCK_EX | LOCK_NB); }); !l) return {fd{}, l.error};
+    if (auto l = sys_call([&] { return ::flock(lock.get(), LOCK_EX | (wait ? 0 : LOCK_NB)); }); !l) return {fd{}, l.error};
     return {std::move(lock), {}};
 }
 

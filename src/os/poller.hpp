@@ -35,9 +35,10 @@ sys_result<int> read_signal(int sigfd) noexcept;
 /// Ignores SIGPIPE process-wide (the broker only).
 void ignore_sigpipe() noexcept;
 
-/// Opens (creating, 0600) `path` without following symlinks and takes an exclusive flock
-/// without waiting. EWOULDBLOCK when another process holds it.
-sys_result<fd> lock_file(const std::string& path) noexcept;
+/// Opens (creating, 0600) `path` without following symlinks and takes an exclusive flock:
+/// without waiting (EWOULDBLOCK when another holds it), or with `wait`, once the holder lets go.
+/// The lock belongs to the returned descriptor, so threads of one process exclude each other too.
+sys_result<fd> lock_file(const std::string& path, bool wait = false) noexcept;
 /// unlink(2); ENOENT is not an error.
 std::error_code remove_file(const std::string& path) noexcept;
 /// Redirects stderr (fd 2) to `path` (append, 0600).

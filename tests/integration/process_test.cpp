@@ -596,3 +596,43 @@ TEST_F(processes, BrokerOutOfDescriptorsRefusesWorkAndSurvives) {
     get_broker_status({}, alive);
     EXPECT_FALSE(alive) << "the broker died: " << alive.message();
 }
+
+TEST_F(processes, ABrokerKilledUnderManyWaitingServersComesBackOnce) {
+    // Issue 14, item 1: every server thread waiting in ConnectNamedPipe finds the broker gone
+    // at once and registers again. One broker comes back for all of them - not one attempt per
+    // thread (each loser used to log "another broker already serves").
+    constexpr int waiting = 40;
+    server_options o;
+    auto first = server_instance::create(pipe_name("herd"), o);
+    pid_t old_broker = get_broker_status().pid;
+    std::vector<server_instance> servers;
+    for (int i = 0; i < waiting; ++i) servers.push_back(server_instance::create(pipe_name("herd"), o));
+    std::vector<std::thread> threads;
+    for (auto& s : servers) threads.emplace_back([&s] { std::error_code ec; s.connect(ec); });
+    ASSERT_TRUE(eventually([&] { return get_broker_status().instances == waiting + 1u; }));
+    ASSERT_EQ(::kill(old_broker, SIGKILL), 0);
+    ASSERT_TRUE(eventually([&] {
+        std::error_code ec;
+        auto now = get_broker_status({}, ec);
+        return !ec && now.pid != old_broker && now.instances >= waiting;
+    })) << "the waiting servers did not register again";
+    std::ifstream log(dir_ + "/npiped.log");
+    std::string line;
+    int starts = 0, lost_races = 0;
+    while (std::getline(log, line)) {
+        starts += line.find("serving user scope") != std::string::npos;
+        lost_races += line.find("another broker already serves") != std::string::npos;
+    }
+    EXPECT_EQ(starts, 2) << "the first broker and one after the kill";
+    EXPECT_EQ(lost_races, 0) << "brokers started in vain";
+    std::vector<client> clients; // one client each lets every waiting thread return
+    for (int i = 0; i < waiting; ++i) {
+        std::error_code ec;
+        ASSERT_TRUE(eventually([&] {
+            auto c = client::open(pipe_name("herd"), {}, ec);
+            if (!ec) clients.push_back(std::move(c));
+            return !ec;
+        }));
+    }
+    for (auto& t : threads) t.join();
+}
