@@ -131,7 +131,6 @@ void broker::fit_to_descriptors() {
                            std::to_string(before.connections) + " -> " + std::to_string(cfg_.limits.connections) +
                            " connections, " + std::to_string(before.instances) + " -> " +
                            std::to_string(cfg_.limits.instances) + " instances)");
-    descriptor_limit_ = limit.value;
 }
 
 bool broker::idle() const { return registry_.pipes().empty() && connections_.empty(); }

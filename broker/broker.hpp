@@ -114,7 +114,6 @@ private:
     void housekeeping();
     /// Raises RLIMIT_NOFILE to its hard limit and fits the per-uid limits to it.
     void fit_to_descriptors();
-    std::uint64_t descriptor_limit_ = 0;
     void on_signal();
     void log(const char* level, const std::string& text) const;
     struct log_bucket {

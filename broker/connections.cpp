@@ -31,8 +31,7 @@ std::error_code connection_set::open(os::fd listener, int other) {
     if (auto ec = poller_.add(links_.native_handle(), EPOLLIN, tag_links)) return ec;
     listener_ = std::move(listener);
     if (auto ec = poller_.add(listener_.get(), EPOLLIN, tag_listener)) return ec;
-    other_ = other;
-    if (other_ >= 0) poller_.add(other_, EPOLLIN, tag_other);
+    if (other >= 0) poller_.add(other, EPOLLIN, tag_other);
     return {};
 }
 

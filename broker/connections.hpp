@@ -148,13 +148,11 @@ private:
     /// Instance links and the server ends the broker keeps, drained before any other request.
     os::poller links_;
     os::fd listener_;
-    int other_ = -1;
     std::map<std::uint64_t, std::unique_ptr<connection>> all_;
     std::map<uid_t, unsigned> per_uid_;
     std::uint64_t next_id_ = 1;
     std::optional<clock::time_point> accept_paused_until_;
     bool out_of_descriptors_ = false; // logged once per shortage
-    std::function<void()> other_ready_;
 
 public:
     std::uint64_t refused_by_limits = 0; ///< connections refused by the per-uid limit
