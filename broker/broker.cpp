@@ -90,7 +90,7 @@ std::error_code broker::start() {
         log("warning", "cannot keep state in " + cfg_.runtime_dir + "/pipes (" + ec.message() +
                            "): pipes will not be kept across a restart");
     } else {
-        for (const auto& problem : reserved_.load_saved(cfg_.name_reservation)) log("warning", problem);
+        for (const auto& problem : reserved_.load_saved(cfg_.name_reservation, cfg_.restore_wait)) log("warning", problem);
         if (reserved_.size()) log("info", "keeping " + std::to_string(reserved_.size()) + " names for their servers to re-register");
     }
 
@@ -142,6 +142,7 @@ int broker::next_timeout_ms() const {
     for (const auto& [key, pipe] : registry_.pipes())
         for (const auto& w : pipe->waiters) consider(w.deadline);
     consider(reserved_.next_expiry());
+    consider(next_held_deadline());
     if (reserved_.any_held_by_processes()) consider(next_sweep_);
     if (cfg_.idle_exit.count() > 0 && idle()) consider(idle_since_ + cfg_.idle_exit);
     if (!next) return -1;
@@ -186,6 +187,7 @@ void broker::housekeeping() {
     bool check_holders = now >= next_sweep_;
     reserved_.sweep(now, check_holders);
     if (check_holders) next_sweep_ = now + std::chrono::seconds(5);
+    expire_held(now);
     connections_.expire(now);
 }
 

@@ -30,10 +30,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <random>
 #include <set>
 #include <string>
+#include <variant>
 #include <vector>
 
 namespace npipe::broker {
@@ -57,7 +59,9 @@ private:
 
     bool on_create(connection& c, protocol::frame& f);
     bool on_open(connection& c, std::span<const std::byte> body);
+    bool open_pipe(connection& c, const protocol::open_request& req);
     bool on_wait(connection& c, std::span<const std::byte> body);
+    bool wait_for_pipe(connection& c, const protocol::wait_request& req);
     bool on_listen(connection& c);
     bool on_disconnect(connection& c, std::span<const std::byte> body);
     bool on_query(connection& c, std::span<const std::byte> body);
@@ -68,7 +72,7 @@ private:
     bool on_get_security(connection& c, std::span<const std::byte> body);
     bool on_set_security(connection& c, std::span<const std::byte> body);
 
-    namespace_view view() const { return {registry_, reserved_, cfg_.limits, clock::now()}; }
+    namespace_view view() const { return {registry_, reserved_, cfg_.limits, clock::now(), &held_per_uid_}; }
     /// A refusal carried out: logged, its event emitted, the error answered.
     void refuse(connection& c, const refusal& r, nlohmann::json event, std::optional<uid_t> peer_uid);
     /// The instance that a create adds (and the pipe it makes, when it is new).
@@ -84,6 +88,27 @@ private:
     /// The instance link closed: the instance is gone, and the pipe with its last instance.
     void instance_closed(connection& c);
     void expire_waits(clock::time_point now);
+
+    // ---- requests held for pipes coming back after a restart (held_requests.cpp) ----
+    /// A CreateFile or WaitNamedPipe of a name whose pipe is coming back: taken again when an
+    /// instance of it listens, when its servers are gone, or at `until`.
+    struct held_request {
+        std::uint64_t connection = 0;
+        uid_t uid = 0;
+        std::variant<protocol::open_request, protocol::wait_request> request;
+        clock::time_point until;                        ///< the pipe's time to come back ends
+        std::optional<clock::time_point> wait_deadline; ///< a WaitNamedPipe's own time
+    };
+    void hold(connection& c, const std::string& key, held_request h);
+    /// An instance of `p` listens: held waits are answered, held opens taken again (as many as
+    /// instances listen).
+    void release_held(pipe_entry& p);
+    /// Takes again what waited too long or whose pipe will not come (its servers are gone).
+    void expire_held(clock::time_point now);
+    void forget_held(const connection& c);
+    /// Takes `h` again as a request that arrives now.
+    void retake(held_request h);
+    std::optional<clock::time_point> next_held_deadline() const;
 
     // ---- events and monitors (monitors.cpp) ----
     actor actor_of(connection& c);
@@ -132,6 +157,8 @@ private:
     reservation_table reserved_;
     process_directory processes_;
     event_builder events_built_{processes_};
+    std::map<std::string, std::vector<held_request>> held_; ///< by pipe key, oldest first
+    std::map<uid_t, unsigned> held_per_uid_;
     /// The connections reading events (kind monitor), so an event does not walk every connection.
     std::set<std::uint64_t> monitors_;
     std::uint64_t connections_served_ = 0;

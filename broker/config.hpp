@@ -34,6 +34,9 @@ struct config {
     /// create instances of it (its DACL's FILE_CREATE_PIPE_INSTANCE): a server that closes its
     /// only instance and makes the next one does not lose its name to a squatter meanwhile.
     std::chrono::milliseconds name_reservation{10000};
+    /// After a restart, a CreateFile or WaitNamedPipe of a pipe whose servers still run but have
+    /// not registered again waits for them this long at most (they take well under a second).
+    std::chrono::milliseconds restore_wait{5000};
     /// Events kept for `npipe monitor` (each a JSON line of a few hundred bytes).
     std::size_t event_capacity = 16384;
     /// Sinks besides the ring: a JSON-lines file rotated by size, the systemd journal.

@@ -29,6 +29,24 @@ const pipe_entry* pipe_named(const std::string& spelled, const namespace_view& n
     return pipe;
 }
 
+/// The reservation of a pipe that is coming back: saved before a restart while its servers
+/// ran, and still within the time they are given to register again.
+const reservation* coming_back(const std::string& spelled, const namespace_view& ns, std::string& key) {
+    std::error_code ec;
+    auto name = parse_pipe_name(spelled, ec);
+    if (!name || !name->is_local()) return nullptr;
+    const reservation* r = ns.reserved.find(name->key);
+    if (!r || !r->restoring_until || ns.now >= *r->restoring_until) return nullptr;
+    key = name->key;
+    return r;
+}
+
+/// A client that waits for a pipe coming back counts as a waiter.
+std::optional<refusal> too_many_waiters(const identity& who, const namespace_view& ns) {
+    if (waiters_of(ns, who.uid) < ns.limits.waiters) return std::nullopt;
+    return over_limit("the uid is at its limit of " + std::to_string(ns.limits.waiters) + " waiting clients", 0);
+}
+
 /// The pipe a handle belongs to: by name and id, so a newer pipe of the same name is not it.
 const pipe_entry* pipe_of_handle(const std::string& spelled, std::uint64_t id, const namespace_view& ns,
                                  std::optional<refusal>& refused) {
@@ -178,10 +196,12 @@ unsigned instances_of(const registry& pipes, uid_t uid) {
     return n;
 }
 
-unsigned waiters_of(const registry& pipes, uid_t uid) {
+unsigned waiters_of(const namespace_view& ns, uid_t uid) {
     unsigned n = 0;
-    for (const auto& [key, pipe] : pipes.pipes())
+    for (const auto& [key, pipe] : ns.pipes.pipes())
         for (const waiter& w : pipe->waiters) n += w.uid == uid;
+    if (ns.held_per_uid)
+        if (auto it = ns.held_per_uid->find(uid); it != ns.held_per_uid->end()) n += it->second;
     return n;
 }
 
@@ -244,17 +264,38 @@ create_decision decide_create(const identity& who, const protocol::create_instan
     return d;
 }
 
+namespace {
+
+/// An open of a pipe coming back waits for it - after the checks its saved descriptor allows
+/// (the direction is not saved: the open is taken again when the pipe is back).
+void hold_open(const identity& who, const reservation& back, const namespace_view& ns, open_decision& d) {
+    d.refused.reset(); // not "no such pipe": it is on its way
+    auto check = access_check(back.security, access_identity_of(who), d.desired);
+    if (!check.granted) {
+        d.refused = refuse(win32_error::access_denied, event_id::open_denied, check.reason);
+        return;
+    }
+    if ((d.refused = too_many_waiters(who, ns))) return;
+    d.held = true;
+    d.until = *back.restoring_until;
+}
+
+} // namespace
+
 open_decision decide_open(const identity& who, const protocol::open_request& req, const namespace_view& ns) {
     open_decision d;
-    const pipe_entry* pipe = pipe_named(req.name, ns, d.refused);
-    if (!pipe) return d;
-    d.pipe = pipe->key;
     // The pipe's DACL must grant what the client asks for; CreateFile always adds SYNCHRONIZE
     // and FILE_READ_ATTRIBUTES, as Windows' does. The mask is what CreateFile was given; a
     // request without one (an older library) names the directions.
     std::uint32_t asked = req.desired_access ? req.desired_access
                                              : (req.read ? rights::GENERIC_READ : 0u) | (req.write ? rights::GENERIC_WRITE : 0u);
     d.desired = asked | rights::SYNCHRONIZE | rights::FILE_READ_ATTRIBUTES;
+    const pipe_entry* pipe = pipe_named(req.name, ns, d.refused);
+    if (!pipe) {
+        if (const reservation* back = coming_back(req.name, ns, d.pipe)) hold_open(who, *back, ns, d);
+        return d;
+    }
+    d.pipe = pipe->key;
     auto check = access_check(pipe->security, access_identity_of(who), d.desired);
     if (!check.granted) {
         d.refused = refuse(win32_error::access_denied, event_id::open_denied, check.reason);
@@ -275,16 +316,22 @@ open_decision decide_open(const identity& who, const protocol::open_request& req
 wait_decision decide_wait(const identity& who, const protocol::wait_request& req, const namespace_view& ns) {
     wait_decision d;
     const pipe_entry* pipe = pipe_named(req.name, ns, d.refused);
-    if (!pipe) return d;
+    if (!pipe) {
+        // A pipe coming back after a restart exists for WaitNamedPipe: it waits for it.
+        const reservation* back = coming_back(req.name, ns, d.pipe);
+        if (!back) return d;
+        if ((d.refused = too_many_waiters(who, ns))) return d;
+        d.held = true;
+        d.until = *back->restoring_until;
+        d.timeout_ms = req.timeout_ms;
+        return d;
+    }
     d.pipe = pipe->key;
     if (pipe->any_listening()) {
         d.ready = true;
         return d;
     }
-    if (waiters_of(ns.pipes, who.uid) >= ns.limits.waiters) {
-        d.refused = over_limit("the uid is at its limit of " + std::to_string(ns.limits.waiters) + " waiting clients", 0);
-        return d;
-    }
+    if ((d.refused = too_many_waiters(who, ns))) return d;
     d.timeout_ms = req.timeout_ms;
     if (d.timeout_ms == 0) d.timeout_ms = pipe->default_timeout_ms ? pipe->default_timeout_ms : default_wait_ms;
     return d;

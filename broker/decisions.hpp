@@ -18,6 +18,7 @@
 #include <npipe/security.hpp>
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -29,6 +30,9 @@ struct namespace_view {
     const reservation_table& reserved;
     const per_uid_limits& limits;
     clock::time_point now;
+    /// Opens and waits held for pipes coming back after a restart, per uid (counted with the
+    /// waiters against limits.waiters).
+    const std::map<uid_t, unsigned>* held_per_uid = nullptr;
 };
 
 /// A request refused: the error the caller gets, why, and the event it makes (0: none).
@@ -42,7 +46,8 @@ struct refusal {
 
 // ---- what one uid holds ----
 unsigned instances_of(const registry& pipes, uid_t uid);
-unsigned waiters_of(const registry& pipes, uid_t uid);
+/// Clients of `uid` waiting for an instance: in WaitNamedPipe, or held for a pipe coming back.
+unsigned waiters_of(const namespace_view& ns, uid_t uid);
 /// SDDL bytes of the pipes and reserved names `uid` owns (limits.descriptor_bytes).
 std::size_t descriptor_bytes_of(const namespace_view& ns, uid_t uid);
 /// The uid a pipe with this descriptor belongs to: its owner's, root for BA, else `fallback`.
@@ -82,6 +87,10 @@ struct open_decision {
     std::uint64_t listening = 0;    ///< the instance to connect (0: none listens: ERROR_PIPE_BUSY)
     std::uint32_t desired = 0;      ///< what was asked, with CreateFile's implicit rights
     std::uint32_t granted = 0;      ///< what the DACL granted
+    /// No pipe has the name yet, but its pipe is coming back after a restart (its servers run
+    /// and register again): the open waits for it until `until`, then is taken again.
+    bool held = false;
+    clock::time_point until{};
 };
 open_decision decide_open(const identity& who, const protocol::open_request& req, const namespace_view& ns);
 
@@ -91,6 +100,10 @@ struct wait_decision {
     std::string pipe;        ///< its key
     bool ready = false;      ///< an instance listens: answer at once
     std::uint32_t timeout_ms = 0; ///< else wait this long (0xFFFFFFFF: forever)
+    /// The pipe is coming back after a restart: wait for it until `until` (then take the wait
+    /// again for what is left of `timeout_ms`; 0: the caller named no time).
+    bool held = false;
+    clock::time_point until{};
 };
 wait_decision decide_wait(const identity& who, const protocol::wait_request& req, const namespace_view& ns);
 

@@ -58,6 +58,7 @@ bool broker::on_status(connection& c) {
     r.idle_timeout_ms = static_cast<std::uint32_t>(cfg_.idle_timeout.count());
     r.refused_by_limits = refused_by_limits_ + connections_.refused_by_limits;
     for (const auto& [key, pipe] : registry_.pipes()) r.waiters += pipe->waiters.size();
+    for (const auto& [uid, n] : held_per_uid_) r.waiters += n; // held for pipes coming back
     r.events = events_.next_seq() - 1;
     r.events_retained = events_.size();
     r.event_capacity = events_.capacity();

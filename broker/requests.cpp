@@ -163,7 +163,15 @@ bool broker::on_open(connection& c, std::span<const std::byte> body) {
         connections_.close(c.id, "malformed open");
         return false;
     }
+    return open_pipe(c, req);
+}
+
+bool broker::open_pipe(connection& c, const protocol::open_request& req) {
     auto d = decide_open(c.peer, req, view());
+    if (d.held) {
+        hold(c, d.pipe, {c.id, c.peer.uid, req, d.until, std::nullopt});
+        return true;
+    }
     pipe_entry* pipe = d.pipe.empty() ? nullptr : registry_.find(d.pipe);
     if (d.refused) {
         nlohmann::json e;
@@ -267,7 +275,18 @@ bool broker::on_wait(connection& c, std::span<const std::byte> body) {
         connections_.close(c.id, "malformed wait");
         return false;
     }
+    return wait_for_pipe(c, req);
+}
+
+bool broker::wait_for_pipe(connection& c, const protocol::wait_request& req) {
     auto d = decide_wait(c.peer, req, view());
+    if (d.held) {
+        std::optional<clock::time_point> deadline;
+        if (d.timeout_ms != 0 && d.timeout_ms != 0xFFFFFFFFu)
+            deadline = clock::now() + std::chrono::milliseconds(d.timeout_ms);
+        hold(c, d.pipe, {c.id, c.peer.uid, req, d.until, deadline});
+        return true;
+    }
     if (d.refused) {
         refuse(c, *d.refused, {}, std::nullopt);
         return true;
@@ -285,6 +304,7 @@ bool broker::on_wait(connection& c, std::span<const std::byte> body) {
 }
 
 void broker::instance_listening(pipe_entry& p) {
+    release_held(p);
     auto waiters = std::move(p.waiters);
     p.waiters.clear();
     for (const auto& w : waiters) {
@@ -365,6 +385,7 @@ void broker::on_closing(connection& c) {
     if (c.kind == conn_kind::waiter) {
         if (pipe_entry* p = registry_.find(c.waiting_for))
             std::erase_if(p->waiters, [&](const waiter& w) { return w.connection == c.id; });
+        forget_held(c);
     }
     if (c.kind == conn_kind::instance_link) instance_closed(c);
 }

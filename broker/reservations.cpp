@@ -44,7 +44,8 @@ void reservation_table::sweep(clock::time_point now, bool check_holders) {
     });
 }
 
-std::vector<std::string> reservation_table::load_saved(std::chrono::milliseconds grace) {
+std::vector<std::string> reservation_table::load_saved(std::chrono::milliseconds grace,
+                                                       std::chrono::milliseconds restore_wait) {
     std::vector<std::string> problems;
     auto saved = store_.load(problems);
     for (auto& p : problems) p = "ignoring a broken saved pipe: " + p;
@@ -65,6 +66,7 @@ std::vector<std::string> reservation_table::load_saved(std::chrono::milliseconds
         r.display_name = p.display_name;
         r.saved = true;
         if (grace.count() > 0) r.until = clock::now() + grace;
+        if (!r.holders.empty() && restore_wait.count() > 0) r.restoring_until = clock::now() + restore_wait;
         if (!in_force(r, clock::now())) { // its servers are gone and no grace: nothing to keep
             store_.remove(p.id);
             continue;

@@ -23,6 +23,9 @@ struct reservation {
     uid_t owner_uid = 0;
     std::optional<clock::time_point> until; ///< kept until then (after the last instance closed)
     std::vector<server_process> holders;    ///< kept while one of these runs (after a restart)
+    /// After a restart, until when the pipe is expected back (its servers ran when it was
+    /// saved): opens and waits of the name wait for it meanwhile instead of failing.
+    std::optional<clock::time_point> restoring_until;
     std::uint64_t pipe_id = 0;
     std::string display_name;
     bool saved = false; ///< its file is still in the store
@@ -49,7 +52,8 @@ public:
     /// Reserves what an earlier broker saved, for as long as its servers run and for `grace`
     /// at least (a pipe that went just before the restart keeps its reservation; when it went
     /// is not saved, so every name gets the whole reservation time). Returns the problems to log.
-    std::vector<std::string> load_saved(std::chrono::milliseconds grace);
+    /// Names whose pipes had servers are expected back for `restore_wait`.
+    std::vector<std::string> load_saved(std::chrono::milliseconds grace, std::chrono::milliseconds restore_wait);
 
     std::size_t size() const noexcept { return names_.size(); }
     std::size_t descriptor_bytes_of(uid_t uid) const;

@@ -70,6 +70,7 @@ os::fd connect_or_start(const runtime_location& loc, bool allow_start, std::erro
             ec = dir_check;
             return {};
         }
+        bool died = false;
         if (!dir_check) {
             auto c = os::connect_unix(broker_socket_path(loc.dir));
             if (c) return std::move(c.value);
@@ -77,8 +78,12 @@ os::fd connect_or_start(const runtime_location& loc, bool allow_start, std::erro
                 ec = to_win32(c.error);
                 return {};
             }
+            // The socket is there but nobody listens: a broker died without tidying up. Its
+            // pipes are coming back (their servers register again with the next one), so even
+            // a lookup starts it rather than call them gone.
+            died = c.error == std::errc::connection_refused;
         }
-        if (!allow_start || !loc.autostart) {
+        if (!(allow_start || died) || !loc.autostart) {
             ec = win32(win32_error::service_not_active);
             return {};
         }
@@ -117,8 +122,9 @@ os::fd connect_or_start(const runtime_location& loc, bool allow_start, std::erro
 os::fd connect_broker(const endpoint& where, broker_access how, std::error_code& ec) {
     runtime_location loc = resolve_location(where);
     os::fd sock = connect_or_start(loc, how == broker_access::create, ec);
-    // With no broker there are no pipes; one is started only to create a pipe. Without
-    // autostart, the caller learns that nothing runs.
+    // With no broker there are no pipes; one is started only to create a pipe, or in place of
+    // one that died (its pipes come back to the new one). Without autostart, the caller learns
+    // that nothing runs.
     if (how == broker_access::lookup && ec == win32_error::service_not_active && loc.autostart)
         ec = win32(win32_error::file_not_found);
     return sock;

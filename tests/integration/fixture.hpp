@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <fcntl.h>
 #include <filesystem>
 #include <functional>
 #include <signal.h>
@@ -108,6 +109,24 @@ private:
 inline process peer(std::vector<std::string> args, int stdout_fd = -1) {
     args.insert(args.begin(), bindir() + "/npipe_test_peer");
     return process(std::move(args), stdout_fd);
+}
+
+/// Starts a peer and waits for its "ready" line.
+inline process ready_peer(std::vector<std::string> args) {
+    int p[2];
+    EXPECT_EQ(::pipe2(p, O_CLOEXEC), 0);
+    process proc = peer(std::move(args), p[1]);
+    ::close(p[1]);
+    char buf[16] = {};
+    std::size_t got = 0;
+    while (got < 6) {
+        auto n = ::read(p[0], buf + got, sizeof(buf) - 1 - got);
+        if (n <= 0) break;
+        got += static_cast<std::size_t>(n);
+    }
+    ::close(p[0]);
+    EXPECT_EQ(std::string(buf).substr(0, 5), "ready");
+    return proc;
 }
 
 class named_pipe_test : public ::testing::Test {

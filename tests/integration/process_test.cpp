@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <sstream>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -21,24 +22,6 @@ namespace {
 
 class processes : public named_pipe_test {
 protected:
-    /// Starts a peer and waits for its "ready" line.
-    process ready_peer(std::vector<std::string> args) {
-        int p[2];
-        EXPECT_EQ(::pipe2(p, O_CLOEXEC), 0);
-        process proc = peer(std::move(args), p[1]);
-        ::close(p[1]);
-        char buf[16] = {};
-        std::size_t got = 0;
-        while (got < 6) {
-            auto n = ::read(p[0], buf + got, sizeof(buf) - 1 - got);
-            if (n <= 0) break;
-            got += static_cast<std::size_t>(n);
-        }
-        ::close(p[0]);
-        EXPECT_EQ(std::string(buf).substr(0, 5), "ready");
-        return proc;
-    }
-
     /// Output of a process run to completion.
     std::string run_peer(std::vector<std::string> args) {
         char path[] = "/tmp/npipe-out-XXXXXX";
@@ -635,4 +618,36 @@ TEST_F(processes, ABrokerKilledUnderManyWaitingServersComesBackOnce) {
         }));
     }
     for (auto& t : threads) t.join();
+}
+
+TEST_F(processes, AnOpenAfterTheBrokerDiedStartsTheNextAndWaitsForThePipe) {
+    // Issue 14, item 1: the broker is dead and its servers have not noticed yet. A client's
+    // CreateFile finds its socket with nobody listening: a broker died, so its pipes are on
+    // their way back. The client starts the next broker (as a server would) and waits for the
+    // pipe, instead of ERROR_FILE_NOT_FOUND.
+    auto server = ready_peer({"serve-echo", pipe_name("phoenix"), "message", "1"});
+    ASSERT_TRUE(eventually([] { return get_broker_status().instances == 1; }));
+    pid_t old_broker = get_broker_status().pid;
+    server.kill(SIGSTOP);
+    ASSERT_EQ(::kill(old_broker, SIGKILL), 0);
+    // Dead once its socket refuses (it may stay a zombie a while longer).
+    ASSERT_TRUE(eventually([&] { return !npipe::os::connect_unix(dir_ + "/broker.sock"); }));
+    auto opened = std::async(std::launch::async, [] {
+        std::error_code ec;
+        auto c = client::open(pipe_name("phoenix"), {}, ec);
+        return std::make_pair(std::move(c), ec);
+    });
+    ASSERT_TRUE(eventually([&] {
+        std::error_code ec;
+        auto now = get_broker_status({}, ec);
+        return !ec && now.pid != old_broker && now.waiters == 1;
+    })) << "the open did not wait in a new broker";
+    server.kill(SIGCONT);
+    ASSERT_EQ(opened.wait_for(20s), std::future_status::ready);
+    auto [c, ec] = opened.get();
+    ASSERT_FALSE(ec) << ec.message() << " (before the fix: ERROR_FILE_NOT_FOUND)";
+    c.write(bytes("risen"));
+    std::byte buf[64];
+    auto r = c.read(buf);
+    EXPECT_EQ(text({buf, r.bytes}), "risen");
 }

@@ -180,3 +180,51 @@ TEST_F(restart, AFreedNameStaysReservedAcrossARestart) {
     auto again = server_instance::create(pipe_name("freed"));
     EXPECT_EQ(query_pipe(pipe_name("freed")).owner_uid, ::geteuid());
 }
+
+// Issue 14, item 1: a client that opens a pipe while its servers have not registered again
+// with the new broker is not told "no such pipe" - the pipe exists, it is on its way back.
+
+TEST_F(restart, AnOpenDuringTheRestartWaitsForThePipeAndConnects) {
+    auto server = ready_peer({"serve-echo", pipe_name("back"), "byte", "1"});
+    ASSERT_TRUE(eventually([&] { return instances_of(pipe_name("back")) == 1; }));
+    server.kill(SIGSTOP); // it cannot register again until we say so
+    ASSERT_TRUE(broker_->restart());
+    auto opened = std::async(std::launch::async, [&] {
+        std::error_code ec;
+        auto c = client::open(pipe_name("back"), {}, ec);
+        return std::make_pair(std::move(c), ec);
+    });
+    // The broker holds the open (it counts as a waiting client) until the pipe is back.
+    ASSERT_TRUE(eventually([] { return get_broker_status().waiters == 1; }));
+    EXPECT_EQ(opened.wait_for(0s), std::future_status::timeout);
+    server.kill(SIGCONT);
+    ASSERT_EQ(opened.wait_for(20s), std::future_status::ready);
+    auto [c, ec] = opened.get();
+    ASSERT_FALSE(ec) << ec.message() << " (before the fix: ERROR_FILE_NOT_FOUND)";
+    c.write(bytes("still here"));
+    std::byte buf[64];
+    auto r = c.read(buf);
+    EXPECT_EQ(text({buf, r.bytes}), "still here");
+}
+
+TEST_F(restart, AWaitDuringTheRestartTimesOutAndAnOpenEndsWithItsServers) {
+    auto server = ready_peer({"serve-echo", pipe_name("late"), "byte", "1"});
+    ASSERT_TRUE(eventually([&] { return instances_of(pipe_name("late")) == 1; }));
+    server.kill(SIGSTOP);
+    ASSERT_TRUE(broker_->restart());
+    // WaitNamedPipe of a pipe on its way back waits (its own timeout), as for a busy pipe.
+    std::error_code ec;
+    wait_named_pipe(pipe_name("late"), 200ms, {}, ec);
+    EXPECT_EQ(ec, win32_error::sem_timeout) << ec.message();
+    auto opened = std::async(std::launch::async, [&] {
+        std::error_code open_ec;
+        client::open(pipe_name("late"), {}, open_ec);
+        return open_ec;
+    });
+    ASSERT_TRUE(eventually([] { return get_broker_status().waiters == 1; }));
+    // Its server dies without coming back: the held open learns the pipe is gone.
+    server = process{};
+    ASSERT_EQ(opened.wait_for(20s), std::future_status::ready);
+    EXPECT_EQ(opened.get(), win32_error::file_not_found);
+    EXPECT_EQ(get_broker_status().waiters, 0u);
+}

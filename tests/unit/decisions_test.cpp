@@ -317,6 +317,43 @@ TEST_F(wait_decisions, EveryWayAWaitEnds) {
     EXPECT_TRUE(wait(R"(\\.\pipe\busy)").ready);
 }
 
+TEST_F(wait_decisions, APipeComingBackAfterARestartIsWaitedFor) {
+    // Saved before the restart with its servers running: opens and waits are held until it is
+    // back (or its time is up), not told ERROR_FILE_NOT_FOUND.
+    reservation r;
+    r.security = default_descriptor(alice, default_dacl::owner_and_root, alice);
+    r.owner_uid = alice;
+    r.holders = {{1234, 5}};
+    r.restoring_until = now + std::chrono::seconds(5);
+    reserved.keep("BACK", r, 10);
+    running.insert(1234);
+    auto open_back = decide_open(local(alice), open(R"(\\.\pipe\back)"), view());
+    EXPECT_FALSE(open_back.refused);
+    EXPECT_TRUE(open_back.held);
+    EXPECT_EQ(open_back.pipe, "BACK");
+    EXPECT_EQ(open_back.until, now + std::chrono::seconds(5));
+    auto denied = decide_open(local(bob), open(R"(\\.\pipe\back)"), view());
+    ASSERT_TRUE(denied.refused) << "its saved DACL still answers for it";
+    EXPECT_EQ(denied.refused->error, win32_error::access_denied);
+    EXPECT_FALSE(denied.held);
+    auto wait = decide_wait(local(alice), protocol::wait_request{R"(\\.\pipe\back)", 300}, view());
+    EXPECT_FALSE(wait.refused);
+    EXPECT_TRUE(wait.held);
+    EXPECT_EQ(wait.timeout_ms, 300u);
+
+    std::map<uid_t, unsigned> held{{alice, 1}};
+    limits.waiters = 1;
+    namespace_view with_held = view();
+    with_held.held_per_uid = &held;
+    auto limited = decide_open(local(alice), open(R"(\\.\pipe\back)"), with_held);
+    ASSERT_TRUE(limited.refused) << "a held request counts as a waiting client";
+    EXPECT_EQ(limited.refused->error, win32_error::not_enough_quota);
+
+    now += std::chrono::seconds(5);
+    EXPECT_EQ(decide_open(local(alice), open(R"(\\.\pipe\back)"), view()).refused->error, win32_error::file_not_found)
+        << "its servers did not come back in time";
+}
+
 // ---- listen and disconnect ----
 
 TEST(instance_decisions, ListenAndDisconnectFollowTheInstancesState) {
