@@ -36,6 +36,17 @@ std::error_code connection_set::open(os::fd listener, int other) {
 }
 
 std::error_code connection_set::wait(int timeout_ms, const std::function<void()>& other_ready) {
+    if (auto ec = take_in(turns_.empty() ? timeout_ms : 0, other_ready)) return ec;
+    // Bounded, so deadlines and housekeeping come round even while some uid never stops.
+    for (int turn = 0; turn < 64 && !turns_.empty(); ++turn) {
+        serve_turn();
+        // What came meanwhile joins before the next turn: a newcomer waits one turn at most.
+        if (auto ec = take_in(0, other_ready)) return ec;
+    }
+    return {};
+}
+
+std::error_code connection_set::take_in(int timeout_ms, const std::function<void()>& other_ready) {
     std::vector<epoll_event> events;
     if (auto ec = poller_.wait(events, timeout_ms)) return ec;
     for (const auto& ev : events) {
@@ -83,7 +94,9 @@ void connection_set::pause_accepting() {
 }
 
 void connection_set::accept_all() {
-    for (;;) {
+    // Bounded: a uid that connects as fast as it can does not keep the loop accepting forever
+    // (the listener stays ready; the rest are taken after the next turn).
+    for (int taken = 0; taken < 1024; ++taken) {
         auto a = os::accept_nonblocking(listener_.get());
         if (!a) {
             if (a.error == std::errc::resource_unavailable_try_again) return;
@@ -108,7 +121,7 @@ void connection_set::accept_all() {
         if (!admit(*c)) continue;
         auto& added = *all_.emplace(c->id, std::move(c)).first->second;
         // A client sends its request right after connecting: it is usually here already, and
-        // taking it now saves a trip through epoll_wait.
+        // reading it now saves a trip through epoll_wait (it is taken in its uid's turn).
         on_readable(added, false);
     }
 }
@@ -144,7 +157,10 @@ void connection_set::count_out(uid_t uid) {
 
 void connection_set::on_readable(connection& c, bool to_the_end) {
     c.last_active = clock::now();
-    if (receive(c, to_the_end)) take_requests(c);
+    if (!receive(c, to_the_end)) return;
+    if (c.kind == conn_kind::instance_link) take_requests(c);
+    else if (c.reader.has_frame()) queue(c);
+    else close_if_done(c);
 }
 
 bool connection_set::receive(connection& c, bool to_the_end) {
@@ -174,6 +190,11 @@ bool connection_set::receive(connection& c, bool to_the_end) {
         if (r.value == 0) {
             // The peer has gone; every whole request it sent before is still taken (a
             // DisconnectNamedPipe right before CloseHandle carries the connection's counts).
+            if (c.kind != conn_kind::instance_link && c.reader.has_frame()) {
+                c.peer_gone = true; // in its uid's turn, then closed; no longer watched
+                poller_.remove(c.sock.get());
+                return true;
+            }
             take_requests(c);
             if (connection* left = find(id)) close(id, left->reader.buffered() ? "peer left mid-request" : nullptr);
             return false;
@@ -214,6 +235,47 @@ void connection_set::take_requests(connection& c) {
         if (!route(c, *f)) return; // the connection is gone or handed over
     }
     if (c.reader.problem() != protocol::frame_problem::none && !c.reader.has_frame()) close(id, why_not(c.reader.problem()));
+}
+
+void connection_set::queue(connection& c) {
+    if (c.queued) return;
+    c.queued = true;
+    turns_[c.peer.uid].push_back(c.id);
+}
+
+void connection_set::serve_turn() {
+    std::vector<std::uint64_t> now;
+    for (auto it = turns_.begin(); it != turns_.end();) {
+        now.push_back(it->second.front());
+        it->second.pop_front();
+        it = it->second.empty() ? turns_.erase(it) : std::next(it);
+    }
+    for (auto id : now)
+        if (connection* c = find(id)) {
+            c->queued = false;
+            take_one(*c);
+        }
+}
+
+void connection_set::take_one(connection& c) {
+    std::uint64_t id = c.id;
+    if (!c.unsent.empty()) return; // its answer waits for room; then it is queued again
+    if (auto f = c.reader.next()) {
+        if (c.kind == conn_kind::fresh || c.kind == conn_kind::query) {
+            take_link_events(); // what the links had ready when it came goes first
+            if (!find(id)) return;
+        }
+        if (!route(c, *f)) return; // the connection is gone or handed over
+    }
+    if (c.kind == conn_kind::instance_link) return take_requests(c); // a link waits for nobody
+    if (!c.reader.has_frame()) return close_if_done(c);
+    if (c.unsent.empty()) queue(c); // its next request: next turn
+}
+
+void connection_set::close_if_done(connection& c) {
+    if (c.reader.has_frame()) return;
+    if (c.reader.problem() != protocol::frame_problem::none) close(c.id, why_not(c.reader.problem()));
+    else if (c.peer_gone) close(c.id, c.reader.buffered() ? "peer left mid-request" : nullptr);
 }
 
 bool connection_set::route(connection& c, protocol::frame& f) {
@@ -303,9 +365,17 @@ void connection_set::reap_closed() {
             std::uint64_t id = ev.data.u64 & ~tag_mask;
             connection* c = find(id);
             if (!c) continue;
-            // Whatever it sent before closing is still taken.
-            if (ev.events & EPOLLIN) on_readable(*c, true);
-            else close(id, nullptr);
+            // Whatever it sent before closing is still taken - now, not in its turn: its uid
+            // is at its limit, and the slot is what is wanted.
+            if (!(ev.events & EPOLLIN)) {
+                close(id, nullptr);
+                continue;
+            }
+            on_readable(*c, true);
+            if ((c = find(id)) && c->peer_gone) {
+                take_requests(*c);
+                if ((c = find(id))) close_if_done(*c);
+            }
         }
         if (ready.size() < os::poller::batch) return;
     }
@@ -396,7 +466,9 @@ void connection_set::send_unsent(connection& c) {
     if (r.value > 0) c.last_active = clock::now(); // a slow reader taking its answer is not idle
     if (!c.unsent.empty()) return;
     watch(c);
-    take_requests(c); // those that came meanwhile and were read already
+    // Those that came meanwhile and were read already.
+    if (c.kind == conn_kind::instance_link) take_requests(c);
+    else if (c.reader.has_frame()) queue(c);
 }
 
 // ---- ends -------------------------------------------------------------------------------------

@@ -7,6 +7,10 @@
 // (DisconnectNamedPipe, CloseHandle of an instance, a listen) is seen before the requests it, or
 // anyone it told, sent afterwards, as Windows' synchronous calls promise.
 //
+// Turns: requests on control connections (not links) are taken one per uid per turn, so a uid
+// with a backlog of requests - a flood of connections, each with one - delays another uid's
+// request by at most one turn, not by its backlog (docs/SECURITY.md, floods stay local).
+//
 // Nothing here decides anything: complete requests go to a request_handler.
 #pragma once
 
@@ -20,6 +24,7 @@
 #include "protocol/messages.hpp"
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -55,6 +60,8 @@ struct connection {
     bool follow = false;
     bool sees_all = false;
     bool waiting_writable = false;
+    bool queued = false;    ///< has requests waiting for its uid's turn
+    bool peer_gone = false; ///< hung up with requests still to take (no longer watched)
     bool end_sent = false;     ///< not following: the end marker is queued
     std::uint64_t end_seq = 0; ///< not following: events before this one
     std::int64_t since_unix_ms = 0;
@@ -86,7 +93,8 @@ public:
     /// Sets up the pollers and watches `listener` and `other` (the signal descriptor: reported
     /// through wait()'s callback).
     std::error_code open(os::fd listener, int other);
-    /// Waits up to `timeout_ms` and handles what came; `other_ready` when `other` is readable.
+    /// Waits up to `timeout_ms` (not at all while requests wait for their turn), takes in what
+    /// came, and serves turns; `other_ready` when `other` is readable.
     std::error_code wait(int timeout_ms, const std::function<void()>& other_ready);
 
     connection* find(std::uint64_t id);
@@ -126,10 +134,20 @@ public:
     std::size_t count_of(uid_t uid) const;
 
 private:
+    std::error_code take_in(int timeout_ms, const std::function<void()>& other_ready);
     void accept_all();
     bool admit(connection& c);
     void on_readable(connection& c, bool to_the_end);
+    /// Takes every request `c` has now (instance links: what a process did on its links is
+    /// never kept waiting behind other uids).
     void take_requests(connection& c);
+    /// `c`'s requests wait for its uid's turn.
+    void queue(connection& c);
+    /// One request from each uid that has some waiting.
+    void serve_turn();
+    void take_one(connection& c);
+    /// `c` has no request left to take: closes it if it hung up or sent garbage.
+    void close_if_done(connection& c);
     bool route(connection& c, protocol::frame& f);
     /// Receives what `c` sent, as far as the reader has room. False when `c` was closed.
     bool receive(connection& c, bool to_the_end);
@@ -150,6 +168,8 @@ private:
     os::fd listener_;
     std::map<std::uint64_t, std::unique_ptr<connection>> all_;
     std::map<uid_t, unsigned> per_uid_;
+    /// Connections with requests waiting for their turn, per uid, oldest first.
+    std::map<uid_t, std::deque<std::uint64_t>> turns_;
     std::uint64_t next_id_ = 1;
     std::optional<clock::time_point> accept_paused_until_;
     bool out_of_descriptors_ = false; // logged once per shortage

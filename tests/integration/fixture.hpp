@@ -170,6 +170,7 @@ public:
         return ready_;
     }
     pid_t pid() const { return broker_.pid(); }
+    const std::string& dir() const { return dir_; }
     ~system_broker() {
         broker_ = process{};
         ::unsetenv("NPIPE_SCOPE");

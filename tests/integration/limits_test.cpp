@@ -2,11 +2,24 @@
 // limits show in the broker's status, and other users are still served.
 #include "fixture.hpp"
 
+#include "protocol/messages.hpp"
+
+#include <npipe/event_fields.hpp>
 #include <npipe/namespace.hpp>
 #include <npipe/security.hpp>
 
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cstring>
 #include <filesystem>
+#include <future>
+#include <grp.h>
+#include <poll.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 
 #include <thread>
 
@@ -37,6 +50,14 @@ private:
 };
 
 class limits : public named_pipe_test {};
+
+sockaddr_un broker_address(const std::string& dir) {
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::string path = dir + "/broker.sock";
+    std::memcpy(a.sun_path, path.c_str(), std::min(path.size() + 1, sizeof a.sun_path));
+    return a;
+}
 
 } // namespace
 
@@ -292,4 +313,89 @@ TEST_F(limits, ABrokerOutOfDescriptorsSaysSo) {
     EXPECT_EQ(held.size(), status.limit_instances_per_uid) << "the per-uid limit, not the descriptor table, ended it";
     held.clear();
     auto again = server_instance::create(pipe_name("after"));
+}
+
+TEST_F(limits, AFloodOfRequestsFromOneUidDelaysAnotherByOneTurnAtMost) {
+    // Issue 14, item 4: requests are taken one per uid per turn. While the broker is stopped,
+    // uid 65534 queues 200 CreateFile requests (each on its own connection, the way a flood
+    // comes) for a pipe it may not open; then root asks for its own pipe. The broker resumes:
+    // root's open is taken after at most one of the flood's, not after all 200.
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root: the flood comes from uid 65534 (CI runs as root)";
+    system_broker broker;
+    ASSERT_TRUE(broker.ready());
+    server_options root_only;
+    root_only.sddl = "D:(A;;FA;;;BA)";
+    auto guarded = server_instance::create(pipe_name("guarded"), root_only);
+    auto mine = server_instance::create(pipe_name("mine"));
+    auto connected = std::async(std::launch::async, [&] { return mine.connect(); });
+    wait_named_pipe(pipe_name("mine"), 20s);
+
+    constexpr int flood = 200;
+    protocol::open_request denied;
+    denied.name = pipe_name("guarded");
+    denied.desired_access = 0xC0000000u; // GENERIC_READ | GENERIC_WRITE
+    auto denied_frame = protocol::encode(denied);
+    protocol::open_request allowed = denied;
+    allowed.name = pipe_name("mine");
+    auto allowed_frame = protocol::encode(allowed);
+    sockaddr_un where = broker_address(broker.dir());
+
+    pid_t broker_pid = get_broker_status().pid;
+    ASSERT_EQ(::kill(broker_pid, SIGSTOP), 0);
+    struct resume {
+        pid_t pid;
+        ~resume() { ::kill(pid, SIGCONT); }
+    } resumed{broker_pid};
+    int ready[2];
+    ASSERT_EQ(::pipe2(ready, O_CLOEXEC), 0);
+    pid_t flooder = ::fork();
+    if (flooder == 0) { // only system calls from here: the flood as uid 65534
+        if (::setgroups(0, nullptr) != 0 || ::setresgid(65534, 65534, 65534) != 0 || ::setresuid(65534, 65534, 65534) != 0)
+            ::_exit(2);
+        int socks[flood];
+        for (int& s : socks) {
+            s = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+            if (::connect(s, reinterpret_cast<const sockaddr*>(&where), sizeof where) != 0) ::_exit(3);
+            if (::send(s, denied_frame.data(), denied_frame.size(), MSG_NOSIGNAL) < 0) ::_exit(4);
+        }
+        (void)!::write(ready[1], "r", 1);
+        for (int s : socks) { // each waits for its answer
+            pollfd p{s, POLLIN, 0};
+            ::poll(&p, 1, 20000);
+        }
+        ::_exit(0);
+    }
+    ::close(ready[1]);
+    pollfd p{ready[0], POLLIN, 0};
+    ASSERT_EQ(::poll(&p, 1, 20000), 1);
+    ::close(ready[0]);
+    int sock = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ASSERT_EQ(::connect(sock, reinterpret_cast<const sockaddr*>(&where), sizeof where), 0);
+    ASSERT_EQ(::send(sock, allowed_frame.data(), allowed_frame.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(allowed_frame.size()));
+    ::kill(broker_pid, SIGCONT);
+    ASSERT_EQ(connected.wait_for(20s), std::future_status::ready) << "root's open never came";
+    connected.get(); // true or false (ERROR_PIPE_CONNECTED): whether its listen or the client came first
+    int status = 0;
+    ASSERT_EQ(::waitpid(flooder, &status, 0), flooder);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+    ::close(sock);
+
+    // The order the broker took them in is the order of its events.
+    std::uint64_t root_seq = 0;
+    std::vector<std::uint64_t> flood_seqs;
+    std::error_code ec;
+    monitor_events({}, [&](std::uint64_t seq, const std::string& text) {
+        auto e = nlohmann::json::parse(text);
+        std::string type = e.value(event_field::event_type, "");
+        if (type == event_type::connect_pipe && e.value(event_field::pipe_name, "") == "\\mine")
+            root_seq = seq;
+        if (type == event_type::open_denied) flood_seqs.push_back(seq);
+        return true;
+    }, {}, {}, ec);
+    ASSERT_FALSE(ec) << ec.message();
+    ASSERT_NE(root_seq, 0u);
+    EXPECT_EQ(flood_seqs.size(), static_cast<std::size_t>(flood));
+    auto before = std::count_if(flood_seqs.begin(), flood_seqs.end(), [&](std::uint64_t s) { return s < root_seq; });
+    EXPECT_LE(before, 1) << "root's request waited for " << before << " of the flood's " << flood;
 }
