@@ -22,6 +22,8 @@ std::unique_ptr<detail::client_impl> open_now(std::string_view name, const clien
 
 // ---- pipe_end_base ----------------------------------------------------------------------------
 
+detail::pipe_channel* detail::channel_of(pipe_end_base& end) noexcept { return end.channel_.get(); }
+
 pipe_end_base::pipe_end_base() noexcept = default;
 pipe_end_base::~pipe_end_base() = default;
 pipe_end_base::pipe_end_base(pipe_end_base&&) noexcept = default;

@@ -106,21 +106,20 @@ peek_result pipe_channel::peek(std::span<std::byte> buffer, std::error_code& ec)
     return r;
 }
 
+std::error_code pipe_channel::begin_transact() noexcept {
+    // The pipe's state is checked before its mode, as NPFS does.
+    if (auto ec = prepare_io(io_kind::transact)) return ec;
+    if (type != pipe_type::message || read_mode_ != npipe::read_mode::message) return win32(win32_error::bad_pipe);
+    if (has_unread(stream_)) return win32(win32_error::pipe_busy);
+    return {};
+}
+
 read_result pipe_channel::transact(std::span<const std::byte> request, std::span<std::byte> reply,
                                    std::error_code& ec) noexcept {
     ec.clear();
     {
         std::lock_guard lock(read_mutex_);
-        // The pipe's state is checked before its mode, as NPFS does.
-        if ((ec = prepare_io(io_kind::transact))) return {};
-        if (type != pipe_type::message || read_mode_ != npipe::read_mode::message) {
-            ec = win32(win32_error::bad_pipe);
-            return {};
-        }
-        if (has_unread(stream_)) {
-            ec = win32(win32_error::pipe_busy);
-            return {};
-        }
+        if ((ec = begin_transact())) return {};
     }
     transact_op op(stream_, request, reply);
     {

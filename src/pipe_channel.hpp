@@ -62,6 +62,15 @@ public:
         return {stream_, data, wait_mode_ == npipe::wait_mode::nowait};
     }
     std::size_t end_write(const write_op& op, std::error_code& ec) noexcept;
+    /// TransactNamedPipe's checks (read lock held): the end's state, message mode, nothing
+    /// unread. The operation is then stepped under the write lock while writing(), the read
+    /// lock after; end_write and end_read turn its parts into the result.
+    std::error_code begin_transact() noexcept;
+    transact_op make_transact(std::span<const std::byte> request, std::span<std::byte> reply) noexcept {
+        return {stream_, request, reply};
+    }
+    /// A write's checks again, before the transaction's write part (write lock held).
+    std::error_code begin_transact_write() noexcept { return prepare_io(io_kind::write); }
     virtual int native_handle() const noexcept { return data_.get(); }
     /// The peer has closed its end.
     bool peer_hung_up() const noexcept;

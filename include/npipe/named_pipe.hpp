@@ -29,6 +29,12 @@ namespace detail {
 class pipe_channel;
 class server_impl;
 } // namespace detail
+class pipe_end_base;
+namespace detail {
+/// The end's connection and operations, for the library's own drivers (overlapped I/O, the
+/// async API); null for a moved-from end.
+pipe_channel* channel_of(pipe_end_base& end) noexcept;
+} // namespace detail
 
 // npipe/security.hpp (which Win32 code cannot include after win32.h's macros) defines it; include
 // that header to call security() and set_security().
@@ -187,6 +193,7 @@ protected:
     pipe_end_base() noexcept;
     ~pipe_end_base();
     std::unique_ptr<detail::pipe_channel> channel_;
+    friend detail::pipe_channel* detail::channel_of(pipe_end_base& end) noexcept;
 };
 
 /// One server instance of a named pipe (CreateNamedPipe). The pipe exists while at least one

@@ -73,6 +73,7 @@ typedef intptr_t INT_PTR;
 typedef uintptr_t UINT_PTR;
 typedef intptr_t LONG_PTR;
 typedef uintptr_t ULONG_PTR;
+typedef ULONG_PTR* PULONG_PTR;
 typedef uintptr_t DWORD_PTR;
 typedef uintptr_t SIZE_T;
 typedef intptr_t SSIZE_T;
@@ -181,6 +182,18 @@ typedef struct _OVERLAPPED {
     HANDLE hEvent; /* set when the operation completes */
 } OVERLAPPED, *LPOVERLAPPED;
 
+/* ReadFileEx / WriteFileEx: runs in an alertable wait of the thread that started the I/O. */
+typedef VOID(WINAPI* LPOVERLAPPED_COMPLETION_ROUTINE)(DWORD dwErrorCode, DWORD dwNumberOfBytesTransfered,
+                                                       LPOVERLAPPED lpOverlapped);
+
+/* GetQueuedCompletionStatusEx: one completion packet. */
+typedef struct _OVERLAPPED_ENTRY {
+    ULONG_PTR lpCompletionKey;
+    LPOVERLAPPED lpOverlapped;
+    ULONG_PTR Internal;
+    DWORD dwNumberOfBytesTransferred;
+} OVERLAPPED_ENTRY, *LPOVERLAPPED_ENTRY;
+
 typedef struct _STARTUPINFOA {
     DWORD cb;
     LPSTR lpReserved;
@@ -280,6 +293,7 @@ typedef VOID(CALLBACK* PAPCFUNC)(ULONG_PTR dwParam);
 #define ERROR_INVALID_USER_BUFFER 1784
 #define ERROR_SERVICE_NOT_ACTIVE 1062
 #define ERROR_NOT_FOUND 1168
+#define ERROR_ABANDONED_WAIT_0 735
 #define ERROR_CONNECTION_REFUSED 1225
 #define ERROR_CONNECTION_ABORTED 1236
 #define ERROR_INVALID_OWNER 1307
@@ -593,6 +607,35 @@ NPIPE_C_API BOOL WINAPI WriteFile(HANDLE hFile, LPCVOID lpBuffer, DWORD nNumberO
 NPIPE_C_API BOOL WINAPI FlushFileBuffers(HANDLE hFile);
 NPIPE_C_API BOOL WINAPI GetOverlappedResult(HANDLE hFile, LPOVERLAPPED lpOverlapped,
                                             LPDWORD lpNumberOfBytesTransferred, BOOL bWait);
+NPIPE_C_API BOOL WINAPI GetOverlappedResultEx(HANDLE hFile, LPOVERLAPPED lpOverlapped,
+                                              LPDWORD lpNumberOfBytesTransferred, DWORD dwMilliseconds,
+                                              BOOL bAlertable);
+NPIPE_C_API BOOL WINAPI ReadFileEx(HANDLE hFile, LPVOID lpBuffer, DWORD nNumberOfBytesToRead,
+                                   LPOVERLAPPED lpOverlapped,
+                                   LPOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine);
+NPIPE_C_API BOOL WINAPI WriteFileEx(HANDLE hFile, LPCVOID lpBuffer, DWORD nNumberOfBytesToWrite,
+                                    LPOVERLAPPED lpOverlapped,
+                                    LPOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine);
+/* CancelIo: the calling thread's pending operations on hFile; CancelIoEx: one (lpOverlapped) or
+ * all of them, whoever started them; CancelSynchronousIo: a thread blocked in a synchronous call. */
+NPIPE_C_API BOOL WINAPI CancelIo(HANDLE hFile);
+NPIPE_C_API BOOL WINAPI CancelIoEx(HANDLE hFile, LPOVERLAPPED lpOverlapped);
+
+/* ---- I/O completion ports ---------------------------------------------------------------- */
+#define FILE_SKIP_COMPLETION_PORT_ON_SUCCESS 0x1
+#define FILE_SKIP_SET_EVENT_ON_HANDLE 0x2
+NPIPE_C_API HANDLE WINAPI CreateIoCompletionPort(HANDLE FileHandle, HANDLE ExistingCompletionPort,
+                                                 ULONG_PTR CompletionKey, DWORD NumberOfConcurrentThreads);
+NPIPE_C_API BOOL WINAPI GetQueuedCompletionStatus(HANDLE CompletionPort, LPDWORD lpNumberOfBytesTransferred,
+                                                  PULONG_PTR lpCompletionKey, LPOVERLAPPED* lpOverlapped,
+                                                  DWORD dwMilliseconds);
+NPIPE_C_API BOOL WINAPI GetQueuedCompletionStatusEx(HANDLE CompletionPort, LPOVERLAPPED_ENTRY lpCompletionPortEntries,
+                                                    ULONG ulCount, PULONG ulNumEntriesRemoved,
+                                                    DWORD dwMilliseconds, BOOL fAlertable);
+NPIPE_C_API BOOL WINAPI PostQueuedCompletionStatus(HANDLE CompletionPort, DWORD dwNumberOfBytesTransferred,
+                                                   ULONG_PTR dwCompletionKey, LPOVERLAPPED lpOverlapped);
+NPIPE_C_API BOOL WINAPI SetFileCompletionNotificationModes(HANDLE FileHandle, UCHAR Flags);
+
 NPIPE_C_API HANDLE WINAPI GetStdHandle(DWORD nStdHandle);
 NPIPE_C_API DWORD WINAPI GetFileType(HANDLE hFile);
 NPIPE_C_API BOOL WINAPI SetStdHandle(DWORD nStdHandle, HANDLE hHandle);

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -81,6 +82,28 @@ sys_result<short> poll_one(int raw, short events, int timeout_ms) noexcept {
     auto r = sys_call([&] { return ::poll(&p, 1, timeout_ms); });
     if (!r) return {0, r.error};
     return {r.value == 0 ? short{0} : p.revents, {}};
+}
+
+sys_result<fd> make_wake_flag() noexcept {
+    auto r = sys_call([] { return ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); });
+    if (!r) return {fd{}, r.error};
+    return {fd{r.value}, {}};
+}
+
+std::error_code set_wake_flag(int flag) noexcept {
+    std::uint64_t one = 1;
+    return sys_call([&] { return ::write(flag, &one, sizeof one); }).error;
+}
+
+void clear_wake_flag(int flag) noexcept {
+    std::uint64_t count = 0;
+    while (::read(flag, &count, sizeof count) < 0 && errno == EINTR) {}
+}
+
+sys_result<std::size_t> poll_all(std::span<pollfd> fds, int timeout_ms) noexcept {
+    int r = ::poll(fds.data(), static_cast<nfds_t>(fds.size()), timeout_ms);
+    if (r < 0) return {0, std::error_code(errno, std::generic_category())};
+    return {static_cast<std::size_t>(r), {}};
 }
 
 std::error_code write_all_nosigpipe(int raw, const void* data, std::size_t size) noexcept {

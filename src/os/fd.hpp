@@ -7,6 +7,8 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <poll.h>
+#include <span>
 #include <string>
 #include <sys/types.h>
 #include <system_error>
@@ -84,6 +86,15 @@ std::error_code set_cloexec(int raw, bool on) noexcept;
 
 /// poll() on one descriptor. `timeout_ms` < 0 waits forever. Returns revents (0 on timeout).
 sys_result<short> poll_one(int raw, short events, int timeout_ms) noexcept;
+/// An eventfd (close-on-exec, non-blocking) to use as a flag: readable once set_wake_flag() has
+/// been called on it, until clear_wake_flag().
+sys_result<fd> make_wake_flag() noexcept;
+/// Makes the flag readable; safe from any thread.
+std::error_code set_wake_flag(int flag) noexcept;
+void clear_wake_flag(int flag) noexcept;
+/// poll(2) on any number of descriptors (negative ones are skipped); returns how many are ready.
+/// EINTR is an error here (the caller's loop recomputes its timeout).
+sys_result<std::size_t> poll_all(std::span<pollfd> fds, int timeout_ms) noexcept;
 
 /// Writes all of `size` bytes with write(2), handling short writes and EINTR. Never raises
 /// SIGPIPE (blocks it on the calling thread around the write and discards a pending one).

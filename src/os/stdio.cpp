@@ -4,7 +4,6 @@
 #include <csignal>
 #include <poll.h>
 #include <pthread.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 namespace npipe::os {
@@ -42,17 +41,6 @@ sys_result<std::size_t> write_some(int raw, const void* data, std::size_t size) 
     auto r = sys_call([&] { return ::write(raw, data, size); });
     if (!r) return {0, r.error};
     return {static_cast<std::size_t>(r.value), {}};
-}
-
-sys_result<fd> make_wake_flag() noexcept {
-    auto r = sys_call([] { return ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); });
-    if (!r) return {fd{}, r.error};
-    return {fd{r.value}, {}};
-}
-
-std::error_code set_wake_flag(int flag) noexcept {
-    std::uint64_t one = 1;
-    return sys_call([&] { return ::write(flag, &one, sizeof one); }).error;
 }
 
 bool is_terminal(int raw) noexcept { return ::isatty(raw) == 1; }

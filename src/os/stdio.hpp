@@ -50,11 +50,6 @@ sys_result<std::size_t> wait_ready(std::span<io_watch> watches, int timeout_ms) 
 /// descriptor that takes nothing now.
 sys_result<std::size_t> write_some(int raw, const void* data, std::size_t size) noexcept;
 
-/// An eventfd (close-on-exec, non-blocking) to use as a flag: readable once set_wake_flag() has
-/// been called on it, and from then on.
-sys_result<fd> make_wake_flag() noexcept;
-/// Makes the flag readable; safe from any thread.
-std::error_code set_wake_flag(int flag) noexcept;
 
 /// True when `raw` is a terminal (isatty).
 bool is_terminal(int raw) noexcept;

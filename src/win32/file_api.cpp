@@ -1,5 +1,6 @@
 // CreateFile, ReadFile, WriteFile, FlushFileBuffers, GetOverlappedResult.
 #include "win32/io_call.hpp"
+#include "win32/overlapped.hpp"
 #include "win32/io_object.hpp"
 #include "win32/text.hpp"
 
@@ -114,6 +115,8 @@ BOOL WINAPI ReadFile(HANDLE hFile, LPVOID lpBuffer, DWORD nNumberOfBytesToRead, 
         auto io = lookup_as<io_object>(hFile);
         if (!io) return fail(ERROR_INVALID_HANDLE, FALSE);
         if (!lpBuffer && nNumberOfBytesToRead) return fail(ERROR_NOACCESS, FALSE);
+        if (lpOverlapped && io->async.enabled)
+            return read_overlapped(io, lpBuffer, nNumberOfBytesToRead, lpOverlapped, lpNumberOfBytesRead);
         return run_io(*io, lpOverlapped, lpNumberOfBytesRead,
                       [&] { return io->read(lpBuffer, nNumberOfBytesToRead); });
     });
@@ -126,6 +129,8 @@ BOOL WINAPI WriteFile(HANDLE hFile, LPCVOID lpBuffer, DWORD nNumberOfBytesToWrit
         auto io = lookup_as<io_object>(hFile);
         if (!io) return fail(ERROR_INVALID_HANDLE, FALSE);
         if (!lpBuffer && nNumberOfBytesToWrite) return fail(ERROR_NOACCESS, FALSE);
+        if (lpOverlapped && io->async.enabled)
+            return write_overlapped(io, lpBuffer, nNumberOfBytesToWrite, lpOverlapped, lpNumberOfBytesWritten);
         return run_io(*io, lpOverlapped, lpNumberOfBytesWritten,
                       [&] { return io->write(lpBuffer, nNumberOfBytesToWrite); });
     });

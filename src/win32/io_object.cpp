@@ -1,5 +1,8 @@
 #include "win32/io_object.hpp"
 
+#include "win32/overlapped.hpp"
+#include "server_impl.hpp"
+
 #include "os/fd.hpp"
 #include "os/process.hpp"
 #include "os/socket.hpp"
@@ -151,9 +154,18 @@ DWORD named_pipe_object::connect() {
 
 DWORD named_pipe_object::disconnect() {
     if (!server_) return ERROR_INVALID_FUNCTION;
+    // Pending reads and writes of the connection end with it (STATUS_PIPE_DISCONNECTED), as
+    // NPFS ends them; a pending ConnectNamedPipe is not this connection's.
+    cancel_overlapped(*this, false, detail::win32(win32_error::pipe_not_connected));
     std::error_code ec;
     server_->disconnect(ec);
     return code(ec);
+}
+
+detail::pipe_channel* named_pipe_object::channel() noexcept { return detail::channel_of(end()); }
+
+detail::server_impl* named_pipe_object::server() noexcept {
+    return server_ ? static_cast<detail::server_impl*>(detail::channel_of(*server_)) : nullptr;
 }
 
 DWORD named_pipe_object::info(pipe_facts& facts) {
@@ -216,6 +228,8 @@ void named_pipe_object::last_handle_closed() noexcept {
     // call blocked on it returns; the object itself goes when that call lets go of it.
     int fd = end().native_handle();
     if (fd >= 0) os::shutdown_both(fd);
+    // Its pending operations end with the handle (ERROR_OPERATION_ABORTED, as a cancel).
+    cancel_overlapped(*this, true, detail::win32(win32_error::operation_aborted));
 }
 
 int named_pipe_object::child_descriptor() const noexcept {

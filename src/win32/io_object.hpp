@@ -8,6 +8,8 @@
 
 #include "win32/kernel_object.hpp"
 
+#include "io_reactor.hpp"
+
 #include <npipe/anonymous_pipe.hpp>
 #include <npipe/named_pipe.hpp>
 
@@ -16,7 +18,31 @@
 #include <string>
 #include <string_view>
 
+namespace npipe::detail {
+class pipe_channel;
+class server_impl;
+} // namespace npipe::detail
+
 namespace npipe::win32 {
+
+class completion_port;
+
+/// What a handle opened with FILE_FLAG_OVERLAPPED has (overlapped.cpp).
+struct overlapped_state {
+    bool enabled = false; ///< FILE_FLAG_OVERLAPPED
+    /// The lanes its operations run in (io_reactor.hpp): reads and transactions, writes,
+    /// ConnectNamedPipe.
+    std::shared_ptr<detail::op_lane> reads = std::make_shared<detail::op_lane>();
+    std::shared_ptr<detail::op_lane> writes = std::make_shared<detail::op_lane>();
+    std::shared_ptr<detail::op_lane> connects = std::make_shared<detail::op_lane>();
+    // Guarded by dispatch().mutex:
+    /// The file object's own event: reset when an operation starts, set when one completes
+    /// (what GetOverlappedResult waits for when the OVERLAPPED has no event).
+    bool file_event = true;
+    std::shared_ptr<completion_port> port; ///< CreateIoCompletionPort
+    ULONG_PTR key = 0;
+    UCHAR modes = 0; ///< SetFileCompletionNotificationModes
+};
 
 struct io_result {
     DWORD error = 0;
@@ -35,7 +61,7 @@ struct pipe_facts {
 /// (the Windows file-object rule; a synchronous handle is therefore almost always signaled).
 class io_object : public object {
 public:
-    bool signaled() const noexcept override { return busy_ == 0; }
+    bool signaled() const noexcept override { return busy_ == 0 && async.file_event; }
     /// An I/O call starts / ends (takes the dispatcher lock).
     void begin_io() noexcept;
     void end_io() noexcept;
@@ -62,6 +88,12 @@ public:
     /// GetSecurityInfo / SetSecurityInfo (named pipes; defined in security_api.cpp).
     virtual DWORD get_security(npipe::security_descriptor&) { return ERROR_NOT_SUPPORTED; }
     virtual DWORD set_security(const npipe::security_descriptor&, DWORD) { return ERROR_NOT_SUPPORTED; }
+
+    /// Overlapped I/O: the pipe end an operation runs on (named pipes only; null otherwise, and
+    /// such handles complete every operation at once), and its server half.
+    virtual detail::pipe_channel* channel() noexcept { return nullptr; }
+    virtual detail::server_impl* server() noexcept { return nullptr; }
+    overlapped_state async;
 
     /// A descriptor a child process can inherit, and what it is ('r'/'w': anonymous pipe read /
     /// write end, 's': a named-pipe connection, 'f': anything else); -1 when there is none.
@@ -97,6 +129,8 @@ public:
     int child_descriptor() const noexcept override;
     char child_kind() const noexcept override { return 's'; }
     void last_handle_closed() noexcept override;
+    detail::pipe_channel* channel() noexcept override;
+    detail::server_impl* server() noexcept override;
 
 private:
     pipe_end_base& end() noexcept;

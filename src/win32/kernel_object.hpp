@@ -40,7 +40,7 @@ dispatcher& dispatch() noexcept;
 /// Wakes every waiter after a change of some object's state (call with the mutex held or not).
 void notify_waiters() noexcept;
 
-enum class object_kind { event, thread, process, named_pipe, anonymous_pipe, file };
+enum class object_kind { event, thread, process, named_pipe, anonymous_pipe, file, completion_port };
 
 /// Anything a HANDLE can refer to.
 class object {
@@ -59,10 +59,14 @@ public:
     std::atomic<int> handle_count{0};
 };
 
-/// A queued user APC.
+/// A queued user APC: QueueUserAPC's function and argument, or an I/O completion routine
+/// (ReadFileEx, WriteFileEx) with what it is told.
 struct apc {
-    PAPCFUNC function;
-    ULONG_PTR argument;
+    PAPCFUNC function = nullptr;
+    ULONG_PTR argument = 0;
+    LPOVERLAPPED_COMPLETION_ROUTINE io_routine = nullptr;
+    DWORD error = 0, bytes = 0;
+    LPOVERLAPPED overlapped = nullptr;
 };
 
 /// A thread as Windows sees it: signaled once it has exited; has an APC queue.

@@ -3,6 +3,7 @@
 #include "security/pipe_access.hpp"
 
 #include "win32/io_call.hpp"
+#include "win32/overlapped.hpp"
 #include "win32/io_object.hpp"
 #include "win32/security_api.hpp"
 #include "win32/text.hpp"
@@ -80,7 +81,6 @@ HANDLE create_named_pipe(LPCSTR name, DWORD open_mode, DWORD pipe_mode, DWORD ma
         return fail(ERROR_INVALID_PARAMETER, INVALID_HANDLE_VALUE);
     if (max_instances == 0 || max_instances > PIPE_UNLIMITED_INSTANCES)
         return fail(ERROR_INVALID_PARAMETER, INVALID_HANDLE_VALUE);
-    if (open_mode & FILE_FLAG_OVERLAPPED) return fail(ERROR_NOT_SUPPORTED, INVALID_HANDLE_VALUE); // see README
 
     server_options o;
     o.direction = static_cast<pipe_direction>(access);
@@ -106,6 +106,7 @@ HANDLE create_named_pipe(LPCSTR name, DWORD open_mode, DWORD pipe_mode, DWORD ma
     auto server = server_instance::create(name, o, ec);
     if (ec) return fail(code(ec), INVALID_HANDLE_VALUE);
     auto obj = std::make_shared<named_pipe_object>(std::move(server), o.direction);
+    obj->async.enabled = (open_mode & FILE_FLAG_OVERLAPPED) != 0;
     HANDLE h = insert_handle(std::move(obj), {inheritable(sa), false});
     if (!h) return fail(ERROR_NOT_ENOUGH_MEMORY, INVALID_HANDLE_VALUE);
     return h;
@@ -113,7 +114,6 @@ HANDLE create_named_pipe(LPCSTR name, DWORD open_mode, DWORD pipe_mode, DWORD ma
 
 /// CreateFile on a pipe name.
 HANDLE open_named_pipe(const std::string& name, DWORD access, DWORD flags, LPSECURITY_ATTRIBUTES sa) {
-    if (flags & FILE_FLAG_OVERLAPPED) return fail(ERROR_NOT_SUPPORTED, INVALID_HANDLE_VALUE); // see README
     client_options o;
     o.access_mask = access; // read, write and the rest follow from the mask (security/pipe_access.hpp)
     // The client decides what the server may do with its identity. Without
@@ -127,6 +127,7 @@ HANDLE open_named_pipe(const std::string& name, DWORD access, DWORD flags, LPSEC
     auto c = client::open(name, o, ec);
     if (ec) return fail(code(ec), INVALID_HANDLE_VALUE);
     auto obj = std::make_shared<named_pipe_object>(std::move(c), detail::pipe_data_access_of(access).write_attributes);
+    obj->async.enabled = (flags & FILE_FLAG_OVERLAPPED) != 0;
     HANDLE h = insert_handle(std::move(obj), {inheritable(sa), false});
     if (!h) return fail(ERROR_NOT_ENOUGH_MEMORY, INVALID_HANDLE_VALUE);
     return h;
@@ -165,6 +166,7 @@ BOOL WINAPI ConnectNamedPipe(HANDLE hNamedPipe, LPOVERLAPPED lpOverlapped) {
     return guard(FALSE, [&]() -> BOOL {
         auto io = io_of(hNamedPipe);
         if (!io) return fail(ERROR_INVALID_HANDLE, FALSE);
+        if (lpOverlapped && io->async.enabled) return connect_overlapped(io, lpOverlapped);
         return run_io(*io, lpOverlapped, nullptr, [&] { return io_result{io->connect(), 0}; });
     });
 }
@@ -230,6 +232,11 @@ BOOL WINAPI TransactNamedPipe(HANDLE hNamedPipe, LPVOID lpInBuffer, DWORD nInBuf
     return guard(FALSE, [&]() -> BOOL {
         auto io = io_of(hNamedPipe);
         if (!io) return fail(ERROR_INVALID_HANDLE, FALSE);
+        if (lpOverlapped && io->async.enabled) {
+            if (lpBytesRead) *lpBytesRead = 0;
+            return transact_overlapped(io, lpInBuffer, nInBufferSize, lpOutBuffer, nOutBufferSize, lpBytesRead,
+                                       lpOverlapped);
+        }
         return run_io(*io, lpOverlapped, lpBytesRead, [&] {
             return io->transact(lpInBuffer, lpInBuffer ? nInBufferSize : 0, lpOutBuffer,
                                 lpOutBuffer ? nOutBufferSize : 0);

@@ -85,7 +85,8 @@ bool run_apcs(std::unique_lock<std::mutex>& lock) {
         apc next = self->apcs.front();
         self->apcs.pop_front();
         lock.unlock();
-        next.function(next.argument);
+        if (next.io_routine) next.io_routine(next.error, next.bytes, next.overlapped);
+        else next.function(next.argument);
         lock.lock();
     }
     return true;

@@ -1,0 +1,99 @@
+// io_reactor.hpp - operations started now and completed later: overlapped I/O, completion
+// routines and ports, the async C++ API.
+//
+// A handle has lanes - its reads, its writes, its ConnectNamedPipe - and a lane runs its
+// operations one at a time, in the order they were started (two overlapped reads complete in
+// order, as on Windows). Starting an operation on an idle lane steps it once on the caller's
+// thread: what can complete at once does, and the caller reports it as a synchronous result.
+// Otherwise one thread per process, the reactor, waits for what each lane's first operation
+// waits for (a descriptor, a time) and steps it; when it completes, the lane's completion
+// function runs on the reactor thread and the next operation in the lane starts.
+//
+// Cancelling (CancelIo, CancelIoEx, a handle closing) marks operations; the reactor cancels the
+// running one with its own cancel() (which gives back what it can) and completes the waiting
+// ones without starting them, all with ERROR_OPERATION_ABORTED, in the lane's order.
+#pragma once
+
+#include "pipe_ops.hpp"
+
+#include <deque>
+#include <system_error>
+#include <functional>
+#include <memory>
+#include <thread>
+
+namespace npipe::detail {
+
+/// An operation a lane runs. step() and cancel() take the locks they need themselves; the lane
+/// never runs two of them at once.
+class async_op {
+public:
+    virtual ~async_op() = default;
+    virtual step_result step() noexcept = 0;
+    /// Ends it at once with `why` (ERROR_OPERATION_ABORTED for CancelIo; DisconnectNamedPipe
+    /// and CloseHandle give their own), giving back what it can.
+    virtual void cancel(std::error_code why) noexcept = 0;
+    /// How it ended (after step() returned complete, or cancel()).
+    virtual op_outcome result() const noexcept = 0;
+
+    /// Who started it and what it was started with (an OVERLAPPED*): what CancelIo and
+    /// CancelIoEx pick by.
+    std::thread::id starter = std::this_thread::get_id();
+    const void* tag = nullptr;
+};
+
+/// Runs on the reactor thread when an operation that did not complete at once completes.
+using completion = std::function<void(async_op&)>;
+
+/// One lane of a handle. Only the reactor looks inside.
+class op_lane {
+public:
+    /// Whether any operation is started and not completed.
+    bool busy() const noexcept;
+
+private:
+    friend class io_reactor;
+    struct entry {
+        std::shared_ptr<async_op> op;
+        completion done;
+        bool cancelled = false;
+        std::error_code why;
+    };
+    enum class stepper { nobody, caller, reactor };
+    std::deque<entry> ops;          // the front one runs
+    stepper stepping = stepper::nobody;
+    step_result waits;              // what the front one waits for
+    std::chrono::steady_clock::time_point due{}; // waits.retry_after from when it was said
+    bool kick = false;              // step the front one now (a cancel, a new front)
+};
+
+class io_reactor {
+public:
+    /// The process's reactor (its thread starts with the first operation that waits).
+    static io_reactor& get();
+
+    /// Starts `op` on `lane`. On an idle lane it is stepped once here: true when that completed
+    /// it (`done` is not called; the caller reports the result). Otherwise it waits its turn,
+    /// and `done` runs on the reactor thread once it completes.
+    bool start(const std::shared_ptr<op_lane>& lane, std::shared_ptr<async_op> op, completion done);
+    /// Cancels the operations of `lane` that `pick` chooses, ending them with `why`; how many
+    /// it found. They complete on the reactor thread, soon.
+    std::size_t cancel(const std::shared_ptr<op_lane>& lane, const std::function<bool(const async_op&)>& pick,
+                       std::error_code why);
+    /// Waits until every cancelled operation of `lane` has completed (its completion has run).
+    void settle(const std::shared_ptr<op_lane>& lane);
+
+private:
+    io_reactor();
+    void run() noexcept;
+    /// Steps `lane`'s operations until one waits or none is left.
+    void serve(const std::shared_ptr<op_lane>& lane) noexcept;
+    void wake() noexcept;
+    /// Registers the lane with the reactor after its front operation said what it waits for.
+    void park(const std::shared_ptr<op_lane>& lane, const step_result& r);
+
+    struct state;
+    std::unique_ptr<state> s_;
+};
+
+} // namespace npipe::detail

@@ -1,0 +1,35 @@
+// win32/completion_port.hpp - I/O completion ports: a queue of completion packets that threads
+// take with GetQueuedCompletionStatus(Ex). Overlapped operations on a file associated with a
+// port post their packet there when they complete (overlapped.cpp); PostQueuedCompletionStatus
+// posts one directly. Closing the port's last handle wakes its waiters.
+#pragma once
+
+#include "win32/kernel_object.hpp"
+
+#include <deque>
+
+namespace npipe::win32 {
+
+struct completion_packet {
+    ULONG_PTR key = 0;
+    DWORD bytes = 0;
+    LPOVERLAPPED overlapped = nullptr;
+    DWORD status = 0; ///< NTSTATUS
+};
+
+class completion_port final : public object {
+public:
+    object_kind kind() const noexcept override { return object_kind::completion_port; }
+    bool signaled() const noexcept override { return false; }
+    void last_handle_closed() noexcept override;
+
+    /// Posts a packet and wakes a waiter.
+    void post(const completion_packet& p);
+
+    // Guarded by dispatch().mutex.
+    std::deque<completion_packet> packets;
+    bool closed = false;
+    DWORD concurrency = 0; ///< NumberOfConcurrentThreads (kept, not enforced)
+};
+
+} // namespace npipe::win32
