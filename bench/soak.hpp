@@ -193,6 +193,15 @@ void close_user_scope(user_scope& us, report& r);
 /// echoing its share of `total_bytes` on 'g'); returns once every one has said "ready".
 children start_clients(const user_scope& us, int processes, int connections, std::size_t total_bytes);
 
+/// Broker starts in the log since byte `from`: every start logs "serving user scope", every
+/// broker that lost the race to another "another broker already serves".
+struct log_counts {
+    int starts = 0, lost_races = 0, failed = 0;
+    int all() const { return starts + lost_races + failed; }
+};
+log_counts count_log(const std::string& path, std::uintmax_t from);
+std::uintmax_t log_size(const std::string& path);
+
 /// What the clients peers reported at the end.
 struct echo_result {
     double sent = 0, verified = 0, lost = 0, corrupt = 0, errors = 0;
@@ -206,5 +215,6 @@ echo_result collect_results(children& clients, std::chrono::milliseconds timeout
 /// Scenario 4, which also brings the servers up: returns the seconds their 1,000 instances took
 /// to register (the restart's baseline).
 double run_footprint(user_scope& us, report& r);
+void run_restart(user_scope& us, const options& o, double registration_seconds, report& r);
 
 } // namespace soak

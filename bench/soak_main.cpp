@@ -78,7 +78,7 @@ void stage(report& r, const char* name, F&& f) {
     }
 }
 
-void user_scope_scenarios(const std::string& root, const options& /*o*/, report& r) {
+void user_scope_scenarios(const std::string& root, const options& o, report& r) {
     user_scope us = open_user_scope(root);
     struct closer {
         user_scope& u;
@@ -92,7 +92,8 @@ void user_scope_scenarios(const std::string& root, const options& /*o*/, report&
         }
     } guard{us, r};
     progress("footprint, and " + std::to_string(pipe_count) + " servers bringing up " + std::to_string(total_instances) + " instances");
-    run_footprint(us, r);
+    double registration = run_footprint(us, r);
+    if (o.runs("restart") && o.kills > 0) stage(r, "restart", [&] { run_restart(us, o, registration, r); });
 }
 
 /// Enough descriptors for 1,000 instances and connections in one process (children inherit it).

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <cstdlib>
 #include <stdexcept>
 #include <thread>
@@ -88,6 +89,24 @@ void close_user_scope(user_scope& us, report& r) {
     }
     if (us.first_broker) us.first_broker->wait_exit(10s);
     register_broker(0);
+}
+
+log_counts count_log(const std::string& path, std::uintmax_t from) {
+    log_counts c;
+    std::ifstream f(path);
+    f.seekg(static_cast<std::streamoff>(from));
+    for (std::string line; std::getline(f, line);) {
+        c.starts += line.find("serving user scope") != std::string::npos;
+        c.lost_races += line.find("another broker already serves") != std::string::npos;
+        c.failed += line.find("cannot start") != std::string::npos;
+    }
+    return c;
+}
+
+std::uintmax_t log_size(const std::string& path) {
+    std::error_code ec;
+    auto n = std::filesystem::file_size(path, ec);
+    return ec ? 0 : n;
 }
 
 children start_clients(const user_scope& us, int processes, int connections, std::size_t total_bytes) {
