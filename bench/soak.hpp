@@ -216,5 +216,6 @@ echo_result collect_results(children& clients, std::chrono::milliseconds timeout
 /// to register (the restart's baseline).
 double run_footprint(user_scope& us, report& r);
 void run_restart(user_scope& us, const options& o, double registration_seconds, report& r);
+void run_held(user_scope& us, const options& o, report& r);
 
 } // namespace soak

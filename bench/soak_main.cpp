@@ -94,6 +94,10 @@ void user_scope_scenarios(const std::string& root, const options& o, report& r) 
     progress("footprint, and " + std::to_string(pipe_count) + " servers bringing up " + std::to_string(total_instances) + " instances");
     double registration = run_footprint(us, r);
     if (o.runs("restart") && o.kills > 0) stage(r, "restart", [&] { run_restart(us, o, registration, r); });
+    if (o.runs("held")) stage(r, "held connections", [&] { run_held(us, o, r); });
+    if (o.runs("restart") && o.runs("held") && o.kills > 0)
+        r.notes.push_back("the held connections ran on the instances that had registered again after " +
+                          std::to_string(o.kills) + " broker kills");
 }
 
 /// Enough descriptors for 1,000 instances and connections in one process (children inherit it).
