@@ -147,6 +147,7 @@ void die_with_driver();
 std::optional<double> field_of(const std::string& line, const std::string& key);
 
 int run_peer(int argc, char** argv);
+int run_flood_peer(const std::string& role, const std::vector<std::string>& args);
 
 // ---- the broker as /proc shows it -----------------------------------------------------------
 
@@ -217,5 +218,6 @@ echo_result collect_results(children& clients, std::chrono::milliseconds timeout
 double run_footprint(user_scope& us, report& r);
 void run_restart(user_scope& us, const options& o, double registration_seconds, report& r);
 void run_held(user_scope& us, const options& o, report& r);
+void run_flood(const options& o, report& r);
 
 } // namespace soak

@@ -121,6 +121,7 @@ int soak_main(const options& o) {
     register_cleanup_dir(root);
     report r;
     if (o.only != "flood") stage(r, "user scope", [&] { user_scope_scenarios(root, o, r); });
+    if (o.runs("flood")) stage(r, "flood", [&] { run_flood(o, r); });
     std::error_code ec;
     std::filesystem::remove_all(root, ec);
     double total = seconds_since(t0);

@@ -195,8 +195,7 @@ int run_peer(int argc, char** argv) {
         if (role == "clients" && args.size() >= 4)
             return hold_and_echo(std::stoull(args[0]), std::stoi(args[1]), std::stoull(args[2]),
                                  std::vector<std::string>(args.begin() + 3, args.end()));
-        std::fprintf(stderr, "npipe-soak: bad peer role '%s' (%zu arguments)\n", role.c_str(), args.size());
-        return 2;
+        return run_flood_peer(role, args);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "npipe-soak peer %s: %s\n", role.c_str(), e.what());
         try {
