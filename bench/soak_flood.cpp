@@ -184,7 +184,8 @@ std::vector<double> pooled(const std::vector<latencies>& runs, std::vector<doubl
 
 void add_percentiles(report& r, const std::vector<latencies>& control, const std::vector<latencies>& flood) {
     auto c = pooled(control, &latencies::ms), f = pooled(flood, &latencies::ms);
-    const std::string runs = std::to_string(flood.size()) + " runs of each, interleaved, " +
+    const std::string runs = (flood.size() == 1 ? std::string("1 run of each, control first, ")
+                                                : std::to_string(flood.size()) + " runs of each, interleaved, ") +
                              std::to_string(f.size()) + " + " + std::to_string(c.size()) + " samples";
     r.add({scenario, "p50", "p50, flood", percentile(f, 50), "ms", percentile(c, 50), "control", runs});
     r.add({scenario, "p99", "p99, flood", percentile(f, 99), "ms", percentile(c, 99), "control",
