@@ -38,7 +38,8 @@ void open_system_scope(system_scope& ss) {
     ss.ep.runtime_dir = ss.dir;
     ss.name = "\\\\.\\pipe\\soak-root";
     ss.broker = std::make_unique<child>(
-        npiped_program(), std::vector<std::string>{"--system", "--runtime-dir", ss.dir, "--log-file", ss.dir + "/npiped.log"});
+        npiped_program(), std::vector<std::string>{"--system", "--runtime-dir", ss.dir, "--idle-exit", "60", "--log-file",
+                                                   ss.dir + "/npiped.log"});
     if (!wait_for([&] { std::error_code ec; npipe::get_broker_status(ss.ep, ec); return !ec; }, 20s))
         throw std::runtime_error("the system-scope broker did not start");
     ss.echo = std::make_unique<child>(std::vector<std::string>{"sys-echo", ss.dir, ss.name, std::to_string(root_instances)});

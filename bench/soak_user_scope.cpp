@@ -47,8 +47,9 @@ user_scope open_user_scope(const std::string& root) {
     ::setenv("NPIPE_RUNTIME_DIR", us.dir.c_str(), 1);
     ::unsetenv("NPIPE_SCOPE");
     ::unsetenv("NPIPE_NO_AUTOSTART");
-    us.first_broker = std::make_unique<child>(npiped_program(),
-                                              std::vector<std::string>{"--runtime-dir", us.dir, "--log-file", us.log});
+    // As the library starts one (--idle-exit too: a broker orphaned by a SIGKILLed driver ends).
+    us.first_broker = std::make_unique<child>(
+        npiped_program(), std::vector<std::string>{"--runtime-dir", us.dir, "--idle-exit", "60", "--log-file", us.log});
     if (!wait_for([&] { return us.status().has_value(); }, 20s)) throw std::runtime_error("the user-scope broker did not start");
     register_broker(us.status()->pid);
     for (int i = 0; i < pipe_count; ++i) us.names.push_back("\\\\.\\pipe\\soak-" + std::to_string(i));
