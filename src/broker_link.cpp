@@ -182,16 +182,37 @@ bool receive_frame(int sock, frame& out, std::size_t max_fds, std::error_code& e
 
 bool broker_request::start(const endpoint& where, broker_access how, const std::vector<std::byte>& request,
                            std::error_code& ec) noexcept try {
+    where_ = where;
+    how_ = how;
+    request_ = request;
+    asked_again_ = false;
+    if (send(ec)) return true;
+    if (ec != win32_error::service_not_active || asked_again_) return false;
+    asked_again_ = true; // the broker went between our connect and our request
+    return send(ec);
+} catch (const std::bad_alloc&) {
+    ec = win32(win32_error::not_enough_memory);
+    return false;
+}
+
+bool broker_request::send(std::error_code& ec) noexcept {
     close();
-    sock_ = connect_broker(where, how, ec);
+    sock_ = connect_broker(where_, how_, ec);
     if (ec) return false;
-    if ((ec = send_frame(sock_.get(), request))) {
+    if ((ec = send_frame(sock_.get(), request_))) {
         close();
         return false;
     }
     return true;
-} catch (const std::bad_alloc&) {
-    ec = win32(win32_error::not_enough_memory);
+}
+
+bool broker_request::reply(frame& out, std::size_t max_fds, std::error_code& ec) noexcept {
+    if (rx_.step(sock_.get(), max_fds, out, ec)) return true;
+    // Part of an answer came: the broker had taken the request, and asking again could do it twice.
+    if (ec != win32_error::service_not_active || asked_again_ || !rx_.idle()) return false;
+    asked_again_ = true;
+    ec.clear();
+    send(ec); // with `ec` clear: wait for the next broker's answer
     return false;
 }
 

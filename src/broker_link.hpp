@@ -135,9 +135,9 @@ public:
                std::error_code& ec) noexcept;
     /// True with `out` when the whole reply is there; false with `ec` clear: wait until fd() is
     /// readable; false with `ec`: no reply will come.
-    bool reply(frame& out, std::size_t max_fds, std::error_code& ec) noexcept {
-        return rx_.step(sock_.get(), max_fds, out, ec);
-    }
+    /// A broker that died with the request unanswered (it was in the dying broker's queue) is
+    /// asked again once: the next broker - started here in user scope - answers it.
+    bool reply(frame& out, std::size_t max_fds, std::error_code& ec) noexcept;
     bool started() const noexcept { return sock_.valid(); }
     int fd() const noexcept { return sock_.get(); }
     /// The connection, once the reply is in (an open's is the pipe's data connection).
@@ -145,8 +145,14 @@ public:
     void close() noexcept;
 
 private:
+    bool send(std::error_code& ec) noexcept;
+
     os::fd sock_;
     frame_receiver rx_;
+    endpoint where_;
+    broker_access how_ = broker_access::lookup;
+    std::vector<std::byte> request_;
+    bool asked_again_ = false;
 };
 
 /// The number of instances of `name` (for GetNamedPipeHandleState).
