@@ -27,8 +27,6 @@ struct io_reactor::state {
     bool running = false; // the thread has started
 };
 
-bool op_lane::busy() const noexcept { return !ops.empty(); }
-
 io_reactor& io_reactor::get() {
     // Never destroyed: its thread may still run while the process exits.
     static io_reactor* r = new io_reactor();

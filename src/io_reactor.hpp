@@ -47,10 +47,6 @@ using completion = std::function<void(async_op&)>;
 
 /// One lane of a handle. Only the reactor looks inside.
 class op_lane {
-public:
-    /// Whether any operation is started and not completed.
-    bool busy() const noexcept;
-
 private:
     friend class io_reactor;
     struct entry {

@@ -162,19 +162,7 @@ DWORD WINAPI GetFileType(HANDLE hFile) {
 
 BOOL WINAPI GetOverlappedResult(HANDLE hFile, LPOVERLAPPED lpOverlapped, LPDWORD lpNumberOfBytesTransferred,
                                 BOOL bWait) {
-    if (!lpOverlapped) return fail(ERROR_INVALID_PARAMETER, FALSE);
-    if (static_cast<DWORD>(lpOverlapped->Internal) == STATUS_PENDING) {
-        if (!bWait) return fail(ERROR_IO_INCOMPLETE, FALSE);
-        // Only asynchronous I/O leaves an operation pending, and npipe's I/O completes before
-        // the call returns (see README): wait for whatever will complete it.
-        HANDLE event = reinterpret_cast<HANDLE>(reinterpret_cast<std::uintptr_t>(lpOverlapped->hEvent) &
-                                                ~std::uintptr_t{1});
-        if (WaitForSingleObject(event ? event : hFile, INFINITE) == WAIT_FAILED) return FALSE;
-    }
-    if (lpNumberOfBytesTransferred) *lpNumberOfBytesTransferred = static_cast<DWORD>(lpOverlapped->InternalHigh);
-    DWORD status = static_cast<DWORD>(lpOverlapped->Internal);
-    if (status != STATUS_SUCCESS) return fail(win32_from_ntstatus(status), FALSE);
-    return TRUE;
+    return GetOverlappedResultEx(hFile, lpOverlapped, lpNumberOfBytesTransferred, bWait ? INFINITE : 0, FALSE);
 }
 
 } // extern "C"
