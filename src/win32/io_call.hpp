@@ -5,10 +5,15 @@
 #include "win32/io_object.hpp"
 #include "win32/ntstatus.hpp"
 
+#include <functional>
+
 namespace npipe::win32 {
 
 /// ResetEvent/SetEvent on an OVERLAPPED's event (ignored when it is not an event).
 void set_overlapped_event(HANDLE event, bool signaled) noexcept;
+/// Sets an OVERLAPPED's event (if any) and does `more` under the same dispatcher lock: waiters
+/// see both changes at once (the event and the file's own, a packet, an APC).
+void set_overlapped_event_with(HANDLE event, const std::function<void()>& more);
 
 /// Runs `op` (returning io_result) on `obj` as a synchronous I/O call, with Windows' rules for
 /// what the caller sees:

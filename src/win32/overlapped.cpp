@@ -37,10 +37,14 @@ void report(const started_call& c, const detail::op_outcome& out, bool at_once) 
     DWORD error = code(out.ec);
     DWORD status = ntstatus_from_win32(error);
     LPOVERLAPPED ov = c.overlapped;
+    // Once the completion is told (event, packet, routine) the caller may reuse or free the
+    // OVERLAPPED: everything read from it is read first.
+    HANDLE event = ov->hEvent;
+    bool packet = wants_packet(ov);
     ov->InternalHigh = out.bytes;
     std::atomic_ref<ULONG_PTR>(ov->Internal).store(status, std::memory_order_release);
-    {
-        std::lock_guard lock(dispatch().mutex);
+    // ReadFileEx leaves hEvent to the caller.
+    set_overlapped_event_with(c.routine ? nullptr : event, [&] {
         overlapped_state& a = c.file->async;
         if (!(a.modes & FILE_SKIP_SET_EVENT_ON_HANDLE)) a.file_event = true;
         if (c.routine) {
@@ -50,12 +54,10 @@ void report(const started_call& c, const detail::op_outcome& out, bool at_once) 
             call.bytes = static_cast<DWORD>(out.bytes);
             call.overlapped = ov;
             c.thread->apcs.push_back(call);
-        } else if (a.port && wants_packet(ov) && !(at_once && (a.modes & FILE_SKIP_COMPLETION_PORT_ON_SUCCESS))) {
+        } else if (a.port && packet && !(at_once && (a.modes & FILE_SKIP_COMPLETION_PORT_ON_SUCCESS))) {
             a.port->packets.push_back({a.key, static_cast<DWORD>(out.bytes), ov, status});
         }
-    }
-    if (!c.routine) set_overlapped_event(ov->hEvent, true); // ReadFileEx leaves hEvent to the caller
-    notify_waiters();
+    });
 }
 
 std::shared_ptr<detail::op_lane>& lane_of(io_object& file, overlapped_kind kind) {

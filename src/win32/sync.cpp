@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <climits>
+#include <functional>
 #include <ctime>
 #include <pthread.h>
 #include <sys/syscall.h>
@@ -193,6 +194,17 @@ void* thread_main(void* arg) {
 }
 
 } // namespace
+
+void set_overlapped_event_with(HANDLE event, const std::function<void()>& more) {
+    event = reinterpret_cast<HANDLE>(reinterpret_cast<std::uintptr_t>(event) & ~std::uintptr_t{1});
+    auto e = event ? lookup_as<event_object>(event) : nullptr;
+    {
+        std::lock_guard lock(dispatch().mutex);
+        if (e) e->state = true;
+        more();
+    }
+    notify_waiters();
+}
 
 void set_overlapped_event(HANDLE event, bool signaled) noexcept {
     // The low bit of OVERLAPPED.hEvent only says "no completion-port packet"; it is not part of
