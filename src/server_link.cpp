@@ -109,7 +109,7 @@ bool server_impl::broker_still_serves() {
     // A broker that is exiting has closed its socket already; one started by systemd in its
     // place has another pid.
     std::error_code ec;
-    protocol::broker_status_reply status;
+    broker_status status;
     broker_call(where, broker_access::query, protocol::message_type::status, status, ec, {.timeout_ms = 2000});
     return !ec && status.pid == broker_pid;
 }
