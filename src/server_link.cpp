@@ -5,8 +5,6 @@
 #include "os/process.hpp"
 #include "win32_errors.hpp"
 
-#include <poll.h>
-
 #include <algorithm>
 #include <thread>
 
