@@ -39,13 +39,13 @@ bool broker::on_list(connection& c) {
 
 bool broker::on_status(connection& c) {
     c.kind = conn_kind::query;
-    protocol::broker_status_reply r;
+    npipe::broker_status r; // the reply's body (protocol::broker_status_reply)
     r.pid = ::getpid();
     r.uid = ::geteuid();
     r.system_scope = cfg_.system_scope;
     r.runtime_dir = cfg_.runtime_dir;
-    r.uptime_seconds = static_cast<std::uint64_t>(
-        std::chrono::duration_cast<std::chrono::seconds>(clock::now() - started_).count());
+    r.protocol_version = protocol::version;
+    r.uptime = std::chrono::duration_cast<std::chrono::seconds>(clock::now() - started_);
     r.pipes = registry_.pipes().size();
     r.instances = registry_.instance_count();
     r.connections_served = connections_served_;
@@ -54,8 +54,8 @@ bool broker::on_status(connection& c) {
     r.limit_instances_per_uid = cfg_.limits.instances;
     r.limit_waiters_per_uid = cfg_.limits.waiters;
     r.limit_descriptor_bytes_per_uid = cfg_.limits.descriptor_bytes;
-    r.handshake_timeout_ms = static_cast<std::uint32_t>(cfg_.handshake_timeout.count());
-    r.idle_timeout_ms = static_cast<std::uint32_t>(cfg_.idle_timeout.count());
+    r.handshake_timeout = cfg_.handshake_timeout;
+    r.idle_timeout = cfg_.idle_timeout;
     r.refused_by_limits = refused_by_limits_ + connections_.refused_by_limits;
     for (const auto& [key, pipe] : registry_.pipes()) r.waiters += pipe->waiters.size();
     for (const auto& [uid, n] : held_per_uid_) r.waiters += n; // held for pipes coming back

@@ -81,8 +81,8 @@ int main(int argc, char** argv) {
                           .instances = {{1, 4242, 4243, 1000, 1000}, {0, 4242, 0, 0xFFFFFFFF, 0}},
                           .owner_sid = "S-1-22-1-1000", .sddl = "O:S-1-22-1-1000D:(A;;FA;;;S-1-22-1-1000)"});
     broker_status_reply status{.pid = 4000, .uid = 1000, .system_scope = false, .runtime_dir = "/run/user/1000/npipe",
-                               .protocol_version = version, .uptime_seconds = 3600, .pipes = 2, .instances = 3,
-                               .connections_served = 10, .control_connections = 1};
+                               .protocol_version = version, .uptime = std::chrono::seconds(3600), .pipes = 2,
+                               .instances = 3, .connections_served = 10, .control_connections = 1};
 
     seed("create_instance", encode(create));
     seed("create_instance_reregister", encode(reregister));

@@ -65,7 +65,7 @@ std::size_t anonymous_pipe_end::read(std::span<std::byte> buffer, std::error_cod
             ec = to_win32(r.error);
             return 0;
         }
-        if (auto p = os::poll_one(fd_, POLLIN, -1); !p) {
+        if (auto p = os::wait_readable(fd_, -1); !p) {
             ec = to_win32(p.error);
             return 0;
         }

@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <poll.h>
 #include <sys/socket.h>
 
 namespace npipe::detail {
@@ -237,8 +236,8 @@ peek_result peek_stream(const message_stream& s, std::span<std::byte> buffer, st
     std::span<const std::byte> taken = c.in_message ? std::span<const std::byte>(c.carried)
                                                     : std::span<const std::byte>(c.header.data(), c.header_got);
     if (avail.value == 0 && taken.empty()) {
-        auto r = os::poll_one(s.fd, POLLRDHUP, 0);
-        peer_ended = !r || (r.value & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+        auto r = os::peer_hung_up(s.fd);
+        peer_ended = !r || r.value;
         return {};
     }
     auto available = static_cast<std::size_t>(avail.value);

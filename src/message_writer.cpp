@@ -4,7 +4,6 @@
 #include "os/socket.hpp"
 #include "win32_errors.hpp"
 
-#include <poll.h>
 #include <sys/socket.h>
 
 namespace npipe::detail {
@@ -137,12 +136,9 @@ step_result flush_op::step(step_mode) noexcept {
     }
     // A peer that closed with our bytes still unread leaves ECONNRESET pending on our socket
     // (POLLERR); one that read everything and then closed does not.
-    if (had_unread_) {
-        auto r = os::poll_one(s_.fd, 0, 0);
-        if (r && (r.value & POLLERR)) {
-            out_.peer_ended = true;
-            return finish(win32(win32_error::broken_pipe));
-        }
+    if (had_unread_ && os::error_pending(s_.fd)) {
+        out_.peer_ended = true;
+        return finish(win32(win32_error::broken_pipe));
     }
     return finish({});
 }

@@ -65,10 +65,10 @@ broker_status get_broker_status(const endpoint& where) {
 
 broker_status get_broker_status(const endpoint& where, std::error_code& ec) noexcept try {
     ec.clear();
-    protocol::broker_status_reply r;
+    broker_status r;
     detail::broker_call(where, detail::broker_access::query, protocol::message_type::status, r, ec);
     if (ec) return {};
-    return detail::to_broker_status(r);
+    return r;
 } catch (const std::bad_alloc&) {
     ec = detail::win32(win32_error::not_enough_memory);
     return {};

@@ -28,32 +28,4 @@ pipe_status to_pipe_status(const protocol::pipe_record& r) {
     return s;
 }
 
-broker_status to_broker_status(const protocol::broker_status_reply& r) {
-    broker_status s;
-    s.pid = r.pid;
-    s.uid = r.uid;
-    s.system_scope = r.system_scope;
-    s.runtime_dir = r.runtime_dir;
-    s.protocol_version = r.protocol_version;
-    s.uptime = std::chrono::seconds(r.uptime_seconds);
-    s.pipes = r.pipes;
-    s.instances = r.instances;
-    s.connections_served = r.connections_served;
-    s.control_connections = r.control_connections;
-    s.limit_connections_per_uid = r.limit_connections_per_uid;
-    s.limit_instances_per_uid = r.limit_instances_per_uid;
-    s.limit_waiters_per_uid = r.limit_waiters_per_uid;
-    s.limit_descriptor_bytes_per_uid = r.limit_descriptor_bytes_per_uid;
-    s.handshake_timeout = std::chrono::milliseconds(r.handshake_timeout_ms);
-    s.idle_timeout = std::chrono::milliseconds(r.idle_timeout_ms);
-    s.refused_by_limits = r.refused_by_limits;
-    s.waiters = r.waiters;
-    s.events = r.events;
-    s.events_retained = r.events_retained;
-    s.event_capacity = r.event_capacity;
-    s.events_lost = r.events_lost;
-    s.monitors = r.monitors;
-    return s;
-}
-
 } // namespace npipe::detail

@@ -1,5 +1,6 @@
-// namespace_records.hpp - the broker's records (src/protocol) as the public types of
-// npipe/namespace.hpp. The one place the library converts them.
+// namespace_records.hpp - the broker's pipe records (src/protocol) as the public types of
+// npipe/namespace.hpp. The one place the library converts them (the broker's status needs no
+// conversion: the public broker_status is the message).
 #pragma once
 
 #include "protocol/messages.hpp"
@@ -9,6 +10,5 @@
 namespace npipe::detail {
 
 pipe_status to_pipe_status(const protocol::pipe_record& r);
-broker_status to_broker_status(const protocol::broker_status_reply& r);
 
 } // namespace npipe::detail

@@ -3,8 +3,6 @@
 #include "broker_link.hpp"
 #include "win32_errors.hpp"
 
-#include <poll.h>
-
 namespace npipe::detail {
 
 void pipe_channel::attach(os::fd data) noexcept {
@@ -35,8 +33,8 @@ void pipe_channel::detach_locked() noexcept {
 
 bool pipe_channel::peer_hung_up() const noexcept {
     if (!data_) return true;
-    auto r = os::poll_one(data_.get(), POLLRDHUP, 0);
-    return r && (r.value & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+    auto r = os::peer_hung_up(data_.get());
+    return r && r.value;
 }
 
 std::error_code pipe_channel::ended(bool writing) const noexcept {

@@ -3,7 +3,6 @@
 
 #include "os/fd.hpp"
 
-#include <poll.h>
 #include <thread>
 
 namespace npipe::detail {
@@ -17,7 +16,8 @@ void wait_blocking(const step_result& r) noexcept {
     int timeout_ms = -1;
     if (r.retry_after.count() >= 0) // rounded up: a wake-up never comes early
         timeout_ms = static_cast<int>((r.retry_after.count() + 999) / 1000);
-    (void)os::poll_one(r.fd, r.what == wait_for::readable ? POLLIN : POLLOUT, timeout_ms);
+    if (r.what == wait_for::readable) (void)os::wait_readable(r.fd, timeout_ms);
+    else (void)os::wait_writable(r.fd, timeout_ms);
 }
 
 } // namespace npipe::detail

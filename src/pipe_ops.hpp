@@ -1,8 +1,8 @@
 // pipe_ops.hpp - what every named-pipe operation is made of: a step that either completes or
 // says what it waits for, and keeps its state so that it can be resumed.
 //
-// An operation (read_op, write_op, flush_op, transact_op, server_impl's connect_op, the client's
-// open_op and wait_op) is an object holding its buffer, its progress and its result. step()
+// An operation (read_op, write_op, flush_op, transact_op, server_impl's connect_op and
+// disconnect_op, the client's open_op and wait_op) is an object holding its buffer, its progress and its result. step()
 // never blocks (unless its driver allows it, step_mode): it advances as far as the kernel allows
 // now and returns either `done` or a wait - a descriptor to become readable or writable, or a time after which to try again (for
 // what has no wake-up: the peer draining a flush, a broker coming back). Whoever drives the

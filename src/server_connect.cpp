@@ -1,4 +1,5 @@
-// ConnectNamedPipe (connect_op's steps) and DisconnectNamedPipe on a server instance.
+// ConnectNamedPipe and DisconnectNamedPipe on a server instance, as resumable steps (connect_op,
+// disconnect_op).
 #include "server_impl.hpp"
 
 #include "win32_errors.hpp"
@@ -54,6 +55,10 @@ step_result connect_op::start() {
     if (has_client(s_.state)) return client_is_here();
     bool patient = s_.current_wait_mode() == wait_mode::wait;
     std::error_code ec;
+    // A disconnect whose answer is still to come (its operation was left pending or cancelled)
+    // ends first: a client handed over before it must not be taken for a new one.
+    if (!s_.finish_disconnecting(ec)) return step_result::read_ready(s_.link.get());
+    if (ec) return finish(ec);
     if (!s_.link) { // lost with a broker that went
         auto status = s_.relink_once(ec);
         if (status == call_status::refused) return finish(ec);
@@ -132,6 +137,12 @@ bool server_impl::connect(std::error_code& ec) {
 }
 
 void server_impl::disconnect(std::error_code& ec) {
+    disconnect_op op(*this);
+    run_blocking(op);
+    ec = op.outcome().ec;
+}
+
+std::error_code server_impl::begin_disconnect() {
     // Whether the client had gone first, for the broker's event: asked before wake_io(),
     // whose shutdown would look like a hang-up.
     bool client_gone = false;
@@ -142,37 +153,86 @@ void server_impl::disconnect(std::error_code& ec) {
     wake_io(); // a thread blocked in read or write returns now
     std::scoped_lock io(read_mutex_, write_mutex_);
     std::lock_guard lock(state_mutex);
-    if (state == instance_state::disconnected) {
-        ec = win32(win32_error::pipe_not_connected);
-        return;
-    }
+    if (state == instance_state::disconnected) return win32(win32_error::pipe_not_connected);
+    std::error_code ec;
     if (!link) relink(ec, false, nullptr); // best effort: the disconnect itself is ours
-    ec.clear();
-    if (state == instance_state::listening && link) listen_now(ec, false, nullptr);
-    ec.clear(); // the broker's part is best effort; the disconnect itself is ours
     bool was_listening = state == instance_state::listening;
     if (!was_listening) {
         publish_disconnected(generation); // the client's unread data is void from now on
         detach_locked();
     }
     if (link) {
+        // A client may be on its way to a listening instance; the broker's answer tells us when
+        // none can be. A connected instance gets no answer. (A client the broker has handed over
+        // and we have not read yet made it connected for the broker: no answer then either;
+        // finish_disconnecting() drops that client when it meets it on the link.)
         ec = send_frame(link.get(), protocol::encode(disconnect_counts(client_gone, false)));
-        // A client may be on its way to a listening instance; the broker's acknowledgement
-        // tells us when none can be. A connected instance gets no acknowledgement.
-        if (!ec && was_listening) read_until(protocol::message_type::disconnected, false, ec);
-        if (ec && !lost_broker(false)) return;
-        if (ec) {
+        if (!ec) {
+            disconnecting = was_listening;
+        } else {
+            if (!lost_broker(false)) return ec;
             // The broker went: no client can come through it. Register with the next one
             // as disconnected (or at the next connect, when none runs yet).
             state = instance_state::disconnected;
             relink(ec, false, nullptr);
-            ec.clear();
         }
     }
     state = instance_state::disconnected;
     client_pid = 0;
     client_uid.reset();
     identity.reset();
+    return {};
+}
+
+bool server_impl::finish_disconnecting(std::error_code& ec) {
+    while (disconnecting) {
+        frame f;
+        protocol::message_type got{};
+        if (link_rx.step(link.get(), 1, f, ec)) take(f, false, got, ec);
+        else if (!ec) return false; // the answer is still to come
+        if (ec) {
+            disconnecting = false;
+            if (!lost_broker(false)) return true;
+            // As in begin_disconnect(): the broker went, and with it any client on its way.
+            relink(ec, false, nullptr);
+            ec.clear();
+            return true;
+        }
+        // A client the broker handed over before it read the disconnect is dropped (take): the
+        // broker saw the instance connected then, so the disconnect ended that connection and
+        // no answer follows.
+        if (got == protocol::message_type::disconnected || got == protocol::message_type::client_arrived)
+            disconnecting = false;
+    }
+    return true;
+}
+
+// ---- disconnect_op ----------------------------------------------------------------------------
+
+step_result disconnect_op::step(step_mode) noexcept try {
+    std::error_code ec;
+    if (!sent_) {
+        {
+            std::lock_guard lock(s_.state_mutex);
+            if (completed_) return step_result::complete(); // cancelled before it started
+        }
+        sent_ = true;
+        ec = s_.begin_disconnect(); // takes the I/O locks before state_mutex (the lock order)
+    }
+    std::lock_guard lock(s_.state_mutex);
+    if (completed_) return step_result::complete();
+    if (ec) return finish(ec);
+    if (!s_.finish_disconnecting(ec)) return step_result::read_ready(s_.link.get());
+    return finish(ec);
+} catch (const std::bad_alloc&) {
+    std::lock_guard lock(s_.state_mutex);
+    return finish(win32(win32_error::not_enough_memory));
+}
+
+void disconnect_op::cancel() noexcept {
+    std::lock_guard lock(s_.state_mutex);
+    if (completed_) return;
+    finish(win32(win32_error::operation_aborted));
 }
 
 } // namespace npipe::detail

@@ -3,7 +3,8 @@
 //
 //   server_link.cpp     the link: listening, clients pushed, a broker that restarted
 //                       (re-registration), the close
-//   server_connect.cpp  ConnectNamedPipe as resumable steps (connect_op), DisconnectNamedPipe
+//   server_connect.cpp  ConnectNamedPipe and DisconnectNamedPipe as resumable steps (connect_op,
+//                       disconnect_op)
 //   server_instance.cpp CreateNamedPipe and the public server_instance API
 //
 // Locks: state_mutex guards the instance's state, the link and its receiver. Lock order
@@ -32,6 +33,11 @@ public:
     mutable std::mutex state_mutex;
     instance_state state = instance_state::listening;
     std::uint64_t generation = 0;
+    // Disconnecting: the instance is disconnected here and the broker's answer to the disconnect
+    // (`disconnected`: no client can arrive after it) is still on its way. Nothing else reads
+    // the link before it, so that a client handed over before the disconnect is never taken for
+    // a later one (finish_disconnecting()).
+    bool disconnecting = false;
     std::optional<uid_t> client_uid;
     std::optional<npipe::client_identity> identity;
     // The instance's registration, kept to make it again with a broker that restarted, and the
@@ -45,8 +51,14 @@ public:
     /// ConnectNamedPipe on this thread (a connect_op run to completion). True when the client
     /// had arrived before (ERROR_PIPE_CONNECTED).
     bool connect(std::error_code& ec);
-    /// DisconnectNamedPipe.
+    /// DisconnectNamedPipe on this thread (a disconnect_op run to completion).
     void disconnect(std::error_code& ec);
+    /// DisconnectNamedPipe's first step: ends the connection here and tells the broker; leaves
+    /// the instance disconnecting when it was listening. Takes the instance's locks itself.
+    std::error_code begin_disconnect();
+    /// Reads the link, never waiting, while the instance is disconnecting. True once it is not
+    /// (or the link failed: `ec`); false while the broker's answer is still to come.
+    bool finish_disconnecting(std::error_code& ec);
 
     int native_handle() const noexcept override;
 
@@ -90,6 +102,27 @@ protected:
 /// CreateNamedPipe: a new instance registered with the broker (a user-scope broker is started
 /// when none runs); empty with the error.
 std::unique_ptr<server_impl> create_instance(std::string_view name, const server_options& options, std::error_code& ec);
+
+/// DisconnectNamedPipe as resumable steps. The first step ends the connection here (the client's
+/// unread data is void from then on) and sends the disconnect on the instance's link, which the
+/// broker reads before any request sent after it by any process (it drains instance links
+/// first): once DisconnectNamedPipe has returned, every later open, wait or listing finds the
+/// instance disconnected. A connected instance is done then. A listening one stays disconnecting
+/// until the broker answers that no client can arrive any more (one may be on its way): the step
+/// waits for the link to become readable, without holding state_mutex.
+/// cancel(): ERROR_OPERATION_ABORTED; a disconnect already sent stands (it cannot be taken
+/// back), and the next connect reads the broker's answer before it listens.
+class disconnect_op : public pipe_op {
+public:
+    explicit disconnect_op(server_impl& s) noexcept : s_(s) {}
+
+    step_result step(step_mode = step_mode::never_block) noexcept;
+    void cancel() noexcept;
+
+private:
+    server_impl& s_;
+    bool sent_ = false;
+};
 
 /// ConnectNamedPipe as resumable steps. The step takes state_mutex itself; the wait for a client
 /// is a wait for the link to become readable, with the lock released. A broker that went away

@@ -5,7 +5,7 @@
 #include "os/process.hpp"
 #include "win32_errors.hpp"
 
-#include <poll.h>
+#include <algorithm>
 #include <thread>
 
 namespace npipe::detail {
@@ -27,6 +27,7 @@ int server_impl::native_handle() const noexcept {
 void server_impl::set_link(os::fd next) noexcept {
     link = std::move(next);
     link_rx.reset();
+    disconnecting = false; // an answer due on the old link never comes, and no client through it
 }
 
 void server_impl::publish_disconnected(std::uint64_t g) noexcept { protocol::store_disconnected(page.address(), g); }
@@ -40,7 +41,9 @@ bool server_impl::take(frame& f, bool keep, protocol::message_type& ack, std::er
         return false;
     }
     if (!keep) {
-        // The client arrived while we were disconnecting: it is dropped like any other.
+        // The client arrived while we were disconnecting: it is dropped like any other. The
+        // broker counted its connection all the same; the next one has a higher number.
+        generation = std::max(generation, push.generation);
         publish_disconnected(push.generation);
         os::shutdown_both(f.fds.front().get());
         return false;
@@ -109,7 +112,7 @@ bool server_impl::broker_still_serves() {
     // A broker that is exiting has closed its socket already; one started by systemd in its
     // place has another pid.
     std::error_code ec;
-    protocol::broker_status_reply status;
+    broker_status status;
     broker_call(where, broker_access::query, protocol::message_type::status, status, ec, {.timeout_ms = 2000});
     return !ec && status.pid == broker_pid;
 }

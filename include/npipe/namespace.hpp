@@ -8,11 +8,13 @@
 #include <npipe/types.hpp>
 
 #include <chrono>
-#include <functional>
+#include <concepts>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 namespace npipe {
@@ -43,7 +45,7 @@ struct pipe_status {
     std::vector<instance_status> instances;
 };
 
-/// The broker that owns a namespace.
+/// The broker that owns a namespace. for_each_field() below is the one list of its fields.
 struct broker_status {
     pid_t pid = 0;
     uid_t uid = 0;
@@ -69,7 +71,62 @@ struct broker_status {
     std::uint64_t event_capacity = 0;    ///< npiped --events
     std::uint64_t events_lost = 0;       ///< events monitors missed because the ring had moved on
     std::uint64_t monitors = 0;          ///< readers connected now
+
+    friend bool operator==(const broker_status&, const broker_status&) = default;
 };
+
+/// What a broker_status field is called where npipe shows it (`npipe broker status`).
+struct broker_status_field {
+    /// How its value reads beyond what its type says.
+    enum class shown : std::uint8_t {
+        as_is, ///< numbers and text as they are; durations as a count in JSON, readable in text
+        user,  ///< a uid: with its user name in text
+        scope, ///< a bool: "system" when true, "user" when false
+    };
+    std::string_view name;  ///< its key in the JSON form
+    std::string_view group; ///< the JSON object that holds it; empty: the top level
+    std::string_view line;  ///< the label of its line in the text form
+    /// Its part of that line, "{}" standing for the value. The fields of one line are joined
+    /// with ", "; a part in parentheses qualifies the one before it.
+    std::string_view phrase = "{}";
+    shown as = shown::as_is;
+};
+
+/// Calls `visit(field, member)` for every field of `status`, in the order the broker sends them.
+/// This is the one list of the status fields: the broker protocol encodes and decodes the status
+/// by walking it, and `npipe broker status` prints it by walking it (text and JSON), so a field
+/// added here travels and shows everywhere (the order is the wire's: a field added or moved
+/// needs a new protocol version). `Status` is broker_status or const broker_status.
+template <class Status, class Visit>
+    requires std::same_as<std::remove_const_t<Status>, broker_status>
+constexpr void for_each_field(Status& s, Visit&& visit) {
+    using field = broker_status_field;
+    using enum broker_status_field::shown;
+    visit(field{"pid", "", "pid"}, s.pid);
+    visit(field{"uid", "", "uid", "{}", user}, s.uid);
+    visit(field{"scope", "", "scope", "{}", scope}, s.system_scope);
+    visit(field{"runtime_dir", "", "runtime dir"}, s.runtime_dir);
+    visit(field{"protocol_version", "", "protocol version"}, s.protocol_version);
+    visit(field{"uptime_seconds", "", "uptime"}, s.uptime);
+    visit(field{"pipes", "", "pipes"}, s.pipes);
+    visit(field{"instances", "", "instances"}, s.instances);
+    visit(field{"connections_served", "", "connections served"}, s.connections_served);
+    visit(field{"control_connections", "", "control connections"}, s.control_connections);
+    visit(field{"connections_per_uid", "limits", "limits per uid", "{} connections"}, s.limit_connections_per_uid);
+    visit(field{"instances_per_uid", "limits", "limits per uid", "{} instances"}, s.limit_instances_per_uid);
+    visit(field{"waiters_per_uid", "limits", "limits per uid", "{} waiting clients"}, s.limit_waiters_per_uid);
+    visit(field{"descriptor_bytes_per_uid", "limits", "limits per uid", "{} bytes of security descriptors"},
+          s.limit_descriptor_bytes_per_uid);
+    visit(field{"handshake_timeout_ms", "limits", "handshake timeout", "{} ms"}, s.handshake_timeout);
+    visit(field{"idle_timeout_ms", "limits", "idle timeout", "{} ms"}, s.idle_timeout);
+    visit(field{"refused_by_limits", "", "refused by limits"}, s.refused_by_limits);
+    visit(field{"waiters", "", "waiting clients"}, s.waiters);
+    visit(field{"emitted", "events", "events", "{} emitted"}, s.events);
+    visit(field{"retained", "events", "events", "{} kept"}, s.events_retained);
+    visit(field{"capacity", "events", "events", "(room for {})"}, s.event_capacity);
+    visit(field{"lost", "events", "events", "{} lost by slow monitors"}, s.events_lost);
+    visit(field{"monitors", "events", "events", "{} monitors"}, s.monitors);
+}
 
 /// What monitor_events() reads.
 struct monitor_options {

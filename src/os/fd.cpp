@@ -106,6 +106,21 @@ sys_result<std::size_t> poll_all(std::span<pollfd> fds, int timeout_ms) noexcept
     return {static_cast<std::size_t>(r), {}};
 }
 
+sys_result<bool> wait_readable(int raw, int timeout_ms) noexcept {
+    auto r = poll_one(raw, POLLIN, timeout_ms);
+    return {r && r.value != 0, r.error};
+}
+
+sys_result<bool> wait_writable(int raw, int timeout_ms) noexcept {
+    auto r = poll_one(raw, POLLOUT, timeout_ms);
+    return {r && r.value != 0, r.error};
+}
+
+bool error_pending(int raw) noexcept {
+    auto r = poll_one(raw, 0, 0); // POLLERR is reported whatever one asks for
+    return r && (r.value & POLLERR) != 0;
+}
+
 std::error_code write_all_nosigpipe(int raw, const void* data, std::size_t size) noexcept {
     // Pipes (unlike sockets) have no MSG_NOSIGNAL: block SIGPIPE on this thread, write, and
     // consume a SIGPIPE we caused before unblocking, so the process never sees it.

@@ -95,6 +95,14 @@ void clear_wake_flag(int flag) noexcept;
 /// poll(2) on any number of descriptors (negative ones are skipped); returns how many are ready.
 /// EINTR is an error here (the caller's loop recomputes its timeout).
 sys_result<std::size_t> poll_all(std::span<pollfd> fds, int timeout_ms) noexcept;
+/// Waits up to `timeout_ms` (< 0: forever) for `raw` to become readable: data, its end, or an
+/// error to read. Returns whether it did (false: the time ran out).
+sys_result<bool> wait_readable(int raw, int timeout_ms) noexcept;
+/// Waits up to `timeout_ms` (< 0: forever) for room to write on `raw`, or an error to meet.
+sys_result<bool> wait_writable(int raw, int timeout_ms) noexcept;
+/// Whether an error is pending on `raw` now (POLLERR: on a socket, a peer that closed with our
+/// bytes unread); false when even asking fails.
+bool error_pending(int raw) noexcept;
 
 /// Writes all of `size` bytes with write(2), handling short writes and EINTR. Never raises
 /// SIGPIPE (blocks it on the calling thread around the write and discards a pending one).

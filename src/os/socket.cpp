@@ -255,6 +255,11 @@ sys_result<std::size_t> recv_some(int sock, void* data, std::size_t size, int fl
 }
 
 void shutdown_both(int sock) noexcept { ::shutdown(sock, SHUT_RDWR); }
+
+sys_result<bool> peer_hung_up(int sock) noexcept {
+    auto r = poll_one(sock, POLLRDHUP, 0); // POLLHUP and POLLERR come whatever one asks for
+    return {r && (r.value & (POLLRDHUP | POLLHUP | POLLERR)) != 0, r.error};
+}
 void shutdown_write(int sock) noexcept { ::shutdown(sock, SHUT_WR); }
 
 sys_result<int> unread_by_peer(int sock) noexcept {

@@ -68,6 +68,9 @@ void shutdown_both(int sock) noexcept;
 void shutdown_write(int sock) noexcept;
 /// Bytes this end has sent that the peer has not read yet (SIOCOUTQ).
 sys_result<int> unread_by_peer(int sock) noexcept;
+/// Whether the peer of a connected socket has closed (its end or its writing side) or an error
+/// is pending, asked without waiting.
+sys_result<bool> peer_hung_up(int sock) noexcept;
 /// SO_SNDBUF.
 sys_result<int> send_buffer_size(int sock) noexcept;
 

@@ -19,7 +19,9 @@
 
 #include "protocol/messages.hpp"
 
+#include <chrono>
 #include <concepts>
+#include <string>
 #include <type_traits>
 
 namespace npipe::protocol {
@@ -186,31 +188,25 @@ void fields(auto& f, maybe_const<pipe_list_reply> auto& m) {
     f.list32(m.pipes); // each record takes at least 30 bytes: a count the body cannot hold is refused
 }
 
+// The broker's status: the one list is npipe::for_each_field (include/npipe/namespace.hpp); each
+// member travels in the form its type names. A member of a type not named here does not compile.
+void status_field(auto& f, maybe_const<std::int32_t> auto& v) { f.i32(v); }
+void status_field(auto& f, maybe_const<std::uint32_t> auto& v) { f.u32(v); }
+void status_field(auto& f, maybe_const<std::uint64_t> auto& v) { f.u64(v); }
+void status_field(auto& f, maybe_const<bool> auto& v) { f.boolean(v); }
+void status_field(auto& f, maybe_const<std::string> auto& v) { f.str(v); }
+/// A duration travels as a count of its unit: seconds in 64 bits, milliseconds in 32 (a timeout).
+template <class Wire, class D> void status_duration(auto& f, D& d) {
+    auto count = static_cast<Wire>(d.count());
+    status_field(f, count);
+    if constexpr (!std::is_const_v<D>) d = std::remove_const_t<D>(static_cast<typename D::rep>(count));
+}
+void status_field(auto& f, maybe_const<std::chrono::seconds> auto& d) { status_duration<std::uint64_t>(f, d); }
+void status_field(auto& f, maybe_const<std::chrono::milliseconds> auto& d) { status_duration<std::uint32_t>(f, d); }
+
 constexpr message_type type_of(const broker_status_reply&) noexcept { return message_type::broker_status; }
 void fields(auto& f, maybe_const<broker_status_reply> auto& m) {
-    f.i32(m.pid);
-    f.u32(m.uid);
-    f.boolean(m.system_scope);
-    f.str(m.runtime_dir);
-    f.u32(m.protocol_version);
-    f.u64(m.uptime_seconds);
-    f.u64(m.pipes);
-    f.u64(m.instances);
-    f.u64(m.connections_served);
-    f.u64(m.control_connections);
-    f.u32(m.limit_connections_per_uid);
-    f.u32(m.limit_instances_per_uid);
-    f.u32(m.limit_waiters_per_uid);
-    f.u32(m.limit_descriptor_bytes_per_uid);
-    f.u32(m.handshake_timeout_ms);
-    f.u32(m.idle_timeout_ms);
-    f.u64(m.refused_by_limits);
-    f.u64(m.waiters);
-    f.u64(m.events);
-    f.u64(m.events_retained);
-    f.u64(m.event_capacity);
-    f.u64(m.events_lost);
-    f.u64(m.monitors);
+    for_each_field(m, [&f](const broker_status_field&, auto& member) { status_field(f, member); });
 }
 
 } // namespace npipe::protocol

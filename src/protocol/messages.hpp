@@ -30,6 +30,8 @@
 
 #include "protocol/codec.hpp"
 
+#include <npipe/namespace.hpp>
+
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -277,33 +279,9 @@ struct pipe_list_reply {
     friend bool operator==(const pipe_list_reply&, const pipe_list_reply&) = default;
 };
 
-struct broker_status_reply {
-    std::int32_t pid = 0;
-    std::uint32_t uid = 0;
-    bool system_scope = false;
-    std::string runtime_dir;
-    std::uint32_t protocol_version = version;
-    std::uint64_t uptime_seconds = 0;
-    std::uint64_t pipes = 0;
-    std::uint64_t instances = 0;
-    std::uint64_t connections_served = 0;
-    std::uint64_t control_connections = 0;
-    std::uint32_t limit_connections_per_uid = 0;
-    std::uint32_t limit_instances_per_uid = 0;
-    std::uint32_t limit_waiters_per_uid = 0;
-    std::uint32_t limit_descriptor_bytes_per_uid = 0;
-    std::uint32_t handshake_timeout_ms = 0;
-    std::uint32_t idle_timeout_ms = 0;
-    std::uint64_t refused_by_limits = 0; // requests refused by a per-uid limit so far
-    std::uint64_t waiters = 0;           // clients waiting in WaitNamedPipe now
-    std::uint64_t events = 0;            // events emitted since the start
-    std::uint64_t events_retained = 0;   // in the ring now
-    std::uint64_t event_capacity = 0;
-    std::uint64_t events_lost = 0;       // events monitors missed because the ring overwrote them
-    std::uint64_t monitors = 0;          // connected monitor readers
-
-    friend bool operator==(const broker_status_reply&, const broker_status_reply&) = default;
-};
+/// The status reply's body is the public struct itself: its fields travel in the order
+/// npipe::for_each_field lists them (protocol/fields.hpp), so the status is declared once.
+using broker_status_reply = npipe::broker_status;
 
 struct empty_body {};
 

@@ -46,8 +46,7 @@ DWORD drain_pipe(int fd) noexcept {
         auto queued = os::readable_bytes(fd);
         if (!queued) return code(queued.error);
         if (queued.value == 0) return 0;
-        auto ev = os::poll_one(fd, 0, 0);
-        if (ev && (ev.value & POLLERR)) return ERROR_BROKEN_PIPE;
+        if (os::error_pending(fd)) return ERROR_BROKEN_PIPE;
         std::this_thread::sleep_for(pause);
         pause = std::min(pause * 2, std::chrono::microseconds(20000));
     }

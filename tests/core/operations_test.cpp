@@ -1,6 +1,7 @@
 // The C++ core's control-plane operations driven step by step, as overlapped I/O and an event
-// loop will drive them: ConnectNamedPipe (connect_op), CreateFile (open_op) and WaitNamedPipe
-// (wait_op) against a real broker, left pending, completed by readiness, cancelled.
+// loop will drive them: ConnectNamedPipe (connect_op), DisconnectNamedPipe (disconnect_op),
+// CreateFile (open_op) and WaitNamedPipe (wait_op) against a real broker, left pending,
+// completed by readiness, cancelled.
 #include "client_impl.hpp"
 #include "server_impl.hpp"
 
@@ -9,9 +10,11 @@
 #include <npipe/namespace.hpp>
 
 #include <poll.h>
+#include <signal.h>
 
 #include <optional>
 #include <thread>
+#include <utility>
 
 using namespace npipe;
 using namespace npipe::detail;
@@ -53,6 +56,31 @@ bool waiting_in_broker(Op& op) {
         if (!op.completed()) op.step();
         return !op.completed() && get_broker_status().waiters == 1;
     });
+}
+
+/// Stops the broker (SIGSTOP) until resumed: what is sent to it meanwhile waits unanswered.
+class paused_broker {
+public:
+    paused_broker() : pid_(get_broker_status().pid) { ::kill(pid_, SIGSTOP); }
+    paused_broker(const paused_broker&) = delete;
+    paused_broker& operator=(const paused_broker&) = delete;
+    ~paused_broker() { resume(); }
+    void resume() {
+        if (pid_ > 0) ::kill(std::exchange(pid_, 0), SIGCONT);
+    }
+
+private:
+    pid_t pid_;
+};
+
+bool disconnecting(server_impl& s) {
+    std::lock_guard lock(s.state_mutex);
+    return s.disconnecting;
+}
+
+instance_state state_of(server_impl& s) {
+    std::lock_guard lock(s.state_mutex);
+    return s.state;
 }
 
 std::unique_ptr<server_impl> create(const std::string& name, const server_options& o = {}) {
@@ -182,6 +210,109 @@ TEST_F(operations, ACancelledOpenIsAbortedAndHandsNothingOver) {
     EXPECT_EQ(patient.outcome().ec, win32_error::operation_aborted);
     EXPECT_FALSE(patient.take());
     EXPECT_TRUE(eventually([] { return get_broker_status().waiters == 0; }));
+}
+
+TEST_F(operations, ADisconnectOfAListeningInstanceWaitsForTheBrokersAnswer) {
+    auto s = create(pipe_name("disconnect-listening"));
+    disconnect_op disconnect(*s);
+    {
+        paused_broker paused;
+        step_result r = disconnect.step();
+        ASSERT_EQ(r.what, wait_for::readable) << "the broker has not answered: the step waits";
+        EXPECT_FALSE(disconnect.completed());
+        EXPECT_TRUE(disconnecting(*s));
+        EXPECT_EQ(state_of(*s), instance_state::disconnected) << "disconnected here already";
+        EXPECT_FALSE(readable(r.fd, 50ms));
+        EXPECT_EQ(disconnect.step().what, wait_for::readable) << "stepped again, it still waits";
+    }
+    ASSERT_TRUE(drive(disconnect));
+    EXPECT_FALSE(disconnect.outcome().ec) << disconnect.outcome().ec.message();
+    EXPECT_FALSE(disconnecting(*s));
+    // The broker read the disconnect before this later request, and no client can come now.
+    EXPECT_EQ(query_pipe(pipe_name("disconnect-listening")).instances.at(0).state, instance_state::disconnected);
+    open_op opening(pipe_name("disconnect-listening"), {});
+    ASSERT_TRUE(drive(opening));
+    EXPECT_EQ(opening.outcome().ec, win32_error::pipe_busy);
+}
+
+TEST_F(operations, ADisconnectOfAConnectedInstanceTakesOneStep) {
+    auto s = create(pipe_name("disconnect-connected"));
+    auto c = open(pipe_name("disconnect-connected"));
+    connect_op connect(*s);
+    ASSERT_TRUE(drive(connect));
+
+    disconnect_op disconnect(*s);
+    EXPECT_TRUE(disconnect.step().done()) << "a connected instance waits for no answer";
+    EXPECT_FALSE(disconnect.outcome().ec);
+    EXPECT_FALSE(disconnecting(*s));
+    std::byte buf[8];
+    std::error_code ec;
+    c->read(buf, ec);
+    EXPECT_EQ(ec, win32_error::pipe_not_connected);
+    disconnect_op again(*s);
+    EXPECT_TRUE(again.step().done());
+    EXPECT_EQ(again.outcome().ec, win32_error::pipe_not_connected);
+}
+
+TEST_F(operations, AClientHandedOverBeforeTheDisconnectIsDroppedWithoutAnAnswer) {
+    // The client opens before the server connects: the broker hands it to the instance's link,
+    // where it waits unread, and counts the instance connected. The disconnect then ends that
+    // connection, and the broker sends no answer: the client on the link ends the wait.
+    auto s = create(pipe_name("disconnect-handed-over"));
+    auto c = open(pipe_name("disconnect-handed-over"));
+    ASSERT_TRUE(c);
+    ASSERT_TRUE(readable(s->native_handle(), 10s)) << "the client is on the link";
+    disconnect_op disconnect(*s);
+    ASSERT_TRUE(drive(disconnect, 5s));
+    EXPECT_FALSE(disconnect.outcome().ec) << disconnect.outcome().ec.message();
+    std::byte buf[8];
+    std::error_code ec;
+    c->read(buf, ec);
+    EXPECT_EQ(ec, win32_error::pipe_not_connected);
+    EXPECT_EQ(query_pipe(pipe_name("disconnect-handed-over")).instances.at(0).state, instance_state::disconnected);
+
+    connect_op connect(*s);
+    EXPECT_FALSE(connect.step().done()) << "listening again";
+    auto next = open(pipe_name("disconnect-handed-over"));
+    ASSERT_TRUE(next);
+    ASSERT_TRUE(drive(connect));
+    EXPECT_FALSE(connect.outcome().ec);
+    EXPECT_FALSE(connect.already_connected()) << "the client came after the connect, not the one dropped";
+    next->write(bytes("next"), ec);
+    ASSERT_FALSE(ec);
+    EXPECT_EQ(s->read(buf, ec).bytes, 4u);
+}
+
+TEST_F(operations, ACancelledDisconnectStandsAndTheNextConnectReadsTheAnswerFirst) {
+    auto s = create(pipe_name("cancel-disconnect"));
+    disconnect_op disconnect(*s);
+    paused_broker paused;
+    ASSERT_EQ(disconnect.step().what, wait_for::readable);
+    disconnect.cancel();
+    EXPECT_TRUE(disconnect.completed());
+    EXPECT_EQ(disconnect.outcome().ec, win32_error::operation_aborted);
+    EXPECT_EQ(state_of(*s), instance_state::disconnected) << "what was sent cannot be taken back";
+    EXPECT_TRUE(disconnecting(*s));
+
+    connect_op connect(*s);
+    step_result r = connect.step();
+    ASSERT_EQ(r.what, wait_for::readable) << "the broker's answer comes first";
+    EXPECT_EQ(state_of(*s), instance_state::disconnected) << "not listening before the answer";
+    paused.resume();
+    ASSERT_TRUE(eventually([&] {
+        connect.step();
+        return state_of(*s) == instance_state::listening;
+    })) << "the answer read, the instance listens";
+    EXPECT_FALSE(disconnecting(*s));
+    auto c = open(pipe_name("cancel-disconnect"));
+    ASSERT_TRUE(c);
+    ASSERT_TRUE(drive(connect));
+    EXPECT_FALSE(connect.outcome().ec);
+    std::error_code ec;
+    c->write(bytes("ping"), ec);
+    ASSERT_FALSE(ec);
+    std::byte buf[8];
+    EXPECT_EQ(s->read(buf, ec).bytes, 4u);
 }
 
 TEST_F(operations, AReadStartedOnOneThreadIsResumedOnAnotherAndCancelledFromAThird) {

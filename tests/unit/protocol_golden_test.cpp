@@ -8,9 +8,11 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
 #include <string>
 #include <string_view>
 #include <tuple>
+#include <utility>
 
 using namespace npipe::protocol;
 
@@ -59,24 +61,26 @@ pipe_list_reply list_b() {
 }
 
 broker_status_reply status_a() {
+    using namespace std::chrono;
     return {.pid = 0x01020304, .uid = 0x05060708, .system_scope = true, .runtime_dir = "/run/npipe",
-            .protocol_version = 4, .uptime_seconds = 0x1011121314151617, .pipes = 0x2021222324252627,
+            .protocol_version = 4, .uptime = seconds(0x1011121314151617), .pipes = 0x2021222324252627,
             .instances = 0x3031323334353637, .connections_served = 0x4041424344454647,
             .control_connections = 0x5051525354555657, .limit_connections_per_uid = 0x61626364,
             .limit_instances_per_uid = 0x65666768, .limit_waiters_per_uid = 0x696A6B6C,
-            .limit_descriptor_bytes_per_uid = 0x6D6E6F70, .handshake_timeout_ms = 0x71727374,
-            .idle_timeout_ms = 0x75767778, .refused_by_limits = 0x8081828384858687, .waiters = 0x9091929394959697,
-            .events = 0xA0A1A2A3A4A5A6A7, .events_retained = 0xB0B1B2B3B4B5B6B7, .event_capacity = 0xC0C1C2C3C4C5C6C7,
-            .events_lost = 0xD0D1D2D3D4D5D6D7, .monitors = 0xE0E1E2E3E4E5E6E7};
+            .limit_descriptor_bytes_per_uid = 0x6D6E6F70, .handshake_timeout = milliseconds(0x71727374),
+            .idle_timeout = milliseconds(0x75767778), .refused_by_limits = 0x8081828384858687,
+            .waiters = 0x9091929394959697, .events = 0xA0A1A2A3A4A5A6A7, .events_retained = 0xB0B1B2B3B4B5B6B7,
+            .event_capacity = 0xC0C1C2C3C4C5C6C7, .events_lost = 0xD0D1D2D3D4D5D6D7, .monitors = 0xE0E1E2E3E4E5E6E7};
 }
 
 broker_status_reply status_b() {
+    using namespace std::chrono;
     return {.pid = -7, .uid = 1000, .system_scope = false, .runtime_dir = "/run/user/1000/npipe",
-            .protocol_version = 3, .uptime_seconds = 1, .pipes = 2, .instances = 3, .connections_served = 4,
+            .protocol_version = 3, .uptime = seconds(1), .pipes = 2, .instances = 3, .connections_served = 4,
             .control_connections = 5, .limit_connections_per_uid = 6, .limit_instances_per_uid = 7,
-            .limit_waiters_per_uid = 8, .limit_descriptor_bytes_per_uid = 9, .handshake_timeout_ms = 10,
-            .idle_timeout_ms = 11, .refused_by_limits = 12, .waiters = 13, .events = 14, .events_retained = 15,
-            .event_capacity = 16, .events_lost = 17, .monitors = 18};
+            .limit_waiters_per_uid = 8, .limit_descriptor_bytes_per_uid = 9, .handshake_timeout = milliseconds(10),
+            .idle_timeout = milliseconds(11), .refused_by_limits = 12, .waiters = 13, .events = 14,
+            .events_retained = 15, .event_capacity = 16, .events_lost = 17, .monitors = 18};
 }
 
 auto request_samples() {
@@ -273,4 +277,32 @@ TEST(ProtocolGolden, BodilessMessagesAreABareHeader) {
         {message_type::disconnected, "4e50044800000000"}, {message_type::events_end, "4e50044c00000000"},
     };
     for (const auto& [type, hex] : golden) EXPECT_EQ(to_hex(encode(type, empty_body{})), hex);
+}
+
+namespace {
+
+/// Converts to the type of any member: T{any_member{}, ...} compiles with at most as many as T
+/// has members.
+struct any_member {
+    template <class T> operator T() const noexcept;
+};
+
+template <class T, class... Taken> constexpr std::size_t member_count() {
+    if constexpr (requires { T{Taken{}..., any_member{}}; }) return member_count<T, Taken..., any_member>();
+    else return sizeof...(Taken);
+}
+
+} // namespace
+
+TEST(ProtocolGolden, EveryStatusMemberIsInTheOneList) {
+    // The status travels and shows by npipe::for_each_field: a member left out of it would
+    // silently do neither. Each name is one JSON key.
+    npipe::broker_status status;
+    std::size_t listed = 0;
+    std::set<std::pair<std::string_view, std::string_view>> keys;
+    npipe::for_each_field(status, [&](const npipe::broker_status_field& f, auto&) {
+        ++listed;
+        EXPECT_TRUE(keys.insert({f.group, f.name}).second) << f.name << " twice";
+    });
+    EXPECT_EQ(listed, member_count<npipe::broker_status>());
 }

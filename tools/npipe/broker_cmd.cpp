@@ -11,8 +11,14 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <memory>
+#include <string>
+#include <string_view>
 #include <thread>
+#include <type_traits>
+#include <utility>
+#include <vector>
 
 namespace npipe::cli {
 namespace {
@@ -30,55 +36,50 @@ std::string format_duration(std::chrono::seconds s) {
     return fmt::format("{}s", seconds);
 }
 
+// The status is printed by walking its one list (npipe::for_each_field), which names each
+// field's JSON key and its place in the text, so what is printed cannot drift from what the
+// broker sends.
+
+template <class T> constexpr bool is_duration = false;
+template <class Rep, class Period> constexpr bool is_duration<std::chrono::duration<Rep, Period>> = true;
+
+std::string scope_name(bool system) { return system ? "system" : "user"; }
+
+template <class T> nlohmann::json json_value(const broker_status_field& f, const T& value) {
+    if constexpr (is_duration<T>) return value.count(); // the key names the unit
+    else if constexpr (std::is_same_v<T, bool>)
+        return f.as == broker_status_field::shown::scope ? nlohmann::json(scope_name(value)) : nlohmann::json(value);
+    else return value;
+}
+
+template <class T> std::string text_value(const broker_status_field& f, const T& value) {
+    if constexpr (std::is_same_v<T, std::chrono::seconds>) return format_duration(value);
+    else if constexpr (is_duration<T>) return fmt::format("{}", value.count()); // the phrase names the unit
+    else if constexpr (std::is_same_v<T, bool>)
+        return f.as == broker_status_field::shown::scope ? scope_name(value) : (value ? "yes" : "no");
+    else if constexpr (std::is_integral_v<T>)
+        return f.as == broker_status_field::shown::user ? uid_text(static_cast<uid_t>(value)) : fmt::format("{}", value);
+    else return value;
+}
+
 nlohmann::json to_json(const broker_status& b) {
-    return {{"pid", b.pid},
-            {"uid", b.uid},
-            {"scope", b.system_scope ? "system" : "user"},
-            {"runtime_dir", b.runtime_dir},
-            {"protocol_version", b.protocol_version},
-            {"uptime_seconds", b.uptime.count()},
-            {"pipes", b.pipes},
-            {"instances", b.instances},
-            {"connections_served", b.connections_served},
-            {"control_connections", b.control_connections},
-            {"limits",
-             {{"connections_per_uid", b.limit_connections_per_uid},
-              {"instances_per_uid", b.limit_instances_per_uid},
-              {"waiters_per_uid", b.limit_waiters_per_uid},
-              {"descriptor_bytes_per_uid", b.limit_descriptor_bytes_per_uid},
-              {"handshake_timeout_ms", b.handshake_timeout.count()},
-              {"idle_timeout_ms", b.idle_timeout.count()}}},
-            {"refused_by_limits", b.refused_by_limits},
-            {"waiters", b.waiters},
-            {"events",
-             {{"emitted", b.events},
-              {"retained", b.events_retained},
-              {"capacity", b.event_capacity},
-              {"lost", b.events_lost},
-              {"monitors", b.monitors}}}};
+    nlohmann::json out = nlohmann::json::object();
+    for_each_field(b, [&out](const broker_status_field& f, const auto& value) {
+        nlohmann::json& holder = f.group.empty() ? out : out[std::string(f.group)];
+        holder[std::string(f.name)] = json_value(f, value);
+    });
+    return out;
 }
 
 std::string format_broker_status(const broker_status& b) {
-    text_table t({"pid:", fmt::format("{}", b.pid)});
-    t.add({"uid:", uid_text(b.uid)});
-    t.add({"scope:", b.system_scope ? "system" : "user"});
-    t.add({"runtime dir:", b.runtime_dir});
-    t.add({"protocol version:", fmt::format("{}", b.protocol_version)});
-    t.add({"uptime:", format_duration(b.uptime)});
-    t.add({"pipes:", fmt::format("{}", b.pipes)});
-    t.add({"instances:", fmt::format("{}", b.instances)});
-    t.add({"connections served:", fmt::format("{}", b.connections_served)});
-    t.add({"control connections:", fmt::format("{}", b.control_connections)});
-    t.add({"limits per uid:", fmt::format("{} connections, {} instances, {} waiting clients, {} bytes of "
-                                          "security descriptors",
-                                          b.limit_connections_per_uid, b.limit_instances_per_uid,
-                                          b.limit_waiters_per_uid, b.limit_descriptor_bytes_per_uid)});
-    t.add({"handshake timeout:", fmt::format("{} ms", b.handshake_timeout.count())});
-    t.add({"idle timeout:", fmt::format("{} ms", b.idle_timeout.count())});
-    t.add({"events:", fmt::format("{} emitted, {} kept (room for {}), {} lost by slow monitors, {} monitors",
-                                  b.events, b.events_retained, b.event_capacity, b.events_lost, b.monitors)});
-    t.add({"waiting clients:", fmt::format("{}", b.waiters)});
-    t.add({"refused by limits:", fmt::format("{}", b.refused_by_limits)});
+    std::vector<std::pair<std::string_view, std::string>> lines; // label, the parts of its fields
+    for_each_field(b, [&lines](const broker_status_field& f, const auto& value) {
+        std::string part = fmt::format(fmt::runtime(f.phrase), text_value(f, value));
+        if (lines.empty() || lines.back().first != f.line) lines.emplace_back(f.line, std::move(part));
+        else lines.back().second += (part.starts_with('(') ? " " : ", ") + part;
+    });
+    text_table t;
+    for (auto& [label, parts] : lines) t.add({std::string(label) + ":", std::move(parts)});
     return t.render();
 }
 

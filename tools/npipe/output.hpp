@@ -33,6 +33,7 @@ int print_json(const nlohmann::json& value);
 /// Columns aligned on the widest cell; the last column is not padded.
 class text_table {
 public:
+    text_table() = default;
     explicit text_table(std::vector<std::string> header) { rows_.push_back(std::move(header)); }
     void add(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
     std::string render() const;
