@@ -441,17 +441,44 @@ TEST_F(basic, ZeroByteReadInByteModeConsumesNothing) {
     server_options o;
     o.type = pipe_type::message;
     auto s = server_instance::create(pipe_name("zero-byte-mode"), o);
-    auto c = client::open(pipe_name("zero-byte-mode")); // byte read mode
+    client_options co;
+    co.wait_mode = wait_mode::nowait;
+    auto c = client::open(pipe_name("zero-byte-mode"), co); // byte read mode
     std::error_code ec;
-    auto r = c.read({}, ec); // nothing there yet: returns at once
+    c.read({}, ec); // nothing there yet: a waiting read would wait for a message
+    EXPECT_EQ(ec, win32_error::no_data);
+    s.write(bytes("kept"));
+    ASSERT_TRUE(eventually([&] { return c.peek({}).total_available == 4; }));
+    auto r = c.read({}, ec);
     EXPECT_FALSE(ec);
     EXPECT_EQ(r.bytes, 0u);
-    s.write(bytes("kept"));
-    r = c.read({}, ec);
-    EXPECT_FALSE(ec);
     std::byte buf[8];
     r = c.read(buf);
     EXPECT_EQ(text({buf, r.bytes}), "kept");
+}
+
+// The end of the pipe is reported by a zero-byte read as by any other, in every read style, in
+// the C++ API as in ReadFile.
+TEST_F(basic, ZeroByteReadAtTheEndIsBrokenPipe) {
+    for (auto type : {pipe_type::byte, pipe_type::message}) {
+        for (auto mode : {read_mode::byte, read_mode::message}) {
+            if (type == pipe_type::byte && mode == read_mode::message) continue;
+            server_options o;
+            o.type = type;
+            auto c = [&] {
+                auto s = server_instance::create(pipe_name("zero-end"), o);
+                auto opened = client::open(pipe_name("zero-end"));
+                s.write(bytes("last"));
+                return opened;
+            }();
+            c.set_state(mode, std::nullopt);
+            std::byte buf[8];
+            EXPECT_EQ(c.read(buf).bytes, 4u);
+            std::error_code ec;
+            c.read({}, ec);
+            EXPECT_EQ(ec, win32_error::broken_pipe) << "type " << int(type) << ", read mode " << int(mode);
+        }
+    }
 }
 
 // Hostile case 4: lengths at and beyond what a message can carry.
