@@ -257,6 +257,11 @@ public:
     client& operator=(client&&) noexcept;
     ~client();
 
+    /// The server cut this client off (DisconnectNamedPipe): every call on it fails with
+    /// ERROR_PIPE_NOT_CONNECTED from now on. (A server that closed instead leaves its data to be
+    /// read, then ERROR_BROKEN_PIPE.) Safe to call from any thread, during I/O too.
+    bool disconnected() const noexcept;
+
 private:
     client() noexcept;
 };

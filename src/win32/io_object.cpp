@@ -93,6 +93,10 @@ named_pipe_object::named_pipe_object(server_instance server, pipe_direction dire
 named_pipe_object::named_pipe_object(client c, bool can_write_attributes)
     : client_(std::move(c)), may_set_state_(can_write_attributes) {}
 
+bool named_pipe_object::signaled() const noexcept {
+    return io_object::signaled() && !(client_ && client_->disconnected());
+}
+
 pipe_end_base& named_pipe_object::end() noexcept {
     if (server_) return *server_;
     return *client_;

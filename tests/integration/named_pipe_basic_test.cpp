@@ -287,6 +287,23 @@ TEST_F(basic, DisconnectDiscardsUnreadDataAndClientGetsNotConnected) {
     EXPECT_EQ(open_ec, win32_error::pipe_busy) << "a disconnected instance does not listen";
 }
 
+TEST_F(basic, ClientKnowsWhetherItsServerDisconnectedIt) {
+    std::optional<server_instance> s = server_instance::create(pipe_name("cut"));
+    auto c = client::open(pipe_name("cut"));
+    s->connect();
+    EXPECT_FALSE(c.disconnected());
+    s->disconnect();
+    EXPECT_TRUE(c.disconnected());
+    std::thread listening([&] { s->connect(); });
+    ASSERT_TRUE(eventually([&] { return query_pipe(pipe_name("cut")).instances[0].state == instance_state::listening; }));
+    auto next = client::open(pipe_name("cut")); // the same instance's next client is not cut off
+    listening.join();
+    EXPECT_FALSE(next.disconnected());
+    EXPECT_TRUE(c.disconnected());
+    s.reset();
+    EXPECT_FALSE(next.disconnected()) << "a server that closed did not disconnect its client";
+}
+
 TEST_F(basic, ClientCloseLeavesDataThenBrokenPipeAndNoData) {
     auto s = server_instance::create(pipe_name("close"));
     {
