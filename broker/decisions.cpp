@@ -66,7 +66,8 @@ const pipe_entry* pipe_of_handle(const std::string& spelled, std::uint64_t id, c
 }
 
 /// Another instance of `pipe`: the caller needs FILE_CREATE_PIPE_INSTANCE on it, which write
-/// access does not imply in npipe, and must ask for what the pipe is.
+/// access does not imply in npipe, and room under the pipe's limit, and must ask for the pipe's
+/// direction.
 std::optional<refusal> check_another_instance(const identity& who, const protocol::create_instance_request& req,
                                               const pipe_entry& pipe) {
     auto check = access_check(pipe.security, access_identity_of(who), rights::FILE_CREATE_PIPE_INSTANCE);
@@ -80,14 +81,23 @@ std::optional<refusal> check_another_instance(const identity& who, const protoco
     if (req.reregister && req.pipe_id != 0 && req.pipe_id != pipe.id)
         return refuse(win32_error::access_denied, event_id::squatting_attempt,
                       "an instance of another pipe of this name came back after a restart", true);
-    // FILE_FLAG_FIRST_PIPE_INSTANCE, or an instance that disagrees with the pipe. (An instance
-    // coming back after a restart was not the first one, whatever it asked then.)
+    // In NPFS's order (Wine's ntdll test_pipe_local_info, run on Windows, sees a full pipe
+    // refuse an instance that also asks FILE_CREATE and another direction: busy): the pipe's
+    // limit first - its own, as the first instance set it, whatever this one asks for.
+    if (pipe.full()) return refuse(win32_error::pipe_busy, event_id::create_denied, "all instances exist");
+    // FILE_FLAG_FIRST_PIPE_INSTANCE. (An instance coming back after a restart was not the first
+    // one, whatever it asked then.)
     if (req.first_instance && !req.reregister)
         return refuse(win32_error::access_denied, event_id::create_denied, "FILE_FLAG_FIRST_PIPE_INSTANCE and the pipe exists");
-    if (req.direction != pipe.direction || req.type != pipe.type || req.max_instances != pipe.max_instances)
-        return refuse(win32_error::access_denied, event_id::create_denied,
-                      "direction, type or instance limit differ from the pipe's");
-    if (pipe.full()) return refuse(win32_error::pipe_busy, event_id::create_denied, "all instances exist");
+    // Only the direction must agree (Wine's kernel32 test_CreateNamedPipe_instances_must_match,
+    // run on Windows); another type, limit, buffer size or timeout is taken, and the pipe's type,
+    // limit and timeout stay.
+    if (req.direction != pipe.direction)
+        return refuse(win32_error::access_denied, event_id::create_denied, "the direction differs from the pipe's");
+    // The instance is of the pipe's type: message read mode needs a message pipe, as for the
+    // first instance and SetNamedPipeHandleState.
+    if (req.message_read_mode && pipe.type != 1)
+        return refuse(win32_error::invalid_parameter, 0, "message read mode on a byte pipe");
     return std::nullopt;
 }
 

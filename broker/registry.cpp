@@ -91,6 +91,8 @@ protocol::pipe_record registry::record(const pipe_entry& p) const {
         bool has_client = i->state == instance_state::connected || i->state == instance_state::closing;
         ir.client_pid = has_client ? i->client_pid : 0;
         ir.client_uid = has_client ? i->client_uid : 0xFFFFFFFF;
+        ir.out_buffer_size = i->out_buffer_size;
+        ir.in_buffer_size = i->in_buffer_size;
         r.instances.push_back(ir);
     }
     return r;

@@ -31,6 +31,10 @@ struct instance {
     instance_state state = instance_state::listening;
     pid_t server_pid = 0;
     std::uint64_t server_start = 0; // when the server process started (names it for good)
+    // Each instance's own, as its server asked (Windows keeps the quotas per instance); its
+    // clients are told these.
+    std::uint32_t out_buffer_size = 0;
+    std::uint32_t in_buffer_size = 0;
     uid_t server_uid = 0;
     std::uint64_t generation = 0; // connections served so far; the current one's number
     pid_t client_pid = 0;
@@ -52,12 +56,15 @@ struct pipe_entry {
     std::uint64_t id = 0;     // random, never reused; kept across broker restarts
     std::string key;          // canonical (upper-cased) NAME
     std::string display_name; // full name as the first creator spelled it
+    // As the first instance made the pipe: a further instance may ask for another type, limit
+    // or timeout and gets these (Windows keeps them in the pipe, Wine too); only a different
+    // direction is refused.
     std::uint8_t direction = 3;
     std::uint8_t type = 0;
     std::uint16_t max_instances = 255;
-    std::uint32_t out_buffer_size = 0;
-    std::uint32_t in_buffer_size = 0;
     std::uint32_t default_timeout_ms = 0;
+    std::uint32_t out_buffer_size = 0; // the sizes the first instance asked for (npipe info shows them)
+    std::uint32_t in_buffer_size = 0;
     bool reject_remote = false;
     uid_t owner_uid = 0;
     security_descriptor security; // checked on every open and every new instance

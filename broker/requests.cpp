@@ -102,7 +102,9 @@ bool broker::on_create(connection& c, protocol::frame& f) {
     nlohmann::json trigger = e;
     emit(std::move(e), c.peer.uid, std::nullopt);
     emit_alerts(trigger, hits, false, c.peer.uid, std::nullopt);
-    connections_.reply(c, protocol::encode(protocol::created_reply{inst.id, inst.pipe->id, ::getpid(), self_start_}));
+    const pipe_entry& pipe = *inst.pipe;
+    connections_.reply(c, protocol::encode(protocol::created_reply{inst.id, pipe.id, ::getpid(), self_start_, pipe.type,
+                                                                   pipe.max_instances, pipe.default_timeout_ms}));
     if (inst.state == instance_state::listening) instance_listening(*inst.pipe);
     return true;
 }
@@ -132,6 +134,8 @@ instance& broker::add_instance(connection& c, const protocol::create_instance_re
     inst.server_pid = c.peer.pid;
     inst.server_start = c.peer_start;
     inst.server_uid = c.peer.uid;
+    inst.out_buffer_size = req.out_buffer_size;
+    inst.in_buffer_size = req.in_buffer_size;
     inst.page = std::move(page);
     c.instance_id = inst.id;
     connections_.make_link(c);
@@ -222,8 +226,8 @@ bool broker::connect_client(connection& c, const protocol::open_request& req, co
     ok.type = pipe.type;
     ok.direction = pipe.direction;
     ok.max_instances = pipe.max_instances;
-    ok.out_buffer_size = pipe.out_buffer_size;
-    ok.in_buffer_size = pipe.in_buffer_size;
+    ok.out_buffer_size = inst.out_buffer_size; // this instance's, not the pipe's first
+    ok.in_buffer_size = inst.in_buffer_size;
     ok.generation = inst.generation;
     ok.pipe_id = pipe.id;
     ok.granted_access = d.granted;

@@ -52,7 +52,8 @@ int main(int argc, char** argv) {
     create_instance_request create{.name = "\\\\.\\pipe\\seed", .direction = 3, .type = 1, .reject_remote = true,
                                    .first_instance = true, .max_instances = 4, .out_buffer_size = 4096,
                                    .in_buffer_size = 4096, .default_timeout_ms = 50,
-                                   .sddl = "O:S-1-22-1-1000D:P(A;;FA;;;S-1-22-1-1000)(A;;FR;;;WD)"};
+                                   .sddl = "O:S-1-22-1-1000D:P(A;;FA;;;S-1-22-1-1000)(A;;FR;;;WD)",
+                                   .message_read_mode = true};
     open_request open{.name = "\\\\.\\pipe\\seed", .read = true, .write = false, .desired_access = 0x80000000};
     wait_request wait{.name = "\\\\.\\pipe\\seed", .timeout_ms = 0xFFFFFFFF};
     name_request query{.name = "\\\\.\\pipe\\Stra\xC3\x9F" "e"};
@@ -62,7 +63,7 @@ int main(int argc, char** argv) {
     reregister.generation = 9;
     reregister.pipe_id = 0x1122334455667788;
     created_reply created{.instance_id = 0x0102030405060708, .pipe_id = 0x1122334455667788, .broker_pid = 4000,
-                          .broker_start = 123456};
+                          .broker_start = 123456, .type = 1, .max_instances = 4, .default_timeout_ms = 50};
     get_security_request get_sd{.name = "\\\\.\\pipe\\seed", .pipe_id = 0x1122334455667788};
     set_security_request set_sd{.name = "\\\\.\\pipe\\seed", .pipe_id = 0x1122334455667788, .parts = 4,
                                 .sddl = "D:P(A;;FA;;;S-1-22-1-1000)(D;;FW;;;AN)"};
@@ -78,7 +79,7 @@ int main(int argc, char** argv) {
                           .owner_uid = 1000, .default_timeout_ms = 50});
     list.pipes.push_back({.name = "\\\\.\\pipe\\b", .type = 1, .direction = 1, .max_instances = 2,
                           .owner_uid = 1000, .out_buffer_size = 512, .in_buffer_size = 512, .reject_remote = true,
-                          .instances = {{1, 4242, 4243, 1000, 1000}, {0, 4242, 0, 0xFFFFFFFF, 0}},
+                          .instances = {{1, 4242, 4243, 1000, 1000, 512, 512}, {0, 4242, 0, 0xFFFFFFFF, 0, 0, 4096}},
                           .owner_sid = "S-1-22-1-1000", .sddl = "O:S-1-22-1-1000D:(A;;FA;;;S-1-22-1-1000)"});
     broker_status_reply status{.pid = 4000, .uid = 1000, .system_scope = false, .runtime_dir = "/run/user/1000/npipe",
                                .protocol_version = version, .uptime = std::chrono::seconds(3600), .pipes = 2,

@@ -53,7 +53,13 @@ void anonymous_pipe_end::close() noexcept { os::fd{std::exchange(fd_, -1)}; }
 
 std::size_t anonymous_pipe_end::read(std::span<std::byte> buffer, std::error_code& ec) noexcept {
     ec = check_end(fd_, role_, pipe_end_role::read);
-    if (ec || buffer.empty()) return 0;
+    if (ec) return 0;
+    if (buffer.empty()) { // as ReadFile: wait for data without taking any; the end is an error
+        auto ahead = os::look_ahead(fd_, true);
+        if (!ahead) ec = to_win32(ahead.error);
+        else if (ahead.value == os::stream_ahead::end) ec = win32(win32_error::broken_pipe);
+        return 0;
+    }
     for (;;) {
         auto r = os::read_some(fd_, buffer.data(), buffer.size());
         if (r) {

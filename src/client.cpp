@@ -155,6 +155,11 @@ client client::open(std::string_view name, const client_options& o, std::error_c
     return {};
 }
 
+bool client::disconnected() const noexcept {
+    auto* c = static_cast<const detail::client_impl*>(channel_.get());
+    return c && c->disconnected_by_server();
+}
+
 // ---- WaitNamedPipe, CallNamedPipe ---------------------------------------------------------------
 
 void wait_named_pipe(std::string_view name, std::chrono::milliseconds timeout, const endpoint& where) {

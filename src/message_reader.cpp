@@ -170,7 +170,7 @@ step_result read_op::step_message() noexcept {
 }
 
 step_result read_op::step_messages_as_bytes() noexcept {
-    if (buf_.empty()) return finish({}, 0); // Windows: TRUE, 0 bytes, nothing consumed
+    if (buf_.empty()) return step_zero_bytes_across_messages();
     read_cursor& c = s_.cursor;
     std::error_code ec;
     while (got_ < buf_.size()) {
@@ -199,6 +199,21 @@ step_result read_op::step_messages_as_bytes() noexcept {
         return finish(ec, 0);
     }
     return finish({}, got_);
+}
+
+step_result read_op::step_zero_bytes_across_messages() noexcept {
+    // Windows: a zero-byte read in byte read mode waits for a message, takes nothing of one
+    // with data (TRUE, 0 bytes), takes a zero-length one whole (it is a read of its own), and
+    // reports the end of the pipe as every read does.
+    read_cursor& c = s_.cursor;
+    if (c.in_message) return finish({}, 0); // the rest of a message waits
+    std::error_code ec;
+    took t = take_header(s_, ec); // the header only: the payload stays for the next read
+    if (t == took::would_block) return nothing_yet();
+    if (t == took::ended) return finish_ended();
+    if (t == took::failed) return finish(ec, 0);
+    if (c.left == 0) c.in_message = false;
+    return finish({}, 0);
 }
 
 void read_op::cancel() noexcept {

@@ -77,6 +77,7 @@ private:
     step_result step_bytes() noexcept;
     step_result step_message() noexcept;
     step_result step_messages_as_bytes() noexcept;
+    step_result step_zero_bytes_across_messages() noexcept;
     step_result nothing_yet() noexcept; ///< nothing there: wait, or ERROR_NO_DATA
     step_result finish_ended() noexcept;
 

@@ -67,22 +67,29 @@ std::unique_ptr<detail::server_impl> detail::create_instance(std::string_view na
     req.default_timeout_ms = static_cast<std::uint32_t>(o.default_timeout.count());
     req.sddl = o.sddl;
     req.windows_default_acl = o.windows_default_acl;
+    req.message_read_mode = o.read_mode == read_mode::message;
     int page_fd = page.value.descriptor();
     protocol::created_reply created;
     // The connection stays as the instance's link.
     os::fd link = broker_call(o.endpoint, broker_access::create, req, created, ec,
                                       {.send_fds = std::span<const int>(&page_fd, 1)});
     if (ec) return {};
+    // A further instance is of the pipe's type, under its limit and timeout, whatever it asked
+    // for (as on Windows): from here on it is what the broker says, and it registers again as
+    // that after a broker restart.
+    req.type = created.type;
+    req.max_instances = created.max_instances;
+    req.default_timeout_ms = created.default_timeout_ms;
 
     auto impl = std::make_unique<server_impl>();
     impl->name = parsed->full();
     impl->where = o.endpoint;
     impl->end = pipe_end::server;
-    impl->type = o.type;
+    impl->type = created.type == 1 ? pipe_type::message : pipe_type::byte;
     impl->direction = o.direction;
     impl->out_buffer_size = o.out_buffer_size;
     impl->in_buffer_size = o.in_buffer_size;
-    impl->max_instances = o.max_instances;
+    impl->max_instances = created.max_instances;
     impl->can_read = (static_cast<unsigned>(o.direction) & 1) != 0;  // inbound: the server reads
     impl->can_write = (static_cast<unsigned>(o.direction) & 2) != 0; // outbound: the server writes
     impl->server_pid = ::getpid();

@@ -34,7 +34,8 @@ public:
     ~anonymous_pipe_end();
 
     /// ReadFile: blocks until at least one byte; ERROR_BROKEN_PIPE once the write end is closed
-    /// and everything was read. ERROR_ACCESS_DENIED on a write end.
+    /// and everything was read. An empty buffer waits the same way and takes nothing (0 bytes,
+    /// or ERROR_BROKEN_PIPE at the end). ERROR_ACCESS_DENIED on a write end.
     std::size_t read(std::span<std::byte> buffer);
     std::size_t read(std::span<std::byte> buffer, std::error_code& ec) noexcept;
 

@@ -40,7 +40,9 @@ pipe_channel* channel_of(pipe_end_base& end) noexcept;
 // that header to call security() and set_security().
 struct security_descriptor;
 
-/// CreateNamedPipe's parameters.
+/// CreateNamedPipe's parameters. `type`, `max_instances` and `default_timeout` are the pipe's:
+/// they count when this instance makes the pipe, and a further instance gets the pipe's instead
+/// (as on Windows). The buffer sizes are each instance's own.
 struct server_options {
     pipe_direction direction = pipe_direction::duplex;
     bool first_instance = false; ///< FILE_FLAG_FIRST_PIPE_INSTANCE: fail if the pipe exists
@@ -200,11 +202,13 @@ protected:
 /// instance is open anywhere; the instance is closed when this object is destroyed.
 class NPIPE_API server_instance : public pipe_end_base {
 public:
-    /// CreateNamedPipe. Errors: ERROR_INVALID_NAME, ERROR_INVALID_PARAMETER (max_instances 0 or
-    /// > 255, message read mode on a byte pipe), ERROR_ACCESS_DENIED (first_instance and the
-    /// pipe exists; type, direction or max_instances differ from the existing pipe's),
-    /// ERROR_PIPE_BUSY (instance limit reached), ERROR_SERVICE_NOT_ACTIVE (no broker and
-    /// autostart off).
+    /// CreateNamedPipe. A further instance of an existing pipe gets the pipe's type,
+    /// max_instances and default_timeout - the first instance's - whatever `options` asks for,
+    /// as on Windows (info() reports them); its buffer sizes are its own. Errors:
+    /// ERROR_INVALID_NAME, ERROR_INVALID_PARAMETER (max_instances 0 or > 255, message read mode
+    /// on a byte pipe - the existing pipe's type counts), ERROR_ACCESS_DENIED (first_instance and
+    /// the pipe exists; the direction differs from the existing pipe's), ERROR_PIPE_BUSY (the
+    /// pipe's instance limit reached), ERROR_SERVICE_NOT_ACTIVE (no broker and autostart off).
     static server_instance create(std::string_view name, const server_options& options = {});
     static server_instance create(std::string_view name, const server_options& options,
                                   std::error_code& ec) noexcept;
@@ -263,6 +267,11 @@ public:
     client(client&&) noexcept;
     client& operator=(client&&) noexcept;
     ~client();
+
+    /// The server cut this client off (DisconnectNamedPipe): every call on it fails with
+    /// ERROR_PIPE_NOT_CONNECTED from now on. (A server that closed instead leaves its data to be
+    /// read, then ERROR_BROKEN_PIPE.) Safe to call from any thread, during I/O too.
+    bool disconnected() const noexcept;
 
 private:
     client() noexcept;

@@ -26,6 +26,8 @@ struct instance_status {
     uid_t server_uid = 0; ///< kernel-attested, like the client's
     std::optional<pid_t> client_pid; ///< empty when no client is attached
     std::optional<uid_t> client_uid;
+    std::uint32_t out_buffer_size = 0; ///< the instance's own, as its server asked (its clients see these)
+    std::uint32_t in_buffer_size = 0;
 };
 
 /// One pipe in the namespace.
@@ -38,6 +40,9 @@ struct pipe_status {
     std::string owner_sid; ///< the owner as a SID (S-1-22-1-<uid>)
     std::string sddl;      ///< the pipe's security descriptor (npipe/security.hpp)
     bool remote = false;   ///< whether remote clients may open it
+    /// Type, direction, max_instances and default_timeout are the pipe's (its first instance
+    /// made them; a further instance that asks for others gets these). The buffer sizes are
+    /// those the instance that made the pipe asked for; each instance has its own.
     std::uint32_t out_buffer_size = 0;
     std::uint32_t in_buffer_size = 0;
     std::chrono::milliseconds default_timeout{0};

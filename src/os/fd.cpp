@@ -155,6 +155,16 @@ sys_result<int> readable_bytes(int raw) noexcept {
     return {n, {}};
 }
 
+sys_result<stream_ahead> look_ahead(int raw, bool block) noexcept {
+    auto ev = poll_one(raw, POLLIN, block ? -1 : 0);
+    if (!ev) return {stream_ahead::nothing, ev.error};
+    if (ev.value == 0) return {stream_ahead::nothing, {}};
+    // A hang-up with bytes still queued is data first: the end comes once they are read.
+    auto queued = readable_bytes(raw);
+    if ((ev.value & (POLLHUP | POLLERR)) && queued && queued.value == 0) return {stream_ahead::end, {}};
+    return {stream_ahead::data, {}};
+}
+
 sys_result<fd> dup_above(int raw, int lowest) noexcept {
     auto r = sys_call([&] { return ::fcntl(raw, F_DUPFD_CLOEXEC, lowest); });
     if (!r) return {fd{}, r.error};

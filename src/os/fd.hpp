@@ -111,6 +111,11 @@ std::error_code write_all_nosigpipe(int raw, const void* data, std::size_t size)
 /// Bytes that can be read now without blocking (FIONREAD).
 sys_result<int> readable_bytes(int raw) noexcept;
 
+/// What a zero-byte read of a pipe or stream finds, taking nothing: data waiting, the end (the
+/// writer has gone and nothing is left), or - only when `block` is false - nothing yet.
+enum class stream_ahead { data, end, nothing };
+sys_result<stream_ahead> look_ahead(int raw, bool block) noexcept;
+
 /// open(2) with O_CLOEXEC added.
 sys_result<fd> open_path(const char* path, int flags, unsigned mode) noexcept;
 

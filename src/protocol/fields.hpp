@@ -42,6 +42,8 @@ void fields(auto& f, maybe_const<instance_record> auto& r) {
     f.i32(r.client_pid);
     f.u32(r.client_uid);
     f.u32(r.server_uid);
+    f.u32(r.out_buffer_size);
+    f.u32(r.in_buffer_size);
 }
 
 void fields(auto& f, maybe_const<pipe_record> auto& p) {
@@ -79,6 +81,7 @@ void fields(auto& f, maybe_const<create_instance_request> auto& m) {
     f.u8(m.state);
     f.u64(m.generation);
     f.u64(m.pipe_id);
+    f.boolean(m.message_read_mode);
     f.check(m.state <= max_instance_state);
 }
 
@@ -139,6 +142,9 @@ void fields(auto& f, maybe_const<created_reply> auto& m) {
     f.u64(m.pipe_id);
     f.i32(m.broker_pid);
     f.u64(m.broker_start);
+    f.u8(m.type);
+    f.u16(m.max_instances);
+    f.u32(m.default_timeout_ms);
 }
 
 constexpr message_type type_of(const opened_reply&) noexcept { return message_type::opened; }

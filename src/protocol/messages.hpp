@@ -42,8 +42,9 @@ namespace npipe::protocol {
 
 inline constexpr std::uint16_t magic = 0x504E; // "NP"
 // 2: security descriptors, SQOS, identities; 3: pipe ids, re-registration, security changes;
-// 4: the descriptor-bytes limit in the status
-inline constexpr std::uint8_t version = 4;
+// 4: the descriptor-bytes limit in the status; 5: a further instance takes the pipe's type,
+// limit and timeout (created_reply says them), buffer sizes are each instance's own
+inline constexpr std::uint8_t version = 5;
 inline constexpr std::size_t header_size = 8;
 inline constexpr std::size_t max_request_body = 64 * 1024;
 inline constexpr std::size_t max_reply_body = 16 * 1024 * 1024;
@@ -109,6 +110,7 @@ struct create_instance_request {
     std::uint8_t state = 0;       // npipe::instance_state
     std::uint64_t generation = 0; // connections the instance has served
     std::uint64_t pipe_id = 0;    // the pipe the instance belonged to
+    bool message_read_mode = false; // the instance reads messages (a byte pipe refuses it)
 
     friend bool operator==(const create_instance_request&, const create_instance_request&) = default;
 };
@@ -118,6 +120,11 @@ struct created_reply {
     std::uint64_t pipe_id = 0; // random, unique, kept across broker restarts
     std::int32_t broker_pid = 0;      // who answered: a server re-registers when this process is gone
     std::uint64_t broker_start = 0;   // its start time (pid + start time name one process for good)
+    // What the pipe is, as its first instance made it: a further instance that asked for
+    // another type, limit or default timeout has these (as on Windows), not its own.
+    std::uint8_t type = 0;
+    std::uint16_t max_instances = 0;
+    std::uint32_t default_timeout_ms = 0;
 
     friend bool operator==(const created_reply&, const created_reply&) = default;
 };
@@ -251,6 +258,8 @@ struct instance_record {
     std::int32_t client_pid = 0;       // 0 = none
     std::uint32_t client_uid = 0xFFFFFFFF; // = none
     std::uint32_t server_uid = 0;
+    std::uint32_t out_buffer_size = 0; // each instance's own, as its server asked
+    std::uint32_t in_buffer_size = 0;
 
     friend bool operator==(const instance_record&, const instance_record&) = default;
 };
@@ -261,7 +270,7 @@ struct pipe_record {
     std::uint8_t direction = 3;
     std::uint16_t max_instances = 0;
     std::uint32_t owner_uid = 0;
-    std::uint32_t out_buffer_size = 0;
+    std::uint32_t out_buffer_size = 0; // the instance that made the pipe asked for these
     std::uint32_t in_buffer_size = 0;
     std::uint32_t default_timeout_ms = 0;
     bool reject_remote = false;

@@ -72,12 +72,10 @@ namespace {
 /// A zero-byte ReadFile on a pipe descriptor: waits (PIPE_WAIT) until data or the end is there,
 /// takes nothing, and reports the end as ERROR_BROKEN_PIPE, as Windows does.
 io_result zero_byte_read(int fd, bool block) noexcept {
-    auto ev = os::poll_one(fd, POLLIN, block ? -1 : 0);
-    if (!ev) return {code(ev.error), 0};
-    if (ev.value == 0) return {ERROR_NO_DATA, 0}; // PIPE_NOWAIT and nothing there
-    auto queued = os::readable_bytes(fd);
-    if ((ev.value & (POLLHUP | POLLERR)) && queued && queued.value == 0) return {ERROR_BROKEN_PIPE, 0};
-    return {0, 0};
+    auto ahead = os::look_ahead(fd, block);
+    if (!ahead) return {code(ahead.error), 0};
+    if (ahead.value == os::stream_ahead::nothing) return {ERROR_NO_DATA, 0}; // PIPE_NOWAIT and nothing there
+    return {ahead.value == os::stream_ahead::end ? DWORD{ERROR_BROKEN_PIPE} : DWORD{0}, 0};
 }
 
 /// A zero-byte WriteFile: nothing to send, but a pipe whose reader has gone is ERROR_NO_DATA.
@@ -96,6 +94,10 @@ named_pipe_object::named_pipe_object(server_instance server, pipe_direction dire
 
 named_pipe_object::named_pipe_object(client c, bool can_write_attributes)
     : client_(std::move(c)), may_set_state_(can_write_attributes) {}
+
+bool named_pipe_object::signaled() const noexcept {
+    return io_object::signaled() && !(client_ && client_->disconnected());
+}
 
 pipe_end_base& named_pipe_object::end() noexcept {
     if (server_) return *server_;
@@ -244,9 +246,7 @@ io_result anonymous_pipe_object::read(void* buffer, DWORD size) {
         if (!ev) return {code(ev.error), 0};
         if (ev.value == 0) return {ERROR_NO_DATA, 0};
     }
-    if (size == 0 && end_.role() == pipe_end_role::read)
-        return zero_byte_read(end_.native_handle(), !nowait_.load());
-    std::error_code ec;
+    std::error_code ec; // a zero-byte read too: the C++ end waits for data or the end
     auto n = end_.read(bytes(buffer, size), ec);
     return {code(ec), static_cast<DWORD>(n)};
 }

@@ -110,6 +110,10 @@ public:
     named_pipe_object(server_instance server, pipe_direction direction);
     named_pipe_object(client c, bool can_write_attributes);
     object_kind kind() const noexcept override { return object_kind::named_pipe; }
+    /// A client end whose server disconnected it is not signaled, for good: none of its calls
+    /// can succeed again (Wine's test_DisconnectNamedPipe, run on Windows, waits on such a
+    /// handle and gets WAIT_TIMEOUT).
+    bool signaled() const noexcept override;
 
     io_result read(void* buffer, DWORD size) override;
     io_result write(const void* data, DWORD size) override;

@@ -257,9 +257,10 @@ class CliTest(unittest.TestCase):
         self.assertEqual((p["max_instances"], p["current_instances"]), (3, 1))
         self.assertEqual(p["owner_uid"], os.getuid())
         self.assertEqual(p["default_timeout_ms"], 250)
+        buffers = {"out_buffer_size": p["out_buffer_size"], "in_buffer_size": p["in_buffer_size"]}
         self.assertEqual(p["instances"], [{"state": "listening", "server_pid": server.pid, "server_uid": os.getuid(),
                                            "client_pid": None,
-                                           "client_uid": None}])
+                                           "client_uid": None, **buffers}])
 
         # A client attached: its instance is connected, and serve adds a listening one.
         client = self.start("connect", "status", "--message", stdin=subprocess.PIPE)
@@ -274,7 +275,7 @@ class CliTest(unittest.TestCase):
         self.assertEqual(p["current_instances"], 2)
         connected = [i for i in p["instances"] if i["state"] == "connected"][0]
         self.assertEqual(connected, {"state": "connected", "server_pid": server.pid, "server_uid": os.getuid(), "client_pid": client.pid,
-                                     "client_uid": os.getuid()})
+                                     "client_uid": os.getuid(), **buffers})
 
         r = self.npipe("list", "--json")
         self.assertEqual(r.returncode, 0, r.stderr)
@@ -295,6 +296,18 @@ class CliTest(unittest.TestCase):
         self.assertIn("message", r.stdout.decode())
 
         self.assertEqual(self.finish(client, b"bye"), (0, b"bye"), self.stderr_of(client))
+
+    def test_a_server_of_another_type_joins_the_pipe_as_its_type(self):
+        # Windows takes a further instance of another type or limit and keeps the pipe's: a byte
+        # server joins a message pipe with a message instance.
+        first = self.serve("mixed", "--echo", "--message", "--instances", "4")
+        second = self.start("serve", "mixed", "--echo", "--instances", "2")
+        p = self.wait_until(lambda: (lambda q: q if len({i["server_pid"] for i in q["instances"]}) == 2 else None)(
+            self.info("mixed")), "an instance of each server")
+        self.assertEqual((p["type"], p["max_instances"]), ("message", 4))
+        self.assertEqual(second.poll(), None, self.stderr_of(second))
+        self.assertEqual(self.stop(second), 0, self.stderr_of(second))
+        self.assertEqual(self.stop(first), 0, self.stderr_of(first))
 
     def test_info_errors(self):
         r = self.npipe("info", "missing")

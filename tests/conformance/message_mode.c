@@ -145,6 +145,117 @@ TEST(zero_byte_read_does_not_consume_a_message) {
     CloseHandle(s);
 }
 
+/* Once the server has closed and everything is read, a zero-byte read fails with
+ * ERROR_BROKEN_PIPE in either read mode, as any read does (Wine's kernel32 test_CloseHandle, run
+ * on Windows); before that, it takes nothing. */
+TEST(zero_byte_read_after_server_closed_is_broken_pipe) {
+    HANDLE s, c;
+    make_pair("zeroclosed", PIPE_TYPE_MESSAGE, &s, &c); /* the client reads in byte read mode */
+    write_all(s, "Hello", 5);
+    CHECK_OK(CloseHandle(s));
+    char buf[16];
+    DWORD n = 99;
+    CHECK_OK(ReadFile(c, buf, 0, &n, NULL));
+    CHECK_EQ(n, 0);
+    CHECK_OK(ReadFile(c, buf, sizeof buf, &n, NULL));
+    CHECK_EQ(n, 5);
+    n = 99;
+    CHECK_FAILS(ReadFile(c, buf, 0, &n, NULL), ERROR_BROKEN_PIPE);
+    CHECK_EQ(n, 0);
+    DWORD mode = PIPE_READMODE_MESSAGE;
+    CHECK_OK(SetNamedPipeHandleState(c, &mode, NULL, NULL));
+    CHECK_FAILS(ReadFile(c, buf, 0, &n, NULL), ERROR_BROKEN_PIPE);
+    CloseHandle(c);
+}
+
+TEST(zero_byte_read_after_server_closed_is_broken_pipe_in_message_read_mode) {
+    HANDLE s, c;
+    message_pair("zeroclosedmsg", &s, &c);
+    write_all(s, "one", 3);
+    CHECK_OK(CloseHandle(s));
+    char buf[16];
+    DWORD n = 99;
+    CHECK_FAILS(ReadFile(c, buf, 0, &n, NULL), ERROR_MORE_DATA);
+    CHECK_OK(ReadFile(c, buf, sizeof buf, &n, NULL));
+    CHECK_EQ(n, 3);
+    n = 99;
+    CHECK_FAILS(ReadFile(c, buf, 0, &n, NULL), ERROR_BROKEN_PIPE);
+    CHECK_EQ(n, 0);
+    CloseHandle(c);
+}
+
+/* A zero-length message is taken by any read, a zero-byte one too (Wine's test_blocking_rw,
+ * run on Windows: a zero-length write completes one pending zero-byte read, and a one-byte read
+ * queued behind it waits for the next message). */
+static void zero_byte_read_takes_an_empty_message(const char* tag, DWORD read_mode) {
+    HANDLE s, c;
+    make_pair(tag, PIPE_TYPE_MESSAGE | PIPE_READMODE_MESSAGE, &s, &c);
+    REQUIRE_OK(SetNamedPipeHandleState(c, &read_mode, NULL, NULL));
+    write_all(s, "", 0);
+    write_all(s, "x", 1);
+    wait_for_bytes(c, 1);
+    char buf[16];
+    DWORD n = 99;
+    CHECK_OK(ReadFile(c, buf, 0, &n, NULL));
+    CHECK_EQ(n, 0);
+    CHECK_OK(ReadFile(c, buf, sizeof buf, &n, NULL));
+    CHECK_EQ(n, 1);
+    CHECK_EQ(buf[0], 'x');
+    CloseHandle(c);
+    CloseHandle(s);
+}
+
+TEST(zero_byte_read_takes_an_empty_message_in_byte_read_mode) {
+    zero_byte_read_takes_an_empty_message("zeroemptyb", PIPE_READMODE_BYTE);
+}
+
+TEST(zero_byte_read_takes_an_empty_message_in_message_read_mode) {
+    zero_byte_read_takes_an_empty_message("zeroemptym", PIPE_READMODE_MESSAGE);
+}
+
+struct zero_read_args {
+    HANDLE h;
+    BOOL ok;
+    DWORD n;
+    DWORD err;
+};
+
+static DWORD WINAPI zero_read_thread(LPVOID p) {
+    struct zero_read_args* a = p;
+    char buf[1];
+    a->ok = ReadFile(a->h, buf, 0, &a->n, NULL);
+    a->err = GetLastError();
+    return 0;
+}
+
+/* On an empty pipe a zero-byte read waits for something to arrive (Wine's test_blocking_rw:
+ * "pipe is empty, the next read will block"), then returns without taking it; the server
+ * closing ends it with ERROR_BROKEN_PIPE. */
+TEST(zero_byte_read_in_byte_read_mode_waits_for_a_message) {
+    HANDLE s, c;
+    make_pair("zerowait", PIPE_TYPE_MESSAGE, &s, &c);
+    struct zero_read_args a = {c, FALSE, 99, 0};
+    HANDLE t = start_thread(zero_read_thread, &a);
+    REQUIRE(wait_until_busy(c, 5000));
+    write_all(s, "go", 2);
+    CHECK_EQ(join_thread(t), 0);
+    CHECK(a.ok);
+    CHECK_EQ(a.n, 0);
+    DWORD avail = 0;
+    CHECK_OK(PeekNamedPipe(c, NULL, 0, NULL, &avail, NULL));
+    CHECK_EQ(avail, 2);
+    char buf[4];
+    read_exact(c, buf, 2);
+    struct zero_read_args b = {c, TRUE, 99, 0};
+    t = start_thread(zero_read_thread, &b);
+    REQUIRE(wait_until_busy(c, 5000));
+    CHECK_OK(CloseHandle(s));
+    CHECK_EQ(join_thread(t), 0);
+    CHECK_EQ(b.ok, FALSE);
+    CHECK_EQ(b.err, ERROR_BROKEN_PIPE);
+    CloseHandle(c);
+}
+
 TEST(message_read_mode_on_byte_pipe_is_invalid_parameter) {
     HANDLE s, c;
     make_pair("msgonbyte", PIPE_TYPE_BYTE, &s, &c);
@@ -257,6 +368,11 @@ TEST_TABLE{
     TEST_ENTRY(zero_length_message_in_message_read_mode),
     TEST_ENTRY(zero_length_message_in_byte_read_mode_is_consumed),
     TEST_ENTRY(zero_byte_read_does_not_consume_a_message),
+    TEST_ENTRY(zero_byte_read_after_server_closed_is_broken_pipe),
+    TEST_ENTRY(zero_byte_read_after_server_closed_is_broken_pipe_in_message_read_mode),
+    TEST_ENTRY(zero_byte_read_takes_an_empty_message_in_byte_read_mode),
+    TEST_ENTRY(zero_byte_read_takes_an_empty_message_in_message_read_mode),
+    TEST_ENTRY(zero_byte_read_in_byte_read_mode_waits_for_a_message),
     TEST_ENTRY(message_read_mode_on_byte_pipe_is_invalid_parameter),
     TEST_ENTRY(read_mode_switches_back_and_forth),
     TEST_ENTRY(message_larger_than_buffer_arrives_whole),

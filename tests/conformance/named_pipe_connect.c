@@ -104,6 +104,41 @@ TEST(disconnect_discards_data_and_client_io_is_not_connected) {
     CloseHandle(s);
 }
 
+/* Wine's kernel32 test_DisconnectNamedPipe, run on Windows: once the server has disconnected
+ * it, the client's handle is not signaled. Nothing can make it signaled again: every call on it
+ * fails from then on. */
+TEST(client_handle_is_not_signaled_after_the_server_disconnects) {
+    HANDLE s, c;
+    make_pair("discsignal", PIPE_TYPE_BYTE, &s, &c);
+    write_all(c, "x", 1);
+    CHECK_EQ(WaitForSingleObject(c, 0), WAIT_OBJECT_0);
+    CHECK_OK(DisconnectNamedPipe(s));
+    CHECK_EQ(WaitForSingleObject(c, 0), WAIT_TIMEOUT);
+    CHECK_EQ(WaitForSingleObject(c, 30), WAIT_TIMEOUT);
+    char buf[4];
+    DWORD n;
+    CHECK_FAILS(ReadFile(c, buf, sizeof buf, &n, NULL), ERROR_PIPE_NOT_CONNECTED);
+    CHECK_EQ(WaitForSingleObject(c, 0), WAIT_TIMEOUT);
+    HANDLE both[2] = {c, s};
+    CHECK_EQ(WaitForMultipleObjects(2, both, TRUE, 0), WAIT_TIMEOUT);
+    CloseHandle(c);
+    CloseHandle(s);
+}
+
+/* A server that closes (rather than disconnects) leaves its data to be read: the client's
+ * handle stays signaled. */
+TEST(client_handle_stays_signaled_after_the_server_closes) {
+    HANDLE s, c;
+    make_pair("closesignal", PIPE_TYPE_BYTE, &s, &c);
+    write_all(s, "x", 1);
+    CHECK_OK(CloseHandle(s));
+    CHECK_EQ(WaitForSingleObject(c, 0), WAIT_OBJECT_0);
+    char buf[4];
+    read_exact(c, buf, 1);
+    CHECK_EQ(WaitForSingleObject(c, 0), WAIT_OBJECT_0);
+    CloseHandle(c);
+}
+
 TEST(io_on_listening_server_is_pipe_listening) {
     char name[128];
     HANDLE s = make_server(pipe_name(name, "listening"), PIPE_ACCESS_DUPLEX, PIPE_TYPE_BYTE, 1);
@@ -217,6 +252,8 @@ TEST_TABLE{
     TEST_ENTRY(disconnect_twice_is_pipe_not_connected),
     TEST_ENTRY(disconnect_in_closing_state_succeeds),
     TEST_ENTRY(disconnect_discards_data_and_client_io_is_not_connected),
+    TEST_ENTRY(client_handle_is_not_signaled_after_the_server_disconnects),
+    TEST_ENTRY(client_handle_stays_signaled_after_the_server_closes),
     TEST_ENTRY(io_on_listening_server_is_pipe_listening),
     TEST_ENTRY(disconnect_then_connect_serves_a_new_client),
     TEST_ENTRY(server_close_while_client_connected),

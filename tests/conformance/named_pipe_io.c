@@ -83,6 +83,27 @@ TEST(zero_length_write_on_byte_pipe_leaves_nothing) {
     CloseHandle(s);
 }
 
+/* The end of the pipe is reported by every read, a zero-byte one too (Wine's kernel32
+ * test_CloseHandle, run on Windows): while the closed server's data is unread, a zero-byte
+ * read succeeds and takes nothing; once it has all been read, ERROR_BROKEN_PIPE. */
+TEST(zero_byte_read_after_server_closed_is_broken_pipe) {
+    HANDLE s, c;
+    make_pair("zeroclosed", PIPE_TYPE_BYTE, &s, &c);
+    write_all(s, "tail", 4);
+    CHECK_OK(CloseHandle(s));
+    char buf[16];
+    DWORD n = 99;
+    CHECK_OK(ReadFile(c, buf, 0, &n, NULL));
+    CHECK_EQ(n, 0);
+    read_exact(c, buf, 4);
+    CHECK_MEM(buf, "tail", 4);
+    n = 99;
+    CHECK_FAILS(ReadFile(c, buf, 0, &n, NULL), ERROR_BROKEN_PIPE);
+    CHECK_EQ(n, 0);
+    CHECK_FAILS(ReadFile(c, NULL, 0, &n, NULL), ERROR_BROKEN_PIPE);
+    CloseHandle(c);
+}
+
 struct reader_args {
     HANDLE h;
     char buf[64];
@@ -355,6 +376,7 @@ TEST_TABLE{
     TEST_ENTRY(byte_read_returns_what_is_available_across_writes),
     TEST_ENTRY(byte_read_smaller_than_data_is_not_more_data),
     TEST_ENTRY(zero_length_write_on_byte_pipe_leaves_nothing),
+    TEST_ENTRY(zero_byte_read_after_server_closed_is_broken_pipe),
     TEST_ENTRY(blocking_read_waits_for_data_from_another_thread),
     TEST_ENTRY(blocking_read_fails_when_peer_closes),
     TEST_ENTRY(write_larger_than_buffer_blocks_until_drained),

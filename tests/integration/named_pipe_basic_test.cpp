@@ -71,11 +71,16 @@ TEST_F(basic, InstanceLimitGivesPipeBusyAndMismatchIsDenied) {
     EXPECT_EQ(ec, win32_error::pipe_busy);
     o.max_instances = 2;
     server_instance::create(pipe_name("one"), o, ec);
-    EXPECT_EQ(ec, win32_error::access_denied);
+    EXPECT_EQ(ec, win32_error::pipe_busy) << "the pipe's limit counts, not the new instance's";
     server_options first;
     first.first_instance = true;
-    server_instance::create(pipe_name("one"), first, ec);
+    auto two = server_instance::create(pipe_name("two"), first);
+    server_instance::create(pipe_name("two"), first, ec);
     EXPECT_EQ(ec, win32_error::access_denied);
+    server_options inbound;
+    inbound.direction = pipe_direction::inbound;
+    server_instance::create(pipe_name("two"), inbound, ec);
+    EXPECT_EQ(ec, win32_error::access_denied) << "only the direction must be the pipe's";
     server_options zero;
     zero.max_instances = 0;
     server_instance::create(pipe_name("zero"), zero, ec);
@@ -83,6 +88,61 @@ TEST_F(basic, InstanceLimitGivesPipeBusyAndMismatchIsDenied) {
     server_options bad_mode;
     bad_mode.read_mode = read_mode::message; // on a byte pipe
     server_instance::create(pipe_name("badmode"), bad_mode, ec);
+    EXPECT_EQ(ec, win32_error::invalid_parameter);
+}
+
+// As on Windows: a further instance may ask for another type, limit and timeout and gets the
+// pipe's; its buffer sizes are its own. Its server, its client and the namespace all say so.
+TEST_F(basic, FurtherInstanceTakesThePipesTypeLimitAndTimeout) {
+    server_options first = message_options();
+    first.max_instances = 4;
+    first.out_buffer_size = first.in_buffer_size = 4096;
+    first.default_timeout = 30ms;
+    auto s1 = server_instance::create(pipe_name("mixed"), first);
+    server_options other; // a byte pipe, another limit, its own sizes and timeout
+    other.max_instances = 2;
+    other.out_buffer_size = 100;
+    other.in_buffer_size = 200;
+    other.default_timeout = 5s;
+    auto s2 = server_instance::create(pipe_name("mixed"), other);
+    auto info = s2.info();
+    EXPECT_EQ(info.type, pipe_type::message);
+    EXPECT_EQ(info.max_instances, 4u);
+    EXPECT_EQ(info.out_buffer_size, 100u);
+    EXPECT_EQ(info.in_buffer_size, 200u);
+    auto c1 = client::open(pipe_name("mixed"));
+    auto c2 = client::open(pipe_name("mixed")); // s1 is taken: the second instance's client
+    EXPECT_EQ(c2.info().type, pipe_type::message);
+    EXPECT_EQ(c2.info().out_buffer_size, 100u);
+    EXPECT_EQ(c2.info().in_buffer_size, 200u);
+    EXPECT_EQ(c2.info().max_instances, 4u);
+    EXPECT_EQ(c1.info().out_buffer_size, 4096u);
+    // Messages, both ways, though s2 asked for bytes (it reads in byte read mode, as it asked).
+    c2.set_state(read_mode::message, std::nullopt);
+    s2.write(bytes("one"));
+    s2.write(bytes("two"));
+    std::byte buf[16];
+    auto r = c2.read(buf);
+    EXPECT_EQ(text({buf, r.bytes}), "one");
+    EXPECT_EQ(s2.state().read_mode, read_mode::byte);
+    s2.set_state(read_mode::message, std::nullopt);
+    auto listed = query_pipe(pipe_name("mixed"));
+    EXPECT_EQ(listed.type, pipe_type::message);
+    EXPECT_EQ(listed.max_instances, 4u);
+    EXPECT_EQ(listed.default_timeout, 30ms);
+    ASSERT_EQ(listed.instances.size(), 2u);
+    EXPECT_EQ(listed.instances[0].out_buffer_size, 4096u);
+    EXPECT_EQ(listed.instances[1].out_buffer_size, 100u);
+    EXPECT_EQ(listed.instances[1].in_buffer_size, 200u);
+    // Both instances busy: WaitNamedPipe's default is the pipe's 30 ms, not the 5 s asked for.
+    std::error_code ec;
+    auto start = std::chrono::steady_clock::now();
+    wait_named_pipe(pipe_name("mixed"), use_default_wait, {}, ec);
+    EXPECT_EQ(ec, win32_error::sem_timeout);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 4s);
+    // Message read mode on a byte pipe: refused, as for a first instance.
+    auto bytes_pipe = server_instance::create(pipe_name("bytes"));
+    server_instance::create(pipe_name("bytes"), message_options(), ec);
     EXPECT_EQ(ec, win32_error::invalid_parameter);
 }
 
@@ -287,6 +347,23 @@ TEST_F(basic, DisconnectDiscardsUnreadDataAndClientGetsNotConnected) {
     EXPECT_EQ(open_ec, win32_error::pipe_busy) << "a disconnected instance does not listen";
 }
 
+TEST_F(basic, ClientKnowsWhetherItsServerDisconnectedIt) {
+    std::optional<server_instance> s = server_instance::create(pipe_name("cut"));
+    auto c = client::open(pipe_name("cut"));
+    s->connect();
+    EXPECT_FALSE(c.disconnected());
+    s->disconnect();
+    EXPECT_TRUE(c.disconnected());
+    std::thread listening([&] { s->connect(); });
+    ASSERT_TRUE(eventually([&] { return query_pipe(pipe_name("cut")).instances[0].state == instance_state::listening; }));
+    auto next = client::open(pipe_name("cut")); // the same instance's next client is not cut off
+    listening.join();
+    EXPECT_FALSE(next.disconnected());
+    EXPECT_TRUE(c.disconnected());
+    s.reset();
+    EXPECT_FALSE(next.disconnected()) << "a server that closed did not disconnect its client";
+}
+
 TEST_F(basic, ClientCloseLeavesDataThenBrokenPipeAndNoData) {
     auto s = server_instance::create(pipe_name("close"));
     {
@@ -441,17 +518,44 @@ TEST_F(basic, ZeroByteReadInByteModeConsumesNothing) {
     server_options o;
     o.type = pipe_type::message;
     auto s = server_instance::create(pipe_name("zero-byte-mode"), o);
-    auto c = client::open(pipe_name("zero-byte-mode")); // byte read mode
+    client_options co;
+    co.wait_mode = wait_mode::nowait;
+    auto c = client::open(pipe_name("zero-byte-mode"), co); // byte read mode
     std::error_code ec;
-    auto r = c.read({}, ec); // nothing there yet: returns at once
+    c.read({}, ec); // nothing there yet: a waiting read would wait for a message
+    EXPECT_EQ(ec, win32_error::no_data);
+    s.write(bytes("kept"));
+    ASSERT_TRUE(eventually([&] { return c.peek({}).total_available == 4; }));
+    auto r = c.read({}, ec);
     EXPECT_FALSE(ec);
     EXPECT_EQ(r.bytes, 0u);
-    s.write(bytes("kept"));
-    r = c.read({}, ec);
-    EXPECT_FALSE(ec);
     std::byte buf[8];
     r = c.read(buf);
     EXPECT_EQ(text({buf, r.bytes}), "kept");
+}
+
+// The end of the pipe is reported by a zero-byte read as by any other, in every read style, in
+// the C++ API as in ReadFile.
+TEST_F(basic, ZeroByteReadAtTheEndIsBrokenPipe) {
+    for (auto type : {pipe_type::byte, pipe_type::message}) {
+        for (auto mode : {read_mode::byte, read_mode::message}) {
+            if (type == pipe_type::byte && mode == read_mode::message) continue;
+            server_options o;
+            o.type = type;
+            auto c = [&] {
+                auto s = server_instance::create(pipe_name("zero-end"), o);
+                auto opened = client::open(pipe_name("zero-end"));
+                s.write(bytes("last"));
+                return opened;
+            }();
+            c.set_state(mode, std::nullopt);
+            std::byte buf[8];
+            EXPECT_EQ(c.read(buf).bytes, 4u);
+            std::error_code ec;
+            c.read({}, ec);
+            EXPECT_EQ(ec, win32_error::broken_pipe) << "type " << int(type) << ", read mode " << int(mode);
+        }
+    }
 }
 
 // Hostile case 4: lengths at and beyond what a message can carry.

@@ -169,6 +169,53 @@ TEST_F(restart, ChangedSecurityOutlivesARestart) {
     EXPECT_EQ(create_as(pipe_name("changed"), nobody), 0) << "the ACE added before the restart holds";
 }
 
+// A further instance took the pipe's type, limit and timeout: it registers again as that, even
+// when it is the one that makes the pipe again with the new broker (the first is busy).
+TEST_F(restart, AFurtherInstanceComesBackAsThePipesType) {
+    server_options first;
+    first.type = pipe_type::message;
+    first.read_mode = read_mode::message;
+    first.max_instances = 4;
+    first.default_timeout = 30ms;
+    auto s1 = server_instance::create(pipe_name("kind"), first);
+    server_options other;
+    other.max_instances = 2;
+    other.out_buffer_size = 300;
+    other.in_buffer_size = 200;
+    other.default_timeout = 5s;
+    auto s2 = server_instance::create(pipe_name("kind"), other);
+    auto c1 = client::open(pipe_name("kind"));
+    s1.connect(); // busy: it does not talk to the broker, so s2 comes back first
+    ASSERT_TRUE(broker_->restart());
+    auto connected = std::async(std::launch::async, [&] { return s2.connect(); });
+    ASSERT_TRUE(eventually([&] { return instances_of(pipe_name("kind")) == 1; })) << "s2 did not come back";
+    auto info = query_pipe(pipe_name("kind"));
+    EXPECT_EQ(info.type, pipe_type::message);
+    EXPECT_EQ(info.max_instances, 4u);
+    EXPECT_EQ(info.default_timeout, 30ms);
+    EXPECT_EQ(info.instances.at(0).out_buffer_size, 300u);
+    EXPECT_EQ(info.instances.at(0).in_buffer_size, 200u);
+    std::optional<client> c2;
+    ASSERT_TRUE(eventually([&] {
+        std::error_code ec;
+        auto c = client::open(pipe_name("kind"), {}, ec);
+        if (!ec) c2.emplace(std::move(c));
+        return !ec;
+    }));
+    ASSERT_EQ(connected.wait_for(20s), std::future_status::ready);
+    connected.get();
+    EXPECT_EQ(c2->info().type, pipe_type::message);
+    EXPECT_EQ(c2->info().out_buffer_size, 300u);
+    c2->set_state(read_mode::message, std::nullopt);
+    s2.write(bytes("a"));
+    s2.write(bytes("b"));
+    std::byte buf[8];
+    EXPECT_EQ(c2->read(buf).bytes, 1u) << "one message at a time";
+    s1.disconnect(); // the first comes back too, into the pipe as it is
+    EXPECT_EQ(instances_of(pipe_name("kind")), 2u);
+    EXPECT_EQ(query_pipe(pipe_name("kind")).type, pipe_type::message);
+}
+
 TEST_F(restart, AFreedNameStaysReservedAcrossARestart) {
     // The only instance closes, then the broker dies before the name's reservation ends: the
     // broker after it keeps the reservation (it was saved with the pipe's file), so another

@@ -148,21 +148,36 @@ TEST_F(create_decisions, AnotherInstanceNeedsCreatePipeInstanceNotJustWrite) {
     EXPECT_EQ(owner.existing, "SHARED");
 }
 
-TEST_F(create_decisions, AnInstanceMustAgreeWithItsPipe) {
-    make(R"(\\.\pipe\Agreed)", alice);
-    auto refused = [&](auto change) {
-        auto req = create(R"(\\.\pipe\Agreed)");
+// Windows (Wine's kernel32 test_CreateNamedPipe_instances_must_match, run on Windows): only the
+// direction of a further instance must be the pipe's. Another type, limit, buffer size or
+// timeout is taken; the pipe keeps its own (created_reply tells the server which).
+TEST_F(create_decisions, AFurtherInstanceMayDifferInAllButItsDirection) {
+    make(R"(\\.\pipe\Mixed)", alice);
+    auto error_of = [&](auto change) {
+        auto req = create(R"(\\.\pipe\Mixed)");
         change(req);
         auto d = decide_create(local(alice), req, true, view());
-        EXPECT_TRUE(d.refused);
-        return d.refused ? std::pair(d.refused->error, d.refused->event) : std::pair(win32_error::success, 0);
+        if (!d.refused) {
+            EXPECT_EQ(d.existing, "MIXED") << "an instance of the pipe there, not a new pipe";
+            return std::pair(win32_error::success, 0);
+        }
+        return std::pair(d.refused->error, d.refused->event);
     };
+    auto granted = std::pair(win32_error::success, 0);
+    EXPECT_EQ(error_of([](auto& r) { r.type = 1; }), granted);
+    EXPECT_EQ(error_of([](auto& r) { r.max_instances = 3; }), granted);
+    EXPECT_EQ(error_of([](auto& r) { r.max_instances = 1; }), granted) << "the pipe's limit counts, not its own";
+    EXPECT_EQ(error_of([](auto& r) {
+                  r.out_buffer_size = 102;
+                  r.in_buffer_size = 24;
+                  r.default_timeout_ms = 1234;
+              }),
+              granted);
     auto denied = std::pair(win32_error::access_denied, event_id::create_denied);
-    EXPECT_EQ(refused([](auto& r) { r.first_instance = true; }), denied);
-    EXPECT_EQ(refused([](auto& r) { r.direction = 1; }), denied);
-    EXPECT_EQ(refused([](auto& r) { r.type = 1; }), denied);
-    EXPECT_EQ(refused([](auto& r) { r.max_instances = 3; }), denied);
-    auto again = create(R"(\\.\pipe\Agreed)");
+    EXPECT_EQ(error_of([](auto& r) { r.direction = 1; }), denied);
+    EXPECT_EQ(error_of([](auto& r) { r.direction = 2; }), denied);
+    EXPECT_EQ(error_of([](auto& r) { r.first_instance = true; }), denied);
+    auto again = create(R"(\\.\pipe\Mixed)");
     again.first_instance = again.reregister = true;
     again.pipe_id = 7;
     EXPECT_EQ(create_error(local(alice), again), win32_error::success)
@@ -173,12 +188,35 @@ TEST_F(create_decisions, AnInstanceMustAgreeWithItsPipe) {
     EXPECT_EQ(other.refused->event, event_id::squatting_attempt) << "an instance of another pipe of this name";
 }
 
+TEST_F(create_decisions, AFurtherInstanceReadsMessagesOnlyFromAMessagePipe) {
+    make(R"(\\.\pipe\Bytes)", alice);
+    auto req = create(R"(\\.\pipe\Bytes)");
+    req.type = 1;
+    req.message_read_mode = true; // right for the pipe it asked for, not for the pipe there
+    auto d = decide_create(local(alice), req, true, view());
+    ASSERT_TRUE(d.refused);
+    EXPECT_EQ(d.refused->error, win32_error::invalid_parameter);
+    EXPECT_EQ(d.refused->event, 0) << "a parameter error, like the first instance's";
+    make(R"(\\.\pipe\Messages)", alice).type = 1;
+    req.name = R"(\\.\pipe\Messages)";
+    req.type = 0; // a byte instance that reads messages is refused by the library before it asks
+    EXPECT_EQ(create_error(local(alice), req), win32_error::success);
+}
+
+// NPFS checks the pipe's instance limit before FILE_FLAG_FIRST_PIPE_INSTANCE and the direction
+// (Wine's ntdll test_pipe_local_info, run on Windows: STATUS_INSTANCE_NOT_AVAILABLE).
 TEST_F(create_decisions, AFullPipeIsBusy) {
     make(R"(\\.\pipe\Full)", alice, 2);
     auto d = decide_create(local(alice), create(R"(\\.\pipe\Full)"), true, view());
     ASSERT_TRUE(d.refused);
     EXPECT_EQ(d.refused->error, win32_error::pipe_busy);
     EXPECT_EQ(d.refused->event, event_id::create_denied);
+    auto req = create(R"(\\.\pipe\Full)");
+    req.max_instances = 255;
+    EXPECT_EQ(create_error(local(alice), req), win32_error::pipe_busy) << "its own limit does not lift the pipe's";
+    req.first_instance = true;
+    req.direction = 2;
+    EXPECT_EQ(create_error(local(alice), req), win32_error::pipe_busy) << "the limit is checked first";
 }
 
 TEST_F(create_decisions, PerUidLimitsAreNotEnoughQuota) {

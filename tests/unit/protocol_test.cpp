@@ -183,7 +183,7 @@ TEST(Protocol, SixteenBitCountsCutLongListsToTheirFirst65535Items) {
 }
 
 TEST(Protocol, InstancePageLayoutAndPublication) {
-    // The layout is part of protocol version 4: the generation is the page's first 8 bytes.
+    // The layout is part of the protocol (unchanged since version 4): the generation is the page's first 8 bytes.
     static_assert(offsetof(instance_page, disconnected_generation) == 0);
     static_assert(sizeof(instance_page) == 8);
     alignas(instance_page) std::byte page[npipe::os::shared_page::size]{};

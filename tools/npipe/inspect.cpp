@@ -66,7 +66,8 @@ std::vector<std::string> instance_cells(std::size_t index, const instance_status
 
 /// One pipe as JSON: name, type, access, max_instances, current_instances, owner_uid, owner_sid,
 /// sddl, remote, buffer sizes, default_timeout_ms, reject_remote_clients and instances (state,
-/// server_pid, server_uid, client_pid, client_uid; null where there is none).
+/// server_pid, server_uid, client_pid, client_uid - null where there is none - and the
+/// instance's own buffer sizes).
 nlohmann::json to_json(const pipe_status& p) {
     nlohmann::json instances = nlohmann::json::array();
     for (const auto& i : p.instances) {
@@ -74,7 +75,9 @@ nlohmann::json to_json(const pipe_status& p) {
                              {"server_pid", i.server_pid},
                              {"server_uid", i.server_uid},
                              {"client_pid", optional_json(i.client_pid)},
-                             {"client_uid", optional_json(i.client_uid)}});
+                             {"client_uid", optional_json(i.client_uid)},
+                             {"out_buffer_size", i.out_buffer_size},
+                             {"in_buffer_size", i.in_buffer_size}});
     }
     return {{"name", p.name},
             {"type", to_string(p.type)},
@@ -130,8 +133,14 @@ std::string format_pipe_detail(const pipe_status& p) {
     fields.add({"remote clients:", p.reject_remote_clients ? "rejected" : "accepted"});
     std::string out = fields.render();
     if (!p.instances.empty()) {
-        text_table t({"INSTANCE", "STATE", "SERVER", "CLIENT", "CLIENT-UID"});
-        for (std::size_t n = 0; n < p.instances.size(); ++n) t.add(instance_cells(n, p.instances[n]));
+        // Each instance has buffer sizes of its own (the pipe's above are its first instance's).
+        text_table t({"INSTANCE", "STATE", "SERVER", "CLIENT", "CLIENT-UID", "OUT-BUFFER", "IN-BUFFER"});
+        for (std::size_t n = 0; n < p.instances.size(); ++n) {
+            auto cells = instance_cells(n, p.instances[n]);
+            cells.push_back(fmt::format("{}", p.instances[n].out_buffer_size));
+            cells.push_back(fmt::format("{}", p.instances[n].in_buffer_size));
+            t.add(cells);
+        }
         out += '\n';
         out += t.render();
     }
