@@ -258,6 +258,8 @@ typedef VOID(CALLBACK* PAPCFUNC)(ULONG_PTR dwParam);
 #define ERROR_SEM_TIMEOUT 121
 #define ERROR_INSUFFICIENT_BUFFER 122
 #define ERROR_INVALID_NAME 123
+#define ERROR_DISCARDED 157
+#define ERROR_NOT_LOCKED 158
 #define ERROR_DIRECTORY 267
 #define ERROR_BAD_PATHNAME 161
 #define ERROR_BUSY 170
@@ -483,9 +485,29 @@ typedef VOID(CALLBACK* PAPCFUNC)(ULONG_PTR dwParam);
 #define LMEM_FIXED 0x0000u
 #define LMEM_MOVEABLE 0x0002u
 #define LMEM_ZEROINIT 0x0040u
+#define LMEM_NOCOMPACT 0x0010u
+#define LMEM_NODISCARD 0x0020u
+#define LMEM_MODIFY 0x0080u
+#define LMEM_DISCARDABLE 0x0F00u
+#define LMEM_LOCKCOUNT 0x00FFu
+#define LMEM_INVALID_HANDLE 0x8000u
 #define LPTR (LMEM_FIXED | LMEM_ZEROINIT)
 #define LHND (LMEM_MOVEABLE | LMEM_ZEROINIT)
 #define NONZEROLPTR LMEM_FIXED
+#define NONZEROLHND LMEM_MOVEABLE
+#define GMEM_FIXED 0x0000u
+#define GMEM_MOVEABLE 0x0002u
+#define GMEM_NOCOMPACT 0x0010u
+#define GMEM_NODISCARD 0x0020u
+#define GMEM_ZEROINIT 0x0040u
+#define GMEM_MODIFY 0x0080u
+#define GMEM_DISCARDABLE 0x0100u
+#define GMEM_DDESHARE 0x2000u
+#define GMEM_SHARE 0x2000u
+#define GMEM_LOCKCOUNT 0x00FFu
+#define GMEM_INVALID_HANDLE 0x8000u
+#define GPTR (GMEM_FIXED | GMEM_ZEROINIT)
+#define GHND (GMEM_MOVEABLE | GMEM_ZEROINIT)
 
 /* ---- FormatMessage ----------------------------------------------------------------------- */
 #define FORMAT_MESSAGE_ALLOCATE_BUFFER 0x00000100u
@@ -667,8 +689,25 @@ NPIPE_C_API LPVOID WINAPI HeapAlloc(HANDLE hHeap, DWORD dwFlags, SIZE_T dwBytes)
 NPIPE_C_API LPVOID WINAPI HeapReAlloc(HANDLE hHeap, DWORD dwFlags, LPVOID lpMem, SIZE_T dwBytes);
 NPIPE_C_API BOOL WINAPI HeapFree(HANDLE hHeap, DWORD dwFlags, LPVOID lpMem);
 NPIPE_C_API SIZE_T WINAPI HeapSize(HANDLE hHeap, DWORD dwFlags, LPCVOID lpMem);
+/* Local and Global memory are one heap. Nothing moves: a LMEM_MOVEABLE/GMEM_MOVEABLE block's
+ * handle is its address; Lock returns it and counts locks as Windows does (Unlock: TRUE while
+ * still locked; FALSE with NO_ERROR at the last unlock, ERROR_NOT_LOCKED when not locked). A
+ * moveable block of 0 bytes is discarded: Lock gives NULL and ERROR_DISCARDED. GlobalAlloc of a
+ * fixed block of 0 bytes makes one of 1 byte, as Windows does. Size of a bad handle: 0 with
+ * ERROR_INVALID_HANDLE. Free returns NULL, or the handle with ERROR_INVALID_HANDLE. */
 NPIPE_C_API HLOCAL WINAPI LocalAlloc(UINT uFlags, SIZE_T uBytes);
 NPIPE_C_API HLOCAL WINAPI LocalFree(HLOCAL hMem);
+NPIPE_C_API SIZE_T WINAPI LocalSize(HLOCAL hMem);
+NPIPE_C_API LPVOID WINAPI LocalLock(HLOCAL hMem);
+/* A fixed block: FALSE with ERROR_NOT_LOCKED. */
+NPIPE_C_API BOOL WINAPI LocalUnlock(HLOCAL hMem);
+/* GPTR (GMEM_FIXED | GMEM_ZEROINIT) is zeroed, fixed memory. */
+NPIPE_C_API HGLOBAL WINAPI GlobalAlloc(UINT uFlags, SIZE_T dwBytes);
+NPIPE_C_API HGLOBAL WINAPI GlobalFree(HGLOBAL hMem);
+NPIPE_C_API SIZE_T WINAPI GlobalSize(HGLOBAL hMem);
+NPIPE_C_API LPVOID WINAPI GlobalLock(HGLOBAL hMem);
+/* A fixed block: TRUE, the last error untouched (Windows' answer). */
+NPIPE_C_API BOOL WINAPI GlobalUnlock(HGLOBAL hMem);
 
 /* ---- strings ----------------------------------------------------------------------------- */
 NPIPE_C_API int WINAPI lstrlenA(LPCSTR lpString);
