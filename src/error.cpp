@@ -45,6 +45,7 @@ constexpr error_text error_texts[] = {
     {121, "ERROR_SEM_TIMEOUT", "the wait timed out before an instance became available", "The semaphore timeout period has expired."},
     {122, "ERROR_INSUFFICIENT_BUFFER", "the data area passed is too small", "The data area passed to a system call is too small."},
     {123, "ERROR_INVALID_NAME", "the pipe name is not valid", "The filename, directory name, or volume label syntax is incorrect."},
+    {126, "ERROR_MOD_NOT_FOUND", "no such module is loaded", "The specified module could not be found."},
     {157, "ERROR_DISCARDED", "the memory block is empty (discarded) and cannot be locked", "The segment is already discarded and cannot be locked."},
     {158, "ERROR_NOT_LOCKED", "the memory block is not locked", "The segment is already unlocked."},
     {161, "ERROR_BAD_PATHNAME", "the path name is invalid", "The specified path is invalid."},

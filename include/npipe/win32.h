@@ -74,6 +74,7 @@ typedef uintptr_t UINT_PTR;
 typedef intptr_t LONG_PTR;
 typedef uintptr_t ULONG_PTR;
 typedef uintptr_t DWORD_PTR;
+typedef DWORD_PTR* PDWORD_PTR;
 typedef uintptr_t SIZE_T;
 typedef intptr_t SSIZE_T;
 typedef SIZE_T* PSIZE_T;
@@ -258,6 +259,7 @@ typedef VOID(CALLBACK* PAPCFUNC)(ULONG_PTR dwParam);
 #define ERROR_SEM_TIMEOUT 121
 #define ERROR_INSUFFICIENT_BUFFER 122
 #define ERROR_INVALID_NAME 123
+#define ERROR_MOD_NOT_FOUND 126
 #define ERROR_DISCARDED 157
 #define ERROR_NOT_LOCKED 158
 #define ERROR_DIRECTORY 267
@@ -509,6 +511,37 @@ typedef VOID(CALLBACK* PAPCFUNC)(ULONG_PTR dwParam);
 #define GPTR (GMEM_FIXED | GMEM_ZEROINIT)
 #define GHND (GMEM_MOVEABLE | GMEM_ZEROINIT)
 
+/* ---- GetSystemInfo ----------------------------------------------------------------------- */
+#define PROCESSOR_ARCHITECTURE_INTEL 0
+#define PROCESSOR_ARCHITECTURE_ARM 5
+#define PROCESSOR_ARCHITECTURE_IA64 6
+#define PROCESSOR_ARCHITECTURE_AMD64 9
+#define PROCESSOR_ARCHITECTURE_ARM64 12
+#define PROCESSOR_ARCHITECTURE_UNKNOWN 0xFFFF
+#define PROCESSOR_INTEL_386 386
+#define PROCESSOR_INTEL_486 486
+#define PROCESSOR_INTEL_PENTIUM 586
+#define PROCESSOR_AMD_X8664 8664
+
+typedef struct _SYSTEM_INFO {
+    __extension__ union {
+        DWORD dwOemId;
+        __extension__ struct {
+            WORD wProcessorArchitecture;
+            WORD wReserved;
+        };
+    };
+    DWORD dwPageSize;
+    LPVOID lpMinimumApplicationAddress;
+    LPVOID lpMaximumApplicationAddress;
+    DWORD_PTR dwActiveProcessorMask;
+    DWORD dwNumberOfProcessors;
+    DWORD dwProcessorType;
+    DWORD dwAllocationGranularity;
+    WORD wProcessorLevel;
+    WORD wProcessorRevision;
+} SYSTEM_INFO, *LPSYSTEM_INFO;
+
 /* ---- FormatMessage ----------------------------------------------------------------------- */
 #define FORMAT_MESSAGE_ALLOCATE_BUFFER 0x00000100u
 #define FORMAT_MESSAGE_IGNORE_INSERTS 0x00000200u
@@ -708,6 +741,34 @@ NPIPE_C_API SIZE_T WINAPI GlobalSize(HGLOBAL hMem);
 NPIPE_C_API LPVOID WINAPI GlobalLock(HGLOBAL hMem);
 /* A fixed block: TRUE, the last error untouched (Windows' answer). */
 NPIPE_C_API BOOL WINAPI GlobalUnlock(HGLOBAL hMem);
+
+/* ---- time, this process, this machine ---------------------------------------------------- */
+/* CLOCK_MONOTONIC in units of 100 ns: the frequency is 10 MHz (10000000), the value modern
+ * Windows reports, fixed for the life of the system. A NULL pointer: FALSE, ERROR_NOACCESS. */
+NPIPE_C_API BOOL WINAPI QueryPerformanceCounter(LARGE_INTEGER* lpPerformanceCount);
+NPIPE_C_API BOOL WINAPI QueryPerformanceFrequency(LARGE_INTEGER* lpFrequency);
+/* hModule NULL: the path of this program's executable (/proc/self/exe; UTF-8 for the A
+ * function). Returns its length without the NUL. A buffer of nSize characters too small for
+ * path and NUL gets nSize - 1 characters and a NUL; the function returns nSize and sets
+ * ERROR_INSUFFICIENT_BUFFER (nSize 0: nothing written, 0). Success sets ERROR_SUCCESS, as
+ * Windows does. Any other module: 0 with ERROR_MOD_NOT_FOUND, the buffer untouched. */
+NPIPE_C_API DWORD WINAPI GetModuleFileNameA(HMODULE hModule, LPSTR lpFilename, DWORD nSize);
+NPIPE_C_API DWORD WINAPI GetModuleFileNameW(HMODULE hModule, LPWSTR lpFilename, DWORD nSize);
+/* Affinity masks: bit N for CPU N; CPUs numbered 64 and up are not represented (one processor
+ * group). The system mask holds the online CPUs. hProcess: GetCurrentProcess() or a process
+ * handle from CreateProcess (a child that has exited: ERROR_ACCESS_DENIED, its pid may be
+ * another process's by then); anything else is ERROR_INVALID_HANDLE. Either out pointer may be
+ * NULL. */
+NPIPE_C_API BOOL WINAPI GetProcessAffinityMask(HANDLE hProcess, PDWORD_PTR lpProcessAffinityMask,
+                                               PDWORD_PTR lpSystemAffinityMask);
+/* Applies to every thread of the process (sched_setaffinity on each); threads started later
+ * inherit it. A mask of 0 or with CPUs outside the system mask: ERROR_INVALID_PARAMETER. */
+NPIPE_C_API BOOL WINAPI SetProcessAffinityMask(HANDLE hProcess, DWORD_PTR dwProcessAffinityMask);
+/* dwNumberOfProcessors: the online CPUs; dwActiveProcessorMask: the system affinity mask;
+ * dwPageSize: the kernel's; dwAllocationGranularity: 65536, as on Windows; wProcessorLevel and
+ * wProcessorRevision: 0. */
+NPIPE_C_API VOID WINAPI GetSystemInfo(LPSYSTEM_INFO lpSystemInfo);
+NPIPE_C_API VOID WINAPI GetNativeSystemInfo(LPSYSTEM_INFO lpSystemInfo);
 
 /* ---- strings ----------------------------------------------------------------------------- */
 NPIPE_C_API int WINAPI lstrlenA(LPCSTR lpString);
@@ -962,6 +1023,7 @@ NPIPE_C_API DWORD WINAPI SetSecurityInfo(HANDLE handle, SE_OBJECT_TYPE ObjectTyp
 #define lstrcmp lstrcmpW
 #define lstrcpy lstrcpyW
 #define lstrcat lstrcatW
+#define GetModuleFileName GetModuleFileNameW
 #define ConvertStringSecurityDescriptorToSecurityDescriptor ConvertStringSecurityDescriptorToSecurityDescriptorW
 #define ConvertSecurityDescriptorToStringSecurityDescriptor ConvertSecurityDescriptorToStringSecurityDescriptorW
 #define ConvertSidToStringSid ConvertSidToStringSidW
@@ -982,6 +1044,7 @@ NPIPE_C_API DWORD WINAPI SetSecurityInfo(HANDLE handle, SE_OBJECT_TYPE ObjectTyp
 #define lstrcmp lstrcmpA
 #define lstrcpy lstrcpyA
 #define lstrcat lstrcatA
+#define GetModuleFileName GetModuleFileNameA
 #define ConvertStringSecurityDescriptorToSecurityDescriptor ConvertStringSecurityDescriptorToSecurityDescriptorA
 #define ConvertSecurityDescriptorToStringSecurityDescriptor ConvertSecurityDescriptorToStringSecurityDescriptorA
 #define ConvertSidToStringSid ConvertSidToStringSidA
