@@ -86,6 +86,7 @@ constexpr error_text error_texts[] = {
     {1346, "ERROR_BAD_IMPERSONATION_LEVEL", "the impersonation level is not allowed", "Either a required impersonation level was not provided, or the provided impersonation level is invalid."},
     {1359, "ERROR_INTERNAL_ERROR", "an internal error occurred", "An internal error occurred."},
     {1368, "ERROR_CANNOT_IMPERSONATE", "cannot impersonate the pipe's client", "Unable to impersonate using a named pipe until data has been read from that pipe."},
+    {1438, "ERROR_INVALID_MSGBOX_STYLE", "the message box type is not valid", "Invalid message box style."},
     {1460, "ERROR_TIMEOUT", "the operation timed out", "This operation returned because the timeout period expired."},
     {5023, "ERROR_INVALID_STATE", "the object is in the wrong state", "The group or resource is not in the correct state to perform the requested operation."},
 };

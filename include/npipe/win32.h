@@ -290,6 +290,7 @@ typedef VOID(CALLBACK* PAPCFUNC)(ULONG_PTR dwParam);
 #define ERROR_PRIVILEGE_NOT_HELD 1314
 #define ERROR_NOT_ENOUGH_QUOTA 1816
 #define ERROR_NONE_MAPPED 1332
+#define ERROR_INVALID_MSGBOX_STYLE 1438
 #define ERROR_BAD_IMPERSONATION_LEVEL 1346
 #define ERROR_INTERNAL_ERROR 1359
 #define ERROR_CANNOT_IMPERSONATE 1368
@@ -510,6 +511,56 @@ typedef VOID(CALLBACK* PAPCFUNC)(ULONG_PTR dwParam);
 #define GMEM_INVALID_HANDLE 0x8000u
 #define GPTR (GMEM_FIXED | GMEM_ZEROINIT)
 #define GHND (GMEM_MOVEABLE | GMEM_ZEROINIT)
+
+/* ---- MessageBox (winuser.h) -------------------------------------------------------------- */
+#define MB_OK 0x00000000u
+#define MB_OKCANCEL 0x00000001u
+#define MB_ABORTRETRYIGNORE 0x00000002u
+#define MB_YESNOCANCEL 0x00000003u
+#define MB_YESNO 0x00000004u
+#define MB_RETRYCANCEL 0x00000005u
+#define MB_CANCELTRYCONTINUE 0x00000006u
+#define MB_ICONHAND 0x00000010u
+#define MB_ICONQUESTION 0x00000020u
+#define MB_ICONEXCLAMATION 0x00000030u
+#define MB_ICONASTERISK 0x00000040u
+#define MB_USERICON 0x00000080u
+#define MB_ICONWARNING MB_ICONEXCLAMATION
+#define MB_ICONERROR MB_ICONHAND
+#define MB_ICONINFORMATION MB_ICONASTERISK
+#define MB_ICONSTOP MB_ICONHAND
+#define MB_DEFBUTTON1 0x00000000u
+#define MB_DEFBUTTON2 0x00000100u
+#define MB_DEFBUTTON3 0x00000200u
+#define MB_DEFBUTTON4 0x00000300u
+#define MB_APPLMODAL 0x00000000u
+#define MB_SYSTEMMODAL 0x00001000u
+#define MB_TASKMODAL 0x00002000u
+#define MB_HELP 0x00004000u
+#define MB_NOFOCUS 0x00008000u
+#define MB_SETFOREGROUND 0x00010000u
+#define MB_DEFAULT_DESKTOP_ONLY 0x00020000u
+#define MB_TOPMOST 0x00040000u
+#define MB_RIGHT 0x00080000u
+#define MB_RTLREADING 0x00100000u
+#define MB_SERVICE_NOTIFICATION 0x00200000u
+#define MB_TYPEMASK 0x0000000Fu
+#define MB_ICONMASK 0x000000F0u
+#define MB_DEFMASK 0x00000F00u
+#define MB_MODEMASK 0x00003000u
+#define MB_MISCMASK 0x0000C000u
+#define IDOK 1
+#define IDCANCEL 2
+#define IDABORT 3
+#define IDRETRY 4
+#define IDIGNORE 5
+#define IDYES 6
+#define IDNO 7
+#define IDCLOSE 8
+#define IDHELP 9
+#define IDTRYAGAIN 10
+#define IDCONTINUE 11
+#define IDTIMEOUT 32000
 
 /* ---- GetSystemInfo ----------------------------------------------------------------------- */
 #define PROCESSOR_ARCHITECTURE_INTEL 0
@@ -770,6 +821,15 @@ NPIPE_C_API BOOL WINAPI SetProcessAffinityMask(HANDLE hProcess, DWORD_PTR dwProc
 NPIPE_C_API VOID WINAPI GetSystemInfo(LPSYSTEM_INFO lpSystemInfo);
 NPIPE_C_API VOID WINAPI GetNativeSystemInfo(LPSYSTEM_INFO lpSystemInfo);
 
+/* ---- a console program's message box (winuser.h) ----------------------------------------- */
+/* A console program has no window to show a box in: writes "CAPTION: TEXT" and a newline to
+ * stderr (a NULL caption is "Error", as Windows titles it) and returns the ID of the box's
+ * default button (MB_DEFBUTTONn; the first button when there is no n-th), as if the user had
+ * pressed Enter: IDOK for MB_OK. An unknown box type (uType & MB_TYPEMASK above
+ * MB_CANCELTRYCONTINUE): 0 with ERROR_INVALID_MSGBOX_STYLE. hWnd is ignored. */
+NPIPE_C_API int WINAPI MessageBoxA(HWND hWnd, LPCSTR lpText, LPCSTR lpCaption, UINT uType);
+NPIPE_C_API int WINAPI MessageBoxW(HWND hWnd, LPCWSTR lpText, LPCWSTR lpCaption, UINT uType);
+
 /* ---- strings ----------------------------------------------------------------------------- */
 NPIPE_C_API int WINAPI lstrlenA(LPCSTR lpString);
 NPIPE_C_API int WINAPI lstrlenW(LPCWSTR lpString);
@@ -1024,6 +1084,7 @@ NPIPE_C_API DWORD WINAPI SetSecurityInfo(HANDLE handle, SE_OBJECT_TYPE ObjectTyp
 #define lstrcpy lstrcpyW
 #define lstrcat lstrcatW
 #define GetModuleFileName GetModuleFileNameW
+#define MessageBox MessageBoxW
 #define ConvertStringSecurityDescriptorToSecurityDescriptor ConvertStringSecurityDescriptorToSecurityDescriptorW
 #define ConvertSecurityDescriptorToStringSecurityDescriptor ConvertSecurityDescriptorToStringSecurityDescriptorW
 #define ConvertSidToStringSid ConvertSidToStringSidW
@@ -1045,6 +1106,7 @@ NPIPE_C_API DWORD WINAPI SetSecurityInfo(HANDLE handle, SE_OBJECT_TYPE ObjectTyp
 #define lstrcpy lstrcpyA
 #define lstrcat lstrcatA
 #define GetModuleFileName GetModuleFileNameA
+#define MessageBox MessageBoxA
 #define ConvertStringSecurityDescriptorToSecurityDescriptor ConvertStringSecurityDescriptorToSecurityDescriptorA
 #define ConvertSecurityDescriptorToStringSecurityDescriptor ConvertSecurityDescriptorToStringSecurityDescriptorA
 #define ConvertSidToStringSid ConvertSidToStringSidA
