@@ -1115,6 +1115,20 @@ NPIPE_C_API DWORD WINAPI SetSecurityInfo(HANDLE handle, SE_OBJECT_TYPE ObjectTyp
 
 #ifdef __cplusplus
 } /* extern "C" */
+
+/* wmain, the UNICODE entry point (tchar.h's _tmain under UNICODE), is called by the main() in
+ * libnpipe_wmain, so it needs C linkage in every form MSVC accepts: with the arguments, with
+ * the environment too, or with none (wmain(void)). These declarations give each form the one
+ * symbol `wmain`; a program defines one of them. (C needs no declaration: main() passes argc,
+ * argv and envp, and a definition with fewer parameters does not see the rest - as with C's
+ * own main.) wchar_t is UTF-16 only with -fshort-wchar. */
+extern "C" int wmain(int argc, WCHAR* argv[]);
+int wmain(void) __asm__("wmain");
+int wmain(int argc, WCHAR* argv[], WCHAR* envp[]) __asm__("wmain");
+#if defined(__WCHAR_MAX__) && __WCHAR_MAX__ == 0xffff
+int wmain(int argc, wchar_t* argv[]) __asm__("wmain");
+int wmain(int argc, wchar_t* argv[], wchar_t* envp[]) __asm__("wmain");
+#endif
 #endif
 
 #endif /* NPIPE_WIN32_H */
