@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <iterator>
+#include <unistd.h>
 #include <utility>
 
 namespace npipe::os {
@@ -58,6 +59,9 @@ sys_result<key_input> key_input::start(int raw, bool echo) noexcept {
     k.turn_ = std::unique_lock(one_at_a_time);
     auto got = sys_call([&] { return ::tcgetattr(raw, &k.saved_); });
     if (!got) return {key_input{}, got.error};
+    pid_t foreground = ::tcgetpgrp(raw); // -1 when it is not our controlling terminal: no job control
+    if (foreground > 0 && foreground != ::getpgrp())
+        return {key_input{}, std::make_error_code(std::errc::operation_not_permitted)};
 
     settings_to_restore = k.saved_;
     terminal_to_restore.store(raw);

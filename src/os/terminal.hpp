@@ -28,7 +28,9 @@ public:
     key_input& operator=(const key_input&) = delete;
     ~key_input();
 
-    /// Switches the terminal `raw` to key-by-key input. ENOTTY when `raw` is not a terminal.
+    /// Switches the terminal `raw` to key-by-key input. ENOTTY when `raw` is not a terminal;
+    /// EPERM, and the terminal untouched, when this process runs in the background of it (the
+    /// kernel would stop the process with SIGTTOU for changing its mode).
     static sys_result<key_input> start(int raw, bool echo) noexcept;
 
     bool active() const noexcept { return fd_ >= 0; }

@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -361,6 +362,44 @@ TEST(a_signal_during_getch_restores_the_terminal) {
     close(t.slave);
 }
 
+/* A background job that polls its terminal must not be stopped for it (SIGTTOU, which changing
+ * the terminal's mode from the background brings): _kbhit looks without touching the mode. */
+TEST(kbhit_in_the_background_leaves_the_terminal_alone) {
+    struct pty t = open_pty();
+    if (t.master < 0) return;
+    tcflag_t before = local_flags(t.slave);
+    fflush(stdout);
+    fflush(stderr);
+    pid_t leader = fork();
+    REQUIRE(leader >= 0);
+    if (leader == 0) {
+        /* A session whose controlling terminal is the pty, this process in the foreground... */
+        if (setsid() < 0 || ioctl(t.slave, TIOCSCTTY, 0) != 0) _exit(10);
+        pid_t job = fork();
+        if (job == 0) {
+            setpgid(0, 0); /* ...and a background job of it. */
+            signal(SIGTTOU, SIG_DFL);
+            dup2(t.slave, 0);
+            _exit(_kbhit() == 0 ? 0 : 1);
+        }
+        int status = 0;
+        if (job < 0 || waitpid(job, &status, WUNTRACED) != job) _exit(11);
+        if (WIFSTOPPED(status)) { /* stopped by SIGTTOU */
+            kill(job, SIGKILL);
+            waitpid(job, &status, 0);
+            _exit(12);
+        }
+        _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 13);
+    }
+    int status = 0;
+    CHECK_EQ(waitpid(leader, &status, 0), leader);
+    CHECK(WIFEXITED(status));
+    CHECK_EQ(WEXITSTATUS(status), 0);
+    CHECK_EQ(local_flags(t.slave), before);
+    close(t.master);
+    close(t.slave);
+}
+
 /* A program's own SIGINT handler stays in charge during _getch. */
 static volatile sig_atomic_t interrupted;
 static void on_interrupt(int sig) {
@@ -410,6 +449,7 @@ TEST_TABLE{
     TEST_ENTRY(getche_on_a_terminal_echoes),
     TEST_ENTRY(kbhit_on_a_terminal_sees_a_key_without_enter),
     TEST_ENTRY(a_signal_during_getch_restores_the_terminal),
+    TEST_ENTRY(kbhit_in_the_background_leaves_the_terminal_alone),
     TEST_ENTRY(getch_leaves_a_programs_signal_handler_alone),
     TABLE_END,
 };

@@ -7,8 +7,9 @@
  * Ctrl+C ends the program meanwhile. Keys are bytes: a non-ASCII character arrives as its UTF-8
  * bytes, an arrow or function key as the terminal's escape sequence (not Windows' 0 or 0xE0
  * followed by a scan code). Between calls the terminal is as the program found it (keys typed
- * then are echoed, as for any program). When standard input is not a terminal (a pipe, a
- * file), _getch reads one byte of it.
+ * then are echoed, as for any program). A background job leaves its terminal's mode alone
+ * (changing it would stop the job). When standard input is not a terminal (a pipe, a file),
+ * _getch reads one byte of it.
  *
  * Standard output is flushed first, so a prompt without a newline shows before the wait.
  * Thread safety: the calls are serialised, as Microsoft's are. */
