@@ -1,6 +1,7 @@
 #include "os/terminal.hpp"
 
 #include <atomic>
+#include <cstdlib>
 #include <iterator>
 #include <unistd.h>
 #include <utility>
@@ -20,10 +21,17 @@ termios settings_to_restore{};
 // A signal whose default action ends the process would leave the terminal without echo and line
 // editing for the shell that started the program. Restore it, then let the signal do what it
 // would have done (SA_RESETHAND has put the default action back).
-void restore_then_resignal(int signal) {
+void restore_then_resignal(int signal_number) {
     int fd = terminal_to_restore.load();
     if (fd >= 0) ::tcsetattr(fd, TCSANOW, &settings_to_restore);
-    ::raise(signal);
+    ::raise(signal_number);
+}
+
+// The same when another thread ends the process with exit() (ExitProcess) while one waits for a
+// key.
+void restore_at_exit() {
+    int fd = terminal_to_restore.load();
+    if (fd >= 0) ::tcsetattr(fd, TCSANOW, &settings_to_restore);
 }
 
 termios key_settings(const termios& from, bool echo) noexcept {
@@ -63,6 +71,8 @@ sys_result<key_input> key_input::start(int raw, bool echo) noexcept {
     if (foreground > 0 && foreground != ::getpgrp())
         return {key_input{}, std::make_error_code(std::errc::operation_not_permitted)};
 
+    static const bool exit_hook = std::atexit(restore_at_exit) == 0;
+    (void)exit_hook;
     settings_to_restore = k.saved_;
     terminal_to_restore.store(raw);
     for (int i = 0; i < signal_count; ++i) {

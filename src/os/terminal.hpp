@@ -16,7 +16,7 @@ namespace npipe::os {
 /// reports it), echo only when asked; Ctrl+C and the other signal keys keep working. Destruction
 /// restores the terminal's previous settings - and so does SIGINT, SIGQUIT, SIGTERM or SIGHUP
 /// ending the process meanwhile (a handler is installed for each of them whose action is the
-/// default, for the object's lifetime only).
+/// default, for the object's lifetime only), and exit() called by another thread.
 ///
 /// Thread safety: one at a time in the process; start() waits for the previous one to end.
 class key_input {

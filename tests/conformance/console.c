@@ -362,6 +362,38 @@ TEST(a_signal_during_getch_restores_the_terminal) {
     close(t.slave);
 }
 
+/* Waits until _getch waits, then ends the process as a pipe program's worker thread may. */
+static DWORD WINAPI exit_once_waiting(LPVOID arg) {
+    struct pty* t = (struct pty*)arg;
+    if (wait_for_key_mode(t->slave)) ExitProcess(7);
+    return 1;
+}
+
+/* Another thread ending the process (ExitProcess) while _getch waits leaves the terminal as it
+ * was, too. */
+TEST(exit_during_getch_restores_the_terminal) {
+    struct pty t = open_pty();
+    if (t.master < 0) return;
+    tcflag_t before = local_flags(t.slave);
+    fflush(stdout);
+    fflush(stderr);
+    pid_t child = fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        dup2(t.slave, 0);
+        CreateThread(NULL, 0, exit_once_waiting, &t, 0, NULL);
+        _getch();
+        _exit(0); /* not reached: the other thread exits with 7 */
+    }
+    int status = 0;
+    CHECK_EQ(waitpid(child, &status, 0), child);
+    CHECK(WIFEXITED(status));
+    CHECK_EQ(WEXITSTATUS(status), 7);
+    CHECK_EQ(local_flags(t.slave), before);
+    close(t.master);
+    close(t.slave);
+}
+
 /* A background job that polls its terminal must not be stopped for it (SIGTTOU, which changing
  * the terminal's mode from the background brings): _kbhit looks without touching the mode. */
 TEST(kbhit_in_the_background_leaves_the_terminal_alone) {
@@ -449,6 +481,7 @@ TEST_TABLE{
     TEST_ENTRY(getche_on_a_terminal_echoes),
     TEST_ENTRY(kbhit_on_a_terminal_sees_a_key_without_enter),
     TEST_ENTRY(a_signal_during_getch_restores_the_terminal),
+    TEST_ENTRY(exit_during_getch_restores_the_terminal),
     TEST_ENTRY(kbhit_in_the_background_leaves_the_terminal_alone),
     TEST_ENTRY(getch_leaves_a_programs_signal_handler_alone),
     TABLE_END,

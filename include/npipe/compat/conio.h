@@ -4,7 +4,7 @@
  * They read standard input. When it is a terminal, that terminal delivers keys one at a time
  * for the duration of the call (no line editing; Enter reads as '\r', as on a Windows console;
  * Ctrl+C still interrupts) and is put back as it was afterwards - also when a signal such as
- * Ctrl+C ends the program meanwhile. Keys are bytes: a non-ASCII character arrives as its UTF-8
+ * Ctrl+C, or another thread's ExitProcess, ends the program meanwhile. Keys are bytes: a non-ASCII character arrives as its UTF-8
  * bytes, an arrow or function key as the terminal's escape sequence (not Windows' 0 or 0xE0
  * followed by a scan code). Between calls the terminal is as the program found it (keys typed
  * then are echoed, as for any program). A background job leaves its terminal's mode alone
