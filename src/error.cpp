@@ -45,6 +45,9 @@ constexpr error_text error_texts[] = {
     {121, "ERROR_SEM_TIMEOUT", "the wait timed out before an instance became available", "The semaphore timeout period has expired."},
     {122, "ERROR_INSUFFICIENT_BUFFER", "the data area passed is too small", "The data area passed to a system call is too small."},
     {123, "ERROR_INVALID_NAME", "the pipe name is not valid", "The filename, directory name, or volume label syntax is incorrect."},
+    {126, "ERROR_MOD_NOT_FOUND", "no such module is loaded", "The specified module could not be found."},
+    {157, "ERROR_DISCARDED", "the memory block is empty (discarded) and cannot be locked", "The segment is already discarded and cannot be locked."},
+    {158, "ERROR_NOT_LOCKED", "the memory block is not locked", "The segment is already unlocked."},
     {161, "ERROR_BAD_PATHNAME", "the path name is invalid", "The specified path is invalid."},
     {170, "ERROR_BUSY", "the resource is in use", "The requested resource is in use."},
     {183, "ERROR_ALREADY_EXISTS", "it already exists", "Cannot create a file when that file already exists."},
@@ -83,6 +86,7 @@ constexpr error_text error_texts[] = {
     {1346, "ERROR_BAD_IMPERSONATION_LEVEL", "the impersonation level is not allowed", "Either a required impersonation level was not provided, or the provided impersonation level is invalid."},
     {1359, "ERROR_INTERNAL_ERROR", "an internal error occurred", "An internal error occurred."},
     {1368, "ERROR_CANNOT_IMPERSONATE", "cannot impersonate the pipe's client", "Unable to impersonate using a named pipe until data has been read from that pipe."},
+    {1438, "ERROR_INVALID_MSGBOX_STYLE", "the message box type is not valid", "Invalid message box style."},
     {1460, "ERROR_TIMEOUT", "the operation timed out", "This operation returned because the timeout period expired."},
     {5023, "ERROR_INVALID_STATE", "the object is in the wrong state", "The group or resource is not in the correct state to perform the requested operation."},
 };

@@ -75,6 +75,7 @@ typedef intptr_t LONG_PTR;
 typedef uintptr_t ULONG_PTR;
 typedef ULONG_PTR* PULONG_PTR;
 typedef uintptr_t DWORD_PTR;
+typedef DWORD_PTR* PDWORD_PTR;
 typedef uintptr_t SIZE_T;
 typedef intptr_t SSIZE_T;
 typedef SIZE_T* PSIZE_T;
@@ -271,6 +272,9 @@ typedef VOID(CALLBACK* PAPCFUNC)(ULONG_PTR dwParam);
 #define ERROR_SEM_TIMEOUT 121
 #define ERROR_INSUFFICIENT_BUFFER 122
 #define ERROR_INVALID_NAME 123
+#define ERROR_MOD_NOT_FOUND 126
+#define ERROR_DISCARDED 157
+#define ERROR_NOT_LOCKED 158
 #define ERROR_DIRECTORY 267
 #define ERROR_BAD_PATHNAME 161
 #define ERROR_BUSY 170
@@ -300,6 +304,7 @@ typedef VOID(CALLBACK* PAPCFUNC)(ULONG_PTR dwParam);
 #define ERROR_PRIVILEGE_NOT_HELD 1314
 #define ERROR_NOT_ENOUGH_QUOTA 1816
 #define ERROR_NONE_MAPPED 1332
+#define ERROR_INVALID_MSGBOX_STYLE 1438
 #define ERROR_BAD_IMPERSONATION_LEVEL 1346
 #define ERROR_INTERNAL_ERROR 1359
 #define ERROR_CANNOT_IMPERSONATE 1368
@@ -497,9 +502,110 @@ typedef VOID(CALLBACK* PAPCFUNC)(ULONG_PTR dwParam);
 #define LMEM_FIXED 0x0000u
 #define LMEM_MOVEABLE 0x0002u
 #define LMEM_ZEROINIT 0x0040u
+#define LMEM_NOCOMPACT 0x0010u
+#define LMEM_NODISCARD 0x0020u
+#define LMEM_MODIFY 0x0080u
+#define LMEM_DISCARDABLE 0x0F00u
+#define LMEM_LOCKCOUNT 0x00FFu
+#define LMEM_INVALID_HANDLE 0x8000u
 #define LPTR (LMEM_FIXED | LMEM_ZEROINIT)
 #define LHND (LMEM_MOVEABLE | LMEM_ZEROINIT)
 #define NONZEROLPTR LMEM_FIXED
+#define NONZEROLHND LMEM_MOVEABLE
+#define GMEM_FIXED 0x0000u
+#define GMEM_MOVEABLE 0x0002u
+#define GMEM_NOCOMPACT 0x0010u
+#define GMEM_NODISCARD 0x0020u
+#define GMEM_ZEROINIT 0x0040u
+#define GMEM_MODIFY 0x0080u
+#define GMEM_DISCARDABLE 0x0100u
+#define GMEM_DDESHARE 0x2000u
+#define GMEM_SHARE 0x2000u
+#define GMEM_LOCKCOUNT 0x00FFu
+#define GMEM_INVALID_HANDLE 0x8000u
+#define GPTR (GMEM_FIXED | GMEM_ZEROINIT)
+#define GHND (GMEM_MOVEABLE | GMEM_ZEROINIT)
+
+/* ---- MessageBox (winuser.h) -------------------------------------------------------------- */
+#define MB_OK 0x00000000u
+#define MB_OKCANCEL 0x00000001u
+#define MB_ABORTRETRYIGNORE 0x00000002u
+#define MB_YESNOCANCEL 0x00000003u
+#define MB_YESNO 0x00000004u
+#define MB_RETRYCANCEL 0x00000005u
+#define MB_CANCELTRYCONTINUE 0x00000006u
+#define MB_ICONHAND 0x00000010u
+#define MB_ICONQUESTION 0x00000020u
+#define MB_ICONEXCLAMATION 0x00000030u
+#define MB_ICONASTERISK 0x00000040u
+#define MB_USERICON 0x00000080u
+#define MB_ICONWARNING MB_ICONEXCLAMATION
+#define MB_ICONERROR MB_ICONHAND
+#define MB_ICONINFORMATION MB_ICONASTERISK
+#define MB_ICONSTOP MB_ICONHAND
+#define MB_DEFBUTTON1 0x00000000u
+#define MB_DEFBUTTON2 0x00000100u
+#define MB_DEFBUTTON3 0x00000200u
+#define MB_DEFBUTTON4 0x00000300u
+#define MB_APPLMODAL 0x00000000u
+#define MB_SYSTEMMODAL 0x00001000u
+#define MB_TASKMODAL 0x00002000u
+#define MB_HELP 0x00004000u
+#define MB_NOFOCUS 0x00008000u
+#define MB_SETFOREGROUND 0x00010000u
+#define MB_DEFAULT_DESKTOP_ONLY 0x00020000u
+#define MB_TOPMOST 0x00040000u
+#define MB_RIGHT 0x00080000u
+#define MB_RTLREADING 0x00100000u
+#define MB_SERVICE_NOTIFICATION 0x00200000u
+#define MB_TYPEMASK 0x0000000Fu
+#define MB_ICONMASK 0x000000F0u
+#define MB_DEFMASK 0x00000F00u
+#define MB_MODEMASK 0x00003000u
+#define MB_MISCMASK 0x0000C000u
+#define IDOK 1
+#define IDCANCEL 2
+#define IDABORT 3
+#define IDRETRY 4
+#define IDIGNORE 5
+#define IDYES 6
+#define IDNO 7
+#define IDCLOSE 8
+#define IDHELP 9
+#define IDTRYAGAIN 10
+#define IDCONTINUE 11
+#define IDTIMEOUT 32000
+
+/* ---- GetSystemInfo ----------------------------------------------------------------------- */
+#define PROCESSOR_ARCHITECTURE_INTEL 0
+#define PROCESSOR_ARCHITECTURE_ARM 5
+#define PROCESSOR_ARCHITECTURE_IA64 6
+#define PROCESSOR_ARCHITECTURE_AMD64 9
+#define PROCESSOR_ARCHITECTURE_ARM64 12
+#define PROCESSOR_ARCHITECTURE_UNKNOWN 0xFFFF
+#define PROCESSOR_INTEL_386 386
+#define PROCESSOR_INTEL_486 486
+#define PROCESSOR_INTEL_PENTIUM 586
+#define PROCESSOR_AMD_X8664 8664
+
+typedef struct _SYSTEM_INFO {
+    __extension__ union {
+        DWORD dwOemId;
+        __extension__ struct {
+            WORD wProcessorArchitecture;
+            WORD wReserved;
+        };
+    };
+    DWORD dwPageSize;
+    LPVOID lpMinimumApplicationAddress;
+    LPVOID lpMaximumApplicationAddress;
+    DWORD_PTR dwActiveProcessorMask;
+    DWORD dwNumberOfProcessors;
+    DWORD dwProcessorType;
+    DWORD dwAllocationGranularity;
+    WORD wProcessorLevel;
+    WORD wProcessorRevision;
+} SYSTEM_INFO, *LPSYSTEM_INFO;
 
 /* ---- FormatMessage ----------------------------------------------------------------------- */
 #define FORMAT_MESSAGE_ALLOCATE_BUFFER 0x00000100u
@@ -710,8 +816,62 @@ NPIPE_C_API LPVOID WINAPI HeapAlloc(HANDLE hHeap, DWORD dwFlags, SIZE_T dwBytes)
 NPIPE_C_API LPVOID WINAPI HeapReAlloc(HANDLE hHeap, DWORD dwFlags, LPVOID lpMem, SIZE_T dwBytes);
 NPIPE_C_API BOOL WINAPI HeapFree(HANDLE hHeap, DWORD dwFlags, LPVOID lpMem);
 NPIPE_C_API SIZE_T WINAPI HeapSize(HANDLE hHeap, DWORD dwFlags, LPCVOID lpMem);
+/* Local and Global memory are one heap. Nothing moves: a LMEM_MOVEABLE/GMEM_MOVEABLE block's
+ * handle is its address; Lock returns it and counts locks as Windows does (Unlock: TRUE while
+ * still locked; FALSE with NO_ERROR at the last unlock, ERROR_NOT_LOCKED when not locked). A
+ * moveable block of 0 bytes is discarded: Lock gives NULL and ERROR_DISCARDED. GlobalAlloc of a
+ * fixed block of 0 bytes makes one of 1 byte, as Windows does. Size of a bad handle: 0 with
+ * ERROR_INVALID_HANDLE. Free returns NULL, or the handle with ERROR_INVALID_HANDLE. */
 NPIPE_C_API HLOCAL WINAPI LocalAlloc(UINT uFlags, SIZE_T uBytes);
 NPIPE_C_API HLOCAL WINAPI LocalFree(HLOCAL hMem);
+NPIPE_C_API SIZE_T WINAPI LocalSize(HLOCAL hMem);
+NPIPE_C_API LPVOID WINAPI LocalLock(HLOCAL hMem);
+/* A fixed block: FALSE with ERROR_NOT_LOCKED. */
+NPIPE_C_API BOOL WINAPI LocalUnlock(HLOCAL hMem);
+/* GPTR (GMEM_FIXED | GMEM_ZEROINIT) is zeroed, fixed memory. */
+NPIPE_C_API HGLOBAL WINAPI GlobalAlloc(UINT uFlags, SIZE_T dwBytes);
+NPIPE_C_API HGLOBAL WINAPI GlobalFree(HGLOBAL hMem);
+NPIPE_C_API SIZE_T WINAPI GlobalSize(HGLOBAL hMem);
+NPIPE_C_API LPVOID WINAPI GlobalLock(HGLOBAL hMem);
+/* A fixed block: TRUE, the last error untouched (Windows' answer). */
+NPIPE_C_API BOOL WINAPI GlobalUnlock(HGLOBAL hMem);
+
+/* ---- time, this process, this machine ---------------------------------------------------- */
+/* CLOCK_MONOTONIC in units of 100 ns: the frequency is 10 MHz (10000000), the value modern
+ * Windows reports, fixed for the life of the system. A NULL pointer: FALSE, ERROR_NOACCESS. */
+NPIPE_C_API BOOL WINAPI QueryPerformanceCounter(LARGE_INTEGER* lpPerformanceCount);
+NPIPE_C_API BOOL WINAPI QueryPerformanceFrequency(LARGE_INTEGER* lpFrequency);
+/* hModule NULL: the path of this program's executable (/proc/self/exe; UTF-8 for the A
+ * function). Returns its length without the NUL. A buffer of nSize characters too small for
+ * path and NUL gets nSize - 1 characters and a NUL; the function returns nSize and sets
+ * ERROR_INSUFFICIENT_BUFFER (nSize 0: nothing written, 0). Success sets ERROR_SUCCESS, as
+ * Windows does. Any other module: 0 with ERROR_MOD_NOT_FOUND, the buffer untouched. */
+NPIPE_C_API DWORD WINAPI GetModuleFileNameA(HMODULE hModule, LPSTR lpFilename, DWORD nSize);
+NPIPE_C_API DWORD WINAPI GetModuleFileNameW(HMODULE hModule, LPWSTR lpFilename, DWORD nSize);
+/* Affinity masks: bit N for CPU N; CPUs numbered 64 and up are not represented (one processor
+ * group). The system mask holds the online CPUs. hProcess: GetCurrentProcess() or a process
+ * handle from CreateProcess (a child that has exited: ERROR_ACCESS_DENIED, its pid may be
+ * another process's by then); anything else is ERROR_INVALID_HANDLE. Either out pointer may be
+ * NULL. */
+NPIPE_C_API BOOL WINAPI GetProcessAffinityMask(HANDLE hProcess, PDWORD_PTR lpProcessAffinityMask,
+                                               PDWORD_PTR lpSystemAffinityMask);
+/* Applies to every thread of the process (sched_setaffinity on each); threads started later
+ * inherit it. A mask of 0 or with CPUs outside the system mask: ERROR_INVALID_PARAMETER. */
+NPIPE_C_API BOOL WINAPI SetProcessAffinityMask(HANDLE hProcess, DWORD_PTR dwProcessAffinityMask);
+/* dwNumberOfProcessors: the online CPUs; dwActiveProcessorMask: the system affinity mask;
+ * dwPageSize: the kernel's; dwAllocationGranularity: 65536, as on Windows; wProcessorLevel and
+ * wProcessorRevision: 0. */
+NPIPE_C_API VOID WINAPI GetSystemInfo(LPSYSTEM_INFO lpSystemInfo);
+NPIPE_C_API VOID WINAPI GetNativeSystemInfo(LPSYSTEM_INFO lpSystemInfo);
+
+/* ---- a console program's message box (winuser.h) ----------------------------------------- */
+/* A console program has no window to show a box in: writes "CAPTION: TEXT" and a newline to
+ * stderr (a NULL caption is "Error", as Windows titles it) and returns the ID of the box's
+ * default button (MB_DEFBUTTONn; the first button when there is no n-th), as if the user had
+ * pressed Enter: IDOK for MB_OK. An unknown box type (uType & MB_TYPEMASK above
+ * MB_CANCELTRYCONTINUE): 0 with ERROR_INVALID_MSGBOX_STYLE. hWnd is ignored. */
+NPIPE_C_API int WINAPI MessageBoxA(HWND hWnd, LPCSTR lpText, LPCSTR lpCaption, UINT uType);
+NPIPE_C_API int WINAPI MessageBoxW(HWND hWnd, LPCWSTR lpText, LPCWSTR lpCaption, UINT uType);
 
 /* ---- strings ----------------------------------------------------------------------------- */
 NPIPE_C_API int WINAPI lstrlenA(LPCSTR lpString);
@@ -966,6 +1126,8 @@ NPIPE_C_API DWORD WINAPI SetSecurityInfo(HANDLE handle, SE_OBJECT_TYPE ObjectTyp
 #define lstrcmp lstrcmpW
 #define lstrcpy lstrcpyW
 #define lstrcat lstrcatW
+#define GetModuleFileName GetModuleFileNameW
+#define MessageBox MessageBoxW
 #define ConvertStringSecurityDescriptorToSecurityDescriptor ConvertStringSecurityDescriptorToSecurityDescriptorW
 #define ConvertSecurityDescriptorToStringSecurityDescriptor ConvertSecurityDescriptorToStringSecurityDescriptorW
 #define ConvertSidToStringSid ConvertSidToStringSidW
@@ -986,6 +1148,8 @@ NPIPE_C_API DWORD WINAPI SetSecurityInfo(HANDLE handle, SE_OBJECT_TYPE ObjectTyp
 #define lstrcmp lstrcmpA
 #define lstrcpy lstrcpyA
 #define lstrcat lstrcatA
+#define GetModuleFileName GetModuleFileNameA
+#define MessageBox MessageBoxA
 #define ConvertStringSecurityDescriptorToSecurityDescriptor ConvertStringSecurityDescriptorToSecurityDescriptorA
 #define ConvertSecurityDescriptorToStringSecurityDescriptor ConvertSecurityDescriptorToStringSecurityDescriptorA
 #define ConvertSidToStringSid ConvertSidToStringSidA
@@ -994,6 +1158,20 @@ NPIPE_C_API DWORD WINAPI SetSecurityInfo(HANDLE handle, SE_OBJECT_TYPE ObjectTyp
 
 #ifdef __cplusplus
 } /* extern "C" */
+
+/* wmain, the UNICODE entry point (tchar.h's _tmain under UNICODE), is called by the main() in
+ * libnpipe_wmain, so it needs C linkage in every form MSVC accepts: with the arguments, with
+ * the environment too, or with none (wmain(void)). These declarations give each form the one
+ * symbol `wmain`; a program defines one of them. (C needs no declaration: main() passes argc,
+ * argv and envp, and a definition with fewer parameters does not see the rest - as with C's
+ * own main.) wchar_t is UTF-16 only with -fshort-wchar. */
+extern "C" int wmain(int argc, WCHAR* argv[]);
+int wmain(void) __asm__("wmain");
+int wmain(int argc, WCHAR* argv[], WCHAR* envp[]) __asm__("wmain");
+#if defined(__WCHAR_MAX__) && __WCHAR_MAX__ == 0xffff
+int wmain(int argc, wchar_t* argv[]) __asm__("wmain");
+int wmain(int argc, wchar_t* argv[], wchar_t* envp[]) __asm__("wmain");
+#endif
 #endif
 
 #endif /* NPIPE_WIN32_H */

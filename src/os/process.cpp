@@ -313,4 +313,14 @@ std::string executable_of(pid_t pid) {
     return n > 0 ? std::string(target, static_cast<std::size_t>(n)) : std::string{};
 }
 
+sys_result<std::string> own_executable() {
+    char target[PATH_MAX];
+    auto n = sys_call([&] { return ::readlink("/proc/self/exe", target, sizeof target); });
+    if (!n) return {{}, n.error};
+    // readlink truncates silently: a result that fills the buffer may have lost its end.
+    if (static_cast<std::size_t>(n.value) == sizeof target)
+        return {{}, std::make_error_code(std::errc::filename_too_long)};
+    return {std::string(target, static_cast<std::size_t>(n.value)), {}};
+}
+
 } // namespace npipe::os

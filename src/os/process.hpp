@@ -79,6 +79,9 @@ bool process_running(pid_t pid, std::uint64_t start_time) noexcept;
 
 /// The executable a process runs (readlink of /proc/PID/exe); empty when it cannot be read.
 std::string executable_of(pid_t pid);
+/// The executable this process runs (readlink of /proc/self/exe, so a pid namespace other than
+/// /proc's does not matter).
+sys_result<std::string> own_executable();
 
 /// SIGKILL, through the pidfd when there is one (immune to pid reuse).
 std::error_code kill_process(pid_t pid, int pidfd) noexcept;

@@ -48,6 +48,19 @@ std::optional<std::string> to_utf8(const WCHAR* s, std::size_t length) {
     return out;
 }
 
+std::string to_utf8_lossy(const WCHAR* s, std::size_t length) {
+    auto is_high = [](char16_t c) { return c >= 0xD800 && c <= 0xDBFF; };
+    auto is_low = [](char16_t c) { return c >= 0xDC00 && c <= 0xDFFF; };
+    std::u16string units(s, s + length);
+    for (std::size_t i = 0; i < units.size(); ++i) {
+        if (is_high(units[i]) && i + 1 < units.size() && is_low(units[i + 1]))
+            ++i; // a pair: keep both
+        else if (is_high(units[i]) || is_low(units[i]))
+            units[i] = 0xFFFD;
+    }
+    return to_utf8(units.data(), units.size()).value_or(std::string{});
+}
+
 std::u16string to_utf16(std::string_view s) {
     std::u16string out;
     out.reserve(s.size());

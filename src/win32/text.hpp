@@ -16,6 +16,8 @@ std::size_t length16(const WCHAR* s) noexcept;
 /// UTF-16 to UTF-8. Empty when `s` holds an unpaired surrogate.
 std::optional<std::string> to_utf8(const WCHAR* s, std::size_t length);
 inline std::optional<std::string> to_utf8(const WCHAR* s) { return to_utf8(s, length16(s)); }
+/// UTF-16 to UTF-8 for showing text: an unpaired surrogate becomes U+FFFD.
+std::string to_utf8_lossy(const WCHAR* s, std::size_t length);
 
 /// UTF-8 to UTF-16; malformed sequences become U+FFFD.
 std::u16string to_utf16(std::string_view s);

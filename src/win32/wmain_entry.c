@@ -1,13 +1,18 @@
 /* main() for UNICODE programs whose entry point is _tmain/wmain (tchar.h maps _tmain to wmain
  * under UNICODE). Lives in the static libnpipe_wmain, which `pkg-config --libs npipe` links:
  * the linker only takes this object when the program defines no main() itself. The arguments
- * are passed as UTF-16; malformed UTF-8 becomes U+FFFD. */
+ * and the environment are passed as UTF-16; malformed UTF-8 becomes U+FFFD.
+ *
+ * The program's wmain may take all three parameters, the first two, or none (MSVC accepts each
+ * form): the call always passes three, and a definition with fewer never looks at the others -
+ * the calling convention of every Linux ABI lets the caller pass arguments the callee ignores,
+ * which is also how the C library calls a main() defined with fewer parameters. */
 #include <npipe/win32.h>
 
 #include <stdlib.h>
 #include <string.h>
 
-int wmain(int argc, WCHAR* argv[]);
+int wmain(int argc, WCHAR* argv[], WCHAR* envp[]);
 
 static WCHAR* widen(const char* s) {
     size_t n = strlen(s);
@@ -55,15 +60,26 @@ static WCHAR* widen(const char* s) {
     return out;
 }
 
-/* The arguments live as long as the process, like argv (a program may keep pointers into them
- * and end with ExitProcess). */
-static WCHAR** npipe_wide_argv;
-
-int main(int argc, char** argv) {
+/* A NULL-terminated UTF-16 copy of `count` strings; NULL when out of memory. */
+static WCHAR** widen_all(int count, char** strings) {
     int i;
-    npipe_wide_argv = (WCHAR**)calloc((size_t)argc + 1, sizeof(WCHAR*));
-    if (!npipe_wide_argv) return 1;
-    for (i = 0; i < argc; ++i)
-        if (!(npipe_wide_argv[i] = widen(argv[i]))) return 1;
-    return wmain(argc, npipe_wide_argv);
+    WCHAR** out = (WCHAR**)calloc((size_t)count + 1, sizeof(WCHAR*));
+    if (!out) return NULL;
+    for (i = 0; i < count; ++i)
+        if (!(out[i] = widen(strings[i]))) return NULL;
+    return out;
+}
+
+/* The copies live as long as the process, like argv (a program may keep pointers into them and
+ * end with ExitProcess). */
+static WCHAR** npipe_wide_argv;
+static WCHAR** npipe_wide_envp;
+
+int main(int argc, char** argv, char** envp) {
+    int envc = 0;
+    while (envp && envp[envc]) ++envc;
+    npipe_wide_argv = widen_all(argc, argv);
+    npipe_wide_envp = widen_all(envc, envp);
+    if (!npipe_wide_argv || !npipe_wide_envp) return 1;
+    return wmain(argc, npipe_wide_argv, npipe_wide_envp);
 }

@@ -1,7 +1,8 @@
-/* GetProcessHeap/HeapAlloc/HeapReAlloc/HeapSize/HeapFree, LocalAlloc/LocalFree, lstr*, strsafe.h,
- * tchar.h, FormatMessage. */
+/* GetProcessHeap/HeapAlloc/HeapReAlloc/HeapSize/HeapFree, LocalAlloc/Free/Size/Lock/Unlock,
+ * GlobalAlloc/Free/Size/Lock/Unlock, lstr*, strsafe.h, tchar.h, FormatMessage. */
 #include "harness.h"
 
+#include <stdlib.h>
 #include <strsafe.h>
 #include <tchar.h>
 
@@ -39,6 +40,131 @@ TEST(local_alloc_and_free) {
     REQUIRE(f != NULL);
     memset(f, 1, 16);
     CHECK_EQ(LocalFree(f), NULL);
+}
+
+static int all_zero(const unsigned char* p, size_t n) {
+    for (size_t i = 0; i < n; ++i)
+        if (p[i]) return 0;
+    return 1;
+}
+
+/* The completion-routine server's GlobalAlloc(GPTR, sizeof(PIPEINST)): zeroed, fixed memory. */
+TEST(global_alloc_fixed) {
+    unsigned char* p = GlobalAlloc(GPTR, 300);
+    REQUIRE(p != NULL);
+    CHECK(all_zero(p, 300));
+    CHECK_EQ(GlobalSize(p), 300);
+    memset(p, 0x5A, 300);
+    /* Fixed memory: Lock gives the block, Unlock is TRUE and leaves the last error alone. */
+    CHECK_EQ(GlobalLock(p), p);
+    CHECK_RET_ERR(GlobalUnlock(p), TRUE, 0xDEADBEEFu);
+    CHECK_RET_ERR(GlobalUnlock(p), TRUE, 0xDEADBEEFu);
+    CHECK_EQ(GlobalFree(p), NULL);
+
+    unsigned char* z = GlobalAlloc(GMEM_ZEROINIT, 64); /* GMEM_FIXED is 0: the same as GPTR */
+    REQUIRE(z != NULL);
+    CHECK(all_zero(z, 64));
+    CHECK_EQ(GlobalFree(z), NULL);
+    unsigned char* f = GlobalAlloc(GMEM_FIXED, 64);
+    REQUIRE(f != NULL);
+    memset(f, 1, 64);
+    CHECK_EQ(GlobalSize(f), 64);
+    CHECK_EQ(GlobalFree(f), NULL);
+
+    /* GlobalAlloc makes no fixed block of 0 bytes: one of 1 byte (LocalAlloc does make it). */
+    void* empty = GlobalAlloc(GMEM_FIXED, 0);
+    REQUIRE(empty != NULL);
+    CHECK_EQ(GlobalSize(empty), 1);
+    CHECK_EQ(GlobalFree(empty), NULL);
+
+    CHECK_EQ(GlobalFree(NULL), NULL);
+    CHECK_RET_ERR(GlobalLock(NULL), NULL, 0xDEADBEEFu);
+    CHECK_RET_ERR(GlobalUnlock(NULL), TRUE, 0xDEADBEEFu);
+}
+
+/* Moveable memory: the lock count and Unlock's answers are Windows'. */
+TEST(global_alloc_moveable_counts_locks) {
+    HGLOBAL h = GlobalAlloc(GHND, 128);
+    REQUIRE(h != NULL);
+    unsigned char* p = GlobalLock(h);
+    REQUIRE(p != NULL);
+    CHECK(all_zero(p, 128));
+    CHECK_EQ(GlobalLock(h), p); /* locked twice */
+    CHECK_EQ(GlobalSize(h), 128);
+    CHECK_RET_ERR(GlobalUnlock(h), TRUE, 0xDEADBEEFu);  /* still locked */
+    CHECK_RET_ERR(GlobalUnlock(h), FALSE, NO_ERROR);     /* that was the last lock */
+    CHECK_RET_ERR(GlobalUnlock(h), FALSE, ERROR_NOT_LOCKED);
+    CHECK_EQ(GlobalLock(h), p);
+    CHECK_EQ(GlobalFree(h), NULL); /* a locked block is freed too */
+
+    /* A moveable block of 0 bytes is discarded: there is nothing to lock. */
+    h = GlobalAlloc(GMEM_MOVEABLE | GMEM_ZEROINIT, 0);
+    REQUIRE(h != NULL);
+    CHECK_RET_ERR(GlobalLock(h), NULL, ERROR_DISCARDED);
+    CHECK_EQ(GlobalSize(h), 0);
+    CHECK_EQ(GlobalFree(h), NULL);
+}
+
+TEST(local_size_lock_and_unlock) {
+    unsigned char* p = LocalAlloc(LPTR, 77);
+    REQUIRE(p != NULL);
+    CHECK_EQ(LocalSize(p), 77);
+    CHECK_EQ(LocalLock(p), p);
+    CHECK_RET_ERR(LocalUnlock(p), FALSE, ERROR_NOT_LOCKED); /* fixed memory is never locked */
+    CHECK_EQ(LocalFree(p), NULL);
+    void* empty = LocalAlloc(LMEM_FIXED, 0);
+    REQUIRE(empty != NULL);
+    CHECK_EQ(LocalSize(empty), 0);
+    CHECK_EQ(LocalFree(empty), NULL);
+
+    HLOCAL h = LocalAlloc(LHND, 10);
+    REQUIRE(h != NULL);
+    void* q = LocalLock(h);
+    REQUIRE(q != NULL);
+    CHECK(all_zero(q, 10));
+    CHECK_EQ(LocalSize(h), 10);
+    CHECK_RET_ERR(LocalUnlock(h), FALSE, NO_ERROR);
+    CHECK_RET_ERR(LocalUnlock(h), FALSE, ERROR_NOT_LOCKED);
+    CHECK_EQ(LocalFree(h), NULL);
+    CHECK_RET_ERR(LocalLock(NULL), NULL, 0xDEADBEEFu);
+    CHECK_RET_ERR(LocalUnlock(NULL), FALSE, ERROR_NOT_LOCKED);
+}
+
+/* The ErrorExit of Microsoft's parent/child sample sizes its text with LocalSize. */
+TEST(local_size_of_what_format_message_allocates) {
+    LPSTR message = NULL;
+    DWORD n = FormatMessageA(FORMAT_MESSAGE_ALLOCATE_BUFFER | FORMAT_MESSAGE_FROM_SYSTEM |
+                                 FORMAT_MESSAGE_IGNORE_INSERTS,
+                             NULL, ERROR_FILE_NOT_FOUND, MAKELANGID(LANG_NEUTRAL, SUBLANG_DEFAULT),
+                             (LPSTR)&message, 0, NULL);
+    REQUIRE(n > 0 && message != NULL);
+    CHECK(LocalSize(message) >= n + 1);
+    LPSTR display = LocalAlloc(LMEM_ZEROINIT, (strlen(message) + strlen("CreateFile") + 40) * sizeof(TCHAR));
+    REQUIRE(display != NULL);
+    CHECK_EQ(StringCchPrintfA(display, LocalSize(display) / sizeof(TCHAR), "%s failed with error %d: %s",
+                              "CreateFile", 2, message),
+             S_OK);
+    CHECK(strncmp(display, "CreateFile failed with error 2: The system cannot find the file specified.", 74) == 0);
+    CHECK_EQ(LocalFree(message), NULL);
+    CHECK_EQ(LocalFree(display), NULL);
+}
+
+/* A pointer into memory that Local/GlobalAlloc did not hand out. (It points into a zeroed block
+ * of our own, so looking before it is allowed.) */
+TEST(memory_functions_refuse_what_they_did_not_allocate) {
+    unsigned char* raw = calloc(64, 1);
+    REQUIRE(raw != NULL);
+    void* bogus = raw + 32;
+    CHECK_RET_ERR(GlobalSize(bogus), 0, ERROR_INVALID_HANDLE);
+    CHECK_RET_ERR(LocalSize(bogus), 0, ERROR_INVALID_HANDLE);
+    CHECK_RET_ERR(GlobalLock(bogus), NULL, ERROR_INVALID_HANDLE);
+    CHECK_RET_ERR(LocalLock(bogus), NULL, ERROR_INVALID_HANDLE);
+    CHECK_RET_ERR(GlobalUnlock(bogus), TRUE, ERROR_INVALID_HANDLE); /* Windows' answer */
+    CHECK_RET_ERR(LocalUnlock(bogus), FALSE, ERROR_INVALID_HANDLE);
+    CHECK_RET_ERR(GlobalFree(bogus), bogus, ERROR_INVALID_HANDLE);
+    CHECK_RET_ERR(LocalFree(bogus), bogus, ERROR_INVALID_HANDLE);
+    CHECK_RET_ERR(LocalSize(NULL), 0, ERROR_INVALID_HANDLE);
+    free(raw);
 }
 
 TEST(lstr_functions) {
@@ -145,6 +271,11 @@ TEST(string_cch_printf_follows_the_microsoft_runtime) {
 TEST_TABLE{
     TEST_ENTRY(heap_alloc_zero_and_free),
     TEST_ENTRY(local_alloc_and_free),
+    TEST_ENTRY(global_alloc_fixed),
+    TEST_ENTRY(global_alloc_moveable_counts_locks),
+    TEST_ENTRY(local_size_lock_and_unlock),
+    TEST_ENTRY(local_size_of_what_format_message_allocates),
+    TEST_ENTRY(memory_functions_refuse_what_they_did_not_allocate),
     TEST_ENTRY(lstr_functions),
     TEST_ENTRY(string_cch_copy_and_cat),
     TEST_ENTRY(string_cch_length_and_printf),

@@ -10,7 +10,9 @@
 # (started on demand by the library, in a fresh NPIPE_RUNTIME_DIR) and compare their output
 # exactly: the multithreaded server with clients connected at the same time, the client, the
 # transaction client, the CallNamedPipe client, and a parent that runs a child through anonymous
-# pipes on its standard input and output.
+# pipes on its standard input and output. Then the small programs of tests/samples/programs, each
+# built as C and as C++, ANSI and UNICODE (the build itself checks that every form of _tmain
+# compiles and links), and run.
 #
 #   usage: run_samples_test.sh BUILD_DIR
 #
@@ -99,7 +101,7 @@ if [[ $(cache_value NPIPE_SYSTEMD_UNITDIR) == /* ]] &&
     install_args=(--component Unspecified) # never install units into the real system
 fi
 install_prefix "${install_args[@]}"
-for h in windows.h tchar.h strsafe.h; do
+for h in windows.h tchar.h strsafe.h conio.h; do
     check "include/npipe/compat/$h installed" test -f "$PREFIX/include/npipe/compat/$h"
 done
 NPIPE_CLI=$PREFIX/bin/npipe
@@ -343,6 +345,83 @@ Parent: CreateFile failed with error 2: The system cannot find the file specifie
     unset NPIPE_RUNTIME_DIR
 }
 
+# ---- _tmain forms and the functions around pipe code: C and C++, ANSI and UNICODE ---------------
+FORMS=$HERE/programs
+# build_form PROGRAM LANG VARIANT: builds $FORMS/PROGRAM.c as LANG (c or c++) with VARIANT (ansi or
+# unicode) into $WORK/forms/PROGRAM-LANG-VARIANT, strictly, as a user would.
+build_form() {
+    local p=$1 lang=$2 v=$3 out compiler std
+    local -a defs=()
+    [[ $v == unicode ]] && defs=(-DUNICODE -D_UNICODE)
+    if [[ $lang == c ]]; then
+        compiler=cc
+        std=-std=c99
+        [[ $v == unicode ]] && std=-std=c11 # u"..." literals
+    else
+        compiler=c++
+        std=-std=c++17
+    fi
+    # shellcheck disable=SC2046 # pkg-config's output is meant to split
+    if out=$(timeout 120 "$compiler" "$std" "${defs[@]}" -Wall -Wextra -Wpedantic -Werror "${SANFLAGS[@]}" \
+                 -x "$lang" "$FORMS/$p.c" -x none $(pkg-config --cflags --libs npipe) \
+                 -Wl,-rpath,"$LIBDIR" -o "$WORK/forms/$p-$lang-$v" 2>&1); then
+        pass "$p.c builds as $lang ($v) with no warning"
+    else
+        fail "$p.c builds as $lang ($v) with no warning" "$out"
+        return 1
+    fi
+}
+
+run_forms() {
+    local p lang v exe out err rc want units bad
+    mkdir -p "$WORK/forms"
+    for p in tmain_void tmain_args; do
+        bad=$(grep -E '^[[:space:]]*#[[:space:]]*include' "$FORMS/$p.c" |
+              grep -vE '^[[:space:]]*#[[:space:]]*include[[:space:]]*<(windows|tchar|strsafe|conio|stdio)\.h>' || true)
+        if [[ -z $bad ]]; then pass "$p.c includes only Windows headers and <stdio.h>"
+        else fail "$p.c includes only Windows headers and <stdio.h>" "$bad"; fi
+    done
+    for lang in c c++; do
+        for v in ansi unicode; do
+            # int _tmain(VOID): a key on stdin, a message box on stderr.
+            exe=$WORK/forms/tmain_void-$lang-$v
+            if build_form tmain_void "$lang" "$v"; then
+                out=$(printf 'q' | timeout $T "$exe" 2>"$WORK/forms/err")
+                rc=$?
+                err=$(cat "$WORK/forms/err")
+                want="tmain_void: I am tmain_void-$lang-$v
+tmain_void: counter frequency 10000000 Hz
+tmain_void: from GlobalAlloc, 16 characters
+tmain_void: press a key> 
+tmain_void: key 113"
+                if [[ $rc -eq 0 && $out == "$want" && $err == "tmain_void: done" ]]; then
+                    pass "[$lang $v] _tmain(VOID) runs"
+                else
+                    fail "[$lang $v] _tmain(VOID) runs (exit $rc)" "stdout:"$'\n'"$out"$'\n'"stderr:"$'\n'"$err"
+                fi
+            fi
+            # int _tmain(int argc, TCHAR *argv[]): the arguments, as UTF-16 under UNICODE.
+            exe=$WORK/forms/tmain_args-$lang-$v
+            if build_form tmain_args "$lang" "$v"; then
+                out=$(timeout $T "$exe" one "$UMSG" </dev/null 2>&1)
+                rc=$?
+                units=$(length "$v" "$UMSG")
+                want="tmain_args: argument 1: \"one\" (3 characters)
+tmain_args: argument 2: \"$UMSG\" ($units characters)
+
+<End of message, press ENTER to terminate connection and exit>
+tmain_args: 2 arguments"
+                if [[ $rc -eq 2 && $out == "$want" ]]; then
+                    pass "[$lang $v] _tmain(int argc, TCHAR *argv[]) runs"
+                else
+                    fail "[$lang $v] _tmain(int argc, TCHAR *argv[]) runs (exit $rc)" "$out"
+                fi
+            fi
+        done
+    done
+}
+
 run_variant ansi
 run_variant unicode
+run_forms
 finish

@@ -2,8 +2,10 @@
  *
  * Without UNICODE, TCHAR is char and everything maps to the C library. With UNICODE, TCHAR is
  * WCHAR (UTF-16); _tprintf then takes a UTF-16 format whose %s arguments are UTF-16 strings (as
- * Microsoft's wprintf), and _tmain becomes wmain(int, WCHAR**), called by the main() in
- * libnpipe_wmain (linked by `pkg-config --libs npipe`) with the arguments as UTF-16. */
+ * Microsoft's wprintf), and _tmain becomes wmain, called by the main() in libnpipe_wmain (linked
+ * by `pkg-config --libs npipe`) with the arguments (and the environment) as UTF-16. Every form
+ * MSVC accepts works, in C and C++: _tmain(int argc, TCHAR* argv[]), with TCHAR* envp[] as well,
+ * or _tmain(void) / _tmain(VOID) (see wmain in <npipe/win32.h>). */
 #ifndef NPIPE_COMPAT_TCHAR_H
 #define NPIPE_COMPAT_TCHAR_H
 
@@ -29,7 +31,6 @@ NPIPE_C_API int npipe_wcscmp16(const WCHAR* a, const WCHAR* b);
 NPIPE_C_API int npipe_wcsncmp16(const WCHAR* a, const WCHAR* b, size_t n);
 NPIPE_C_API WCHAR* npipe_wcscpy16(WCHAR* dest, const WCHAR* src);
 NPIPE_C_API WCHAR* npipe_wcscat16(WCHAR* dest, const WCHAR* src);
-int wmain(int argc, WCHAR* argv[]);
 #define _tmain wmain
 #define _tprintf npipe_wprintf16
 #define _ftprintf npipe_fwprintf16
