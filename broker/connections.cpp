@@ -135,7 +135,7 @@ bool connection_set::admit(connection& c) {
         log_("warning", refused->reason + ": refusing pid " + std::to_string(c.peer.pid));
         // Say why before hanging up: the client's request gets this as its reply.
         auto refusal = protocol::encode(protocol::error_reply{static_cast<std::uint32_t>(refused->error)});
-        (void)os::send_some(c.sock.get(), refusal.data(), refusal.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+        (void)os::send_some(c.sock.get(), refusal.data(), refusal.size(), os::io_flags::dont_wait);
         return false;
     }
     if (poller_.add(c.sock.get(), EPOLLIN | EPOLLRDHUP, tag_connection | c.id)) return false;
@@ -174,7 +174,7 @@ bool connection_set::receive(connection& c, bool to_the_end) {
             close(id, "request too large");
             return false;
         }
-        auto r = os::recv_with_fds(c.sock.get(), room, fds, 2, MSG_DONTWAIT);
+        auto r = os::recv_with_fds(c.sock.get(), room, fds, 2, os::io_flags::dont_wait);
         if (!r) {
             if (r.error == std::errc::resource_unavailable_try_again) return true;
             if (r.error == std::errc::bad_message && os::descriptors_exhausted()) {

@@ -57,7 +57,7 @@ void broker::pump_monitor(connection& c) {
     for (;;) {
         while (!c.outbox.empty()) {
             c.last_active = clock::now(); // progress: a reader taking its events is not idle
-            auto r = os::send_some(c.sock.get(), c.outbox.data(), c.outbox.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+            auto r = os::send_some(c.sock.get(), c.outbox.data(), c.outbox.size(), os::io_flags::dont_wait);
             if (!r) {
                 // A slow reader waits for room; nobody else does.
                 if (r.error == std::errc::resource_unavailable_try_again) connections_.watch_for_room(c, true);

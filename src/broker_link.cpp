@@ -141,7 +141,7 @@ std::error_code send_frame(int sock, const std::vector<std::byte>& bytes, std::s
         auto ready = os::poll_one(sock, POLLIN, 0);
         std::byte header[protocol::header_size];
         if (ready && (ready.value & POLLIN)) {
-            auto peeked = os::recv_some(sock, header, sizeof header, MSG_PEEK | MSG_DONTWAIT);
+            auto peeked = os::recv_some(sock, header, sizeof header, os::io_flags::peek | os::io_flags::dont_wait);
             protocol::frame_header h;
             if (peeked && peeked.value == sizeof header &&
                 protocol::decode_header(std::span<const std::byte, protocol::header_size>(header, sizeof header),

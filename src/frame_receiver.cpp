@@ -29,7 +29,7 @@ bool frame_receiver::step(int sock, std::size_t max_fds, frame& out, std::error_
         }
         // Exactly what the frame still lacks: the server's data may follow it on this socket.
         std::vector<os::fd> fds;
-        auto r = os::recv_with_fds(sock, reader_.space(reader_.needed()), fds, max_fds, MSG_DONTWAIT);
+        auto r = os::recv_with_fds(sock, reader_.space(reader_.needed()), fds, max_fds, os::io_flags::dont_wait);
         if (!r) {
             if (would_block(r.error)) return false;
             ec = receive_error(r.error);

@@ -24,9 +24,10 @@ bool would_block(const std::error_code& ec) noexcept {
 enum class took { all, would_block, ended, failed };
 
 /// recv() that never waits, with its end and errors classified. `n` is what it received.
-took receive_now(int fd, void* p, std::size_t size, std::size_t& n, std::error_code& ec, int flags = 0) noexcept {
+took receive_now(int fd, void* p, std::size_t size, std::size_t& n, std::error_code& ec,
+                 os::io_flags flags = os::io_flags::none) noexcept {
     n = 0;
-    auto r = os::recv_some(fd, p, size, flags | MSG_DONTWAIT);
+    auto r = os::recv_some(fd, p, size, flags | os::io_flags::dont_wait);
     if (!r) {
         if (would_block(r.error)) return took::would_block;
         if (r.error == std::errc::connection_reset) return took::ended;
@@ -76,7 +77,7 @@ took take_payload(message_stream& s, std::byte* dst, std::size_t n, std::size_t&
 bool nonempty_message_announced(const message_stream& s) noexcept {
     if (s.cursor.header_got != 0) return false;
     std::byte header[message_header_size];
-    auto r = os::recv_some(s.fd, header, sizeof header, MSG_PEEK | MSG_DONTWAIT);
+    auto r = os::recv_some(s.fd, header, sizeof header, os::io_flags::peek | os::io_flags::dont_wait);
     return r && r.value == sizeof header && read_le32(header) != 0;
 }
 
@@ -115,7 +116,7 @@ step_result read_op::step_bytes() noexcept {
         // Windows: a zero-byte read waits for data without taking any, and reports the end of
         // the pipe like any other read.
         std::byte probe;
-        took t = receive_now(s_.fd, &probe, 1, n, ec, MSG_PEEK);
+        took t = receive_now(s_.fd, &probe, 1, n, ec, os::io_flags::peek);
         if (t == took::all) return finish({}, 0);
         if (t == took::would_block) return nothing_yet();
         return finish_ended();
@@ -257,7 +258,7 @@ peek_result peek_stream(const message_stream& s, std::span<std::byte> buffer, st
     }
     auto available = static_cast<std::size_t>(avail.value);
     if (s.type == pipe_type::byte) {
-        auto r = os::recv_some(s.fd, buffer.data(), buffer.size(), MSG_PEEK | MSG_DONTWAIT);
+        auto r = os::recv_some(s.fd, buffer.data(), buffer.size(), os::io_flags::peek | os::io_flags::dont_wait);
         return {r ? r.value : 0, available, 0};
     }
     // Message pipe: look at everything queued and count payload only.
@@ -265,7 +266,7 @@ peek_result peek_stream(const message_stream& s, std::span<std::byte> buffer, st
     queued.resize(taken.size() + available);
     std::size_t peeked = 0;
     if (available > 0) {
-        auto r = os::recv_some(s.fd, queued.data() + taken.size(), available, MSG_PEEK | MSG_DONTWAIT);
+        auto r = os::recv_some(s.fd, queued.data() + taken.size(), available, os::io_flags::peek | os::io_flags::dont_wait);
         if (!r) return {};
         peeked = r.value;
     }

@@ -33,7 +33,7 @@ bool fits_now(int fd, std::size_t size) noexcept {
 bool send_unsent(message_stream& s, std::error_code& ec, bool& peer_ended) noexcept {
     ec.clear();
     while (!s.unsent.empty()) {
-        auto r = os::send_some(s.fd, s.unsent.data(), s.unsent.size(), MSG_DONTWAIT);
+        auto r = os::send_some(s.fd, s.unsent.data(), s.unsent.size(), os::io_flags::dont_wait);
         if (!r) {
             if (would_block(r.error)) return false;
             peer_ended = peer_gone(r.error);
@@ -81,7 +81,7 @@ step_result write_op::step(step_mode mode) noexcept {
         if (!started_) return r;
     }
     std::size_t frame = header_len_ + data_.size();
-    int flags = mode == step_mode::may_block ? 0 : MSG_DONTWAIT;
+    os::io_flags flags = mode == step_mode::may_block ? os::io_flags::none : os::io_flags::dont_wait;
     while (sent_ < frame) {
         os::sys_result<std::size_t> r;
         if (sent_ < header_len_)

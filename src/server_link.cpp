@@ -49,7 +49,7 @@ bool server_impl::take(frame& f, bool keep, protocol::message_type& ack, std::er
         return false;
     }
     // The broker accepted this socket non-blocking, and O_NONBLOCK travels with it; our
-    // I/O chooses per call (MSG_DONTWAIT), so the descriptor itself must block.
+    // I/O chooses per call (os::io_flags::dont_wait), so the descriptor itself must block.
     os::set_nonblocking(f.fds.front().get(), false);
     attach(std::move(f.fds.front()));
     generation = push.generation;

@@ -202,8 +202,17 @@ sys_result<std::size_t> send_once(int sock, std::span<const std::byte> data, std
     return {static_cast<std::size_t>(r.error ? 0 : r.value), r.error};
 }
 
+namespace {
+
+int msg_flags(io_flags f) noexcept {
+    auto has = [f](io_flags bit) { return (static_cast<unsigned>(f) & static_cast<unsigned>(bit)) != 0; };
+    return (has(io_flags::dont_wait) ? MSG_DONTWAIT : 0) | (has(io_flags::peek) ? MSG_PEEK : 0);
+}
+
+} // namespace
+
 sys_result<std::size_t> recv_with_fds(int sock, std::span<std::byte> buffer, std::vector<fd>& fds,
-                                      std::size_t max_fds, int flags) noexcept {
+                                      std::size_t max_fds, io_flags flags) noexcept {
     // Room for more descriptors than we accept, so an oversized batch is seen (and closed)
     // rather than silently truncated.
     constexpr std::size_t room = 16;
@@ -214,7 +223,7 @@ sys_result<std::size_t> recv_with_fds(int sock, std::span<std::byte> buffer, std
     msg.msg_iovlen = 1;
     msg.msg_control = control;
     msg.msg_controllen = sizeof(control);
-    auto r = sys_call([&] { return ::recvmsg(sock, &msg, flags | MSG_CMSG_CLOEXEC); });
+    auto r = sys_call([&] { return ::recvmsg(sock, &msg, msg_flags(flags) | MSG_CMSG_CLOEXEC); });
     if (!r) return {0, r.error};
     bool bad = (msg.msg_flags & MSG_CTRUNC) != 0;
     std::size_t before = fds.size();
@@ -234,23 +243,23 @@ sys_result<std::size_t> recv_with_fds(int sock, std::span<std::byte> buffer, std
     return {static_cast<std::size_t>(r.value), {}};
 }
 
-sys_result<std::size_t> send_some(int sock, const void* data, std::size_t size, int flags) noexcept {
-    auto r = sys_call([&] { return ::send(sock, data, size, flags | MSG_NOSIGNAL); });
+sys_result<std::size_t> send_some(int sock, const void* data, std::size_t size, io_flags flags) noexcept {
+    auto r = sys_call([&] { return ::send(sock, data, size, msg_flags(flags) | MSG_NOSIGNAL); });
     return {static_cast<std::size_t>(r.error ? 0 : r.value), r.error};
 }
 
 sys_result<std::size_t> send_two(int sock, const void* a, std::size_t a_size, const void* b,
-                                 std::size_t b_size, int flags) noexcept {
+                                 std::size_t b_size, io_flags flags) noexcept {
     iovec iov[2] = {{const_cast<void*>(a), a_size}, {const_cast<void*>(b), b_size}};
     msghdr msg{};
     msg.msg_iov = iov;
     msg.msg_iovlen = b_size ? 2 : 1;
-    auto r = sys_call([&] { return ::sendmsg(sock, &msg, flags | MSG_NOSIGNAL); });
+    auto r = sys_call([&] { return ::sendmsg(sock, &msg, msg_flags(flags) | MSG_NOSIGNAL); });
     return {static_cast<std::size_t>(r.error ? 0 : r.value), r.error};
 }
 
-sys_result<std::size_t> recv_some(int sock, void* data, std::size_t size, int flags) noexcept {
-    auto r = sys_call([&] { return ::recv(sock, data, size, flags); });
+sys_result<std::size_t> recv_some(int sock, void* data, std::size_t size, io_flags flags) noexcept {
+    auto r = sys_call([&] { return ::recv(sock, data, size, msg_flags(flags)); });
     return {static_cast<std::size_t>(r.error ? 0 : r.value), r.error};
 }
 

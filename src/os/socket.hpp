@@ -49,20 +49,27 @@ std::error_code send_with_fds(int sock, std::span<const std::byte> data,
 /// Returns how much was sent (possibly part; the descriptors go with the first byte).
 sys_result<std::size_t> send_once(int sock, std::span<const std::byte> data, std::span<const int> fds) noexcept;
 
+/// How one send or receive behaves (recv(2)/send(2) flags, typed): `dont_wait` never blocks
+/// (EAGAIN instead), `peek` leaves what it reads in the socket.
+enum class io_flags : unsigned { none = 0, dont_wait = 1, peek = 2 };
+constexpr io_flags operator|(io_flags a, io_flags b) noexcept {
+    return static_cast<io_flags>(static_cast<unsigned>(a) | static_cast<unsigned>(b));
+}
+
 /// Receives up to `buffer.size()` bytes and any descriptors that come with them. Descriptors
 /// beyond `max_fds`, or a truncated control message, are closed and reported as EBADMSG.
 /// Returns bytes received (0 = orderly end of stream).
 sys_result<std::size_t> recv_with_fds(int sock, std::span<std::byte> buffer,
                                       std::vector<fd>& fds, std::size_t max_fds,
-                                      int flags) noexcept;
+                                      io_flags flags) noexcept;
 
-/// send(2) with MSG_NOSIGNAL (plus `flags`); may be partial.
-sys_result<std::size_t> send_some(int sock, const void* data, std::size_t size, int flags) noexcept;
-/// sendmsg(2) of two buffers with MSG_NOSIGNAL (plus `flags`); may be partial.
+/// send(2), never raising SIGPIPE; may be partial.
+sys_result<std::size_t> send_some(int sock, const void* data, std::size_t size, io_flags flags) noexcept;
+/// sendmsg(2) of two buffers, never raising SIGPIPE; may be partial.
 sys_result<std::size_t> send_two(int sock, const void* a, std::size_t a_size, const void* b,
-                                 std::size_t b_size, int flags) noexcept;
+                                 std::size_t b_size, io_flags flags) noexcept;
 /// recv(2); may be partial; 0 = end of stream.
-sys_result<std::size_t> recv_some(int sock, void* data, std::size_t size, int flags) noexcept;
+sys_result<std::size_t> recv_some(int sock, void* data, std::size_t size, io_flags flags) noexcept;
 /// shutdown(2); errors (e.g. not connected) are of no interest to callers and are ignored.
 void shutdown_both(int sock) noexcept;
 void shutdown_write(int sock) noexcept;

@@ -16,7 +16,7 @@
 // An event loop (non-blocking socket) reads what there is room for and takes every frame:
 //
 //     for (auto room = r.space(16384); !room.empty(); room = r.space(16384)) {
-//         auto got = os::recv_with_fds(sock, room, fds, 2, MSG_DONTWAIT);
+//         auto got = os::recv_with_fds(sock, room, fds, 2, os::io_flags::dont_wait);
 //         if (!got) ...;  // EAGAIN: nothing more now
 //         r.received(got.value, fds);
 //         if (got.value < room.size()) break;
@@ -28,7 +28,7 @@
 // server's data follows the broker's reply) asks for exactly what is missing:
 //
 //     while (!r.has_frame() && r.problem() == frame_problem::none) {
-//         auto got = os::recv_with_fds(sock, r.space(r.needed()), fds, 1, MSG_WAITALL);
+//         auto got = os::recv_with_fds(sock, r.space(r.needed()), fds, 1, os::io_flags::none);
 //         if (!got || got.value == 0) ...;  // the peer went away
 //         r.received(got.value, fds);
 //     }

@@ -357,7 +357,7 @@ DWORD file_object::peek(void* buffer, DWORD size, peek_counts& counts) {
     std::size_t copied = 0;
     if (size > 0 && avail.value > 0) {
         if (socket_) {
-            auto r = os::recv_some(fd_, buffer, size, MSG_PEEK | MSG_DONTWAIT);
+            auto r = os::recv_some(fd_, buffer, size, os::io_flags::peek | os::io_flags::dont_wait);
             if (!r) return code(r.error);
             copied = r.value;
         } else {

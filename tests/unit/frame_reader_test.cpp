@@ -353,7 +353,7 @@ TEST(FrameReader, ABlockingReaderTakesExactlyOneFrameFromASocket) {
     ASSERT_TRUE(decode(f->body, o));
     EXPECT_EQ(o.server_pid, 4242);
     char data[8];
-    auto left = os::recv_some(b.get(), data, sizeof(data), MSG_DONTWAIT);
+    auto left = os::recv_some(b.get(), data, sizeof(data), os::io_flags::dont_wait);
     ASSERT_TRUE(left);
     EXPECT_EQ(std::string(data, left.value), "ddddd");
 }
