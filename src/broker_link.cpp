@@ -9,7 +9,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <poll.h>
 #include <sys/socket.h>
 #include <thread>
 
@@ -39,7 +38,7 @@ std::error_code start_broker(const runtime_location& loc) {
     ready_write.reset();
     // One byte means it listens; end of file means it exited (usually: another broker won the
     // race and serves already). Either way the caller retries its connect.
-    os::poll_one(ready_read.get(), POLLIN, static_cast<int>(std::chrono::milliseconds(start_timeout).count()));
+    (void)os::wait_readable(ready_read.get(), static_cast<int>(std::chrono::milliseconds(start_timeout).count()));
     return {};
 }
 
@@ -138,9 +137,9 @@ std::error_code send_frame(int sock, const std::vector<std::byte>& bytes, std::s
         // reply before it is closed): that reason beats "not running".
         // Only an error frame is taken: anything else (a client pushed to an instance link just
         // before the broker went) stays for the caller to read.
-        auto ready = os::poll_one(sock, POLLIN, 0);
+        auto ready = os::wait_readable(sock, 0);
         std::byte header[protocol::header_size];
-        if (ready && (ready.value & POLLIN)) {
+        if (ready && ready.value) {
             auto peeked = os::recv_some(sock, header, sizeof header, os::io_flags::peek | os::io_flags::dont_wait);
             protocol::frame_header h;
             if (peeked && peeked.value == sizeof header &&
@@ -172,7 +171,7 @@ bool receive_frame(int sock, frame& out, std::size_t max_fds, std::error_code& e
             }
             wait_ms = static_cast<int>(left.count());
         }
-        auto ready = os::poll_one(sock, POLLIN, wait_ms);
+        auto ready = os::wait_readable(sock, wait_ms);
         if (!ready) {
             ec = to_win32(ready.error);
             return false;
