@@ -110,7 +110,7 @@ int flood_connect(const std::string& dir) {
         if (fd < 0) throw std::system_error(errno, std::generic_category(), "socket");
         if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0) {
             ++connected;
-            if (i & 1) (void)::send(fd, garbage.data(), garbage.size(), os::io_flags::dont_wait);
+            if (i & 1) (void)::send(fd, garbage.data(), garbage.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
         } else {
             ++refused;
         }
