@@ -28,7 +28,7 @@
 // server's data follows the broker's reply) asks for exactly what is missing:
 //
 //     while (!r.has_frame() && r.problem() == frame_problem::none) {
-//         auto got = os::recv_with_fds(sock, r.space(r.needed()), fds, 1, os::io_flags::none);
+//         auto got = os::recv_with_fds(sock, r.space(r.needed()), fds, 1, os::io_flags::none); // blocking
 //         if (!got || got.value == 0) ...;  // the peer went away
 //         r.received(got.value, fds);
 //     }

@@ -340,7 +340,7 @@ TEST(FrameReader, ABlockingReaderTakesExactlyOneFrameFromASocket) {
     frame_reader r(max_reply_body, 1);
     std::vector<os::fd> fds;
     while (!r.has_frame() && r.problem() == frame_problem::none) {
-        auto got = os::recv_with_fds(b.get(), r.space(r.needed()), fds, 1, MSG_WAITALL);
+        auto got = os::recv_with_fds(b.get(), r.space(r.needed()), fds, 1, os::io_flags::none);
         ASSERT_TRUE(got) << got.error.message();
         ASSERT_GT(got.value, 0u);
         r.received(got.value, fds);
