@@ -50,7 +50,7 @@ TEST(FrameReceiver, AFrameInPiecesIsKeptBetweenStepsAndNothingAfterItIsRead) {
     EXPECT_EQ(w.name, "\\\\.\\pipe\\pieces");
     EXPECT_EQ(w.timeout_ms, 1234u);
     std::byte after{};
-    auto r = os::recv_some(p.b.get(), &after, 1, 0);
+    auto r = os::recv_some(p.b.get(), &after, 1, os::io_flags::none);
     EXPECT_EQ(r.value, 1u);
     EXPECT_EQ(after, std::byte{0x42}) << "the byte after the frame is still there";
 }

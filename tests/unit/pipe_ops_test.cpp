@@ -215,13 +215,13 @@ TEST(PipeOps, AHeaderArrivingInPiecesIsKeptBetweenSteps) {
     const std::byte header[4] = {std::byte{3}, std::byte{0}, std::byte{0}, std::byte{0}};
     std::byte buf[8];
     read_op r(p.b, buf, read_style::message, true);
-    ASSERT_FALSE(os::send_some(p.a.fd, header, 2, 0).error);
+    ASSERT_FALSE(os::send_some(p.a.fd, header, 2, os::io_flags::none).error);
     EXPECT_EQ(r.step().what, wait_for::readable);
     EXPECT_EQ(p.b.cursor.header_got, 2u);
-    ASSERT_FALSE(os::send_some(p.a.fd, header + 2, 2, 0).error);
+    ASSERT_FALSE(os::send_some(p.a.fd, header + 2, 2, os::io_flags::none).error);
     EXPECT_EQ(r.step().what, wait_for::readable) << "header whole, payload not yet there";
     EXPECT_TRUE(p.b.cursor.in_message);
-    ASSERT_FALSE(os::send_some(p.a.fd, "abc", 3, 0).error);
+    ASSERT_FALSE(os::send_some(p.a.fd, "abc", 3, os::io_flags::none).error);
     EXPECT_TRUE(r.step().done());
     EXPECT_FALSE(r.outcome().ec);
     EXPECT_EQ(r.outcome().bytes, 3u);
