@@ -241,6 +241,23 @@ static int wait_for_key_mode(int fd) {
     return 0;
 }
 
+/* Waits (up to 10 s) until process `pid` sleeps in the kernel: a _getch blocked in its read. */
+static int wait_until_asleep(pid_t pid) {
+    char path[64], stat[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    for (int i = 0; i < 10000; ++i) {
+        FILE* f = fopen(path, "r");
+        if (!f) return 0;
+        size_t n = fread(stat, 1, sizeof stat - 1, f);
+        fclose(f);
+        stat[n] = 0;
+        const char* state = strrchr(stat, ')'); /* "pid (name) S ..." */
+        if (state && state[1] == ' ' && state[2] == 'S') return 1;
+        Sleep(1);
+    }
+    return 0;
+}
+
 struct typist {
     struct pty* t;
     const char* keys;
@@ -353,6 +370,9 @@ TEST(a_signal_during_getch_restores_the_terminal) {
         _exit(0); /* not reached: SIGINT ends it */
     }
     CHECK(wait_for_key_mode(t.slave));
+    /* Ctrl+C while it waits for the key. (Also what ThreadSanitizer needs: it runs the handler of
+     * a signal that comes between the mode change and the read only after that read.) */
+    CHECK(wait_until_asleep(child));
     CHECK_EQ(kill(child, SIGINT), 0);
     int status = 0;
     CHECK_EQ(waitpid(child, &status, 0), child);
