@@ -94,4 +94,10 @@ int run_peer(int argc, char** argv);
 /// A fresh pipe name, unique in this run.
 std::string unique_pipe_name(const char* what);
 
+/// This program's path (to run itself as a peer).
+std::string self_exe();
+/// A close-on-exec copy of `fd` numbered 10 or above (the caller closes the original), so that
+/// dup2 onto 3/4 in a child never meets a descriptor that is already there.
+int high_copy(int fd);
+
 } // namespace bench

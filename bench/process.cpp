@@ -27,6 +27,9 @@ namespace {
     throw std::system_error(errno, std::generic_category(), what);
 }
 
+
+} // namespace
+
 std::string self_exe() {
     std::string path(4096, '\0');
     ssize_t n = ::readlink("/proc/self/exe", path.data(), path.size());
@@ -42,8 +45,6 @@ int high_copy(int fd) {
     if (c < 0) throw_errno("fcntl(F_DUPFD_CLOEXEC)");
     return c;
 }
-
-} // namespace
 
 npipe::endpoint bench_endpoint() {
     npipe::endpoint ep;

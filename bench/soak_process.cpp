@@ -55,21 +55,8 @@ void forget_child(pid_t pid) {
     std::erase(r.children, pid);
 }
 
-std::string self_exe() {
-    std::string path(4096, '\0');
-    ssize_t n = ::readlink("/proc/self/exe", path.data(), path.size());
-    if (n <= 0) throw_errno("readlink /proc/self/exe");
-    path.resize(static_cast<std::size_t>(n));
-    return path;
-}
-
-/// A close-on-exec copy numbered 10 or above, so dup2 onto 3 and 4 never meets one in use.
-int high_copy(int fd) {
-    int c = ::fcntl(fd, F_DUPFD_CLOEXEC, 10);
-    if (c < 0) throw_errno("fcntl(F_DUPFD_CLOEXEC)");
-    ::close(fd);
-    return c;
-}
+using bench::high_copy;
+using bench::self_exe;
 
 void reap(pid_t pid) {
     int st = 0;
@@ -142,6 +129,7 @@ void child::start(const std::string& program, const std::vector<std::string>& ar
     int peer_status = high_copy(up[1]);
     int peer_command = high_copy(down[0]);
     command_ = high_copy(down[1]);
+    for (int fd : {up[0], up[1], down[0], down[1]}) ::close(fd); // the copies are what is used
     std::vector<char*> argv;
     for (const auto& a : argv_s) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
