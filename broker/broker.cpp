@@ -105,6 +105,10 @@ std::error_code broker::start() {
     if (!s) return s.error;
     signals_ = std::move(s.value);
     if (auto ec = connections_.open(std::move(listener.value), signals_.get())) return ec;
+    if (cfg_.system_scope)
+        if (auto ec = connections_.give_uids_sockets(detail::uid_sockets_dir(cfg_.runtime_dir)))
+            log("warning", "every uid shares " + path + " (cannot use " + detail::uid_sockets_dir(cfg_.runtime_dir) +
+                               ": " + ec.message() + "): a flood of connections from one uid delays the others");
     os::ignore_sigpipe();
 
     log("info", std::string("serving ") + (cfg_.system_scope ? "system" : "user") + " scope at " + path +

@@ -14,6 +14,8 @@ constexpr std::uint64_t tag_connection = 3ull << 56;
 constexpr std::uint64_t tag_server_end = 4ull << 56;
 constexpr std::uint64_t tag_links = 5ull << 56; // the links poller has something ready
 constexpr std::uint64_t tag_mask = 0xFFull << 56;
+// A listener's tag says which: 0 the shared one, else a uid's own (uid + 1).
+constexpr std::uint64_t shared_listener = 0;
 
 std::span<const std::byte> as_bytes(const std::vector<std::byte>& v) { return {v.data(), v.size()}; }
 
@@ -52,7 +54,12 @@ std::error_code connection_set::take_in(int timeout_ms, const std::function<void
     for (const auto& ev : events) {
         std::uint64_t kind = ev.data.u64 & tag_mask;
         if (kind == tag_links) take_link_events();
-        else if (kind == tag_listener) accept_all();
+        else if (kind == tag_listener) {
+            std::uint64_t which = ev.data.u64 & ~tag_mask;
+            if (which == shared_listener) accept_from(listener_.get(), true);
+            else if (auto own = uid_sockets_.all().find(static_cast<uid_t>(which - 1)); own != uid_sockets_.all().end())
+                accept_from(own->second.get(), false);
+        }
         else if (kind == tag_other) other_ready();
         else if (kind == tag_connection) on_event(ev);
     }
@@ -89,16 +96,38 @@ void connection_set::pause_accepting() {
     // Out of descriptors: stop accepting for a moment instead of spinning; pending clients wait
     // in the backlog and everything already open keeps working.
     out_of_descriptors();
-    poller_.remove(listener_.get());
+    watch_listeners(false);
     accept_paused_until_ = clock::now() + std::chrono::milliseconds(100);
 }
 
-void connection_set::accept_all() {
-    // A few at a time, then a turn: under a flood of connections the listener is always ready,
+std::error_code connection_set::give_uids_sockets(const std::string& dir) { return uid_sockets_.open(dir); }
+
+void connection_set::watch_listeners(bool on) {
+    auto watch = [&](int fd, std::uint64_t which) {
+        if (on) poller_.add(fd, EPOLLIN, tag_listener | which);
+        else poller_.remove(fd);
+    };
+    watch(listener_.get(), shared_listener);
+    for (const auto& [uid, sock] : uid_sockets_.all())
+        if (sock.valid()) watch(sock.get(), std::uint64_t{uid} + 1);
+}
+
+void connection_set::give_socket_to(uid_t uid) {
+    std::error_code ec;
+    int fd = uid_sockets_.add(uid, ec);
+    if (fd < 0) {
+        if (ec) log_("warning", "uid " + std::to_string(uid) + " shares the broker's socket: " + ec.message());
+        return;
+    }
+    if (!accept_paused_until_) poller_.add(fd, EPOLLIN, tag_listener | (std::uint64_t{uid} + 1));
+}
+
+void connection_set::accept_from(int listener, bool shared) {
+    // A few at a time, then a turn: under a flood of connections a listener is always ready,
     // and a long accepting spell (1,024 at a time tripled another uid's p99 in ./dev soak's
     // flood) delays the requests already in. The listener stays ready; the rest come next round.
     for (int taken = 0; taken < 32; ++taken) {
-        auto a = os::accept_nonblocking(listener_.get());
+        auto a = os::accept_nonblocking(listener);
         if (!a) {
             if (a.error == std::errc::resource_unavailable_try_again) return;
             if (a.error == std::errc::too_many_files_open || a.error == std::errc::too_many_files_open_in_system)
@@ -119,6 +148,7 @@ void connection_set::accept_all() {
         auto cred = os::peer_credentials_of(c->sock.get());
         if (!cred) continue; // the peer vanished already
         c->peer = local_identity(cred.value);
+        if (shared && uid_sockets_.enabled() && !uid_sockets_.has(c->peer.uid)) give_socket_to(c->peer.uid);
         if (!admit(*c)) continue;
         auto& added = *all_.emplace(c->id, std::move(c)).first->second;
         // A client sends its request right after connecting: it is usually here already, and
@@ -500,7 +530,7 @@ void connection_set::close(std::uint64_t id, const char* why) {
 void connection_set::expire(clock::time_point now) {
     if (accept_paused_until_ && now >= *accept_paused_until_) {
         accept_paused_until_.reset();
-        poller_.add(listener_.get(), EPOLLIN, tag_listener);
+        watch_listeners(true);
     }
     std::vector<std::uint64_t> stale, idle;
     for (const auto& [id, c] : all_) {

@@ -17,6 +17,7 @@
 #include "config.hpp"
 #include "identity.hpp"
 #include "registry.hpp"
+#include "uid_sockets.hpp"
 
 #include "os/poller.hpp"
 #include "os/socket.hpp"
@@ -93,6 +94,9 @@ public:
     /// Sets up the pollers and watches `listener` and `other` (the signal descriptor: reported
     /// through wait()'s callback).
     std::error_code open(os::fd listener, int other);
+    /// System scope: gives each uid heard from on the shared listener a socket of its own in
+    /// `dir` (uid_sockets.hpp).
+    std::error_code give_uids_sockets(const std::string& dir);
     /// Waits up to `timeout_ms` (not at all while requests wait for their turn), takes in what
     /// came, and serves turns; `other_ready` when `other` is readable.
     std::error_code wait(int timeout_ms, const std::function<void()>& other_ready);
@@ -135,7 +139,11 @@ public:
 
 private:
     std::error_code take_in(int timeout_ms, const std::function<void()>& other_ready);
-    void accept_all();
+    /// Accepts a few connections from `listener` (the shared one, or a uid's own).
+    void accept_from(int listener, bool shared);
+    /// The first connection of a uid on the shared listener: its own socket, from now on.
+    void give_socket_to(uid_t uid);
+    void watch_listeners(bool on);
     bool admit(connection& c);
     void on_readable(connection& c, bool to_the_end);
     /// Takes every request `c` has now (instance links: what a process did on its links is
@@ -166,6 +174,7 @@ private:
     /// Instance links and the server ends the broker keeps, drained before any other request.
     os::poller links_;
     os::fd listener_;
+    uid_sockets uid_sockets_;
     std::map<std::uint64_t, std::unique_ptr<connection>> all_;
     std::map<uid_t, unsigned> per_uid_;
     /// Connections with requests waiting for their turn, per uid, oldest first.

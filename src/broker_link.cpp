@@ -71,6 +71,11 @@ os::fd connect_or_start(const runtime_location& loc, bool allow_start, std::erro
         }
         bool died = false;
         if (!dir_check) {
+            // System scope: this uid's own socket first (a flood from another uid fills only
+            // its own accept queue); the shared one for a first contact, or a broker gone.
+            if (loc.system)
+                if (auto own = os::connect_unix(uid_socket_path_in(uid_sockets_dir(loc.dir), ::geteuid())))
+                    return std::move(own.value);
             auto c = os::connect_unix(broker_socket_path(loc.dir));
             if (c) return std::move(c.value);
             if (!nobody_listens(c.error)) {

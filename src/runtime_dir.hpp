@@ -26,6 +26,12 @@ std::error_code check_runtime_dir(const std::string& dir, bool system, bool crea
 inline std::string broker_socket_path(const std::string& dir) { return dir + "/broker.sock"; }
 inline std::string broker_lock_path(const std::string& dir) { return dir + "/broker.lock"; }
 inline std::string broker_log_path(const std::string& dir) { return dir + "/npiped.log"; }
+/// System scope: the directory of the sockets the broker gives each uid it hears from (a flood
+/// from one uid fills only its own accept queue; broker/uid_sockets.hpp), and uid's socket.
+inline std::string uid_sockets_dir(const std::string& dir) { return dir + "/by-uid"; }
+inline std::string uid_socket_path_in(const std::string& sockets_dir, unsigned uid) {
+    return sockets_dir + "/" + std::to_string(uid);
+}
 /// Held by whoever starts a user's broker: one start per outage, however many find it gone.
 inline std::string broker_start_lock_path(const std::string& dir) { return dir + "/start.lock"; }
 

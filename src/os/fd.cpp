@@ -50,6 +50,10 @@ std::error_code make_directory(const std::string& path, unsigned mode) noexcept 
     return {};
 }
 
+std::error_code give_file_to(const std::string& path, uid_t uid) noexcept {
+    return sys_call([&] { return ::lchown(path.c_str(), uid, static_cast<gid_t>(-1)); }).error;
+}
+
 sys_result<directory_facts> inspect_directory(const std::string& path) noexcept {
     auto opened = sys_call([&] { return ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC); });
     if (!opened) return {{}, opened.error};

@@ -69,6 +69,8 @@ bool descriptors_exhausted() noexcept;
 
 /// mkdir(2) with `mode`; a directory (or anything) already there is not an error.
 std::error_code make_directory(const std::string& path, unsigned mode) noexcept;
+/// lchown(2): gives the file at `path` (not what a symlink there points to) to `uid`, keeping its group.
+std::error_code give_file_to(const std::string& path, uid_t uid) noexcept;
 /// Who owns a directory and its mode bits.
 struct directory_facts {
     uid_t owner = 0;
