@@ -10,6 +10,7 @@
 // stream; a connection run's is connections over time. Exit status: 0 when every case produced a
 // number (targets missed or not), 1 when a run failed, 2 for bad usage.
 #include "common.hpp"
+#include "win32_connections.hpp"
 
 #include <npipe/namespace.hpp>
 #include <npipe/win32.h>
@@ -665,7 +666,7 @@ int bench_main(const options& o) {
 
     series rt_byte, rt_msg, rt_sp, rt_win32;
     series tp_byte[2], tp_msg[2], tp_sp[2];
-    series cr_np, cr_sock;
+    series cr_np, cr_sock, cr_win32, cr_win32_flush, create_close, open_close, unix_cc;
     const std::size_t chunks[2] = {4096, 65536};
 
     if (o.runs("round-trip"))
@@ -713,7 +714,17 @@ int bench_main(const options& o) {
     if (o.runs("connections"))
     run_section("connections per second",
                 {{&cr_np, "connections npipe", [&] { return connections_npipe(w, o, np_conn); }},
-                 {&cr_sock, "connections unix socket", [&] { return connections_socket(w, o); }}},
+                 {&cr_sock, "connections unix socket", [&] { return connections_socket(w, o); }},
+                 {&cr_win32, "connections Win32 instance per client",
+                  [&] { return connections_win32(unique_pipe_name("ipc"), o.run_seconds, false); }},
+                 {&cr_win32_flush, "connections Win32 instance per client, FlushFileBuffers",
+                  [&] { return connections_win32(unique_pipe_name("ipcf"), o.run_seconds, true); }},
+                 {&create_close, "CreateNamedPipe + CloseHandle",
+                  [&] { return instance_create_close(unique_pipe_name("cc"), o.run_seconds); }},
+                 {&open_close, "CreateFile + CloseHandle",
+                  [&] { return open_close_win32(unique_pipe_name("oc"), o.run_seconds); }},
+                 {&unix_cc, "unix socket connect + accept + close",
+                  [&] { return unix_connect_close(w.sock.string(), o.run_seconds); }}},
                 o);
 
     std::vector<row> rows = {
@@ -731,8 +742,16 @@ int bench_main(const options& o) {
          &tp_sp[1], "socketpair", target{false, 0.9}},
         {"throughput_64k_message", "throughput 64 KiB writes, message mode", unit::mib_per_second, &tp_msg[1],
          &tp_sp[1], "socketpair", target{false, 0.9}},
-        {"connections", "connect + 64 B round trip + close", unit::per_second, &cr_np, &cr_sock, "unix socket",
-         target{false, 0.6}},
+        {"connections", "connect + 64 B round trip + close, one instance reused", unit::per_second, &cr_np,
+         &cr_sock, "unix socket", target{false, 0.7}},
+        {"connections_win32", "the same, Win32, a new instance per client", unit::per_second, &cr_win32, &cr_sock,
+         "unix socket", target{false, 0.5}},
+        {"connections_win32_flush", "the same, FlushFileBuffers before DisconnectNamedPipe", unit::per_second,
+         &cr_win32_flush, &cr_sock, "unix socket", target{false, 0.5}},
+        {"connections_create_close", "CreateNamedPipe (another instance) + CloseHandle", unit::per_second,
+         &create_close, &unix_cc, "connect+accept+close", target{false, 0.5}},
+        {"connections_open_close", "CreateFile + CloseHandle (server listens again)", unit::per_second, &open_close,
+         &unix_cc, "connect+accept+close", std::nullopt},
     };
     print_table(rows, o);
     if (!o.runs("throughput")) {
@@ -754,7 +773,7 @@ int bench_main(const options& o) {
         if (o.runs(r.section()) && (!r.npipe->median() || !r.baseline->median())) all = false;
     int failed_runs = 0;
     for (auto* s : {&rt_byte, &rt_msg, &rt_sp, &tp_byte[0], &tp_byte[1], &tp_msg[0], &tp_msg[1], &tp_sp[0],
-                    &tp_sp[1], &cr_np, &cr_sock})
+                    &tp_sp[1], &cr_np, &cr_sock, &cr_win32, &cr_win32_flush, &create_close, &open_close, &unix_cc})
         failed_runs += static_cast<int>(s->errors.size());
     if (failed_runs) std::fprintf(stderr, "npipe-bench: %d run(s) failed (see above)\n", failed_runs);
     if (!all) std::fprintf(stderr, "npipe-bench: some cases produced no number\n");

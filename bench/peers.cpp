@@ -7,8 +7,10 @@
 //   tp-sp CHUNK MS                  socketpair (socket_fd): the same
 //   cr-np NAME                      npipe server instance loop: connect, read, write, disconnect
 //   cr-sock PATH                    listening AF_UNIX socket: accept, read, write, close
+//   cr-win32, listen-win32          Win32 C API servers (win32_connections.cpp)
 // The connection-rate servers stop after answering a request that starts with quit_marker.
 #include "common.hpp"
+#include "win32_connections.hpp"
 
 #include <array>
 #include <cstdio>
@@ -160,6 +162,7 @@ int run_peer(int argc, char** argv) {
         if (role == "tp-sp" && argc == 3) return tp_socketpair(to_size(argv[1]), to_size(argv[2]));
         if (role == "cr-np" && argc == 2) return cr_npipe(argv[1]);
         if (role == "cr-sock" && argc == 2) return cr_socket(argv[1]);
+        if (int r = run_win32_connection_peer(role, argc, argv); r >= 0) return r;
         std::fprintf(stderr, "npipe-bench: bad peer role '%s' (%d arguments)\n", role.c_str(), argc);
         return 2;
     } catch (const std::exception& e) {
