@@ -78,7 +78,13 @@ int listen_again_and_again(const std::string& name) {
     HANDLE h = create_instance(name);
     signal_ready();
     for (;;) {
-        if (!ConnectNamedPipe(h, nullptr) && GetLastError() != ERROR_PIPE_CONNECTED) fail("ConnectNamedPipe");
+        if (!ConnectNamedPipe(h, nullptr)) {
+            if (GetLastError() == ERROR_NO_DATA) { // the client came and closed already
+                DisconnectNamedPipe(h);
+                continue;
+            }
+            if (GetLastError() != ERROR_PIPE_CONNECTED) fail("ConnectNamedPipe");
+        }
         char c;
         DWORD r = 0;
         bool got = ReadFile(h, &c, 1, &r, nullptr) && r == 1; // the client closes (or says quit)

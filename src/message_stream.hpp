@@ -13,6 +13,7 @@
 // buffer and progress; see pipe_ops.hpp for how they are driven and serialised.
 #pragma once
 
+#include "os/poller.hpp"
 #include "pipe_ops.hpp"
 
 #include <npipe/types.hpp>
@@ -128,8 +129,16 @@ public:
     void cancel() noexcept;
 
 private:
+    /// Wakes when the peer reads (see the step); false when no watch could be set up.
+    bool watch_reads() noexcept;
+
     message_stream& s_;
-    std::chrono::microseconds pause_{0};
+    /// The socket, watched for room (edge-triggered): every read by the peer frees some of what
+    /// the socket holds for it and wakes this poller - one wake-up per read while a flush waits,
+    /// nothing on the read path otherwise.
+    os::poller reads_;
+    bool watching_ = false;
+    std::chrono::microseconds pause_{0}; ///< without a watch: polls, with sleeps of up to 1 ms
     bool had_unread_ = false;
 };
 

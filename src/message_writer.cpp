@@ -122,15 +122,32 @@ void write_op::cancel() noexcept {
 
 // ---- flush_op ---------------------------------------------------------------------------------
 
+bool flush_op::watch_reads() noexcept {
+    if (watching_) {
+        std::vector<epoll_event> drained; // what woke us is taken; the next read wakes us again
+        return !reads_.wait(drained, 0);
+    }
+    auto p = os::poller::create();
+    if (!p) return false;
+    reads_ = std::move(p.value);
+    // The kernel charges what a Unix socket sent to the sender until the peer reads it; a read
+    // frees it and wakes the sender's waiters for room. Edge-triggered: once per read, not while
+    // there is room. Set up before the first look, so a read in between is not missed.
+    watching_ = !reads_.add(s_.fd, EPOLLOUT | EPOLLET, 0);
+    return watching_;
+}
+
 step_result flush_op::step(step_mode) noexcept {
     if (completed_) return step_result::complete();
     std::error_code ec;
     if (!send_unsent(s_, ec, out_.peer_ended)) return ec ? finish(ec) : step_result::write_ready(s_.fd);
+    bool watched = watch_reads();
     auto outq = os::unread_by_peer(s_.fd);
     if (!outq) return finish(to_win32(outq.error));
     if (outq.value != 0) {
         had_unread_ = true;
         using std::chrono::microseconds;
+        if (watched) return step_result::read_ready(reads_.native_handle());
         pause_ = pause_.count() == 0 ? microseconds(10) : std::min(pause_ * 2, microseconds(1000));
         return step_result::after(pause_);
     }

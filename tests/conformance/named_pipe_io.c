@@ -267,6 +267,42 @@ TEST(flush_blocks_until_the_peer_has_read_everything) {
     CloseHandle(s);
 }
 
+struct write_flush_args {
+    HANDLE h;
+    DWORD size;
+    BOOL ok;
+};
+
+static DWORD WINAPI write_then_flush_thread(LPVOID p) {
+    struct write_flush_args* a = p;
+    char* data = malloc(a->size);
+    memset(data, 'f', a->size);
+    DWORD n = 0;
+    a->ok = WriteFile(a->h, data, a->size, &n, NULL) && n == a->size && FlushFileBuffers(a->h);
+    free(data);
+    return 0;
+}
+
+TEST(flush_of_more_than_the_socket_holds_returns_once_the_peer_read_the_last_byte) {
+    /* The flusher waits for the peer's reads (not with sleeps): with more queued than a
+       quarter of the socket's buffer, the kernel wakes it only once the queue is short; the
+       last small reads must still wake it. */
+    HANDLE s, c;
+    make_pair("flushbig", PIPE_TYPE_BYTE, &s, &c);
+    struct write_flush_args a = {s, 1u << 20, FALSE};
+    HANDLE t = start_thread(write_then_flush_thread, &a);
+    static char buf[1000];
+    for (DWORD got = 0; got < a.size;) {
+        DWORD n = 0;
+        CHECK_OK(ReadFile(c, buf, a.size - got < sizeof buf ? a.size - got : sizeof buf, &n, NULL));
+        got += n;
+    }
+    CHECK_EQ(join_thread(t), 0);
+    CHECK(a.ok);
+    CloseHandle(c);
+    CloseHandle(s);
+}
+
 TEST(flush_fails_when_the_peer_closes) {
     HANDLE s, c;
     make_pair("flushclose", PIPE_TYPE_BYTE, &s, &c);
@@ -385,6 +421,7 @@ TEST_TABLE{
     TEST_ENTRY(flush_with_nothing_queued_returns_at_once),
     TEST_ENTRY(flush_blocks_until_the_peer_has_read_everything),
     TEST_ENTRY(flush_fails_when_the_peer_closes),
+    TEST_ENTRY(flush_of_more_than_the_socket_holds_returns_once_the_peer_read_the_last_byte),
     TEST_ENTRY(ping_pong_between_threads),
     TEST_ENTRY(closing_the_last_handle_ends_a_blocked_read),
     TEST_ENTRY(closing_the_last_handle_ends_a_blocked_connect),
