@@ -16,6 +16,10 @@ constexpr std::uint64_t tag_links = 5ull << 56; // the links poller has somethin
 constexpr std::uint64_t tag_mask = 0xFFull << 56;
 // A listener's tag says which: 0 the shared one, else a uid's own (uid + 1).
 constexpr std::uint64_t shared_listener = 0;
+// Connections taken from one listener before the others (and the requests already in) get
+// their turn: a listener under a flood is always ready, and every connection taken costs the
+// broker a few system calls and its request - what a uid on another listener waits behind.
+constexpr int accepts_per_round = 8;
 
 std::span<const std::byte> as_bytes(const std::vector<std::byte>& v) { return {v.data(), v.size()}; }
 
@@ -125,8 +129,9 @@ void connection_set::give_socket_to(uid_t uid) {
 void connection_set::accept_from(int listener, bool shared) {
     // A few at a time, then a turn: under a flood of connections a listener is always ready,
     // and a long accepting spell (1,024 at a time tripled another uid's p99 in ./dev soak's
-    // flood) delays the requests already in. The listener stays ready; the rest come next round.
-    for (int taken = 0; taken < 32; ++taken) {
+    // flood; 32 a round kept root's p50 at 1.6-2 ms, 8 at 1 ms) delays the requests already in. The
+    // listener stays ready; the rest come next round.
+    for (int taken = 0; taken < accepts_per_round; ++taken) {
         auto a = os::accept_nonblocking(listener);
         if (!a) {
             if (a.error == std::errc::resource_unavailable_try_again) return;
