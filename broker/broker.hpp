@@ -168,6 +168,9 @@ private:
     clock::time_point next_sweep_ = clock::now();
     sigma::rule_set rules_;
     std::set<std::string> prevent_rules_;
+    /// Some loaded rule prevents what it matches: creates and opens are screened before they
+    /// are answered (else after).
+    bool rules_may_refuse_ = false;
     event_ring events_{16384};
     file_sink event_file_;
     journal_sink journal_;

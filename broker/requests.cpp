@@ -83,9 +83,10 @@ bool broker::on_create(connection& c, protocol::frame& f) {
         connections_.close(c.id, nullptr); // it has exited already: nothing to register
         return false;
     }
-    // Sigma rules see the create before it happens: in prevent mode a match refuses it.
+    // Sigma rules see the create before it happens when a match may refuse it; else after the
+    // answer, off the caller's critical path.
     rule_hits hits;
-    if (!rules_.rules.empty()) {
+    if (rules_may_refuse_) {
         std::optional<refusal> prevented;
         hits = screen(events_built_.create_probe(who, existing, name), "create of " + name, c.peer.pid, c.peer.uid,
                       std::nullopt, prevented);
@@ -98,13 +99,17 @@ bool broker::on_create(connection& c, protocol::frame& f) {
     instance& inst = add_instance(c, req, d, std::move(page), created_pipe);
     if (req.reregister) restore_instance(inst, req, std::move(data), client);
     save_servers(*inst.pipe);
-    auto e = events_built_.created(who, *inst.pipe, created_pipe, req.reregister, hits);
-    nlohmann::json trigger = e;
-    emit(std::move(e), c.peer.uid, std::nullopt);
-    emit_alerts(trigger, hits, false, c.peer.uid, std::nullopt);
     const pipe_entry& pipe = *inst.pipe;
     connections_.reply(c, protocol::encode(protocol::created_reply{inst.id, pipe.id, ::getpid(), self_start_, pipe.type,
                                                                    pipe.max_instances, pipe.default_timeout_ms}));
+    // What is told comes after what was asked for: the caller does not wait for it, and nobody
+    // can ask the broker anything in between.
+    if (!rules_may_refuse_ && !rules_.rules.empty())
+        hits = match_rules(events_built_.create_probe(who, created_pipe ? nullptr : &pipe, name));
+    auto e = events_built_.created(who, pipe, created_pipe, req.reregister, hits);
+    nlohmann::json trigger = e;
+    emit(std::move(e), c.peer.uid, std::nullopt);
+    emit_alerts(trigger, hits, false, c.peer.uid, std::nullopt);
     if (inst.state == instance_state::listening) instance_listening(*inst.pipe);
     return true;
 }
@@ -185,9 +190,10 @@ bool broker::open_pipe(connection& c, const protocol::open_request& req) {
         return true;
     }
     instance* inst = d.listening ? registry_.find_instance(d.listening) : nullptr;
-    // Sigma rules see the connect before it happens.
+    // Sigma rules see the connect before it happens when a match may refuse it (else after the
+    // client has its answer: connect_client).
     rule_hits hits;
-    if (inst && !rules_.rules.empty()) {
+    if (inst && rules_may_refuse_) {
         std::optional<refusal> prevented;
         hits = screen(events_built_.connect_probe(actor_of(c), *pipe, *inst, req.impersonation),
                       "open of " + pipe->display_name, c.peer.pid, c.peer.uid, inst->server_uid, prevented);
@@ -261,10 +267,13 @@ bool broker::connect_client(connection& c, const protocol::open_request& req, co
     inst.client_impersonation = req.impersonation;
     inst.connected_at = clock::now();
     connections_served_++;
-    auto e = events_built_.connected(client, pipe, inst, req.impersonation, d.granted, hits);
+    rule_hits seen = hits;
+    if (!rules_may_refuse_ && !rules_.rules.empty())
+        seen = match_rules(events_built_.connect_probe(client, pipe, inst, req.impersonation));
+    auto e = events_built_.connected(client, pipe, inst, req.impersonation, d.granted, seen);
     nlohmann::json trigger = e;
     emit(std::move(e), c.peer.uid, inst.server_uid);
-    emit_alerts(trigger, hits, false, c.peer.uid, inst.server_uid);
+    emit_alerts(trigger, seen, false, c.peer.uid, inst.server_uid);
     // Keep our copy of the server's end only to notice the client hanging up.
     inst.server_end = connections_.hand_over(c.id); // `c` is gone from here on
     connections_.watch_server_end(inst.server_end.get(), inst.id);

@@ -31,6 +31,8 @@ void broker::load_rules() {
     rules_ = std::move(fresh);
     prevent_rules_.clear();
     prevent_rules_.insert(cfg_.prevent_rules.begin(), cfg_.prevent_rules.end());
+    rules_may_refuse_ = false;
+    for (const auto& r : rules_.rules) rules_may_refuse_ = rules_may_refuse_ || prevents(*r);
     if (!paths.empty())
         log("info", std::to_string(rules_.rules.size()) + " Sigma rules loaded" +
                         (cfg_.prevent_all ? " (prevent mode: a match refuses the operation)" : ""));

@@ -123,18 +123,21 @@ void write_op::cancel() noexcept {
 // ---- flush_op ---------------------------------------------------------------------------------
 
 bool flush_op::watch_reads() noexcept {
-    if (watching_) {
-        std::vector<epoll_event> drained; // what woke us is taken; the next read wakes us again
-        return !reads_.wait(drained, 0);
+    if (!watching_) {
+        auto p = os::poller::create();
+        if (!p) return false;
+        reads_ = std::move(p.value);
+        // The kernel charges what a Unix socket sent to the sender until the peer reads it; a
+        // read frees it and wakes the sender's waiters for room. Edge-triggered: once per read,
+        // not while there is room. Set up before the first look, so a read in between is not
+        // missed.
+        if (reads_.add(s_.fd, EPOLLOUT | EPOLLET, 0)) return false;
+        watching_ = true;
     }
-    auto p = os::poller::create();
-    if (!p) return false;
-    reads_ = std::move(p.value);
-    // The kernel charges what a Unix socket sent to the sender until the peer reads it; a read
-    // frees it and wakes the sender's waiters for room. Edge-triggered: once per read, not while
-    // there is room. Set up before the first look, so a read in between is not missed.
-    watching_ = !reads_.add(s_.fd, EPOLLOUT | EPOLLET, 0);
-    return watching_;
+    // What woke us (or the room there was when the watch began) is taken: the next read wakes
+    // us again, and the caller looks at what is unread after this.
+    std::vector<epoll_event> drained;
+    return !reads_.wait(drained, 0);
 }
 
 step_result flush_op::step(step_mode) noexcept {

@@ -1,4 +1,6 @@
 #include "os/socket.hpp"
+
+#include <atomic>
 #include <string>
 #include <cerrno>
 #include <algorithm>
@@ -128,9 +130,15 @@ sys_result<peer_credentials> peer_credentials_of(int sock) noexcept try {
         if (errno != ERANGE) break;
         groups.resize(glen / sizeof(gid_t) + 1);
     }
+    // Without an LSM that labels sockets the kernel says ENOPROTOOPT, and will for good: asked
+    // once per process, not on every connection the broker accepts.
+    static std::atomic<bool> labels_unsupported{false};
     char label[256];
     socklen_t llen = sizeof(label);
-    if (::getsockopt(sock, SOL_SOCKET, SO_PEERSEC, label, &llen) == 0 && llen > 0) {
+    if (labels_unsupported.load(std::memory_order_relaxed)) {
+    } else if (::getsockopt(sock, SOL_SOCKET, SO_PEERSEC, label, &llen) != 0) {
+        if (errno == ENOPROTOOPT) labels_unsupported.store(true, std::memory_order_relaxed);
+    } else if (llen > 0) {
         std::size_t n = std::min<std::size_t>(llen, sizeof(label));
         while (n > 0 && label[n - 1] == '\0') --n;
         out.label.assign(label, n);
