@@ -9,6 +9,7 @@
 // median round trip; a throughput run's is bytes over time from the first read to the end of the
 // stream; a connection run's is connections over time. Exit status: 0 when every case produced a
 // number (targets missed or not), 1 when a run failed, 2 for bad usage.
+#include "async_echo.hpp"
 #include "common.hpp"
 #include "win32_connections.hpp"
 
@@ -89,6 +90,7 @@ struct row {
     std::string_view section() const {
         if (id.starts_with("round_trip")) return "round-trip";
         if (id.starts_with("throughput")) return "throughput";
+        if (id.starts_with("async")) return "async";
         return "connections";
     }
 };
@@ -643,7 +645,7 @@ void write_json(const std::string& file, const std::vector<row>& rows, const bro
 
 void usage(FILE* to) {
     std::fprintf(to, "usage: npipe-bench [--quick] [--reps N] [--time SECONDS] [--json FILE] [--no-pin]\n"
-                     "                   [--only round-trip|throughput|connections]\n"
+                     "                   [--only round-trip|throughput|connections|async]\n"
                      "  --quick         3 runs of 0.1 s per case (about 10 s in all)\n"
                      "  --reps N        runs per case (default 5; the median is reported)\n"
                      "  --time SECONDS  length of one run (default 0.5)\n"
@@ -667,6 +669,8 @@ int bench_main(const options& o) {
     series rt_byte, rt_msg, rt_sp, rt_win32;
     series tp_byte[2], tp_msg[2], tp_sp[2];
     series cr_np, cr_sock, cr_win32, cr_win32_flush, create_close, open_close, unix_cc;
+    series ae_np, ae_asio;
+    constexpr int async_clients = 8;
     const std::size_t chunks[2] = {4096, 65536};
 
     if (o.runs("round-trip"))
@@ -727,6 +731,13 @@ int bench_main(const options& o) {
                   [&] { return unix_connect_close(w.sock.string(), o.run_seconds); }}},
                 o);
 
+    if (o.runs("async"))
+    run_section("async echo server, one io_context thread, 8 clients x 64 B round trips",
+                {{&ae_np, "async echo npipe", [&] { return async_echo_npipe(w.ep, o.run_seconds, async_clients); }},
+                 {&ae_asio, "async echo asio unix socket",
+                  [&] { return async_echo_asio((w.root / "asio-echo.sock").string(), o.run_seconds, async_clients); }}},
+                o);
+
     std::vector<row> rows = {
         {"round_trip_byte", "round trip 64 B, byte mode", unit::microseconds, &rt_byte, &rt_sp, "socketpair",
          target{true, 1.1}},
@@ -752,6 +763,8 @@ int bench_main(const options& o) {
          &create_close, &unix_cc, "connect+accept+close", target{false, 0.5}},
         {"connections_open_close", "CreateFile + CloseHandle (server listens again)", unit::per_second, &open_close,
          &unix_cc, "connect+accept+close", std::nullopt},
+        {"async_echo", "async echo server, 8 clients, 64 B round trips", unit::per_second, &ae_np, &ae_asio,
+         "asio unix socket", target{false, 0.9}},
     };
     print_table(rows, o);
     if (!o.runs("throughput")) {
@@ -773,7 +786,8 @@ int bench_main(const options& o) {
         if (o.runs(r.section()) && (!r.npipe->median() || !r.baseline->median())) all = false;
     int failed_runs = 0;
     for (auto* s : {&rt_byte, &rt_msg, &rt_sp, &tp_byte[0], &tp_byte[1], &tp_msg[0], &tp_msg[1], &tp_sp[0],
-                    &tp_sp[1], &cr_np, &cr_sock, &cr_win32, &cr_win32_flush, &create_close, &open_close, &unix_cc})
+                    &tp_sp[1], &cr_np, &cr_sock, &cr_win32, &cr_win32_flush, &create_close, &open_close, &unix_cc,
+                    &ae_np, &ae_asio})
         failed_runs += static_cast<int>(s->errors.size());
     if (failed_runs) std::fprintf(stderr, "npipe-bench: %d run(s) failed (see above)\n", failed_runs);
     if (!all) std::fprintf(stderr, "npipe-bench: some cases produced no number\n");
@@ -804,8 +818,8 @@ int main(int argc, char** argv) {
             else if (a == "--no-pin") o.pin = false;
             else if (a == "--only") {
                 o.only = value();
-                if (o.only != "round-trip" && o.only != "throughput" && o.only != "connections")
-                    throw std::invalid_argument("--only takes round-trip, throughput or connections");
+                if (o.only != "round-trip" && o.only != "throughput" && o.only != "connections" && o.only != "async")
+                    throw std::invalid_argument("--only takes round-trip, throughput, connections or async");
             }
             else if (a == "-h" || a == "--help") {
                 bench::usage(stdout);

@@ -30,6 +30,7 @@ class pipe_channel;
 class server_impl;
 } // namespace detail
 class pipe_end_base;
+class async_operation;
 namespace detail {
 /// The end's connection and operations, for the library's own drivers (overlapped I/O, the
 /// async API); null for a moved-from end.
@@ -275,6 +276,7 @@ public:
 
 private:
     client() noexcept;
+    friend class async_operation; // an asynchronous open hands over its end
 };
 
 /// RevertToSelf: the calling thread stops impersonating (nothing happens when it does not).

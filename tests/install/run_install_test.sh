@@ -57,7 +57,8 @@ install_prefix "${install_args[@]}"
 for f in bin/npipe bin/npiped; do
     check "$f is an executable" test -f "$PREFIX/$f" -a -x "$PREFIX/$f"
 done
-for f in include/npipe/named_pipe.hpp include/npipe/namespace.hpp; do
+for f in include/npipe/named_pipe.hpp include/npipe/namespace.hpp include/npipe/async.hpp include/npipe/asio.hpp \
+         include/npipe/detail/asio_ops.hpp; do
     check "$f installed" test -f "$PREFIX/$f"
 done
 for f in pkgconfig/npipe.pc cmake/npipe/npipeConfig.cmake cmake/npipe/npipeConfigVersion.cmake \

@@ -1,6 +1,7 @@
 // npipe serve: create a named pipe and serve its clients - echo, run a command (serve_exec.cpp),
 // or join the first client to the terminal (bridge.cpp). Instances are created as clients
-// arrive, one thread each, up to --instances.
+// arrive, up to --instances: --echo serves them all on one thread with the asynchronous API
+// (serve_echo.cpp); --exec gives each its own thread.
 //
 // On a message pipe a zero-length message means "end of data" (the writer's half-close, as
 // go-winio's CloseWrite does it). Byte pipes have no such signal: there a side ends only when
@@ -98,24 +99,6 @@ bool await_client(server_instance& inst, const event& stop, std::error_code& ec)
     }
 }
 
-void echo_session(server_instance& inst, server_state& st) {
-    std::vector<std::byte> buf;
-    for (;;) {
-        if (wait_readable(inst.native_handle(), {&st.stop}) == woke::event) return;
-        std::error_code ec;
-        if (!read_unit(inst, st.message, buf, ec)) {
-            if (!peer_gone(ec)) report(fmt::format("{}: cannot read from the client", st.name), ec);
-            return;
-        }
-        if (buf.empty() && !st.message) continue;
-        inst.write(buf, ec); // a message comes back as one message, an empty one too
-        if (ec) {
-            if (!peer_gone(ec)) report(fmt::format("{}: cannot write to the client", st.name), ec);
-            return;
-        }
-    }
-}
-
 /// The terminal serves one client; its end is the end of serve.
 void terminal_session(server_instance& inst, server_state& st) {
     bridge_options o;
@@ -178,8 +161,7 @@ bool serve_instance(server_state& st, server_instance& inst) {
             terminal_session(inst, st);
             return false;
         }
-        if (st.mode == serve_mode::echo) echo_session(inst, st);
-        else exec_session(inst, st);
+        exec_session(inst, st); // --echo is served by serve_echo.cpp
         if (st.stop.is_set()) return false;
         inst.disconnect(ec);
         if (ec) {
@@ -300,6 +282,7 @@ int run_serve(const serve_args& a, const context& ctx) {
 
     // Signals arrive through a descriptor; every thread started from here on blocks them.
     os::fd signals = os::signal_descriptor({SIGINT, SIGTERM, SIGHUP}).value;
+    if (st->mode == serve_mode::echo) return echo_serve(*st, std::move(*first), signals.get());
     {
         std::lock_guard lock(st->mutex);
         st->instances = st->idle = st->running = 1;

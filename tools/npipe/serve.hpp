@@ -43,4 +43,8 @@ struct server_state {
 /// has exited (killed on a stop request).
 void exec_session(server_instance& inst, server_state& st);
 
+/// serve --echo: every instance on this thread (serve_echo.cpp), from `first` until a signal
+/// arrives on the signalfd `signals` or every instance has failed. Returns the exit status.
+int echo_serve(server_state& st, server_instance first, int signals);
+
 } // namespace npipe::cli
