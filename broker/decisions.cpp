@@ -29,6 +29,21 @@ const pipe_entry* pipe_named(const std::string& spelled, const namespace_view& n
     return pipe;
 }
 
+/// An SMB client's open (through Samba): the pipe must be exported by its owner, and its
+/// servers must not have asked for PIPE_REJECT_REMOTE_CLIENTS. A pipe that is not exported is
+/// not there for the network (ERROR_FILE_NOT_FOUND, as if it did not exist); the reason, for
+/// the event, says what it was.
+std::optional<refusal> refuse_remote(const pipe_entry& pipe) {
+    if (!pipe.exported)
+        return refuse(win32_error::file_not_found, event_id::open_denied, "the pipe is not exported to remote clients");
+    if (pipe.reject_remote)
+        return refuse(win32_error::access_denied, event_id::open_denied, "the pipe rejects remote clients");
+    if (!pipe.explicit_dacl)
+        return refuse(win32_error::access_denied, event_id::open_denied,
+                      "npipe's default DACL grants the network nothing (give the pipe a DACL that names remote users)");
+    return std::nullopt;
+}
+
 /// The reservation of a pipe that is coming back: saved before a restart while its servers
 /// ran, and still within the time they are given to register again.
 const reservation* coming_back(const std::string& spelled, const namespace_view& ns, std::string& key) {
@@ -306,6 +321,7 @@ open_decision decide_open(const identity& who, const protocol::open_request& req
         return d;
     }
     d.pipe = pipe->key;
+    if (who.remote() && (d.refused = refuse_remote(*pipe))) return d;
     auto check = access_check(pipe->security, access_identity_of(who), d.desired);
     if (!check.granted) {
         d.refused = refuse(win32_error::access_denied, event_id::open_denied, check.reason);

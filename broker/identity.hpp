@@ -26,6 +26,13 @@ struct identity {
     // Remote peers (SMB through Samba): who they are to the domain and where they come from.
     std::string account; ///< DOMAIN\user
     std::string address; ///< the client's address as Samba saw it
+    std::string computer; ///< the client's computer name (GetNamedPipeClientComputerName)
+    std::uint16_t port = 0;
+    /// The token's SIDs that the Unix ids do not already say (the domain user, its groups);
+    /// samba_identity.cpp chooses which are taken. Kept for what the server and defenders are
+    /// told; access checks do not read them yet (access_identity has no place for them), so
+    /// a DACL names a remote user by their Unix SIDs (S-1-22-1-uid, S-1-22-2-gid).
+    std::vector<sid> token_sids;
 
     bool remote() const noexcept { return from == origin::remote; }
 };

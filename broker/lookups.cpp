@@ -125,6 +125,7 @@ bool broker::on_set_security(connection& c, std::span<const std::byte> body) {
     uid_t owner_before = pipe->owner_uid;
     pipe->descriptor_bytes = d.descriptor_bytes;
     pipe->security = std::move(d.next);
+    pipe->explicit_dacl = true;
     pipe->owner_uid = owner_uid_of(pipe->security, pipe->owner_uid);
     save_pipe(*pipe);
     emit(events_built_.security_changed(actor_of(c), *pipe, before), c.peer.uid, owner_before);

@@ -66,6 +66,12 @@ struct pipe_entry {
     std::uint32_t out_buffer_size = 0; // the sizes the first instance asked for (npipe info shows them)
     std::uint32_t in_buffer_size = 0;
     bool reject_remote = false;
+    /// Its owner exports it to SMB clients (through Samba: see samba_identity.hpp); remote
+    /// opens of a pipe that is not exported find nothing.
+    bool exported = false;
+    /// Its DACL was given (at create, or by SetSecurityInfo) rather than npipe's default, which
+    /// grants the network nothing however it reads.
+    bool explicit_dacl = false;
     uid_t owner_uid = 0;
     security_descriptor security; // checked on every open and every new instance
     std::size_t descriptor_bytes = 0; // its SDDL's size, counted against the owner's limit

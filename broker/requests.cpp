@@ -130,6 +130,7 @@ instance& broker::add_instance(connection& c, const protocol::create_instance_re
         pipe->reject_remote = req.reject_remote;
         pipe->owner_uid = d.owner_uid;
         pipe->security = d.security;
+        pipe->explicit_dacl = !req.sddl.empty();
         pipe->descriptor_bytes = d.descriptor_bytes;
         if (cfg_.verbose) log("debug", "pipe created: " + pipe->display_name);
         created_pipe = true;
