@@ -166,7 +166,12 @@ static VOID StartRead(CLIENT *pClient)
     if (!ReadFileEx(pClient->hPipe, pClient->achRequest, (BUFSIZE - 1) * sizeof(TCHAR), &pClient->ov,
                     ReadDone))
     {
-        _tprintf(TEXT("Server: ReadFileEx failed, GLE=%u\n"), GetLastError());
+        /* Failed at once, so no routine will run: a client that has gone already is the
+         * usual reason. */
+        if (GetLastError() == ERROR_BROKEN_PIPE)
+            _tprintf(TEXT("Server: the client closed the pipe\n"));
+        else
+            _tprintf(TEXT("Server: ReadFileEx failed, GLE=%u\n"), GetLastError());
         EndClient(pClient);
     }
 }
