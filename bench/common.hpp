@@ -100,4 +100,25 @@ std::string self_exe();
 /// dup2 onto 3/4 in a child never meets a descriptor that is already there.
 int high_copy(int fd);
 
+/// A peer tells the driver it is ready to be talked to (one byte on status_fd).
+void signal_ready();
+
+// ---- many clients against one server (echo_servers.cpp, echo_clients.cpp) -----------------------
+
+/// A byte-mode echo server peer written with the Win32 C API: `srv-threads` (blocking calls, a
+/// thread per client), `srv-overlapped` (overlapped I/O, one thread, 64 instances),
+/// `srv-iocp` (a completion port and `threads` workers, 64 instances). Runs until killed.
+int run_echo_server(const std::string& kind, const std::string& name, unsigned threads);
+
+struct echo_result {
+    double mean_round_trip_us = 0;   ///< clients x time / round trips: what a client waits on average
+    double mib_per_second = 0;       ///< messages echoed by all clients, over the run
+    long server_threads = -1;        ///< the server's threads while every client was connected
+};
+
+/// Starts the server peer (`server_args`, serving pipe `name`), connects `clients` clients and
+/// has each echo `message`-byte messages for `seconds`. Throws when a client fails.
+echo_result run_echo_clients(const std::vector<std::string>& server_args, const std::string& name,
+                             std::size_t clients, std::size_t message, double seconds);
+
 } // namespace bench

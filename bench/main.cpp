@@ -4,7 +4,8 @@
 //   npipe-bench [--quick] [--reps N] [--time SECONDS] [--json FILE] [--no-pin] [--only SECTION]
 //
 // Cases: 64-byte round trip, one-way throughput (4 KiB and 64 KiB writes), connections per
-// second. Every case runs several short times, npipe and baseline interleaved (the order flips
+// second, and 64 clients at once against Win32 echo servers: overlapped I/O on one thread and a
+// completion port with 2 threads against blocking calls with a thread per client. Every case runs several short times, npipe and baseline interleaved (the order flips
 // every repetition), and the table shows the median of the runs. A round-trip run's value is its
 // median round trip; a throughput run's is bytes over time from the first read to the end of the
 // stream; a connection run's is connections over time. Exit status: 0 when every case produced a
@@ -91,6 +92,7 @@ struct row {
         if (id.starts_with("round_trip")) return "round-trip";
         if (id.starts_with("throughput")) return "throughput";
         if (id.starts_with("async")) return "async";
+        if (id.starts_with("servers")) return "servers";
         return "connections";
     }
 };
@@ -507,6 +509,25 @@ void run_section(const char* title, std::vector<variant> variants, const options
     }
 }
 
+// ---- servers: 64 clients against Win32 echo servers ------------------------------------------
+
+constexpr std::size_t server_clients = 64;
+constexpr unsigned port_threads = 2;
+
+/// The server threads seen in any run, by server.
+struct server_threads {
+    long blocking = -1, overlapped = -1, port = -1;
+};
+
+double echo_run(const options& o, const std::string& kind, std::size_t message, bool latency, long& threads) {
+    auto name = unique_pipe_name("srv");
+    std::vector<std::string> args = {kind, name};
+    if (kind == "srv-iocp") args.push_back(std::to_string(port_threads));
+    auto r = run_echo_clients(args, name, server_clients, message, o.run_seconds);
+    threads = std::max(threads, r.server_threads);
+    return latency ? r.mean_round_trip_us : r.mib_per_second;
+}
+
 // ---- output ---------------------------------------------------------------------------------
 
 std::string format_value(std::optional<double> v, unit u) {
@@ -645,7 +666,7 @@ void write_json(const std::string& file, const std::vector<row>& rows, const bro
 
 void usage(FILE* to) {
     std::fprintf(to, "usage: npipe-bench [--quick] [--reps N] [--time SECONDS] [--json FILE] [--no-pin]\n"
-                     "                   [--only round-trip|throughput|connections|async]\n"
+                     "                   [--only round-trip|throughput|connections|async|servers]\n"
                      "  --quick         3 runs of 0.1 s per case (about 10 s in all)\n"
                      "  --reps N        runs per case (default 5; the median is reported)\n"
                      "  --time SECONDS  length of one run (default 0.5)\n"
@@ -714,6 +735,18 @@ int bench_main(const options& o) {
         cpu.ms = *after_ms - *before_ms;
     }
 
+    series srv_rt[3], srv_tp[3]; // blocking (thread per client), overlapped, completion port
+    server_threads threads;
+    const char* kinds[3] = {"srv-threads", "srv-overlapped", "srv-iocp"};
+    long* counts[3] = {&threads.blocking, &threads.overlapped, &threads.port};
+    for (int latency = 1; latency >= 0 && o.runs("servers"); --latency) {
+        std::vector<variant> vs;
+        for (int k = 0; k < 3; ++k)
+            vs.push_back({latency ? &srv_rt[k] : &srv_tp[k], std::string(kinds[k]) + (latency ? " 64 B" : " 4 KiB"),
+                          [&, k, latency] { return echo_run(o, kinds[k], latency ? 64 : 4096, latency, *counts[k]); }});
+        run_section(latency ? "servers, 64 clients, 64 B round trips" : "servers, 64 clients, 4 KiB echoes", vs, o);
+    }
+
     connection_counts np_conn;
     if (o.runs("connections"))
     run_section("connections per second",
@@ -765,6 +798,14 @@ int bench_main(const options& o) {
          &unix_cc, "connect+accept+close", std::nullopt},
         {"async_echo", "async echo server, 8 clients, 64 B round trips", unit::per_second, &ae_np, &ae_asio,
          "asio unix socket", target{false, 0.9}},
+        {"servers_overlapped_rt", "64 clients, 64 B round trip: overlapped, 1 thread", unit::microseconds, &srv_rt[1],
+         &srv_rt[0], "thread per client", target{true, 1.0 / 0.95}},
+        {"servers_iocp_rt", "64 clients, 64 B round trip: IOCP, 2 threads", unit::microseconds, &srv_rt[2],
+         &srv_rt[0], "thread per client", target{true, 1.0 / 0.95}},
+        {"servers_overlapped_tp", "64 clients, 4 KiB echoes: overlapped, 1 thread", unit::mib_per_second, &srv_tp[1],
+         &srv_tp[0], "thread per client", target{false, 0.95}},
+        {"servers_iocp_tp", "64 clients, 4 KiB echoes: IOCP, 2 threads", unit::mib_per_second, &srv_tp[2],
+         &srv_tp[0], "thread per client", target{false, 0.95}},
     };
     print_table(rows, o);
     if (!o.runs("throughput")) {
@@ -774,6 +815,10 @@ int bench_main(const options& o) {
                     cpu.mib, cpu.ms, static_cast<int>(cpu.pid), cpu.connections, 1000 / ::sysconf(_SC_CLK_TCK));
     else
         std::printf("\nbroker CPU during %.0f MiB transferred: not measured: %s\n", cpu.mib, cpu.note.c_str());
+    if (o.runs("servers"))
+        std::printf("server threads with 64 clients connected: thread per client %ld, overlapped %ld, IOCP %ld "
+                    "(each with the library's reactor thread)\n",
+                    threads.blocking, threads.overlapped, threads.port);
     if (np_conn.connections)
         std::printf("npipe connections: %u, %u opens found the instance busy and waited (WaitNamedPipe)\n",
                     np_conn.connections, np_conn.busy);
@@ -787,7 +832,7 @@ int bench_main(const options& o) {
     int failed_runs = 0;
     for (auto* s : {&rt_byte, &rt_msg, &rt_sp, &tp_byte[0], &tp_byte[1], &tp_msg[0], &tp_msg[1], &tp_sp[0],
                     &tp_sp[1], &cr_np, &cr_sock, &cr_win32, &cr_win32_flush, &create_close, &open_close, &unix_cc,
-                    &ae_np, &ae_asio})
+                    &ae_np, &ae_asio, &srv_rt[0], &srv_rt[1], &srv_rt[2], &srv_tp[0], &srv_tp[1], &srv_tp[2]})
         failed_runs += static_cast<int>(s->errors.size());
     if (failed_runs) std::fprintf(stderr, "npipe-bench: %d run(s) failed (see above)\n", failed_runs);
     if (!all) std::fprintf(stderr, "npipe-bench: some cases produced no number\n");
@@ -818,8 +863,9 @@ int main(int argc, char** argv) {
             else if (a == "--no-pin") o.pin = false;
             else if (a == "--only") {
                 o.only = value();
-                if (o.only != "round-trip" && o.only != "throughput" && o.only != "connections" && o.only != "async")
-                    throw std::invalid_argument("--only takes round-trip, throughput, connections or async");
+                if (o.only != "round-trip" && o.only != "throughput" && o.only != "connections" && o.only != "async" &&
+                    o.only != "servers")
+                    throw std::invalid_argument("--only takes round-trip, throughput, connections, async or servers");
             }
             else if (a == "-h" || a == "--help") {
                 bench::usage(stdout);

@@ -8,6 +8,7 @@
 //   cr-np NAME                      npipe server instance loop: connect, read, write, disconnect
 //   cr-sock PATH                    listening AF_UNIX socket: accept, read, write, close
 //   cr-win32, listen-win32          Win32 C API servers (win32_connections.cpp)
+//   srv-threads|srv-overlapped NAME, srv-iocp NAME THREADS   Win32 echo servers (echo_servers.cpp)
 // The connection-rate servers stop after answering a request that starts with quit_marker.
 #include "common.hpp"
 #include "win32_connections.hpp"
@@ -28,13 +29,13 @@
 
 namespace bench {
 
-namespace {
-
 void signal_ready() {
     char c = 'R';
     write_all(status_fd, &c, 1);
     ::close(status_fd);
 }
+
+namespace {
 
 bool message_mode(std::string_view mode) {
     if (mode == "message") return true;
@@ -163,6 +164,8 @@ int run_peer(int argc, char** argv) {
         if (role == "cr-np" && argc == 2) return cr_npipe(argv[1]);
         if (role == "cr-sock" && argc == 2) return cr_socket(argv[1]);
         if (int r = run_win32_connection_peer(role, argc, argv); r >= 0) return r;
+        if (role.starts_with("srv-") && (argc == 2 || argc == 3))
+            return run_echo_server(role, argv[1], argc == 3 ? static_cast<unsigned>(to_size(argv[2])) : 0);
         std::fprintf(stderr, "npipe-bench: bad peer role '%s' (%d arguments)\n", role.c_str(), argc);
         return 2;
     } catch (const std::exception& e) {

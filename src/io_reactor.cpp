@@ -1,6 +1,7 @@
 #include "io_reactor.hpp"
 
 #include "os/fd.hpp"
+#include "os/process.hpp"
 #include "win32_errors.hpp"
 
 #include <algorithm>
@@ -25,12 +26,41 @@ struct io_reactor::state {
     std::vector<std::shared_ptr<op_lane>> lanes; // lanes whose front operation waits here
     os::fd wake;
     bool running = false; // the thread has started
+    bool forked = false;  // this is a fork()ed child of the process whose reactor this was
 };
+
+namespace {
+io_reactor* g_reactor = nullptr; // for the fork handlers
+} // namespace
 
 io_reactor& io_reactor::get() {
     // Never destroyed: its thread may still run while the process exits.
-    static io_reactor* r = new io_reactor();
+    static io_reactor* r = [] {
+        g_reactor = new io_reactor();
+        (void)os::at_fork(&before_fork, &after_fork_parent, &after_fork_child);
+        return g_reactor;
+    }();
     return *r;
+}
+
+// fork() copies the reactor's state but not its thread. The mutex is held across fork() so the
+// child's copy is consistent; the child only marks the state (between fork and exec it may only
+// make async-signal-safe calls) and its first operation that waits starts a reactor of its own.
+void io_reactor::before_fork() noexcept { g_reactor->s_->mutex.lock(); }
+void io_reactor::after_fork_parent() noexcept { g_reactor->s_->mutex.unlock(); }
+void io_reactor::after_fork_child() noexcept {
+    g_reactor->s_->running = false;
+    g_reactor->s_->forked = true;
+    g_reactor->s_->mutex.unlock();
+}
+
+void io_reactor::forget_parent() {
+    // With the mutex held, in the child. The parent's pending operations are the parent's:
+    // the child neither drives them nor shares the parent's wake-up flag.
+    s_->forked = false;
+    s_->lanes.clear();
+    auto w = os::make_wake_flag();
+    s_->wake = w ? std::move(w.value) : os::fd{};
 }
 
 io_reactor::io_reactor() : s_(std::make_unique<state>()) {
@@ -68,6 +98,7 @@ void io_reactor::park(const std::shared_ptr<op_lane>& lane, const step_result& r
     auto retry = r.retry_after;
     if (!r.done() && r.what != wait_for::time && r.fd < 0) retry = lost_descriptor_retry;
     lane->due = retry.count() >= 0 ? clock::now() + retry : clock::time_point::max();
+    if (s_->forked) forget_parent();
     if (std::find(s_->lanes.begin(), s_->lanes.end(), lane) == s_->lanes.end()) s_->lanes.push_back(lane);
     if (!s_->running) {
         s_->running = true;

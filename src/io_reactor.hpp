@@ -9,6 +9,9 @@
 // waits for (a descriptor, a time) and steps it; when it completes, the lane's completion
 // function runs on the reactor thread and the next operation in the lane starts.
 //
+// fork(): the child starts a reactor of its own with its first operation that waits; the
+// operations the parent had pending are the parent's and never complete in the child.
+//
 // Cancelling (CancelIo, CancelIoEx, a handle closing) marks operations; the reactor cancels the
 // running one with its own cancel() (which gives back what it can) and completes the waiting
 // ones without starting them, all with ERROR_OPERATION_ABORTED, in the lane's order.
@@ -87,6 +90,11 @@ private:
     void wake() noexcept;
     /// Registers the lane with the reactor after its front operation said what it waits for.
     void park(const std::shared_ptr<op_lane>& lane, const step_result& r);
+    /// In a fork()ed child: drops the parent's lanes and wake-up flag (mutex held).
+    void forget_parent();
+    static void before_fork() noexcept;
+    static void after_fork_parent() noexcept;
+    static void after_fork_child() noexcept;
 
     struct state;
     std::unique_ptr<state> s_;

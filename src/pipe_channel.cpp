@@ -123,7 +123,7 @@ read_result pipe_channel::transact(std::span<const std::byte> request, std::span
     {
         std::lock_guard lock(write_mutex_);
         if ((ec = prepare_io(io_kind::write))) return {};
-        while (op.writing()) wait_blocking(op.step(step_mode::may_block));
+        run_blocking_while(op, [&op] { return op.writing(); });
         end_write(op.write_part(), ec);
         if (ec) return {};
     }

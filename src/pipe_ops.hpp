@@ -19,8 +19,10 @@
 // read_mutex_ for reads and peeks, write_mutex_ for writes and flushes) around each call.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <mutex>
 #include <system_error>
 
 namespace npipe::detail {
@@ -82,18 +84,78 @@ protected:
     op_outcome out_;
 };
 
-/// Waits on this thread for what `r` asks (poll, or a sleep for `time`). Errors of the wait
-/// itself (EINTR is retried) are ignored: the next step meets the descriptor's state.
-void wait_blocking(const step_result& r) noexcept;
+/// Waits on this thread for what `r` asks (poll, or a sleep for `time`), or until `also` (a
+/// descriptor, -1 for none) becomes readable. Errors of the wait itself (EINTR is retried) are
+/// ignored: the next step meets the descriptor's state.
+void wait_blocking(const step_result& r, int also = -1) noexcept;
+
+/// CancelSynchronousIo: how another thread makes the blocking call running on a thread return.
+/// A thread owns one; while a scope (sync_cancel_scope) is active on it, run_blocking watches
+/// it: a cancel() then cancels the running operation (its cancel(): ERROR_OPERATION_ABORTED),
+/// and steps never block inside a system call, so the cancel is seen at once.
+/// Thread safety: cancel() from any thread; the rest from the owning thread.
+class sync_cancel {
+public:
+    sync_cancel() noexcept = default;
+    sync_cancel(const sync_cancel&) = delete;
+    sync_cancel& operator=(const sync_cancel&) = delete;
+    ~sync_cancel();
+
+    /// Asks the call in progress to end; false (nothing done) when no call is in progress.
+    bool cancel() noexcept;
+    /// A call starts / has ended (the owning thread). A cancel() outside a call is not kept.
+    /// arm() is false when the flag descriptor cannot be made (the call then runs uncancellable).
+    bool arm() noexcept;
+    void disarm() noexcept;
+    bool requested() const noexcept { return requested_.load(std::memory_order_acquire); }
+    /// Readable once cancel() was asked during the current call.
+    int flag() const noexcept { return flag_; }
+
+private:
+    std::mutex mutex_;
+    bool armed_ = false, flag_set_ = false; // guarded by mutex_
+    std::atomic<bool> requested_{false};
+    int flag_ = -1; // an eventfd, made on the first arm()
+};
+
+/// The sync_cancel of the scope active on this thread; nullptr outside one.
+sync_cancel* active_sync_cancel() noexcept;
+
+/// Makes the blocking calls made in its lifetime on this thread cancellable through `c`.
+class sync_cancel_scope {
+public:
+    explicit sync_cancel_scope(sync_cancel& c) noexcept;
+    ~sync_cancel_scope();
+    sync_cancel_scope(const sync_cancel_scope&) = delete;
+    sync_cancel_scope& operator=(const sync_cancel_scope&) = delete;
+
+private:
+    sync_cancel* previous_;
+    bool armed_;
+};
+
+/// Drives `op` on this thread while `more()` holds (and the operation has not completed); a
+/// cancel of the active sync_cancel_scope cancels it.
+template <class Op, class More>
+void run_blocking_while(Op& op, More more) noexcept {
+    sync_cancel* c = active_sync_cancel();
+    bool cancelled = false;
+    while (more()) {
+        step_result r = op.step(c ? step_mode::never_block : step_mode::may_block);
+        if (r.done() || !more()) return;
+        if (c && !cancelled && c->requested()) {
+            op.cancel();
+            cancelled = true;
+            continue;
+        }
+        wait_blocking(r, c && !cancelled ? c->flag() : -1);
+    }
+}
 
 /// Drives `op` to completion on this thread.
 template <class Op>
 void run_blocking(Op& op) noexcept {
-    for (;;) {
-        step_result r = op.step(step_mode::may_block);
-        if (r.done()) return;
-        wait_blocking(r);
-    }
+    run_blocking_while(op, [&op] { return !op.completed(); });
 }
 
 } // namespace npipe::detail

@@ -129,9 +129,16 @@ step_result connect_op::wait_for_client() {
 
 // ---- server_impl ------------------------------------------------------------------------------
 
-bool server_impl::connect(std::error_code& ec) {
+bool server_impl::connect(std::error_code& ec, const std::function<void()>& listening) {
     connect_op op(*this);
-    run_blocking(op);
+    bool told = false;
+    run_blocking_while(op, [&] {
+        if (!told && op.listening() && !op.completed()) {
+            told = true;
+            if (listening) listening();
+        }
+        return !op.completed();
+    });
     ec = op.outcome().ec;
     return op.already_connected();
 }

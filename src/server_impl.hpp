@@ -19,6 +19,7 @@
 #include <npipe/named_pipe.hpp>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -49,8 +50,10 @@ public:
     ~server_impl() override;
 
     /// ConnectNamedPipe on this thread (a connect_op run to completion). True when the client
-    /// had arrived before (ERROR_PIPE_CONNECTED).
-    bool connect(std::error_code& ec);
+    /// had arrived before (ERROR_PIPE_CONNECTED). `listening` (if any) runs, without a lock
+    /// held, once the broker has acknowledged the listen and the call waits for a client: from
+    /// then on a client that opens is this call's (never ERROR_PIPE_CONNECTED).
+    bool connect(std::error_code& ec, const std::function<void()>& listening = {});
     /// DisconnectNamedPipe on this thread (a disconnect_op run to completion).
     void disconnect(std::error_code& ec);
     /// DisconnectNamedPipe's first step: ends the connection here and tells the broker; leaves
@@ -139,6 +142,8 @@ public:
     void cancel() noexcept;
     /// The client had arrived before (Windows: FALSE with ERROR_PIPE_CONNECTED, a success).
     bool already_connected() const noexcept { return already_; }
+    /// The listen is acknowledged; what is left is the wait for a client.
+    bool listening() const noexcept { return waiting_; }
 
 private:
     // With state_mutex held:

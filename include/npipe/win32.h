@@ -726,6 +726,12 @@ NPIPE_C_API BOOL WINAPI WriteFileEx(HANDLE hFile, LPCVOID lpBuffer, DWORD nNumbe
  * all of them, whoever started them; CancelSynchronousIo: a thread blocked in a synchronous call. */
 NPIPE_C_API BOOL WINAPI CancelIo(HANDLE hFile);
 NPIPE_C_API BOOL WINAPI CancelIoEx(HANDLE hFile, LPOVERLAPPED lpOverlapped);
+/* The thread hThread (THREAD_TERMINATE access on Windows; any thread handle here) is blocked in
+ * a synchronous ReadFile, WriteFile, TransactNamedPipe, FlushFileBuffers, ConnectNamedPipe or
+ * WaitNamedPipe on a named pipe: that call returns FALSE with ERROR_OPERATION_ABORTED (a message
+ * write that has started to go out still goes out whole). FALSE with ERROR_NOT_FOUND when the
+ * thread is in no such call; ERROR_INVALID_HANDLE when hThread is not a thread. */
+NPIPE_C_API BOOL WINAPI CancelSynchronousIo(HANDLE hThread);
 
 /* ---- I/O completion ports ---------------------------------------------------------------- */
 #define FILE_SKIP_COMPLETION_PORT_ON_SUCCESS 0x1
@@ -787,6 +793,76 @@ NPIPE_C_API __attribute__((noreturn)) VOID WINAPI ExitThread(DWORD dwExitCode);
 NPIPE_C_API BOOL WINAPI GetExitCodeThread(HANDLE hThread, LPDWORD lpExitCode);
 NPIPE_C_API HANDLE WINAPI GetCurrentThread(void);
 NPIPE_C_API DWORD WINAPI GetCurrentThreadId(void);
+
+/* ---- critical sections ------------------------------------------------------------------- */
+/* Windows' layout (40 bytes on 64-bit); the fields are the implementation's, as on Windows:
+ * read none of them. A critical section is recursive: the owning thread may enter it again and
+ * leaves it as often as it entered. Initialize before use, Delete when no thread uses it any
+ * more. Entering spins up to SpinCount times before it sleeps. Leave by a thread that does not
+ * own it is a programming error (Windows' behaviour is undefined). */
+typedef struct _RTL_CRITICAL_SECTION_DEBUG* PRTL_CRITICAL_SECTION_DEBUG;
+typedef struct _RTL_CRITICAL_SECTION {
+    PRTL_CRITICAL_SECTION_DEBUG DebugInfo;
+    LONG LockCount;
+    LONG RecursionCount;
+    HANDLE OwningThread;
+    HANDLE LockSemaphore;
+    ULONG_PTR SpinCount;
+} RTL_CRITICAL_SECTION, *PRTL_CRITICAL_SECTION;
+typedef RTL_CRITICAL_SECTION CRITICAL_SECTION;
+typedef PRTL_CRITICAL_SECTION PCRITICAL_SECTION;
+typedef PRTL_CRITICAL_SECTION LPCRITICAL_SECTION;
+#define CRITICAL_SECTION_NO_DEBUG_INFO 0x01000000
+NPIPE_C_API VOID WINAPI InitializeCriticalSection(LPCRITICAL_SECTION lpCriticalSection);
+NPIPE_C_API BOOL WINAPI InitializeCriticalSectionAndSpinCount(LPCRITICAL_SECTION lpCriticalSection,
+                                                              DWORD dwSpinCount);
+/* dwFlags: 0 or CRITICAL_SECTION_NO_DEBUG_INFO; anything else is ERROR_INVALID_PARAMETER. */
+NPIPE_C_API BOOL WINAPI InitializeCriticalSectionEx(LPCRITICAL_SECTION lpCriticalSection,
+                                                    DWORD dwSpinCount, DWORD Flags);
+/* Returns the previous spin count. */
+NPIPE_C_API DWORD WINAPI SetCriticalSectionSpinCount(LPCRITICAL_SECTION lpCriticalSection,
+                                                     DWORD dwSpinCount);
+NPIPE_C_API VOID WINAPI EnterCriticalSection(LPCRITICAL_SECTION lpCriticalSection);
+/* TRUE when the calling thread now owns it (also when it already did); FALSE at once otherwise. */
+NPIPE_C_API BOOL WINAPI TryEnterCriticalSection(LPCRITICAL_SECTION lpCriticalSection);
+NPIPE_C_API VOID WINAPI LeaveCriticalSection(LPCRITICAL_SECTION lpCriticalSection);
+NPIPE_C_API VOID WINAPI DeleteCriticalSection(LPCRITICAL_SECTION lpCriticalSection);
+
+/* ---- interlocked operations -------------------------------------------------------------- */
+/* Full-barrier atomic operations, as Windows' compiler intrinsics: inline here, on naturally
+ * aligned variables (32-bit LONG, 64-bit LONG64, pointers). Each returns what Windows'
+ * returns: Increment/Decrement/Add the new value; Exchange, ExchangeAdd, CompareExchange, And,
+ * Or, Xor the value before. */
+typedef int64_t LONG64;
+typedef LONG64* PLONG64;
+#define NPIPE_ATOMIC_ __ATOMIC_SEQ_CST
+static inline LONG InterlockedIncrement(LONG volatile* Addend) { return __atomic_add_fetch(Addend, 1, NPIPE_ATOMIC_); }
+static inline LONG InterlockedDecrement(LONG volatile* Addend) { return __atomic_sub_fetch(Addend, 1, NPIPE_ATOMIC_); }
+static inline LONG InterlockedAdd(LONG volatile* Addend, LONG Value) { return __atomic_add_fetch(Addend, Value, NPIPE_ATOMIC_); }
+static inline LONG InterlockedExchangeAdd(LONG volatile* Addend, LONG Value) { return __atomic_fetch_add(Addend, Value, NPIPE_ATOMIC_); }
+static inline LONG InterlockedExchange(LONG volatile* Target, LONG Value) { return __atomic_exchange_n(Target, Value, NPIPE_ATOMIC_); }
+static inline LONG InterlockedAnd(LONG volatile* Destination, LONG Value) { return __atomic_fetch_and(Destination, Value, NPIPE_ATOMIC_); }
+static inline LONG InterlockedOr(LONG volatile* Destination, LONG Value) { return __atomic_fetch_or(Destination, Value, NPIPE_ATOMIC_); }
+static inline LONG InterlockedXor(LONG volatile* Destination, LONG Value) { return __atomic_fetch_xor(Destination, Value, NPIPE_ATOMIC_); }
+static inline LONG InterlockedCompareExchange(LONG volatile* Destination, LONG ExChange, LONG Comperand) {
+    __atomic_compare_exchange_n(Destination, &Comperand, ExChange, 0, NPIPE_ATOMIC_, NPIPE_ATOMIC_);
+    return Comperand; /* the value before: Comperand when the exchange happened */
+}
+static inline LONG64 InterlockedIncrement64(LONG64 volatile* Addend) { return __atomic_add_fetch(Addend, 1, NPIPE_ATOMIC_); }
+static inline LONG64 InterlockedDecrement64(LONG64 volatile* Addend) { return __atomic_sub_fetch(Addend, 1, NPIPE_ATOMIC_); }
+static inline LONG64 InterlockedAdd64(LONG64 volatile* Addend, LONG64 Value) { return __atomic_add_fetch(Addend, Value, NPIPE_ATOMIC_); }
+static inline LONG64 InterlockedExchangeAdd64(LONG64 volatile* Addend, LONG64 Value) { return __atomic_fetch_add(Addend, Value, NPIPE_ATOMIC_); }
+static inline LONG64 InterlockedExchange64(LONG64 volatile* Target, LONG64 Value) { return __atomic_exchange_n(Target, Value, NPIPE_ATOMIC_); }
+static inline LONG64 InterlockedCompareExchange64(LONG64 volatile* Destination, LONG64 ExChange, LONG64 Comperand) {
+    __atomic_compare_exchange_n(Destination, &Comperand, ExChange, 0, NPIPE_ATOMIC_, NPIPE_ATOMIC_);
+    return Comperand;
+}
+static inline PVOID InterlockedExchangePointer(PVOID volatile* Target, PVOID Value) { return __atomic_exchange_n(Target, Value, NPIPE_ATOMIC_); }
+static inline PVOID InterlockedCompareExchangePointer(PVOID volatile* Destination, PVOID ExChange, PVOID Comperand) {
+    __atomic_compare_exchange_n(Destination, &Comperand, ExChange, 0, NPIPE_ATOMIC_, NPIPE_ATOMIC_);
+    return Comperand;
+}
+#define MemoryBarrier() __atomic_thread_fence(__ATOMIC_SEQ_CST)
 
 /* ---- processes --------------------------------------------------------------------------- */
 NPIPE_C_API BOOL WINAPI CreateProcessA(LPCSTR lpApplicationName, LPSTR lpCommandLine,

@@ -131,6 +131,11 @@ std::error_code set_pipe_capacity(int raw, int bytes) noexcept {
     return sys_call([&] { return ::fcntl(raw, F_SETPIPE_SZ, bytes); }).error;
 }
 
+std::error_code at_fork(void (*prepare)(), void (*parent)(), void (*child)()) noexcept {
+    int rc = ::pthread_atfork(prepare, parent, child);
+    return rc == 0 ? std::error_code{} : std::error_code{rc, std::generic_category()};
+}
+
 sys_result<std::size_t> read_some(int raw, void* buffer, std::size_t size) noexcept {
     auto r = sys_call([&] { return ::read(raw, buffer, size); });
     if (!r) return {0, r.error};

@@ -26,6 +26,10 @@ sys_result<pipe_pair> make_pipe() noexcept;
 sys_result<int> pipe_capacity(int raw) noexcept;
 std::error_code set_pipe_capacity(int raw, int bytes) noexcept;
 
+/// pthread_atfork: `prepare` runs in the forking thread before fork(), `parent` and `child`
+/// after it in each process (the child has only the forking thread).
+std::error_code at_fork(void (*prepare)(), void (*parent)(), void (*child)()) noexcept;
+
 /// One read(2). 0 means end of file.
 sys_result<std::size_t> read_some(int raw, void* buffer, std::size_t size) noexcept;
 /// Copies up to `size` bytes from the front of the pipe `raw` without consuming them and without

@@ -6,6 +6,7 @@
 #include "win32/ntstatus.hpp"
 
 #include <functional>
+#include <type_traits>
 
 namespace npipe::win32 {
 
@@ -15,9 +16,40 @@ void set_overlapped_event(HANDLE event, bool signaled) noexcept;
 /// see both changes at once (the event and the file's own, a packet, an APC).
 void set_overlapped_event_with(HANDLE event, const std::function<void()>& more);
 
+/// The handle is busy (unsignaled) from begin() to the end of the mark's life.
+class busy_mark {
+public:
+    explicit busy_mark(io_object& obj) noexcept : obj_(obj) {}
+    busy_mark(const busy_mark&) = delete;
+    busy_mark& operator=(const busy_mark&) = delete;
+    ~busy_mark() {
+        if (on_) obj_.end_io();
+    }
+    void begin() noexcept {
+        if (on_) return;
+        on_ = true;
+        obj_.begin_io();
+    }
+
+private:
+    io_object& obj_;
+    bool on_ = false;
+};
+
+/// Runs `call` so that CancelSynchronousIo can end it: on a named pipe, whose operations are
+/// steps (pipe_ops.hpp); other handles block in the kernel and are not cancellable here.
+template <class Call>
+auto cancellable_call(const object& obj, Call&& call) {
+    if (obj.kind() != object_kind::named_pipe) return call();
+    auto self = current_thread();
+    detail::sync_cancel_scope scope(self->sync_io);
+    return call();
+}
+
 /// Runs `op` (returning io_result) on `obj` as a synchronous I/O call, with Windows' rules for
 /// what the caller sees:
-/// - the handle is unsignaled while any I/O call on it runs;
+/// - the handle is unsignaled while any I/O call on it runs (an `op` taking a busy_mark&
+///   says itself from when: ConnectNamedPipe from its acknowledged listen on);
 /// - `transferred` is 0 first, then the byte count; but with an OVERLAPPED, any status other
 ///   than success (ERROR_MORE_DATA too) leaves it 0 and the count is in InternalHigh;
 /// - an OVERLAPPED gets Internal = STATUS_PENDING first (InternalHigh untouched) and its event
@@ -31,16 +63,16 @@ BOOL run_io(io_object& obj, LPOVERLAPPED overlapped, LPDWORD transferred, Op&& o
         overlapped->Internal = STATUS_PENDING;
         set_overlapped_event(overlapped->hEvent, false);
     }
-    struct busy {
-        io_object& o;
-        explicit busy(io_object& x) : o(x) { o.begin_io(); }
-        ~busy() { o.end_io(); }
-    };
-    io_result r;
-    {
-        busy running(obj);
-        r = op();
-    }
+    // Cancellable from before the handle turns busy: whoever saw it busy can cancel the call.
+    io_result r = cancellable_call(obj, [&] {
+        busy_mark running(obj);
+        if constexpr (std::is_invocable_v<Op&, busy_mark&>) {
+            return op(running);
+        } else {
+            running.begin();
+            return op();
+        }
+    });
     if (overlapped) {
         DWORD status = ntstatus_from_win32(r.error);
         if ((status & 0xC0000000u) != 0xC0000000u) { // success or warning: the request completed

@@ -145,10 +145,10 @@ io_result named_pipe_object::transact(const void* in, DWORD in_size, void* out, 
     return {code(ec), static_cast<DWORD>(r.bytes)};
 }
 
-DWORD named_pipe_object::connect() {
+DWORD named_pipe_object::connect(const std::function<void()>& listening) {
     if (!server_) return ERROR_INVALID_FUNCTION;
     std::error_code ec;
-    bool already = server_->connect(ec);
+    bool already = server()->connect(ec, listening);
     if (ec) return code(ec);
     return already ? ERROR_PIPE_CONNECTED : 0;
 }

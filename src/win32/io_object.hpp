@@ -14,6 +14,7 @@
 #include <npipe/named_pipe.hpp>
 
 #include <atomic>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -73,8 +74,9 @@ public:
     // NPFS operations: pipes only.
     virtual DWORD peek(void*, DWORD, peek_counts&) { return ERROR_INVALID_FUNCTION; }
     virtual io_result transact(const void*, DWORD, void*, DWORD) { return {ERROR_INVALID_FUNCTION, 0}; }
-    /// ConnectNamedPipe: 0 (waited for the client) or ERROR_PIPE_CONNECTED etc.
-    virtual DWORD connect() { return ERROR_INVALID_FUNCTION; }
+    /// ConnectNamedPipe: 0 (waited for the client) or ERROR_PIPE_CONNECTED etc. `listening`
+    /// runs once the broker has the listen and the call waits for a client.
+    virtual DWORD connect(const std::function<void()>&) { return ERROR_INVALID_FUNCTION; }
     virtual DWORD disconnect() { return ERROR_INVALID_FUNCTION; }
     virtual DWORD info(pipe_facts&) { return ERROR_INVALID_FUNCTION; }
     /// lpState bits and the instance count.
@@ -120,7 +122,7 @@ public:
     DWORD flush() override;
     DWORD peek(void* buffer, DWORD size, peek_counts& counts) override;
     io_result transact(const void* in, DWORD in_size, void* out, DWORD out_size) override;
-    DWORD connect() override;
+    DWORD connect(const std::function<void()>& listening) override;
     DWORD disconnect() override;
     DWORD info(pipe_facts& facts) override;
     DWORD get_state(DWORD& state, DWORD& instances) override;

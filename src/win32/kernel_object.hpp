@@ -14,6 +14,8 @@
 
 #include <npipe/win32.h>
 
+#include "pipe_ops.hpp"
+
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -80,6 +82,8 @@ public:
     DWORD exit_code = STILL_ACTIVE;
     std::deque<apc> apcs;
     pid_t tid = 0;
+    /// CancelSynchronousIo's way into the synchronous pipe call this thread runs.
+    detail::sync_cancel sync_io;
 };
 
 /// A process: signaled once it has exited.

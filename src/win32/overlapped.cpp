@@ -90,7 +90,13 @@ BOOL start_overlapped(const overlapped_call& call, overlapped_kind kind, std::sh
         set_file_event(*c.file, true);
         return fail(error, FALSE);
     }
-    report(c, out, true);
+    // NPFS pends every listen it does not answer with STATUS_PIPE_CONNECTED: a client that
+    // arrives while the listen is being made completes it at once here, but the call still
+    // says pending (Windows' overlapped ConnectNamedPipe never returns TRUE), and the
+    // completion is told as a later one (a packet even with FILE_SKIP_COMPLETION_PORT_ON_SUCCESS).
+    bool pended = kind == overlapped_kind::connect && !error;
+    report(c, out, !pended);
+    if (pended) return fail(ERROR_IO_PENDING, FALSE);
     if (error) return fail(error, FALSE); // ERROR_MORE_DATA: the rest of the message waits
     if (c.transferred) *c.transferred = static_cast<DWORD>(out.bytes);
     return TRUE;

@@ -127,6 +127,15 @@ BOOL WINAPI CancelIoEx(HANDLE hFile, LPOVERLAPPED lpOverlapped) {
     });
 }
 
+BOOL WINAPI CancelSynchronousIo(HANDLE hThread) {
+    return guard(FALSE, [&]() -> BOOL {
+        auto thread = lookup_as<thread_object>(hThread);
+        if (!thread) return fail(ERROR_INVALID_HANDLE, FALSE);
+        if (!thread->sync_io.cancel()) return fail(ERROR_NOT_FOUND, FALSE);
+        return TRUE;
+    });
+}
+
 BOOL WINAPI GetOverlappedResultEx(HANDLE hFile, LPOVERLAPPED lpOverlapped, LPDWORD lpNumberOfBytesTransferred,
                                   DWORD dwMilliseconds, BOOL bAlertable) {
     return guard(FALSE, [&]() -> BOOL {

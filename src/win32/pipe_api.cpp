@@ -167,7 +167,10 @@ BOOL WINAPI ConnectNamedPipe(HANDLE hNamedPipe, LPOVERLAPPED lpOverlapped) {
         auto io = io_of(hNamedPipe);
         if (!io) return fail(ERROR_INVALID_HANDLE, FALSE);
         if (lpOverlapped && io->async.enabled) return connect_overlapped(io, lpOverlapped);
-        return run_io(*io, lpOverlapped, nullptr, [&] { return io_result{io->connect(), 0}; });
+        // The handle turns busy once the listen is acknowledged, as NPFS has the listen when the
+        // file object's event is reset: a client that opens after that is this call's client.
+        return run_io(*io, lpOverlapped, nullptr,
+                      [&](busy_mark& running) { return io_result{io->connect([&] { running.begin(); }), 0}; });
     });
 }
 
@@ -184,6 +187,8 @@ BOOL WINAPI WaitNamedPipeA(LPCSTR lpNamedPipeName, DWORD nTimeOut) {
     return guard(FALSE, [&]() -> BOOL {
         if (!lpNamedPipeName || !looks_like_pipe_path(lpNamedPipeName)) return fail(ERROR_PATH_NOT_FOUND, FALSE);
         std::error_code ec;
+        auto self = current_thread();
+        npipe::detail::sync_cancel_scope cancellable(self->sync_io); // CancelSynchronousIo
         npipe::wait_named_pipe(lpNamedPipeName, std::chrono::milliseconds(nTimeOut), {}, ec);
         if (ec) return fail(code(ec), FALSE);
         return TRUE;
