@@ -25,6 +25,20 @@ inline double seconds_since(clock::time_point t0) {
     return std::chrono::duration<double>(clock::now() - t0).count();
 }
 
+/// Runs `once` repeatedly for about `seconds` after a warm-up; returns seconds per call.
+template <class F>
+double time_loop(double seconds, int warmup, F&& once) {
+    for (int i = 0; i < warmup; ++i) once();
+    long n = 0;
+    auto t0 = clock::now();
+    double elapsed;
+    do {
+        once();
+        ++n;
+    } while ((elapsed = seconds_since(t0)) < seconds);
+    return elapsed / static_cast<double>(n);
+}
+
 constexpr int status_fd = 3;
 constexpr int socket_fd = 4;
 constexpr std::size_t small_message = 64;

@@ -177,20 +177,6 @@ double guarded(peer& p, const options& o, F&& f) {
     }
 }
 
-/// Runs `once` repeatedly for about `seconds` after a warm-up; returns seconds per call.
-template <class F>
-double time_loop(double seconds, int warmup, F&& once) {
-    for (int i = 0; i < warmup; ++i) once();
-    long n = 0;
-    auto t0 = clock::now();
-    double elapsed;
-    do {
-        once();
-        ++n;
-    } while ((elapsed = seconds_since(t0)) < seconds);
-    return elapsed / static_cast<double>(n);
-}
-
 /// Runs `once` repeatedly for about `seconds` after a warm-up, timing every call; returns the
 /// median call in seconds. The median, unlike the mean, ignores the calls that waited for a CPU
 /// taken by something else on a busy machine.

@@ -106,15 +106,7 @@ HANDLE open_when_free(const std::string& name) {
 
 template <class F>
 double per_second(double seconds, F&& once) {
-    for (int i = 0; i < 20; ++i) once(); // warm up
-    long n = 0;
-    auto t0 = clock::now();
-    double elapsed;
-    do {
-        once();
-        ++n;
-    } while ((elapsed = seconds_since(t0)) < seconds);
-    return static_cast<double>(n) / elapsed;
+    return 1.0 / time_loop(seconds, 20, once);
 }
 
 } // namespace
