@@ -128,6 +128,7 @@ instance& broker::add_instance(connection& c, const protocol::create_instance_re
         pipe->in_buffer_size = req.in_buffer_size;
         pipe->default_timeout_ms = req.default_timeout_ms;
         pipe->reject_remote = req.reject_remote;
+        pipe->exported = req.exported;
         pipe->owner_uid = d.owner_uid;
         pipe->security = d.security;
         pipe->explicit_dacl = !req.sddl.empty();

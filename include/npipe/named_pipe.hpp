@@ -51,6 +51,11 @@ struct server_options {
     npipe::read_mode read_mode = read_mode::byte;
     npipe::wait_mode wait_mode = wait_mode::wait;
     bool reject_remote_clients = false;
+    /// Export the pipe to SMB clients (`\\HOST\pipe\NAME` through Samba's smbd): they may open
+    /// it when the broker serves Samba too (npiped --samba) and the pipe's DACL grants them
+    /// (they hold NETWORK, never Interactive; npipe's default DACL grants them nothing). Taken
+    /// from the pipe's first instance, as its type is; reject_remote_clients wins over it.
+    bool remote = false;
     unsigned max_instances = unlimited_instances; ///< 1..255 (255 = unlimited)
     std::uint32_t out_buffer_size = 0;            ///< advisory, reported by info()
     std::uint32_t in_buffer_size = 0;             ///< advisory, reported by info()
