@@ -134,6 +134,7 @@ instance& broker::add_instance(connection& c, const protocol::create_instance_re
         pipe->explicit_dacl = !req.sddl.empty();
         pipe->descriptor_bytes = d.descriptor_bytes;
         if (cfg_.verbose) log("debug", "pipe created: " + pipe->display_name);
+        if (pipe->exported && !pipe->reject_remote) connections_.samba_listen(pipe->key);
         created_pipe = true;
     }
     instance& inst = registry_.add_instance(*pipe);
@@ -429,6 +430,7 @@ void broker::instance_closed(connection& c) {
         return;
     }
     // `pipe` is gone from here on.
+    connections_.samba_unlisten(key);
     if (cfg_.verbose) log("debug", "pipe gone: " + kept.display_name);
     emit(events_built_.pipe_gone(actor_of(c), kept.display_name, kept.security, kept.owner_uid), c.peer.uid, std::nullopt);
     // The pipe's file becomes its reservation's, so a broker that restarts meanwhile keeps it.
