@@ -94,6 +94,8 @@ struct client_options {
 
 /// Who the connected client is, as the kernel told the broker when the client connected
 /// (SO_PEERCRED, SO_PEERGROUPS, SO_PEERSEC) - never what the client claims - and what it allows.
+/// A remote client (an SMB client through Samba's smbd; `remote`) has pid 0, the uid, gid and
+/// groups of the Unix token smbd gave its user, no label, and allows identification only.
 struct client_identity {
     pid_t pid = 0;
     uid_t uid = 0;
@@ -103,6 +105,7 @@ struct client_identity {
     bool anonymous = false;    ///< an unmapped user-namespace peer: nobody we can name
     npipe::impersonation_level allowed = impersonation_level::identification;
     bool effective_only = false;
+    bool remote = false; ///< came over the network, through Samba's smbd
 };
 
 /// What both ends of a named pipe can do. Not used on its own.
