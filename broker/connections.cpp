@@ -168,13 +168,14 @@ void connection_set::accept_from(int listener, bool shared) {
     }
 }
 
-bool connection_set::admit(connection& c) {
+bool connection_set::admit(connection& c, bool say_why) {
     // Connections closed a moment ago may not have been taken yet: a limit counts only those
     // really open.
     if (count_of(c.peer.uid) >= cfg_.limits.connections) reap_closed();
     if (auto refused = decide_connection(c.peer.uid, static_cast<unsigned>(count_of(c.peer.uid)), cfg_.limits)) {
         ++refused_by_limits;
         log_("warning", refused->reason + ": refusing pid " + std::to_string(c.peer.pid));
+        if (!say_why) return false;
         // Say why before hanging up: the client's request gets this as its reply.
         auto refusal = protocol::encode(protocol::error_reply{static_cast<std::uint32_t>(refused->error)});
         (void)os::send_some(c.sock.get(), refusal.data(), refusal.size(), os::io_flags::dont_wait);

@@ -165,7 +165,9 @@ private:
     /// The first connection of a uid on the shared listener: its own socket, from now on.
     void give_socket_to(uid_t uid);
     void watch_listeners(bool on);
-    bool admit(connection& c);
+    /// Counts `c` against its uid's limit and watches it; `say_why`: a refusal is answered with
+    /// the error first (smbd gets no npipe frame: it is hung up on).
+    bool admit(connection& c, bool say_why = true);
     void on_readable(connection& c, bool to_the_end);
     /// Takes every request `c` has now (instance links: what a process did on its links is
     /// never kept waiting behind other uids).

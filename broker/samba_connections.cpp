@@ -60,7 +60,7 @@ void connection_set::accept_samba(int listener) {
         c->last_active = c->opened_at;
         c->peer = local_identity(cred.value);
         c->samba_pipe = *key;
-        if (!admit(*c)) continue;
+        if (!admit(*c, false)) continue;
         auto& added = *all_.emplace(c->id, std::move(c)).first->second;
         on_readable(added, false);
     }

@@ -70,7 +70,7 @@ class ServeThroughSmbd(unittest.TestCase):
         r, w = os.pipe()
         log = open(os.path.join(cls.base, "npiped.log"), "wb")
         p = subprocess.Popen([os.path.join(BINDIR, "npiped"), "--runtime-dir", cls.rt, "--samba=" + cls.np_dir,
-                              "--ready-fd", str(w), "-v"], pass_fds=(w,), stdin=subprocess.DEVNULL,
+                              "--ready-fd", str(w), "-v", "--handshake-timeout", "1000"], pass_fds=(w,), stdin=subprocess.DEVNULL,
                              stdout=log, stderr=subprocess.STDOUT, env=cls.env)
         log.close()
         os.close(w)
@@ -233,6 +233,31 @@ class ServeThroughSmbd(unittest.TestCase):
             os.chmod(self.np_dir, 0o700)
         self.assertEqual(r.stdout.strip(), "b''", r.stderr)
         self.assertIn("not smbd's user", self.broker_log())
+
+    def test_a_silent_or_garbled_smbd_connection_is_dropped(self):
+        # As root (smbd's user): half a request, then silence, is dropped at the handshake
+        # timeout (1 s here); a request that does not decode is dropped at once.
+        import socket
+        import struct
+        self.serve("SmbHalf", "--remote", "--echo", "--sddl", self.user_only(self.uid))
+        path = os.path.join(self.np_dir, "smbhalf")
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(TIMEOUT)
+            s.connect(path)
+            s.sendall(struct.pack(">I", 200) + b"NPAM")
+            started = time.monotonic()
+            self.assertEqual(s.recv(10), b"")
+            self.assertLess(time.monotonic() - started, TIMEOUT)
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(TIMEOUT)
+            s.connect(path)
+            body = b"NPAM" + b"\xff" * 60
+            s.sendall(struct.pack(">I", len(body)) + body)
+            self.assertEqual(s.recv(10), b"")
+        self.assertIn("smbd's request refused", self.broker_log())
+        # and the pipe still serves
+        out = self.run_impacket(OPEN % "SmbHalf" + "print('opened')\n")
+        self.assertEqual(out, ["opened"])
 
 
 if __name__ == "__main__":
