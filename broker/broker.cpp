@@ -109,6 +109,14 @@ std::error_code broker::start() {
         if (auto ec = connections_.give_uids_sockets(detail::uid_sockets_dir(cfg_.runtime_dir)))
             log("warning", "every uid shares " + path + " (cannot use " + detail::uid_sockets_dir(cfg_.runtime_dir) +
                                ": " + ec.message() + "): a flood of connections from one uid delays the others");
+    if (cfg_.samba) {
+        if (auto ec = connections_.serve_samba(cfg_.samba_dir)) {
+            log("error", "cannot serve SMB clients from " + cfg_.samba_dir + ": " + ec.message() +
+                             " (it must be a directory only its owner, root or this broker's user, may enter)");
+            return ec;
+        }
+        log("info", "serving exported pipes to SMB clients through smbd at " + cfg_.samba_dir);
+    }
     os::ignore_sigpipe();
 
     log("info", std::string("serving ") + (cfg_.system_scope ? "system" : "user") + " scope at " + path +

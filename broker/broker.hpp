@@ -56,6 +56,11 @@ private:
     void on_closing(connection& c) override;
     void on_client_hung_up(std::uint64_t instance_id) override;
     void on_monitor_writable(connection& c) override { pump_monitor(c); }
+    // ---- SMB clients through smbd (samba_opens.cpp) ----
+    void on_samba_request(connection& c) override;
+    /// Answers smbd and hands its connection to `inst`, as connect_client does a local client's.
+    void connect_remote_client(connection& c, const identity& who, const open_decision& d, pipe_entry& pipe,
+                               instance& inst, const rule_hits& hits);
 
     bool on_create(connection& c, protocol::frame& f);
     bool on_open(connection& c, std::span<const std::byte> body);

@@ -49,6 +49,14 @@ struct config {
     std::vector<std::string> rule_dirs;
     bool prevent_all = false;
     std::vector<std::string> prevent_rules; ///< rule ids or titles
+    /// Serve exported pipes to SMB clients through Samba's smbd (samba_listeners.hpp): a socket
+    /// per exported pipe in `samba_dir`, smbd's `<ncalrpc dir>/np`. The configuration file's
+    /// samba.serve counts in the system scope only; --samba in any scope (tests).
+    bool samba = false;
+    std::string samba_dir = default_samba_dir;
+    /// Debian's `ncalrpc dir` plus /np; elsewhere `testparm -s --parameter-name='ncalrpc dir'`
+    /// says the directory (the broker runs no program to ask).
+    static constexpr const char* default_samba_dir = "/run/samba/ncalrpc/np";
 };
 
 } // namespace npipe::broker

@@ -76,6 +76,10 @@ std::vector<std::string> load_config_file(const std::string& path, config& cfg) 
                      {"prevent_rules", into(cfg.prevent_rules)}},
                     problems);
            }},
+          {"samba",
+           [&](const YAML::Node& n) {
+               walk(n, "samba", {{"serve", into(cfg.samba)}, {"dir", into(cfg.samba_dir)}}, problems);
+           }},
           {"limits",
            [&](const YAML::Node& n) {
                walk(n, "limits",
@@ -91,6 +95,7 @@ std::vector<std::string> load_config_file(const std::string& path, config& cfg) 
          problems);
     cfg.rule_dirs.insert(cfg.rule_dirs.end(), directories.begin(), directories.end());
     if (cfg.event_capacity == 0) problems.push_back("events.capacity must be at least 1");
+    if (cfg.samba_dir.empty() || cfg.samba_dir.front() != '/') problems.push_back("samba.dir must be an absolute path");
     for (auto& p : problems) p = path + ": " + p;
     return problems;
 }

@@ -64,6 +64,7 @@ std::error_code connection_set::take_in(int timeout_ms, const std::function<void
             else if (auto own = uid_sockets_.all().find(static_cast<uid_t>(which - 1)); own != uid_sockets_.all().end())
                 accept_from(own->second.get(), false);
         }
+        else if (kind == samba_listener_tag) accept_samba(static_cast<int>(ev.data.u64 & ~tag_mask));
         else if (kind == tag_other) other_ready();
         else if (kind == tag_connection) on_event(ev);
     }
@@ -114,6 +115,11 @@ void connection_set::watch_listeners(bool on) {
     watch(listener_.get(), shared_listener);
     for (const auto& [uid, sock] : uid_sockets_.all())
         if (sock.valid()) watch(sock.get(), std::uint64_t{uid} + 1);
+    for (const auto& [key, sock] : samba_.all()) {
+        auto fd = static_cast<std::uint64_t>(sock.get());
+        if (on) poller_.add(sock.get(), EPOLLIN, samba_listener_tag | fd);
+        else poller_.remove(sock.get());
+    }
 }
 
 void connection_set::give_socket_to(uid_t uid) {
@@ -162,13 +168,14 @@ void connection_set::accept_from(int listener, bool shared) {
     }
 }
 
-bool connection_set::admit(connection& c) {
+bool connection_set::admit(connection& c, bool say_why) {
     // Connections closed a moment ago may not have been taken yet: a limit counts only those
     // really open.
     if (count_of(c.peer.uid) >= cfg_.limits.connections) reap_closed();
     if (auto refused = decide_connection(c.peer.uid, static_cast<unsigned>(count_of(c.peer.uid)), cfg_.limits)) {
         ++refused_by_limits;
         log_("warning", refused->reason + ": refusing pid " + std::to_string(c.peer.pid));
+        if (!say_why) return false;
         // Say why before hanging up: the client's request gets this as its reply.
         auto refusal = protocol::encode(protocol::error_reply{static_cast<std::uint32_t>(refused->error)});
         (void)os::send_some(c.sock.get(), refusal.data(), refusal.size(), os::io_flags::dont_wait);
@@ -193,6 +200,10 @@ void connection_set::count_out(uid_t uid) {
 
 void connection_set::on_readable(connection& c, bool to_the_end) {
     c.last_active = clock::now();
+    if (c.kind == conn_kind::samba) {
+        (void)receive_handshake(c);
+        return;
+    }
     if (!receive(c, to_the_end)) return;
     if (c.kind == conn_kind::instance_link) take_requests(c);
     else if (c.reader.has_frame()) queue(c);
@@ -459,7 +470,8 @@ void connection_set::reply_error(connection& c, win32_error e) {
 }
 
 bool connection_set::send_now(connection& c, const std::vector<std::byte>& frame, int fd) {
-    auto r = os::send_once(c.sock.get(), as_bytes(frame), std::span<const int>(&fd, 1));
+    auto fds = fd >= 0 ? std::span<const int>(&fd, 1) : std::span<const int>();
+    auto r = os::send_once(c.sock.get(), as_bytes(frame), fds);
     return !r.error && r.value == frame.size();
 }
 
@@ -539,7 +551,8 @@ void connection_set::expire(clock::time_point now) {
     }
     std::vector<std::uint64_t> stale, idle;
     for (const auto& [id, c] : all_) {
-        if (c->kind == conn_kind::fresh && now - c->opened_at >= cfg_.handshake_timeout) stale.push_back(id);
+        bool handshaking = c->kind == conn_kind::fresh || c->kind == conn_kind::samba;
+        if (handshaking && now - c->opened_at >= cfg_.handshake_timeout) stale.push_back(id);
         // Answered: the peer has what it asked for and should have closed. Holding the
         // connection only holds one of its uid's connection slots.
         if (c->kind == conn_kind::query && now - c->last_active >= cfg_.idle_timeout) idle.push_back(id);
@@ -552,7 +565,7 @@ std::optional<clock::time_point> connection_set::next_deadline() const {
     std::optional<clock::time_point> next;
     auto consider = [&](clock::time_point t) { if (!next || t < *next) next = t; };
     for (const auto& [id, c] : all_)
-        if (c->kind == conn_kind::fresh) consider(c->opened_at + cfg_.handshake_timeout);
+        if (c->kind == conn_kind::fresh || c->kind == conn_kind::samba) consider(c->opened_at + cfg_.handshake_timeout);
         else if (c->kind == conn_kind::query) consider(c->last_active + cfg_.idle_timeout);
     if (accept_paused_until_) consider(*accept_paused_until_);
     return next;

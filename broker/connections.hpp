@@ -17,6 +17,7 @@
 #include "config.hpp"
 #include "identity.hpp"
 #include "registry.hpp"
+#include "samba_listeners.hpp"
 #include "uid_sockets.hpp"
 
 #include "os/poller.hpp"
@@ -37,7 +38,9 @@
 
 namespace npipe::broker {
 
-enum class conn_kind { fresh, instance_link, waiter, query, monitor };
+/// samba: smbd, come to open an exported pipe for an SMB client; its named_pipe_auth request
+/// (protocol/samba_npa.hpp) is read in pieces like any request, under the same deadline.
+enum class conn_kind { fresh, instance_link, waiter, query, monitor, samba };
 
 struct connection {
     std::uint64_t id = 0;
@@ -66,6 +69,9 @@ struct connection {
     bool end_sent = false;     ///< not following: the end marker is queued
     std::uint64_t end_seq = 0; ///< not following: events before this one
     std::int64_t since_unix_ms = 0;
+    // samba: the pipe whose socket smbd connected to, and its request as far as it came.
+    std::string samba_pipe;
+    std::vector<std::byte> handshake;
 };
 
 /// Where complete requests and ends go.
@@ -80,6 +86,8 @@ public:
     virtual void on_client_hung_up(std::uint64_t instance_id) = 0;
     /// A monitor's socket has room again.
     virtual void on_monitor_writable(connection& c) = 0;
+    /// smbd's whole named_pipe_auth request on `c` (kind samba), for the pipe `c.samba_pipe`.
+    virtual void on_samba_request(connection& c) = 0;
 
 protected:
     ~request_handler() = default;
@@ -97,6 +105,15 @@ public:
     /// System scope: gives each uid heard from on the shared listener a socket of its own in
     /// `dir` (uid_sockets.hpp).
     std::error_code give_uids_sockets(const std::string& dir);
+    /// Serves exported pipes to smbd from `dir` (samba_listeners.hpp).
+    std::error_code serve_samba(const std::string& dir);
+    /// The poller's tag of an exported pipe's socket (its descriptor in the low bits).
+    static constexpr std::uint64_t samba_listener_tag = 6ull << 56;
+    bool serves_samba() const noexcept { return samba_.enabled(); }
+    /// Listens for smbd on pipe `key`'s socket (a failure is logged: the pipe is not exported).
+    void samba_listen(const std::string& key);
+    /// Stops listening for pipe `key` (nothing when it has no socket).
+    void samba_unlisten(const std::string& key);
     /// Waits up to `timeout_ms` (not at all while requests wait for their turn), takes in what
     /// came, and serves turns; `other_ready` when `other` is readable.
     std::error_code wait(int timeout_ms, const std::function<void()>& other_ready);
@@ -108,7 +125,7 @@ public:
     /// Sends an answer without ever waiting (see connection::unsent).
     void reply(connection& c, const std::vector<std::byte>& frame);
     void reply_error(connection& c, win32_error e);
-    /// Sends `frame` whole now with `fd`, or fails (a handover must not wait).
+    /// Sends `frame` whole now with `fd` (none when -1), or fails (a handover must not wait).
     bool send_now(connection& c, const std::vector<std::byte>& frame, int fd);
     /// Pushes `frame` with `fd` to a link: true when the descriptor went (the rest may follow).
     bool push(connection& link, const std::vector<std::byte>& frame, int fd);
@@ -141,10 +158,16 @@ private:
     std::error_code take_in(int timeout_ms, const std::function<void()>& other_ready);
     /// Accepts a few connections from `listener` (the shared one, or a uid's own).
     void accept_from(int listener, bool shared);
+    /// Accepts smbd's connections on an exported pipe's socket.
+    void accept_samba(int listener);
+    /// Reads smbd's request in pieces; hands it over whole. False when `c` was closed.
+    bool receive_handshake(connection& c);
     /// The first connection of a uid on the shared listener: its own socket, from now on.
     void give_socket_to(uid_t uid);
     void watch_listeners(bool on);
-    bool admit(connection& c);
+    /// Counts `c` against its uid's limit and watches it; `say_why`: a refusal is answered with
+    /// the error first (smbd gets no npipe frame: it is hung up on).
+    bool admit(connection& c, bool say_why = true);
     void on_readable(connection& c, bool to_the_end);
     /// Takes every request `c` has now (instance links: what a process did on its links is
     /// never kept waiting behind other uids).
@@ -175,6 +198,7 @@ private:
     os::poller links_;
     os::fd listener_;
     uid_sockets uid_sockets_;
+    samba_listeners samba_;
     std::map<std::uint64_t, std::unique_ptr<connection>> all_;
     std::map<uid_t, unsigned> per_uid_;
     /// Connections with requests waiting for their turn, per uid, oldest first.

@@ -25,6 +25,7 @@ bool broker::on_query(connection& c, std::span<const std::byte> body) {
     }
     protocol::pipe_list_reply r;
     r.pipes.push_back(registry_.record(*pipe));
+    r.pipes.back().remote = r.pipes.back().remote && connections_.serves_samba();
     connections_.reply(c, protocol::encode(r));
     return true;
 }
@@ -32,7 +33,10 @@ bool broker::on_query(connection& c, std::span<const std::byte> body) {
 bool broker::on_list(connection& c) {
     c.kind = conn_kind::query;
     protocol::pipe_list_reply r;
-    for (const auto& [key, pipe] : registry_.pipes()) r.pipes.push_back(registry_.record(*pipe));
+    for (const auto& [key, pipe] : registry_.pipes()) {
+        r.pipes.push_back(registry_.record(*pipe));
+        r.pipes.back().remote = r.pipes.back().remote && connections_.serves_samba();
+    }
     connections_.reply(c, protocol::encode(r));
     return true;
 }

@@ -19,13 +19,14 @@ struct command_line {
     bool system_scope = false;
     std::string runtime_dir, log_file, config_path, event_file;
     int idle_exit = 0, ready_fd = -1;
+    std::string samba_dir;
     int handshake_ms = 10000, idle_ms = 10000, reserve_ms = 10000;
     bool verbose = false, journald = false, prevent = false, no_default_rules = false;
     std::size_t events = config{}.event_capacity;
     std::vector<std::string> rule_dirs;
     per_uid_limits limits;
     CLI::Option *o_handshake{}, *o_idle{}, *o_events{}, *o_event_file{}, *o_journald{}, *o_no_default{},
-        *o_prevent{}, *o_reserve{}, *o_conn{}, *o_inst{}, *o_wait{}, *o_sd{};
+        *o_prevent{}, *o_reserve{}, *o_conn{}, *o_inst{}, *o_wait{}, *o_sd{}, *o_samba{};
 };
 
 void add_general_options(CLI::App& app, command_line& o) {
@@ -48,6 +49,12 @@ void add_general_options(CLI::App& app, command_line& o) {
                                  "keep a gone pipe's name for those who could add instances to it, MS milliseconds "
                                  "(default 10000)")
                       ->check(CLI::Range(0, 3600000));
+    o.o_samba = app.add_option("--samba", o.samba_dir,
+                               std::string("serve the pipes their owners export to SMB clients through Samba's smbd: "
+                                           "a socket per pipe in DIR, smbd's <ncalrpc dir>/np (default ") +
+                                   config::default_samba_dir + ")")
+                    ->expected(0, 1)
+                    ->type_name("[DIR]");
 }
 
 void add_event_options(CLI::App& app, command_line& o) {
@@ -93,6 +100,12 @@ void apply_given(const command_line& o, config& cfg) {
     if (o.o_no_default->count()) cfg.default_rules = false;
     if (o.o_prevent->count()) cfg.prevent_all = o.prevent;
     cfg.rule_dirs.insert(cfg.rule_dirs.end(), o.rule_dirs.begin(), o.rule_dirs.end());
+    if (o.o_samba->count()) {
+        cfg.samba = true;
+        if (!o.samba_dir.empty()) cfg.samba_dir = o.samba_dir;
+    } else if (!o.system_scope) {
+        cfg.samba = false; // a user's configuration file cannot make its broker serve smbd's np/
+    }
 }
 
 } // namespace

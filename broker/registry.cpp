@@ -83,6 +83,7 @@ protocol::pipe_record registry::record(const pipe_entry& p) const {
     r.in_buffer_size = p.in_buffer_size;
     r.default_timeout_ms = p.default_timeout_ms;
     r.reject_remote = p.reject_remote;
+    r.remote = p.exported && !p.reject_remote; // lookups.cpp: and only when the broker serves Samba
     for (const instance* i : p.instances) {
         protocol::instance_record ir;
         ir.state = static_cast<std::uint8_t>(i->state);

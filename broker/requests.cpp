@@ -128,11 +128,13 @@ instance& broker::add_instance(connection& c, const protocol::create_instance_re
         pipe->in_buffer_size = req.in_buffer_size;
         pipe->default_timeout_ms = req.default_timeout_ms;
         pipe->reject_remote = req.reject_remote;
+        pipe->exported = req.exported;
         pipe->owner_uid = d.owner_uid;
         pipe->security = d.security;
         pipe->explicit_dacl = !req.sddl.empty();
         pipe->descriptor_bytes = d.descriptor_bytes;
         if (cfg_.verbose) log("debug", "pipe created: " + pipe->display_name);
+        if (pipe->exported && !pipe->reject_remote) connections_.samba_listen(pipe->key);
         created_pipe = true;
     }
     instance& inst = registry_.add_instance(*pipe);
@@ -428,6 +430,7 @@ void broker::instance_closed(connection& c) {
         return;
     }
     // `pipe` is gone from here on.
+    connections_.samba_unlisten(key);
     if (cfg_.verbose) log("debug", "pipe gone: " + kept.display_name);
     emit(events_built_.pipe_gone(actor_of(c), kept.display_name, kept.security, kept.owner_uid), c.peer.uid, std::nullopt);
     // The pipe's file becomes its reservation's, so a broker that restarts meanwhile keeps it.

@@ -11,9 +11,11 @@
 namespace npipe::detail {
 namespace {
 
-std::uint32_t read_le32(const std::byte* p) noexcept {
-    return static_cast<std::uint32_t>(p[0]) | static_cast<std::uint32_t>(p[1]) << 8 |
-           static_cast<std::uint32_t>(p[2]) << 16 | static_cast<std::uint32_t>(p[3]) << 24;
+/// A message's length: `n` bytes, little-endian (4 for npipe's framing, 2 for smbd's).
+std::uint32_t read_length(const std::byte* p, std::size_t n) noexcept {
+    std::uint32_t v = 0;
+    for (std::size_t i = 0; i < n; ++i) v |= static_cast<std::uint32_t>(p[i]) << (8 * i);
+    return v;
 }
 
 bool would_block(const std::error_code& ec) noexcept {
@@ -42,14 +44,15 @@ took receive_now(int fd, void* p, std::size_t size, std::size_t& n, std::error_c
 /// Completes the next message's header into the cursor (between messages).
 took take_header(message_stream& s, std::error_code& ec) noexcept {
     read_cursor& c = s.cursor;
-    while (c.header_got < message_header_size) {
+    const std::size_t size = s.header_size();
+    while (c.header_got < size) {
         std::size_t n = 0;
-        took t = receive_now(s.fd, c.header.data() + c.header_got, message_header_size - c.header_got, n, ec);
+        took t = receive_now(s.fd, c.header.data() + c.header_got, size - c.header_got, n, ec);
         c.header_got += n;
-        if (t != took::all && c.header_got < message_header_size) return t;
+        if (t != took::all && c.header_got < size) return t;
     }
     c.in_message = true;
-    c.left = read_le32(c.header.data());
+    c.left = read_length(c.header.data(), size);
     c.header_got = 0;
     return took::all;
 }
@@ -77,8 +80,9 @@ took take_payload(message_stream& s, std::byte* dst, std::size_t n, std::size_t&
 bool nonempty_message_announced(const message_stream& s) noexcept {
     if (s.cursor.header_got != 0) return false;
     std::byte header[message_header_size];
-    auto r = os::recv_some(s.fd, header, sizeof header, os::io_flags::peek | os::io_flags::dont_wait);
-    return r && r.value == sizeof header && read_le32(header) != 0;
+    const std::size_t size = s.header_size();
+    auto r = os::recv_some(s.fd, header, size, os::io_flags::peek | os::io_flags::dont_wait);
+    return r && r.value == size && read_length(header, size) != 0;
 }
 
 } // namespace
@@ -281,9 +285,10 @@ peek_result peek_stream(const message_stream& s, std::span<std::byte> buffer, st
         pos = head_present;
         total += head_present;
     }
-    while (pos + message_header_size <= have) {
-        std::uint32_t len = read_le32(queued.data() + pos);
-        pos += message_header_size;
+    const std::size_t header_size = s.header_size();
+    while (pos + header_size <= have) {
+        std::uint32_t len = read_length(queued.data() + pos, header_size);
+        pos += header_size;
         std::size_t present = std::min<std::size_t>(len, have - pos);
         if (!head_known) {
             head_known = true;

@@ -2,7 +2,9 @@
 //
 // A connection is a SOCK_STREAM Unix socket shared directly by the two processes. Byte pipes
 // send raw bytes, so they cost what a socketpair costs. Message pipes frame every write with a
-// 4-byte little-endian length; zero-length messages are a bare header. Everything unread stays
+// 4-byte little-endian length; zero-length messages are a bare header. A connection to an SMB
+// client through Samba's smbd is framed as smbd frames it (protocol/samba_npa.hpp): a 2-byte
+// little-endian length, so a message of at most 65,535 bytes. Everything unread stays
 // in the kernel (but for what a cancelled read gives back), so poll() on the socket tells the
 // truth.
 //
@@ -25,7 +27,14 @@
 
 namespace npipe::detail {
 
-constexpr std::size_t message_header_size = 4;
+constexpr std::size_t message_header_size = 4; ///< the longest header (npipe's own)
+
+/// How a connection's messages are framed: npipe's 4-byte lengths, or smbd's 2-byte ones (a
+/// server's connection to a remote client).
+enum class framing : std::uint8_t { npipe, samba };
+constexpr std::size_t header_size_of(framing f) noexcept { return f == framing::samba ? 2 : 4; }
+/// The longest message a framing carries.
+constexpr std::uint64_t max_message_of(framing f) noexcept { return f == framing::samba ? 0xFFFFu : 0xFFFFFFFFu; }
 
 /// Where the reader of a connection is. Guarded by the read lock.
 struct read_cursor {
@@ -43,16 +52,19 @@ struct read_cursor {
 struct message_stream {
     int fd = -1;
     pipe_type type = pipe_type::byte;
+    framing framed_as = framing::npipe;
     read_cursor cursor;            ///< guarded by the read lock
     std::vector<std::byte> unsent; ///< the rest of a cancelled message write; guarded by the write lock
 
     /// A new connection: everything kept from the previous one is dropped.
-    void reset(int new_fd, pipe_type new_type) noexcept {
+    void reset(int new_fd, pipe_type new_type, framing new_framing = framing::npipe) noexcept {
         fd = new_fd;
         type = new_type;
+        framed_as = new_framing;
         cursor = {};
         unsent.clear();
     }
+    std::size_t header_size() const noexcept { return header_size_of(framed_as); }
 };
 
 /// How a read takes data: a byte pipe; a message pipe in message read mode (one message, or
@@ -112,7 +124,7 @@ private:
     std::span<const std::byte> data_;
     bool nowait_;
     std::array<std::byte, message_header_size> header_{};
-    std::size_t header_len_ = 0; ///< 4 on a message pipe, else 0
+    std::size_t header_len_ = 0; ///< the framing's header size on a message pipe, else 0
     std::size_t sent_ = 0;       ///< bytes of header + data sent
     bool started_ = false;
 };

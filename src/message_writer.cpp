@@ -51,7 +51,7 @@ bool send_unsent(message_stream& s, std::error_code& ec, bool& peer_ended) noexc
 write_op::write_op(message_stream& stream, std::span<const std::byte> data, bool nowait) noexcept
     : s_(stream), data_(data), nowait_(nowait) {
     if (s_.type == pipe_type::message) {
-        header_len_ = message_header_size;
+        header_len_ = s_.header_size();
         auto len = static_cast<std::uint32_t>(data.size());
         for (std::size_t i = 0; i < header_len_; ++i) header_[i] = static_cast<std::byte>(len >> (8 * i));
     }
@@ -59,7 +59,8 @@ write_op::write_op(message_stream& stream, std::span<const std::byte> data, bool
 
 step_result write_op::start() noexcept {
     if (header_len_ == 0 && data_.empty()) return finish({}, 0);
-    if (header_len_ != 0 && data_.size() > 0xFFFFFFFFu) return finish(win32(win32_error::invalid_parameter), 0);
+    // smbd's framing carries 65,535 bytes at most; more would be cut into the next message.
+    if (header_len_ != 0 && data_.size() > max_message_of(s_.framed_as)) return finish(win32(win32_error::invalid_parameter), 0);
     // A cancelled write's rest goes first; the stream must stay framed.
     std::error_code ec;
     if (!send_unsent(s_, ec, out_.peer_ended)) {

@@ -5,10 +5,10 @@
 
 namespace npipe::detail {
 
-void pipe_channel::attach(os::fd data) noexcept {
+void pipe_channel::attach(os::fd data, framing as) noexcept {
     data_ = std::move(data);
     live_fd_ = data_.get();
-    stream_.reset(data_.get(), type);
+    stream_.reset(data_.get(), type, as);
     has_read_.store(false);
     bytes_read_.store(0);
     bytes_written_.store(0);

@@ -102,8 +102,8 @@ protected:
     /// client whose server disconnected it. `writing`: NO_DATA instead of BROKEN_PIPE.
     virtual std::error_code ended(bool writing) const noexcept;
 
-    /// Installs a new connection (the read state starts afresh).
-    void attach(os::fd data) noexcept;
+    /// Installs a new connection (the read state starts afresh), its messages framed `as`.
+    void attach(os::fd data, framing as = framing::npipe) noexcept;
     /// Shuts the connection down (wakes blocked readers and writers), then closes it.
     /// Lock order everywhere: read_mutex_, write_mutex_, then any state lock of a subclass.
     void detach() noexcept;

@@ -60,6 +60,7 @@ std::unique_ptr<detail::server_impl> detail::create_instance(std::string_view na
     req.direction = static_cast<std::uint8_t>(o.direction);
     req.type = static_cast<std::uint8_t>(o.type);
     req.reject_remote = o.reject_remote_clients;
+    req.exported = o.remote;
     req.first_instance = o.first_instance;
     req.max_instances = static_cast<std::uint16_t>(o.max_instances);
     req.out_buffer_size = o.out_buffer_size;

@@ -51,7 +51,8 @@ bool server_impl::take(frame& f, bool keep, protocol::message_type& ack, std::er
     // The broker accepted this socket non-blocking, and O_NONBLOCK travels with it; our
     // I/O chooses per call (os::io_flags::dont_wait), so the descriptor itself must block.
     os::set_nonblocking(f.fds.front().get(), false);
-    attach(std::move(f.fds.front()));
+    // An SMB client through smbd: its messages carry smbd's 2-byte lengths (byte pipes: raw).
+    attach(std::move(f.fds.front()), push.remote ? framing::samba : framing::npipe);
     generation = push.generation;
     client_pid = push.pid;
     client_uid = push.uid;
@@ -64,6 +65,7 @@ bool server_impl::take(frame& f, bool keep, protocol::message_type& ack, std::er
     who.anonymous = push.anonymous;
     who.allowed = static_cast<impersonation_level>(push.impersonation);
     who.effective_only = push.effective_only;
+    who.remote = push.remote;
     identity = std::move(who);
     state = instance_state::connected;
     return true;

@@ -51,6 +51,11 @@ struct server_options {
     npipe::read_mode read_mode = read_mode::byte;
     npipe::wait_mode wait_mode = wait_mode::wait;
     bool reject_remote_clients = false;
+    /// Export the pipe to SMB clients (`\\HOST\pipe\NAME` through Samba's smbd): they may open
+    /// it when the broker serves Samba too (npiped --samba) and the pipe's DACL grants them
+    /// (they hold NETWORK, never Interactive; npipe's default DACL grants them nothing). Taken
+    /// from the pipe's first instance, as its type is; reject_remote_clients wins over it.
+    bool remote = false;
     unsigned max_instances = unlimited_instances; ///< 1..255 (255 = unlimited)
     std::uint32_t out_buffer_size = 0;            ///< advisory, reported by info()
     std::uint32_t in_buffer_size = 0;             ///< advisory, reported by info()
@@ -89,6 +94,8 @@ struct client_options {
 
 /// Who the connected client is, as the kernel told the broker when the client connected
 /// (SO_PEERCRED, SO_PEERGROUPS, SO_PEERSEC) - never what the client claims - and what it allows.
+/// A remote client (an SMB client through Samba's smbd; `remote`) has pid 0, the uid, gid and
+/// groups of the Unix token smbd gave its user, no label, and allows identification only.
 struct client_identity {
     pid_t pid = 0;
     uid_t uid = 0;
@@ -98,6 +105,7 @@ struct client_identity {
     bool anonymous = false;    ///< an unmapped user-namespace peer: nobody we can name
     npipe::impersonation_level allowed = impersonation_level::identification;
     bool effective_only = false;
+    bool remote = false; ///< came over the network, through Samba's smbd
 };
 
 /// What both ends of a named pipe can do. Not used on its own.

@@ -82,6 +82,7 @@ void fields(auto& f, maybe_const<create_instance_request> auto& m) {
     f.u64(m.generation);
     f.u64(m.pipe_id);
     f.boolean(m.message_read_mode);
+    f.boolean(m.exported);
     f.check(m.state <= max_instance_state);
 }
 
@@ -171,6 +172,7 @@ void fields(auto& f, maybe_const<client_arrived_push> auto& m) {
     f.boolean(m.anonymous);
     f.u8(m.impersonation);
     f.boolean(m.effective_only);
+    f.boolean(m.remote);
     f.check(m.impersonation <= max_impersonation);
 }
 

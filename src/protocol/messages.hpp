@@ -43,8 +43,10 @@ namespace npipe::protocol {
 inline constexpr std::uint16_t magic = 0x504E; // "NP"
 // 2: security descriptors, SQOS, identities; 3: pipe ids, re-registration, security changes;
 // 4: the descriptor-bytes limit in the status; 5: a further instance takes the pipe's type,
-// limit and timeout (created_reply says them), buffer sizes are each instance's own
-inline constexpr std::uint8_t version = 5;
+// limit and timeout (created_reply says them), buffer sizes are each instance's own; 6: a pipe
+// exported to SMB clients (create_instance_request), a client that came through Samba
+// (client_arrived_push: its messages carry Samba's 16-bit lengths)
+inline constexpr std::uint8_t version = 6;
 inline constexpr std::size_t header_size = 8;
 inline constexpr std::size_t max_request_body = 64 * 1024;
 inline constexpr std::size_t max_reply_body = 16 * 1024 * 1024;
@@ -111,6 +113,7 @@ struct create_instance_request {
     std::uint64_t generation = 0; // connections the instance has served
     std::uint64_t pipe_id = 0;    // the pipe the instance belonged to
     bool message_read_mode = false; // the instance reads messages (a byte pipe refuses it)
+    bool exported = false; // SMB clients may open the pipe through Samba (the first instance decides)
 
     friend bool operator==(const create_instance_request&, const create_instance_request&) = default;
 };
@@ -168,6 +171,9 @@ struct client_arrived_push {
     bool anonymous = false;            // an unmapped user-namespace peer
     std::uint8_t impersonation = 1;    // what the client allows (impersonation_level)
     bool effective_only = false;
+    /// Came through Samba's smbd (an SMB client): in message mode each message on the data
+    /// connection is a 16-bit little-endian length and its bytes (protocol/samba_npa.hpp).
+    bool remote = false;
 
     friend bool operator==(const client_arrived_push&, const client_arrived_push&) = default;
 };

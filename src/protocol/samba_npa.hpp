@@ -99,7 +99,9 @@ struct reply {
     file_type type = file_type::byte_mode;
     std::uint16_t device_state = 0; ///< PIPE_STATE bits as Windows reports them to FSCTLs
     std::uint64_t allocation_size = 0;
-    std::uint32_t status = 0; ///< NTSTATUS; non-zero refuses the open
+    /// NTSTATUS. smbd 4.17 ignores it (a reply with STATUS_PIPE_NOT_AVAILABLE still opens:
+    /// checked with impacket): only closing the socket instead of replying refuses an open.
+    std::uint32_t status = 0;
 
     friend bool operator==(const reply&, const reply&) = default;
 };

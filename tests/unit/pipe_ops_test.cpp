@@ -366,3 +366,62 @@ TEST(PipeOps, ATransactionWritesThenWaitsForTheWholeReply) {
 }
 
 } // namespace
+
+// ---- smbd's framing: a server's connection to an SMB client ----------------------------------
+
+TEST(PipeOps, SambaFramingIsATwoByteLengthBothWays) {
+    pipe_pair p(pipe_type::message);
+    p.a.reset(p.a_fd.get(), pipe_type::message, framing::samba);
+    auto m = text("abc");
+    write_op w(p.a, m, false);
+    run_blocking(w);
+    std::byte wire[8];
+    auto got = os::recv_some(p.b_fd.get(), wire, sizeof wire, os::io_flags::dont_wait);
+    ASSERT_FALSE(got.error);
+    EXPECT_EQ(text(std::string_view("\x03\x00" "abc", 5)), std::vector<std::byte>(wire, wire + got.value));
+    // smbd's message "hi", then "xyz" in two parts: read as two messages, peeked as the first.
+    ASSERT_FALSE(os::send_some(p.b_fd.get(), "\x02\x00hi\x03\x00xy", 8, os::io_flags::none).error);
+    std::byte head[8];
+    std::error_code ec;
+    bool ended = false;
+    auto peeked = peek_stream(p.a, head, ec, ended);
+    EXPECT_EQ(peeked.bytes_read, 2u);
+    EXPECT_EQ(peeked.total_available, 4u) << "payload only: \"hi\" and the 2 bytes of \"xyz\" there";
+    std::byte buf[8];
+    read_op r1(p.a, buf, read_style::message, true);
+    run_blocking(r1);
+    EXPECT_EQ(r1.outcome().bytes, 2u);
+    EXPECT_EQ(text("hi"), std::vector<std::byte>(buf, buf + 2));
+    ASSERT_FALSE(os::send_some(p.b_fd.get(), "z", 1, os::io_flags::none).error);
+    read_op r2(p.a, buf, read_style::message, true);
+    run_blocking(r2);
+    EXPECT_EQ(r2.outcome().bytes, 3u);
+    EXPECT_EQ(text("xyz"), std::vector<std::byte>(buf, buf + 3));
+}
+
+TEST(PipeOps, SambaFramingRefusesAMessageOver65535Bytes) {
+    pipe_pair p(pipe_type::message);
+    p.a.reset(p.a_fd.get(), pipe_type::message, framing::samba);
+    auto data = pattern(0x10000, 3);
+    write_op w(p.a, data, false);
+    run_blocking(w);
+    EXPECT_EQ(w.outcome().ec, win32_error::invalid_parameter) << "a 2-byte length cannot say it";
+    EXPECT_EQ(w.outcome().bytes, 0u);
+    // 65,535 bytes fit: the peer (smbd's side, read raw) gets ff ff and the payload.
+    p.b.reset(p.b_fd.get(), pipe_type::byte);
+    auto fits = pattern(0xFFFF, 4);
+    write_op ok(p.a, fits, false);
+    std::vector<std::byte> wire(0xFFFF + 2);
+    std::size_t got = 0;
+    for (int rounds = 0; rounds < 100000 && got < wire.size(); ++rounds) {
+        if (!ok.completed()) ok.step();
+        read_op more(p.b, std::span<std::byte>(wire).subspan(got), read_style::bytes, false);
+        more.step();
+        if (more.completed() && !more.outcome().ec) got += more.outcome().bytes;
+    }
+    ASSERT_EQ(got, wire.size());
+    EXPECT_FALSE(ok.outcome().ec);
+    EXPECT_EQ(wire[0], std::byte{0xFF});
+    EXPECT_EQ(wire[1], std::byte{0xFF});
+    EXPECT_TRUE(std::equal(fits.begin(), fits.end(), wire.begin() + 2));
+}

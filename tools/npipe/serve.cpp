@@ -65,6 +65,8 @@ struct serve_args {
     std::string default_timeout;
     std::optional<std::string> sddl;
     bool windows_default_acl = false;
+    bool remote = false;
+    bool reject_remote = false;
 };
 
 // ---- one instance ------------------------------------------------------------------------------
@@ -231,6 +233,8 @@ int configure(const serve_args& a, const context& ctx, server_state& st) {
         o.sddl = *a.sddl;
     }
     o.windows_default_acl = a.windows_default_acl;
+    o.remote = a.remote;
+    o.reject_remote_clients = a.reject_remote;
     o.max_instances = *max;
     o.endpoint = ctx.endpoint();
     if (!a.default_timeout.empty()) {
@@ -325,6 +329,10 @@ runner setup_serve(CLI::App& sub, context& ctx) {
     sub.add_flag("--windows-default-acl", a->windows_default_acl,
                  "Windows' default instead: also Everyone and Anonymous read")
         ->excludes(sddl);
+    sub.add_flag("--remote", a->remote,
+                 "Export the pipe to SMB clients through Samba (\\\\HOST\\pipe\\NAME; the broker must serve "
+                 "Samba: npiped --samba); the DACL must grant them (NETWORK, or their accounts)");
+    sub.add_flag("--reject-remote-clients", a->reject_remote, "PIPE_REJECT_REMOTE_CLIENTS: no SMB client may open it");
     auto echo = sub.add_flag("--echo", a->echo, "Send every message (or chunk, on a byte pipe) back to its client");
     auto exec = sub.add_flag("--exec", a->exec,
                              "CMD [ARGS...]: run CMD for each client, its stdin and stdout joined to the pipe; "

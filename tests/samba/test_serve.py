@@ -1,0 +1,266 @@
+#!/usr/bin/env python3
+"""npipe servers reached by SMB clients through Samba's smbd, end to end: a private smbd
+(smbd_fixture.py), a private npiped serving its np/ directory (--samba=DIR), `npipe serve
+--remote` as the server and impacket as the foreign client.
+
+Usage: python3 tests/samba/test_serve.py BINDIR [unittest arguments]
+
+Needs root (useradd, smbd's passdb and np/ directory); skipped otherwise. Every wait has a
+deadline; nothing sleeps. impacket runs under Debian's /usr/bin/python3.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from smbd_fixture import TIMEOUT, PrivateSmbd, select_wait  # noqa: E402
+from test_samba import impacket  # noqa: E402
+
+BINDIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "build", "bin")
+USER, PASSWORD = "npipe-smb2", "Npipe-Test-pw2"
+OTHER, OTHER_PASSWORD = "npipe-smb3", "Npipe-Test-pw3"
+
+# impacket snippets: open NAME on IPC$, or print the NTSTATUS the open fails with.
+OPEN = "f = c.openFile(t, '\\\\%s', desiredAccess=0x12019f)\n"
+OPEN_STATUS = ("try:\n"
+               "    c.openFile(t, '\\\\%s', desiredAccess=0x12019f)\n"
+               "    print('opened')\n"
+               "except SessionError as e:\n"
+               "    print(hex(e.getErrorCode()))\n")
+STATUS_OBJECT_NAME_NOT_FOUND = "0xc0000034"
+STATUS_CONNECTION_DISCONNECTED = "0xc000020c"  # what smbd says when the broker hangs up on it
+
+
+def wait_until(predicate, what):
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        select_wait(0.02)
+    raise AssertionError("timed out waiting for " + what)
+
+
+@unittest.skipUnless(os.geteuid() == 0, "needs root: useradd, smbd's passdb and np/ directory")
+class ServeThroughSmbd(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.smbd = PrivateSmbd().start()
+        cls.uid = cls.smbd.add_user(USER, PASSWORD)
+        cls.other_uid = cls.smbd.add_user(OTHER, OTHER_PASSWORD)
+        cls.np_dir = os.path.join(cls.smbd.ncalrpc_dir, "np")
+        os.makedirs(cls.np_dir, mode=0o700, exist_ok=True)
+        os.chmod(cls.np_dir, 0o700)
+        cls.base = tempfile.mkdtemp(prefix="npipe-serve-")
+        cls.rt = os.path.join(cls.base, "rt")
+        os.mkdir(cls.rt, 0o700)
+        cls.env = {k: v for k, v in os.environ.items() if not k.startswith("NPIPE_")}
+        cls.env["NPIPE_RUNTIME_DIR"] = cls.rt
+        cls.env["NPIPE_NO_AUTOSTART"] = "1"
+        cls.procs = []
+        cls.broker = cls.start_broker()
+
+    @classmethod
+    def start_broker(cls):
+        r, w = os.pipe()
+        log = open(os.path.join(cls.base, "npiped.log"), "wb")
+        p = subprocess.Popen([os.path.join(BINDIR, "npiped"), "--runtime-dir", cls.rt, "--samba=" + cls.np_dir,
+                              "--ready-fd", str(w), "-v", "--handshake-timeout", "1000"], pass_fds=(w,), stdin=subprocess.DEVNULL,
+                             stdout=log, stderr=subprocess.STDOUT, env=cls.env)
+        log.close()
+        os.close(w)
+        try:
+            import select
+            ready, _, _ = select.select([r], [], [], TIMEOUT)
+            if not ready or not os.read(r, 1):
+                p.kill()
+                raise RuntimeError("npiped did not start:\n" + cls.broker_log())
+        finally:
+            os.close(r)
+        return p
+
+    @classmethod
+    def broker_log(cls):
+        with open(os.path.join(cls.base, "npiped.log"), errors="replace") as f:
+            return f.read()[-4000:]
+
+    @classmethod
+    def tearDownClass(cls):
+        for p in cls.procs + [cls.broker]:
+            if p.poll() is None:
+                p.kill()
+            p.wait(timeout=TIMEOUT)
+        cls.smbd.stop()
+        shutil.rmtree(cls.base, ignore_errors=True)
+
+    def serve(self, name, *options):
+        """`npipe serve NAME OPTIONS` in the background, returned once an instance listens."""
+        log = os.path.join(self.base, "serve-%s.log" % name)
+        with open(log, "wb") as err:
+            p = subprocess.Popen([os.path.join(BINDIR, "npipe"), "serve", name, *options], stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.DEVNULL, stderr=err, env=self.env)
+        self.procs.append(p)
+
+        def listening():
+            if p.poll() is not None:
+                raise AssertionError("serve exited with %s: %s" % (p.returncode, open(log).read()))
+            r = subprocess.run([os.path.join(BINDIR, "npipe"), "wait", name, "--timeout", "100"], env=self.env,
+                               capture_output=True, timeout=TIMEOUT)
+            return r.returncode == 0
+
+        wait_until(listening, "pipe %s to listen" % name)
+        return p
+
+    def exported(self, name):
+        """What `npipe info` says of the pipe's remote access."""
+        r = subprocess.run([os.path.join(BINDIR, "npipe"), "info", name, "--json"], env=self.env,
+                           capture_output=True, timeout=TIMEOUT)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return json.loads(r.stdout)["remote"]
+
+    def user_only(self, uid):
+        """A DACL: the owner, and read and write for the Unix user `uid` (as smbd maps it)."""
+        return "D:(A;;FA;;;OW)(A;;GRGW;;;S-1-22-1-%d)" % uid
+
+    def run_impacket(self, body, user=USER, password=PASSWORD):
+        try:
+            return impacket(self.smbd, body, user, password)
+        except AssertionError as e:
+            raise AssertionError("%s\n--- npiped ---\n%s" % (e, self.broker_log()))
+
+    # ---- tests ----------------------------------------------------------------------------------
+
+    def test_byte_mode_echo_and_a_big_transfer_byte_checked(self):
+        self.serve("SmbByteEcho", "--remote", "--echo", "--sddl", self.user_only(self.uid))
+        self.assertTrue(os.path.exists(os.path.join(self.np_dir, "smbbyteecho")))
+        self.assertTrue(self.exported("SmbByteEcho"))
+        out = self.run_impacket(OPEN % "SmbByteEcho" + (
+            "import hashlib\n"
+            "c.writeFile(t, f, b'hello')\n"
+            "got = b''\n"
+            "while len(got) < 5:\n"
+            "    got += c.readFile(t, f, 0, 5 - len(got))\n"
+            "print(got.decode())\n"
+            "data = hashlib.sha256(b'seed').digest() * 32768\n"  # 1 MiB
+            "back = b''\n"
+            "for i in range(0, len(data), 60000):\n"
+            "    chunk = data[i:i + 60000]\n"
+            "    c.writeFile(t, f, chunk)\n"
+            "    want = len(back) + len(chunk)\n"
+            "    while len(back) < want:\n"
+            "        back += c.readFile(t, f, 0, want - len(back))\n"
+            "print(len(back), back == data)\n"))
+        self.assertEqual(out, ["hello", "1048576 True"])
+
+    def test_message_mode_transact_and_messages(self):
+        self.serve("SmbMessageEcho", "--remote", "--message", "--echo", "--sddl", self.user_only(self.uid))
+        out = self.run_impacket(OPEN % "SmbMessageEcho" + (
+            "print(c.transactNamedPipe(t, f, b'ping' * 1000) == b'ping' * 1000)\n"
+            "c.writeFile(t, f, b'm' * 40000)\n"
+            "print(len(c.readFile(t, f, 0, 65536)))\n"
+            "c.writeFile(t, f, b'one')\n"
+            "c.writeFile(t, f, b'two')\n"
+            "print(c.readFile(t, f, 0, 100).decode(), c.readFile(t, f, 0, 100).decode())\n"))
+        self.assertEqual(out, ["True", "40000", "one two"])
+
+    def test_a_user_the_dacl_does_not_grant_is_refused(self):
+        self.serve("SmbDenied", "--remote", "--echo", "--sddl", self.user_only(self.uid))
+        out = self.run_impacket(OPEN_STATUS % "SmbDenied", OTHER, OTHER_PASSWORD)
+        self.assertEqual(out, [STATUS_CONNECTION_DISCONNECTED])
+        self.assertIn("SMB user NPIPETEST\\%s" % OTHER, self.broker_log())
+        # the same pipe, the user it names: served
+        out = self.run_impacket(OPEN % "SmbDenied" + "print('opened')\n")
+        self.assertEqual(out, ["opened"])
+
+    def test_network_in_the_dacl_grants_every_remote_user(self):
+        self.serve("SmbNetwork", "--remote", "--echo", "--sddl", "D:(A;;FA;;;OW)(A;;GRGW;;;NU)")
+        out = self.run_impacket(OPEN % "SmbNetwork" + "print('opened')\n",
+                                OTHER, OTHER_PASSWORD)
+        self.assertEqual(out, ["opened"])
+
+    def test_npipe_default_dacl_grants_the_network_nothing(self):
+        self.serve("SmbDefaultAcl", "--remote", "--echo")
+        out = self.run_impacket(OPEN_STATUS % "SmbDefaultAcl")
+        self.assertEqual(out, [STATUS_CONNECTION_DISCONNECTED])
+
+    def test_reject_remote_clients(self):
+        self.serve("SmbRejects", "--remote", "--reject-remote-clients", "--echo", "--sddl", self.user_only(self.uid))
+        self.assertFalse(os.path.exists(os.path.join(self.np_dir, "smbrejects")))
+        out = self.run_impacket(OPEN_STATUS % "SmbRejects")
+        self.assertEqual(out, [STATUS_OBJECT_NAME_NOT_FOUND])
+
+    def test_a_pipe_not_exported_is_not_found(self):
+        self.serve("SmbLocalOnly", "--echo", "--sddl", self.user_only(self.uid))
+        self.assertFalse(os.path.exists(os.path.join(self.np_dir, "smblocalonly")))
+        self.assertFalse(self.exported("SmbLocalOnly"))
+        out = self.run_impacket(OPEN_STATUS % "SmbLocalOnly")
+        self.assertEqual(out, [STATUS_OBJECT_NAME_NOT_FOUND])
+
+    def test_an_unknown_pipe_is_not_found(self):
+        out = self.run_impacket(OPEN_STATUS % "SmbNoSuchPipe")
+        self.assertEqual(out, [STATUS_OBJECT_NAME_NOT_FOUND])
+
+    def test_the_socket_goes_with_the_pipe(self):
+        p = self.serve("SmbGoes", "--remote", "--echo", "--sddl", self.user_only(self.uid))
+        path = os.path.join(self.np_dir, "smbgoes")
+        self.assertTrue(os.path.exists(path))
+        p.terminate()
+        p.wait(timeout=TIMEOUT)
+        wait_until(lambda: not os.path.exists(path), "the pipe's socket to go")
+
+    def test_no_listening_instance_is_refused_at_once(self):
+        # One instance, held by a first SMB client: a second open finds none listening.
+        self.serve("SmbBusy", "--remote", "--instances", "1", "--echo", "--sddl", self.user_only(self.uid))
+        out = self.run_impacket(OPEN % "SmbBusy" + OPEN_STATUS % "SmbBusy")
+        self.assertEqual(out, [STATUS_CONNECTION_DISCONNECTED])
+
+    def test_only_smbd_may_connect_to_the_socket(self):
+        # A local user other than root and the directory's owner is hung up on without a word.
+        self.serve("SmbOnlySmbd", "--remote", "--echo", "--sddl", self.user_only(self.uid))
+        path = os.path.join(self.np_dir, "smbonlysmbd")
+        os.chmod(self.np_dir, 0o711)  # let the user reach the socket for this test only
+        try:
+            code = ("import socket\ns = socket.socket(socket.AF_UNIX)\ns.connect(%r)\n"
+                    "s.settimeout(%d)\nprint(repr(s.recv(10)))\n" % (path, TIMEOUT))
+            r = subprocess.run(["setpriv", "--reuid=%d" % self.uid, "--regid=%d" % self.uid, "--clear-groups",
+                                "/usr/bin/python3", "-c", code], capture_output=True, text=True, timeout=TIMEOUT)
+        finally:
+            os.chmod(self.np_dir, 0o700)
+        self.assertEqual(r.stdout.strip(), "b''", r.stderr)
+        self.assertIn("not smbd's user", self.broker_log())
+
+    def test_a_silent_or_garbled_smbd_connection_is_dropped(self):
+        # As root (smbd's user): half a request, then silence, is dropped at the handshake
+        # timeout (1 s here); a request that does not decode is dropped at once.
+        import socket
+        import struct
+        self.serve("SmbHalf", "--remote", "--echo", "--sddl", self.user_only(self.uid))
+        path = os.path.join(self.np_dir, "smbhalf")
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(TIMEOUT)
+            s.connect(path)
+            s.sendall(struct.pack(">I", 200) + b"NPAM")
+            started = time.monotonic()
+            self.assertEqual(s.recv(10), b"")
+            self.assertLess(time.monotonic() - started, TIMEOUT)
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(TIMEOUT)
+            s.connect(path)
+            body = b"NPAM" + b"\xff" * 60
+            s.sendall(struct.pack(">I", len(body)) + body)
+            self.assertEqual(s.recv(10), b"")
+        self.assertIn("smbd's request refused", self.broker_log())
+        # and the pipe still serves
+        out = self.run_impacket(OPEN % "SmbHalf" + "print('opened')\n")
+        self.assertEqual(out, ["opened"])
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and not sys.argv[1].startswith("-"):
+        BINDIR = sys.argv.pop(1)
+    unittest.main(verbosity=2)
