@@ -132,28 +132,36 @@ void connection_set::give_socket_to(uid_t uid) {
     if (!accept_paused_until_) poller_.add(fd, EPOLLIN, tag_listener | (std::uint64_t{uid} + 1));
 }
 
+os::fd connection_set::accept_next(int listener, const char* what) {
+    for (;;) {
+        auto a = os::accept_nonblocking(listener);
+        if (a) {
+            if (out_of_descriptors_) {
+                log_("info", "descriptors available again");
+                out_of_descriptors_ = false;
+            }
+            return std::move(a.value);
+        }
+        if (a.error == std::errc::connection_aborted) continue; // that one gave up; the next
+        if (a.error == std::errc::too_many_files_open || a.error == std::errc::too_many_files_open_in_system)
+            pause_accepting();
+        else if (a.error != std::errc::resource_unavailable_try_again)
+            log_("error", std::string(what) + ": " + a.error.message());
+        return {};
+    }
+}
+
 void connection_set::accept_from(int listener, bool shared) {
     // A few at a time, then a turn: under a flood of connections a listener is always ready,
     // and a long accepting spell (1,024 at a time tripled another uid's p99 in ./dev soak's
     // flood; 32 a round kept root's p50 at 1.6-2 ms, 8 at 1 ms) delays the requests already in. The
     // listener stays ready; the rest come next round.
     for (int taken = 0; taken < accepts_per_round; ++taken) {
-        auto a = os::accept_nonblocking(listener);
-        if (!a) {
-            if (a.error == std::errc::resource_unavailable_try_again) return;
-            if (a.error == std::errc::too_many_files_open || a.error == std::errc::too_many_files_open_in_system)
-                return pause_accepting();
-            if (a.error == std::errc::connection_aborted) continue;
-            log_("error", "accept: " + a.error.message());
-            return;
-        }
-        if (out_of_descriptors_) {
-            log_("info", "descriptors available again");
-            out_of_descriptors_ = false;
-        }
+        os::fd sock = accept_next(listener, "accept");
+        if (!sock.valid()) return;
         auto c = std::make_unique<connection>();
         c->id = next_id_++;
-        c->sock = std::move(a.value);
+        c->sock = std::move(sock);
         c->opened_at = clock::now();
         c->last_active = c->opened_at;
         auto cred = os::peer_credentials_of(c->sock.get());

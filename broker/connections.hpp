@@ -156,6 +156,9 @@ public:
 
 private:
     std::error_code take_in(int timeout_ms, const std::function<void()>& other_ready);
+    /// The next connection waiting on `listener`; an invalid fd when there is none now (out of
+    /// descriptors: accepting pauses; anything else unexpected is logged with `what`).
+    os::fd accept_next(int listener, const char* what);
     /// Accepts a few connections from `listener` (the shared one, or a uid's own).
     void accept_from(int listener, bool shared);
     /// Accepts smbd's connections on an exported pipe's socket.

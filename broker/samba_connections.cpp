@@ -33,17 +33,10 @@ void connection_set::samba_unlisten(const std::string& key) {
 
 void connection_set::accept_samba(int listener) {
     for (int taken = 0; taken < samba_accepts_per_round; ++taken) {
-        auto a = os::accept_nonblocking(listener);
-        if (!a) {
-            if (a.error == std::errc::resource_unavailable_try_again) return;
-            if (a.error == std::errc::too_many_files_open || a.error == std::errc::too_many_files_open_in_system)
-                return pause_accepting();
-            if (a.error == std::errc::connection_aborted) continue;
-            log_("error", "accept (Samba): " + a.error.message());
-            return;
-        }
+        os::fd sock = accept_next(listener, "accept (Samba)");
+        if (!sock.valid()) return;
         const std::string* key = samba_.pipe_of(listener);
-        auto cred = os::peer_credentials_of(a.value.get());
+        auto cred = os::peer_credentials_of(sock.get());
         if (!key || !cred) continue;
         if (!samba_.trusted(cred.value.uid)) {
             // Only smbd may speak for an SMB user here; anyone else is closed on without a word.
@@ -54,7 +47,7 @@ void connection_set::accept_samba(int listener) {
         }
         auto c = std::make_unique<connection>();
         c->id = next_id_++;
-        c->sock = std::move(a.value);
+        c->sock = std::move(sock);
         c->kind = conn_kind::samba;
         c->opened_at = clock::now();
         c->last_active = c->opened_at;
