@@ -145,8 +145,14 @@ step_result flush_op::step(step_mode) noexcept {
     if (completed_) return step_result::complete();
     std::error_code ec;
     if (!send_unsent(s_, ec, out_.peer_ended)) return ec ? finish(ec) : step_result::write_ready(s_.fd);
-    bool watched = watch_reads();
+    // Usually the peer has read everything already: the watch is set up only when it has not
+    // (and the unread count looked at again after that, so no read is missed in between).
     auto outq = os::unread_by_peer(s_.fd);
+    bool watched = false;
+    if (outq && outq.value != 0) {
+        watched = watch_reads();
+        outq = os::unread_by_peer(s_.fd);
+    }
     if (!outq) return finish(to_win32(outq.error));
     if (outq.value != 0) {
         had_unread_ = true;
