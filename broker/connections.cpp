@@ -126,7 +126,11 @@ void connection_set::give_socket_to(uid_t uid) {
     std::error_code ec;
     int fd = uid_sockets_.add(uid, ec);
     if (fd < 0) {
-        if (ec) log_("warning", "uid " + std::to_string(uid) + " shares the broker's socket: " + ec.message());
+        if (ec == std::errc::no_buffer_space)
+            log_("warning", "all " + std::to_string(uid_sockets::max_uids) +
+                                " per-uid sockets are taken: further uids share the broker's socket");
+        else if (ec)
+            log_("warning", "uid " + std::to_string(uid) + " shares the broker's socket: " + ec.message());
         return;
     }
     if (!accept_paused_until_) poller_.add(fd, EPOLLIN, tag_listener | (std::uint64_t{uid} + 1));

@@ -32,7 +32,9 @@ int uid_sockets::add(uid_t uid, std::error_code& ec) {
     ec.clear();
     if (!enabled() || has(uid)) return -1;
     if (sockets_.size() >= max_uids) {
-        ec = std::make_error_code(std::errc::too_many_files_open);
+        // Said once: every further uid shares broker.sock, and its connections come here often.
+        if (!said_full_) ec = std::make_error_code(std::errc::no_buffer_space);
+        said_full_ = true;
         return -1;
     }
     auto& slot = sockets_[uid]; // tried once, made or not

@@ -36,13 +36,14 @@ public:
     bool enabled() const noexcept { return !dir_.empty(); }
     bool has(uid_t uid) const { return sockets_.count(uid) != 0; }
     /// Makes `uid`'s socket; -1 when it cannot be made (full, or the file cannot be given to
-    /// `uid`). Not tried again for that uid.
+    /// `uid`). Not tried again for that uid; `ec` says why (once only for "full").
     int add(uid_t uid, std::error_code& ec);
     const std::map<uid_t, os::fd>& all() const noexcept { return sockets_; }
 
 private:
     std::string dir_;
     std::map<uid_t, os::fd> sockets_; ///< an invalid fd: tried and failed
+    bool said_full_ = false;
 };
 
 } // namespace npipe::broker
