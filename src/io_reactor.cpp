@@ -5,8 +5,10 @@
 #include "win32_errors.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
+#include <unordered_map>
 #include <vector>
 
 namespace npipe::detail {
@@ -18,19 +20,55 @@ using clock = std::chrono::steady_clock;
 /// than never.
 constexpr auto lost_descriptor_retry = std::chrono::milliseconds(1);
 
+/// The lanes waiting for one descriptor (a handle's reads and writes share its socket). Its
+/// epoll registration is one-shot: armed for what they wait for, disarmed when it fires.
+struct fd_watch {
+    std::vector<std::shared_ptr<op_lane>> lanes;
+};
+
+constexpr std::uint64_t wake_tag = ~std::uint64_t{0};
+
+/// How long the reactor thread leaves polling to the application thread that polled last: a
+/// server loop comes back to its wait long before; a thread that went off to do something else
+/// delays the operations it left behind by no more than this.
+constexpr auto handback = std::chrono::milliseconds(1);
+
 } // namespace
 
 struct io_reactor::state {
     std::mutex mutex;
     std::condition_variable settled; // a cancelled operation completed
-    std::vector<std::shared_ptr<op_lane>> lanes; // lanes whose front operation waits here
+    os::poller poller;
+    std::unordered_map<int, fd_watch> watches;      // lanes waiting for a descriptor
+    std::vector<std::shared_ptr<op_lane>> timed;    // lanes with a due time
+    std::vector<std::shared_ptr<op_lane>> queued;   // lanes to step at once
     os::fd wake;
+    std::thread::id thread;                          // the reactor's
+    clock::time_point sleeps_until = clock::time_point::min(); // while the poller sleeps in epoll
     bool running = false; // the thread has started
     bool forked = false;  // this is a fork()ed child of the process whose reactor this was
+    // Who polls: the reactor thread, an application thread (try_lead), or nobody for a moment.
+    std::condition_variable standby; // the reactor thread waits here while it does not poll
+    std::condition_variable handed;  // the reactor thread stopped polling (an application asked)
+    std::atomic<bool> app_leads{false};
+    bool reactor_polls = false;
+    bool yield_asked = false;        // an application thread waits to poll instead
+    bool nudged = false;             // something must be stepped now and nobody polls
+    clock::time_point app_left{};    // when an application thread last stopped polling
+
+    /// A fresh epoll set watching the wake-up flag (at start, and in a fork()ed child).
+    void open_poller() {
+        auto w = os::make_wake_flag();
+        wake = w ? std::move(w.value) : os::fd{};
+        auto p = os::poller::create();
+        if (p) poller = std::move(p.value);
+        if (wake) (void)poller.add(wake.get(), EPOLLIN, wake_tag);
+    }
 };
 
 namespace {
-io_reactor* g_reactor = nullptr; // for the fork handlers
+io_reactor* g_reactor = nullptr;                    // for the fork handlers
+std::atomic<io_reactor*> g_reactor_ready{nullptr}; // for interrupt_leader(), once made
 } // namespace
 
 io_reactor& io_reactor::get() {
@@ -38,6 +76,7 @@ io_reactor& io_reactor::get() {
     static io_reactor* r = [] {
         g_reactor = new io_reactor();
         (void)os::at_fork(&before_fork, &after_fork_parent, &after_fork_child);
+        g_reactor_ready.store(g_reactor, std::memory_order_release);
         return g_reactor;
     }();
     return *r;
@@ -55,18 +94,23 @@ void io_reactor::after_fork_child() noexcept {
 }
 
 void io_reactor::forget_parent() {
-    // With the mutex held, in the child. The parent's pending operations are the parent's:
-    // the child neither drives them nor shares the parent's wake-up flag.
+    // With the mutex held, in the child. The parent's pending operations are the parent's: the
+    // child neither drives them nor touches the parent's epoll set (shared with the child through
+    // the inherited descriptor) or wake-up flag.
     s_->forked = false;
-    s_->lanes.clear();
-    auto w = os::make_wake_flag();
-    s_->wake = w ? std::move(w.value) : os::fd{};
+    for (auto* list : {&s_->timed, &s_->queued})
+        for (auto& lane : *list) lane->timed = lane->queued = false;
+    for (auto& [fd, w] : s_->watches)
+        for (auto& lane : w.lanes) lane->watched_fd = -1;
+    s_->watches.clear();
+    s_->timed.clear();
+    s_->queued.clear();
+    s_->app_leads = false;
+    s_->reactor_polls = s_->yield_asked = s_->nudged = false;
+    s_->open_poller();
 }
 
-io_reactor::io_reactor() : s_(std::make_unique<state>()) {
-    auto w = os::make_wake_flag();
-    if (w) s_->wake = std::move(w.value);
-}
+io_reactor::io_reactor() : s_(std::make_unique<state>()) { s_->open_poller(); }
 
 void io_reactor::wake() noexcept { (void)os::set_wake_flag(s_->wake.get()); }
 
@@ -84,27 +128,86 @@ bool io_reactor::start(const std::shared_ptr<op_lane>& lane, std::shared_ptr<asy
     if (r.done()) {
         lane->ops.pop_front();
         if (!lane->ops.empty()) park(lane, {}); // others were started meanwhile: their turn
-        else std::erase(s_->lanes, lane);       // nothing left to wait for
         return true;
     }
     park(lane, r);
     return false;
 }
 
+bool io_reactor::unregister(op_lane& lane) {
+    bool was = lane.timed || lane.queued || lane.watched_fd >= 0;
+    auto drop = [&](std::vector<std::shared_ptr<op_lane>>& list) {
+        std::erase_if(list, [&](const auto& l) { return l.get() == &lane; });
+    };
+    if (lane.timed) drop(s_->timed);
+    if (lane.queued) drop(s_->queued);
+    if (lane.watched_fd >= 0) {
+        // Its registration stays armed for the others, or fires once for nobody: harmless.
+        auto w = s_->watches.find(lane.watched_fd);
+        if (w != s_->watches.end()) {
+            drop(w->second.lanes);
+            if (w->second.lanes.empty()) s_->watches.erase(w);
+        }
+    }
+    lane.timed = lane.queued = false;
+    lane.watched_fd = -1;
+    return was;
+}
+
+void io_reactor::arm(int fd) {
+    std::uint32_t events = EPOLLONESHOT;
+    for (auto& lane : s_->watches[fd].lanes)
+        events |= lane->waits.what == wait_for::readable ? EPOLLIN : EPOLLOUT;
+    // A descriptor number may have been closed and reused since it was last armed: the
+    // registration belongs to the old file then, and the new one is added.
+    auto tag = static_cast<std::uint64_t>(fd);
+    if (s_->poller.modify(fd, events, tag)) (void)s_->poller.add(fd, events, tag);
+}
+
 void io_reactor::park(const std::shared_ptr<op_lane>& lane, const step_result& r) {
     // With the mutex held. A `done` result means "step the front one now".
+    if (s_->forked) forget_parent();
+    unregister(*lane);
     lane->kick = r.done();
     lane->waits = r;
     auto retry = r.retry_after;
+    bool watch = !r.done() && r.what != wait_for::time && r.fd >= 0;
+    if (!r.done() && !watch) retry = std::max(retry, std::chrono::microseconds(0)); // a time, or a lost descriptor
     if (!r.done() && r.what != wait_for::time && r.fd < 0) retry = lost_descriptor_retry;
     lane->due = retry.count() >= 0 ? clock::now() + retry : clock::time_point::max();
-    if (s_->forked) forget_parent();
-    if (std::find(s_->lanes.begin(), s_->lanes.end(), lane) == s_->lanes.end()) s_->lanes.push_back(lane);
+    bool on_reactor = s_->running && std::this_thread::get_id() == s_->thread;
+    bool now = r.done() || std::any_of(lane->ops.begin(), lane->ops.end(), [](auto& e) { return e.cancelled; });
+    bool wake_needed = false;
+    if (now) {
+        lane->queued = true;
+        s_->queued.push_back(lane);
+        wake_needed = true;
+    } else {
+        if (watch) {
+            lane->watched_fd = r.fd;
+            s_->watches[r.fd].lanes.push_back(lane);
+            arm(r.fd);
+        }
+        if (lane->due != clock::time_point::max()) {
+            lane->timed = true;
+            s_->timed.push_back(lane);
+            wake_needed = wake_needed || lane->due < s_->sleeps_until;
+        }
+    }
     if (!s_->running) {
         s_->running = true;
         std::thread([this] { run(); }).detach();
     }
-    wake();
+    // A poller looks at the lists again before it sleeps, and a descriptor's registration
+    // reaches its epoll_wait without waking it. With nobody polling, the reactor thread takes
+    // over after `handback`, or at once for what must be stepped now.
+    if (!wake_needed || on_reactor) return;
+    if (s_->reactor_polls || s_->app_leads) {
+        wake();
+    } else {
+        s_->nudged = s_->nudged || now;
+        s_->standby.notify_one();
+    }
 }
 
 std::size_t io_reactor::cancel(const std::shared_ptr<op_lane>& lane, const std::function<bool(const async_op&)>& pick,
@@ -131,42 +234,144 @@ void io_reactor::settle(const std::shared_ptr<op_lane>& lane) {
     });
 }
 
+int io_reactor::sleep_ms() {
+    if (!s_->queued.empty()) {
+        s_->sleeps_until = clock::time_point::min();
+        return 0;
+    }
+    auto next = clock::time_point::max();
+    for (auto& lane : s_->timed) next = std::min(next, lane->due);
+    s_->sleeps_until = next;
+    if (next == clock::time_point::max()) return -1;
+    return static_cast<int>(std::clamp<long long>(
+        std::chrono::ceil<std::chrono::milliseconds>(next - clock::now()).count(), 0, 60000));
+}
+
+void io_reactor::collect(std::span<const epoll_event> events, std::vector<std::shared_ptr<op_lane>>& ready) {
+    for (auto& ev : events) {
+        if (ev.data.u64 == wake_tag) {
+            os::clear_wake_flag(s_->wake.get());
+            continue;
+        }
+        int fd = static_cast<int>(ev.data.u64);
+        auto w = s_->watches.find(fd);
+        if (w == s_->watches.end()) continue; // fired for lanes that have gone
+        bool broken = ev.events & (EPOLLERR | EPOLLHUP);
+        std::vector<std::shared_ptr<op_lane>> hit;
+        for (auto& lane : w->second.lanes)
+            if (broken || (ev.events & (lane->waits.what == wait_for::readable ? EPOLLIN : EPOLLOUT)))
+                hit.push_back(lane);
+        for (auto& lane : hit) {
+            unregister(*lane);
+            ready.push_back(std::move(lane));
+        }
+        if (s_->watches.count(fd)) arm(fd); // the others still wait
+    }
+    auto now = clock::now();
+    std::vector<std::shared_ptr<op_lane>> due;
+    for (auto& lane : s_->timed)
+        if (lane->due <= now) due.push_back(lane);
+    for (auto* list : {&due, &s_->queued})
+        for (auto lane : std::vector(*list))
+            if (unregister(*lane)) ready.push_back(std::move(lane));
+}
+
 void io_reactor::run() noexcept {
-    std::vector<pollfd> fds;
-    std::vector<std::shared_ptr<op_lane>> watched;
+    {
+        std::lock_guard lock(s_->mutex);
+        s_->thread = std::this_thread::get_id();
+    }
     for (;;) {
-        fds.assign(1, pollfd{s_->wake.get(), POLLIN, 0});
-        watched.clear();
-        auto next = clock::time_point::max();
+        int timeout = 0;
         {
-            std::lock_guard lock(s_->mutex);
-            for (auto& lane : s_->lanes) {
-                bool now = lane->kick || std::any_of(lane->ops.begin(), lane->ops.end(), [](auto& e) { return e.cancelled; });
-                short events = lane->waits.what == wait_for::readable ? POLLIN
-                               : lane->waits.what == wait_for::writable ? POLLOUT : 0;
-                fds.push_back({events ? lane->waits.fd : -1, events, 0});
-                watched.push_back(lane);
-                next = std::min(next, now ? clock::now() : lane->due);
+            std::unique_lock lock(s_->mutex);
+            stand_by(lock);
+            s_->reactor_polls = true;
+            timeout = sleep_ms();
+        }
+        poll_once(timeout, false);
+    }
+}
+
+void io_reactor::stand_by(std::unique_lock<std::mutex>& lock) {
+    for (;;) {
+        if (s_->nudged) {
+            s_->nudged = false;
+            return;
+        }
+        auto now = clock::now();
+        auto until = s_->app_leads ? now + handback : s_->app_left + handback;
+        if (!s_->app_leads) {
+            if (now >= until || !s_->queued.empty()) return;
+            for (auto& lane : s_->timed) until = std::min(until, lane->due);
+            if (now >= until) return;
+        }
+        s_->standby.wait_until(lock, until);
+    }
+}
+
+void io_reactor::poll_once(int timeout_ms, bool leader) noexcept {
+    thread_local std::vector<epoll_event> events;
+    thread_local std::vector<std::shared_ptr<op_lane>> ready;
+    (void)s_->poller.wait(events, timeout_ms);
+    {
+        std::lock_guard lock(s_->mutex);
+        s_->sleeps_until = clock::time_point::min();
+        if (leader) {
+            s_->app_leads = false;
+            s_->app_left = clock::now();
+        } else {
+            s_->reactor_polls = false;
+            if (s_->yield_asked) {
+                // Handed over in one step: the reactor thread must not take it back before the
+                // asker wakes up.
+                s_->yield_asked = false;
+                s_->app_leads = true;
+                s_->handed.notify_all();
             }
         }
-        int timeout = -1;
-        if (next != clock::time_point::max())
-            timeout = static_cast<int>(std::clamp<long long>(
-                std::chrono::ceil<std::chrono::milliseconds>(next - clock::now()).count(), 0, 60000));
-        (void)os::poll_all(fds, timeout);
-        if (fds[0].revents) os::clear_wake_flag(s_->wake.get());
-        auto now = clock::now();
-        for (std::size_t i = 0; i < watched.size(); ++i) {
-            auto& lane = watched[i];
-            bool ready = fds[i + 1].revents != 0;
-            {
-                std::lock_guard lock(s_->mutex);
-                ready = ready || lane->kick || now >= lane->due ||
-                        std::any_of(lane->ops.begin(), lane->ops.end(), [](auto& e) { return e.cancelled; });
-            }
-            if (ready) serve(lane);
+        collect(events, ready);
+    }
+    for (auto& lane : ready) serve(lane);
+    ready.clear();
+}
+
+bool io_reactor::try_lead() {
+    std::unique_lock lock(s_->mutex);
+    if (s_->forked || s_->app_leads || s_->yield_asked) return false;
+    if (s_->watches.empty() && s_->timed.empty() && s_->queued.empty()) return false; // nothing to poll for
+    if (s_->reactor_polls) {
+        // It polls on because no application thread did for a while: it hands over at once
+        // (poll_once sets app_leads for this thread).
+        s_->yield_asked = true;
+        wake();
+        s_->handed.wait(lock, [&] { return !s_->yield_asked; });
+        return true;
+    }
+    s_->app_leads = true;
+    return true;
+}
+
+void io_reactor::lead(std::optional<clock::time_point> deadline) noexcept {
+    int timeout = 0;
+    {
+        std::lock_guard lock(s_->mutex);
+        timeout = sleep_ms();
+        if (deadline) {
+            auto left = std::chrono::ceil<std::chrono::milliseconds>(*deadline - clock::now()).count();
+            int until_deadline = static_cast<int>(std::clamp<long long>(left, 0, 60000));
+            timeout = timeout < 0 ? until_deadline : std::min(timeout, until_deadline);
         }
     }
+    poll_once(timeout, true);
+}
+
+io_reactor* io_reactor::existing() noexcept { return g_reactor_ready.load(std::memory_order_acquire); }
+
+void io_reactor::interrupt_leader() noexcept {
+    // Without a reactor nobody leads (and a process that never starts an operation makes none).
+    auto* r = existing();
+    if (r && r->s_->app_leads.load(std::memory_order_relaxed)) r->wake();
 }
 
 void io_reactor::serve(const std::shared_ptr<op_lane>& lane) noexcept {
@@ -176,6 +381,7 @@ void io_reactor::serve(const std::shared_ptr<op_lane>& lane) noexcept {
         {
             std::lock_guard lock(s_->mutex);
             if (lane->stepping != op_lane::stepper::nobody) return; // the caller steps it; it parks it again
+            if (lane->timed || lane->queued || lane->watched_fd >= 0) return; // parked again meanwhile: it waits
             for (auto it = lane->ops.begin() + (lane->ops.empty() ? 0 : 1); it != lane->ops.end();) {
                 if (it->cancelled) {
                     aborted.push_back(std::move(*it));
@@ -185,7 +391,6 @@ void io_reactor::serve(const std::shared_ptr<op_lane>& lane) noexcept {
                 }
             }
             if (lane->ops.empty() && aborted.empty()) {
-                std::erase(s_->lanes, lane);
                 s_->settled.notify_all();
                 return;
             }
@@ -208,8 +413,7 @@ void io_reactor::serve(const std::shared_ptr<op_lane>& lane) noexcept {
         if (!r.done()) {
             park(lane, r);
             s_->settled.notify_all();
-            if (std::any_of(lane->ops.begin(), lane->ops.end(), [](auto& e) { return e.cancelled; })) continue;
-            return;
+            return; // a cancelled one queues it again: the reactor steps it before it sleeps
         }
         lane->ops.pop_front();
         // Its completion runs without the lock. A new operation may start meanwhile: with

@@ -6,7 +6,7 @@
 // order, as on Windows). Starting an operation on an idle lane steps it once on the caller's
 // thread: what can complete at once does, and the caller reports it as a synchronous result.
 // Otherwise one thread per process, the reactor, waits for what each lane's first operation
-// waits for (a descriptor, a time) and steps it; when it completes, the lane's completion
+// waits for (a descriptor, in one epoll set; a time) and steps it; when it completes, the lane's completion
 // function runs on the reactor thread and the next operation in the lane starts.
 //
 // fork(): the child starts a reactor of its own with its first operation that waits; the
@@ -17,12 +17,16 @@
 // ones without starting them, all with ERROR_OPERATION_ABORTED, in the lane's order.
 #pragma once
 
+#include "os/poller.hpp"
 #include "pipe_ops.hpp"
 
 #include <deque>
 #include <system_error>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
 #include <thread>
 
 namespace npipe::detail {
@@ -64,12 +68,18 @@ private:
     step_result waits;              // what the front one waits for
     std::chrono::steady_clock::time_point due{}; // waits.retry_after from when it was said
     bool kick = false;              // step the front one now (a cancel, a new front)
+    // Where the reactor keeps it while it waits (all false: it is not waiting there).
+    int watched_fd = -1;            // in that descriptor's watch
+    bool timed = false;             // among the lanes with a due time
+    bool queued = false;            // among the lanes to step at once
 };
 
 class io_reactor {
 public:
     /// The process's reactor (its thread starts with the first operation that waits).
     static io_reactor& get();
+    /// The process's reactor if an operation has made it, else null (makes none).
+    static io_reactor* existing() noexcept;
 
     /// Starts `op` on `lane`. On an idle lane it is stepped once here: true when that completed
     /// it (`done` is not called; the caller reports the result). Otherwise it waits its turn,
@@ -82,6 +92,22 @@ public:
     /// Waits until every cancelled operation of `lane` has completed (its completion has run).
     void settle(const std::shared_ptr<op_lane>& lane);
 
+    /// Leader/follower. A thread about to sleep until something changes (a Win32 wait) polls
+    /// for the reactor meanwhile, so that what it waits for completes on its own thread with no
+    /// wake-up in between - the difference between an overlapped server and a thread per client.
+    /// try_lead() makes the caller that poller when no other application thread is and some
+    /// operation waits; call it with the lock under which the caller checked what it waits for
+    /// still held, so that a change made after the check reaches it (interrupt_leader()). Then,
+    /// without that lock, lead() polls once - until something is ready, interrupt_leader() or
+    /// `deadline` - steps what is ready and runs their completions here. The reactor thread
+    /// polls when no application thread has for a millisecond; operations never wait for an
+    /// application thread to come back longer than that.
+    bool try_lead();
+    void lead(std::optional<std::chrono::steady_clock::time_point> deadline) noexcept;
+    /// Wakes the application thread that polls in lead(), if one does (cheap, and makes no
+    /// reactor when the process has none).
+    static void interrupt_leader() noexcept;
+
 private:
     io_reactor();
     void run() noexcept;
@@ -90,7 +116,19 @@ private:
     void wake() noexcept;
     /// Registers the lane with the reactor after its front operation said what it waits for.
     void park(const std::shared_ptr<op_lane>& lane, const step_result& r);
-    /// In a fork()ed child: drops the parent's lanes and wake-up flag (mutex held).
+    /// Takes `lane` out of wherever it waits (mutex held); whether it was waiting anywhere.
+    bool unregister(op_lane& lane);
+    /// Arms `fd`'s epoll registration for what its lanes wait for (mutex held).
+    void arm(int fd);
+    /// Moves the lanes that are due, or whose descriptor `events` reported, to `ready` (mutex held).
+    void collect(std::span<const epoll_event> events, std::vector<std::shared_ptr<op_lane>>& ready);
+    /// How long the poller may sleep (mutex held): -1 for as long as it likes.
+    int sleep_ms();
+    /// The reactor thread waits here while an application thread polls, or did a moment ago.
+    void stand_by(std::unique_lock<std::mutex>& lock);
+    /// Polls once, steps what is ready (on the calling thread); `leader`: an application thread.
+    void poll_once(int timeout_ms, bool leader) noexcept;
+    /// In a fork()ed child: drops the parent's lanes, epoll set and wake-up flag (mutex held).
     void forget_parent();
     static void before_fork() noexcept;
     static void after_fork_parent() noexcept;

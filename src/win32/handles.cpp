@@ -66,6 +66,25 @@ public:
         return true;
     }
 
+    std::shared_ptr<object> object_at(HANDLE h) {
+        std::size_t i = index_of(h);
+        std::shared_lock lock(mutex_);
+        if (i >= slots_.size()) return nullptr;
+        return slots_[i].obj;
+    }
+
+    /// The objects of `count` handles under one lock (a WaitForMultipleObjects of 64 handles
+    /// takes it once, not 64 times); false when one is not a handle.
+    bool objects_at(const HANDLE* hs, std::size_t count, std::vector<std::shared_ptr<object>>& out) {
+        std::shared_lock lock(mutex_);
+        for (std::size_t k = 0; k < count; ++k) {
+            std::size_t i = index_of(hs[k]);
+            if (i >= slots_.size() || !slots_[i].obj) return false;
+            out.push_back(slots_[i].obj);
+        }
+        return true;
+    }
+
     std::optional<slot> get(HANDLE h) {
         std::size_t i = index_of(h);
         std::shared_lock lock(mutex_);
@@ -198,8 +217,20 @@ bool insert_handle_at(HANDLE value, std::shared_ptr<object> obj, handle_flags fl
 std::shared_ptr<object> lookup(HANDLE h) {
     if (h == current_process_pseudo()) return current_process();
     if (h == current_thread_pseudo()) return current_thread();
-    auto s = handles().get(h);
-    return s ? s->obj : nullptr;
+    return handles().object_at(h);
+}
+
+bool lookup_all(const HANDLE* hs, std::size_t count, std::vector<std::shared_ptr<object>>& out) {
+    for (std::size_t k = 0; k < count; ++k)
+        if (hs[k] == current_process_pseudo() || hs[k] == current_thread_pseudo()) {
+            for (std::size_t j = 0; j < count; ++j) {
+                auto o = lookup(hs[j]);
+                if (!o) return false;
+                out.push_back(std::move(o));
+            }
+            return true;
+        }
+    return handles().objects_at(hs, count, out);
 }
 
 std::optional<std::pair<std::shared_ptr<object>, handle_flags>> lookup_entry(HANDLE h) {

@@ -17,6 +17,7 @@
 #include "pipe_ops.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -41,6 +42,12 @@ dispatcher& dispatch() noexcept;
 
 /// Wakes every waiter after a change of some object's state (call with the mutex held or not).
 void notify_waiters() noexcept;
+/// Sleeps until notify_waiters() or `deadline` (`lock` holds dispatch().mutex, as after checking
+/// what the caller waits for). Meanwhile the thread may poll for the overlapped operations of
+/// the process (io_reactor::lead), so that what it waits for completes here with no wake-up
+/// between; it may return early, as a condition variable may: the caller checks again.
+void wait_for_change(std::unique_lock<std::mutex>& lock,
+                     std::optional<std::chrono::steady_clock::time_point> deadline);
 
 enum class object_kind { event, thread, process, named_pipe, anonymous_pipe, file, completion_port };
 
@@ -129,6 +136,9 @@ HANDLE insert_handle(std::shared_ptr<object> obj, handle_flags flags = {});
 bool insert_handle_at(HANDLE value, std::shared_ptr<object> obj, handle_flags flags);
 /// The object behind a handle (pseudo handles included); nullptr for an invalid handle.
 std::shared_ptr<object> lookup(HANDLE h);
+/// The objects of `count` handles, appended to `out`; false (and `out` partly filled) when one
+/// of them is not a handle.
+bool lookup_all(const HANDLE* hs, std::size_t count, std::vector<std::shared_ptr<object>>& out);
 /// The object and its flags; nullopt for an invalid or pseudo handle.
 std::optional<std::pair<std::shared_ptr<object>, handle_flags>> lookup_entry(HANDLE h);
 /// Removes a handle. ERROR_INVALID_HANDLE for a bad or protected one (0 on success).

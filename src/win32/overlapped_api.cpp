@@ -60,12 +60,8 @@ DWORD take_packets(completion_port& port, std::vector<completion_packet>& out, s
         }
         if (port.closed) return ERROR_ABANDONED_WAIT_0;
         if (alertable && run_apcs(lock)) return WAIT_IO_COMPLETION;
-        if (deadline) {
-            if (std::chrono::steady_clock::now() >= *deadline) return WAIT_TIMEOUT;
-            dispatch().changed.wait_until(lock, *deadline);
-        } else {
-            dispatch().changed.wait(lock);
-        }
+        if (deadline && std::chrono::steady_clock::now() >= *deadline) return WAIT_TIMEOUT;
+        wait_for_change(lock, deadline);
     }
 }
 

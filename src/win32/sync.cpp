@@ -1,5 +1,6 @@
 // Events, waits, sleeping, APCs, threads and the last-error value.
 #include "impersonation.hpp"
+#include "io_reactor.hpp"
 #include "win32/io_call.hpp"
 #include "win32/kernel_object.hpp"
 
@@ -63,7 +64,24 @@ dispatcher& dispatch() noexcept {
     return *d;
 }
 
-void notify_waiters() noexcept { dispatch().changed.notify_all(); }
+void notify_waiters() noexcept {
+    dispatch().changed.notify_all();
+    detail::io_reactor::interrupt_leader();
+}
+
+void wait_for_change(std::unique_lock<std::mutex>& lock, std::optional<clock::time_point> deadline) {
+    // An impersonating thread does not poll: the operations it would step could open
+    // connections, which would then carry the client's credentials instead of the process's.
+    auto* reactor = detail::io_reactor::existing();
+    if (reactor && !detail::identity_before_impersonation() && reactor->try_lead()) {
+        lock.unlock();
+        reactor->lead(deadline);
+        lock.lock();
+        return;
+    }
+    if (deadline) dispatch().changed.wait_until(lock, *deadline);
+    else dispatch().changed.wait(lock);
+}
 
 void set_last_error(DWORD code) noexcept { t_last_error = code; }
 DWORD last_error() noexcept { return t_last_error; }
@@ -117,12 +135,8 @@ DWORD wait_objects(const std::vector<std::shared_ptr<object>>& objects, bool all
             }
         }
         if (alertable && run_apcs(lock)) return WAIT_IO_COMPLETION;
-        if (deadline) {
-            if (clock::now() >= *deadline) return WAIT_TIMEOUT;
-            d.changed.wait_until(lock, *deadline);
-        } else {
-            d.changed.wait(lock);
-        }
+        if (deadline && clock::now() >= *deadline) return WAIT_TIMEOUT;
+        wait_for_change(lock, deadline);
     }
 }
 
@@ -130,14 +144,11 @@ DWORD wait_handles(DWORD count, const HANDLE* handles, BOOL wait_all, DWORD ms, 
     if (count == 0 || count > MAXIMUM_WAIT_OBJECTS || !handles) return fail(ERROR_INVALID_PARAMETER, WAIT_FAILED);
     std::vector<std::shared_ptr<object>> objects;
     objects.reserve(count);
-    for (DWORD i = 0; i < count; ++i) {
-        auto o = lookup(handles[i]);
-        if (!o) return fail(ERROR_INVALID_HANDLE, WAIT_FAILED);
-        // Waiting for all of one object twice is STATUS_INVALID_PARAMETER_MIX on Windows.
-        if (wait_all && std::find(objects.begin(), objects.end(), o) != objects.end())
-            return fail(ERROR_INVALID_PARAMETER, WAIT_FAILED);
-        objects.push_back(std::move(o));
-    }
+    if (!lookup_all(handles, count, objects)) return fail(ERROR_INVALID_HANDLE, WAIT_FAILED);
+    // Waiting for all of one object twice is STATUS_INVALID_PARAMETER_MIX on Windows.
+    if (wait_all)
+        for (auto it = objects.begin(); it != objects.end(); ++it)
+            if (std::find(objects.begin(), it, *it) != it) return fail(ERROR_INVALID_PARAMETER, WAIT_FAILED);
     return wait_objects(objects, wait_all != FALSE, ms, alertable != FALSE);
 }
 
