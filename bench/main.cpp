@@ -307,17 +307,28 @@ struct socket_pair {
     ~socket_pair() { close(0), close(1); }
 };
 
-double round_trip_socketpair(const options& o) {
+/// `framed`: the framing floor (rt-sp-framed), each message a 4-byte length and its payload in
+/// one write, read as the length and then exactly the payload.
+double round_trip_socketpair(const options& o, bool framed) {
     pinned pin(o.pin);
     socket_pair sp;
-    peer p({"rt-sp"}, sp.fd[1]);
+    peer p({framed ? "rt-sp-framed" : "rt-sp"}, sp.fd[1]);
     sp.close(1);
     p.wait_ready();
     double s = guarded(p, o, [&] {
         auto buf = request(plain_marker);
+        std::vector<std::byte> frame(4 + buf.size());
+        frame_message(buf, frame);
         return median_call(o.run_seconds, 200, [&] {
-            write_all(sp.fd[0], buf.data(), buf.size());
-            if (!read_exact(sp.fd[0], buf.data(), buf.size())) throw std::runtime_error("the echo peer went away");
+            bool echoed = false;
+            if (framed) {
+                write_all(sp.fd[0], frame.data(), frame.size());
+                echoed = read_framed(sp.fd[0], frame);
+            } else {
+                write_all(sp.fd[0], buf.data(), buf.size());
+                echoed = read_exact(sp.fd[0], buf.data(), buf.size());
+            }
+            if (!echoed) throw std::runtime_error("the echo peer went away");
         });
     });
     sp.close(0);
@@ -673,7 +684,7 @@ int bench_main(const options& o) {
         }
     } guard{w};
 
-    series rt_byte, rt_msg, rt_sp, rt_win32;
+    series rt_byte, rt_msg, rt_sp, rt_sp_framed, rt_win32;
     series tp_byte[2], tp_msg[2], tp_sp[2];
     series cr_np, cr_sock, cr_win32, cr_win32_flush, create_close, open_close, unix_cc;
     series ae_np, ae_asio;
@@ -684,7 +695,8 @@ int bench_main(const options& o) {
     run_section("round trip, 64 B",
                 {{&rt_byte, "round trip npipe byte", [&] { return round_trip_npipe(w, o, false); }},
                  {&rt_msg, "round trip npipe message", [&] { return round_trip_npipe(w, o, true); }},
-                 {&rt_sp, "round trip socketpair", [&] { return round_trip_socketpair(o); }},
+                 {&rt_sp, "round trip socketpair", [&] { return round_trip_socketpair(o, false); }},
+                 {&rt_sp_framed, "round trip socketpair framed", [&] { return round_trip_socketpair(o, true); }},
                  {&rt_win32, "round trip Win32 C API byte", [&] { return round_trip_win32(o); }}},
                 o);
 
@@ -762,6 +774,8 @@ int bench_main(const options& o) {
          target{true, 1.1}},
         {"round_trip_message", "round trip 64 B, message mode", unit::microseconds, &rt_msg, &rt_sp, "socketpair",
          target{true, 1.1}},
+        {"round_trip_message_floor", "round trip 64 B, message mode vs the framing floor", unit::microseconds, &rt_msg,
+         &rt_sp_framed, "socketpair, 4-byte length + payload", std::nullopt},
         {"round_trip_win32", "round trip 64 B, byte mode, Win32 C API", unit::microseconds, &rt_win32, &rt_byte,
          "C++ API", target{true, 1.1}},
         {"throughput_4k_byte", "throughput 4 KiB writes, byte mode", unit::mib_per_second, &tp_byte[0], &tp_sp[0],

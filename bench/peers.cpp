@@ -3,6 +3,7 @@
 // Roles (argv after `--peer`):
 //   rt-np byte|message NAME         npipe server: echo every 64-byte request until the client goes
 //   rt-sp                           socketpair (socket_fd): echo 64-byte requests until EOF
+//   rt-sp-framed                    the same, each framed by a 4-byte length (the framing floor)
 //   tp-np byte|message NAME CHUNK MS  npipe client: write CHUNK-byte writes for MS ms, then close
 //   tp-sp CHUNK MS                  socketpair (socket_fd): the same
 //   cr-np NAME                      npipe server instance loop: connect, read, write, disconnect
@@ -71,6 +72,16 @@ int rt_socketpair() {
     signal_ready();
     std::array<std::byte, small_message> buf{};
     while (read_exact(socket_fd, buf.data(), buf.size())) write_all(socket_fd, buf.data(), buf.size());
+    return 0;
+}
+
+/// The framing floor: messages framed on a stream socket as npipe frames them (a 4-byte length,
+/// then the payload, sent in one write) and read as a framed reader must read them without
+/// taking bytes of the next message: the length, then exactly the payload.
+int rt_socketpair_framed() {
+    signal_ready();
+    std::array<std::byte, 4 + small_message> frame{};
+    while (read_framed(socket_fd, frame)) write_all(socket_fd, frame.data(), frame.size());
     return 0;
 }
 
@@ -158,6 +169,7 @@ int run_peer(int argc, char** argv) {
     try {
         if (role == "rt-np" && argc == 3) return rt_npipe(message_mode(argv[1]), argv[2]);
         if (role == "rt-sp" && argc == 1) return rt_socketpair();
+        if (role == "rt-sp-framed" && argc == 1) return rt_socketpair_framed();
         if (role == "tp-np" && argc == 5)
             return tp_npipe(message_mode(argv[1]), argv[2], to_size(argv[3]), to_size(argv[4]));
         if (role == "tp-sp" && argc == 3) return tp_socketpair(to_size(argv[1]), to_size(argv[2]));

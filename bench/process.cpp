@@ -83,6 +83,21 @@ bool read_exact(int fd, void* data, std::size_t n) {
     return true;
 }
 
+bool read_framed(int fd, std::span<std::byte> frame) {
+    if (!read_exact(fd, frame.data(), 4)) return false;
+    std::uint32_t length = 0;
+    for (int i = 0; i < 4; ++i) length |= static_cast<std::uint32_t>(frame[static_cast<std::size_t>(i)]) << (8 * i);
+    if (length != frame.size() - 4) throw std::runtime_error("unexpected frame length");
+    if (!read_exact(fd, frame.data() + 4, length)) throw std::runtime_error("stream ended in the middle of a frame");
+    return true;
+}
+
+void frame_message(std::span<const std::byte> payload, std::span<std::byte> frame) {
+    auto length = static_cast<std::uint32_t>(payload.size());
+    for (std::size_t i = 0; i < 4; ++i) frame[i] = static_cast<std::byte>(length >> (8 * i));
+    std::copy(payload.begin(), payload.end(), frame.begin() + 4);
+}
+
 std::size_t read_exact(npipe::pipe_end_base& end, std::span<std::byte> buffer) {
     std::size_t got = 0;
     while (got < buffer.size()) {
