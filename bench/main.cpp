@@ -12,6 +12,7 @@
 // number (targets missed or not), 1 when a run failed, 2 for bad usage.
 #include "async_echo.hpp"
 #include "common.hpp"
+#include "connection_scaling.hpp"
 #include "win32_connections.hpp"
 
 #include <npipe/namespace.hpp>
@@ -745,6 +746,29 @@ int bench_main(const options& o) {
         run_section(latency ? "servers, 64 clients, 64 B round trips" : "servers, 64 clients, 4 KiB echoes", vs, o);
     }
 
+    // Scaling: 1, 2, 4 and 8 client threads against 8 instances; the broker's CPU per connection.
+    const unsigned scaling_clients[4] = {1, 2, 4, 8};
+    series scale_np[4], scale_unix[4], scale_broker_us[4];
+    for (int i = 0; i < 4 && o.runs("connections"); ++i) {
+        unsigned n = scaling_clients[i];
+        run_section(("connections, " + std::to_string(n) + " client thread(s), 8 instances").c_str(),
+                    {{&scale_np[i], "scaling npipe " + std::to_string(n),
+                      [&, i, n] {
+                          std::error_code bec;
+                          auto st = npipe::get_broker_status(w.ep, bec);
+                          auto before = bec ? std::nullopt : process_cpu_ms(st.pid);
+                          long made = 0;
+                          double r = connections_scaling_npipe(unique_pipe_name("scale"), n, o.run_seconds, made);
+                          auto after = bec ? std::nullopt : process_cpu_ms(st.pid);
+                          if (before && after && made > 0)
+                              scale_broker_us[i].samples.push_back((*after - *before) * 1000.0 / static_cast<double>(made));
+                          return r;
+                      }},
+                     {&scale_unix[i], "scaling unix socket " + std::to_string(n),
+                      [&, n] { return connections_scaling_unix(w.sock.string(), n, o.run_seconds); }}},
+                    o);
+    }
+
     connection_counts np_conn;
     if (o.runs("connections"))
     run_section("connections per second",
@@ -796,6 +820,14 @@ int bench_main(const options& o) {
          &create_close, &unix_cc, "connect+accept+close", target{false, 0.5}},
         {"connections_open_close", "CreateFile + CloseHandle (server listens again)", unit::per_second, &open_close,
          &unix_cc, "connect+accept+close", std::nullopt},
+        {"connections_scaling_1", "connections, 1 client thread, 8 instances", unit::per_second, &scale_np[0],
+         &scale_unix[0], "unix socket, 8 accepting threads", std::nullopt},
+        {"connections_scaling_2", "connections, 2 client threads, 8 instances", unit::per_second, &scale_np[1],
+         &scale_unix[1], "unix socket, 8 accepting threads", std::nullopt},
+        {"connections_scaling_4", "connections, 4 client threads, 8 instances", unit::per_second, &scale_np[2],
+         &scale_unix[2], "unix socket, 8 accepting threads", std::nullopt},
+        {"connections_scaling_8", "connections, 8 client threads, 8 instances", unit::per_second, &scale_np[3],
+         &scale_unix[3], "unix socket, 8 accepting threads", std::nullopt},
         {"async_echo", "async echo server, 8 clients, 64 B round trips", unit::per_second, &ae_np, &ae_asio,
          "asio unix socket", target{false, 0.9}},
         {"servers_overlapped_rt", "64 clients, 64 B round trip: overlapped, 1 thread", unit::microseconds, &srv_rt[1],
@@ -819,6 +851,15 @@ int bench_main(const options& o) {
         std::printf("server threads with 64 clients connected: thread per client %ld, overlapped %ld, IOCP %ld "
                     "(each with the library's reactor thread)\n",
                     threads.blocking, threads.overlapped, threads.port);
+    if (o.runs("connections")) {
+        std::printf("broker CPU per connection (scaling case, 1/2/4/8 client threads):");
+        for (auto& b : scale_broker_us) {
+            auto m = b.median();
+            if (m) std::printf(" %.0f us", *m);
+            else std::printf(" -");
+        }
+        std::printf("\n");
+    }
     if (np_conn.connections)
         std::printf("npipe connections: %u, %u opens found the instance busy and waited (WaitNamedPipe)\n",
                     np_conn.connections, np_conn.busy);
