@@ -6,6 +6,11 @@
 #include <unistd.h>
 
 namespace npipe::os {
+
+// Raw system calls: the kernel keeps credentials per thread, and these ask for the calling
+// thread's alone.
+uid_t thread_effective_uid() noexcept { return static_cast<uid_t>(::syscall(SYS_geteuid)); }
+pid_t thread_id() noexcept { return static_cast<pid_t>(::syscall(SYS_gettid)); }
 namespace {
 
 std::error_code raw(long result) noexcept {

@@ -22,6 +22,11 @@ struct thread_credentials {
 /// The calling thread's credentials.
 sys_result<thread_credentials> current_thread_credentials() noexcept;
 
+/// The calling thread's effective uid (the thread's own: an impersonating thread's client).
+uid_t thread_effective_uid() noexcept;
+/// The calling thread's kernel thread id (gettid).
+pid_t thread_id() noexcept;
+
 /// True when the calling thread holds CAP_SETUID and CAP_SETGID in its effective set.
 bool can_change_identity() noexcept;
 

@@ -2,6 +2,7 @@
 // security/pipe_access.hpp first: npipe/security.hpp's rights:: constants share names with win32.h's macros.
 #include "security/pipe_access.hpp"
 
+#include "os/credentials.hpp"
 #include "win32/io_call.hpp"
 #include "win32/overlapped.hpp"
 #include "win32/io_object.hpp"
@@ -17,7 +18,6 @@
 #include <cstring>
 #include <fstream>
 #include <pwd.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 #include <vector>
 #include <string>
@@ -386,7 +386,7 @@ BOOL WINAPI GetUserNameA(LPSTR lpBuffer, LPDWORD pcbBuffer) {
     return guard(FALSE, [&]() -> BOOL {
         if (!pcbBuffer) return fail(ERROR_INVALID_PARAMETER, FALSE);
         // The calling thread's effective user: the client while impersonating.
-        auto uid = static_cast<uid_t>(::syscall(SYS_geteuid));
+        auto uid = npipe::os::thread_effective_uid();
         std::string name = user_name_of(uid);
         DWORD needed = static_cast<DWORD>(name.size() + 1);
         if (!lpBuffer || *pcbBuffer < needed) {
@@ -402,7 +402,7 @@ BOOL WINAPI GetUserNameA(LPSTR lpBuffer, LPDWORD pcbBuffer) {
 BOOL WINAPI GetUserNameW(LPWSTR lpBuffer, LPDWORD pcbBuffer) {
     return guard(FALSE, [&]() -> BOOL {
         if (!pcbBuffer) return fail(ERROR_INVALID_PARAMETER, FALSE);
-        auto uid = static_cast<uid_t>(::syscall(SYS_geteuid));
+        auto uid = npipe::os::thread_effective_uid();
         std::u16string name = to_utf16(user_name_of(uid));
         DWORD needed = static_cast<DWORD>(name.size() + 1);
         if (!lpBuffer || *pcbBuffer < needed) {

@@ -133,12 +133,8 @@ program_lookup find_program(std::string name, bool searched) {
     auto look = [&](const std::string& n) -> program_lookup {
         if (!searched || n.find('/') != std::string::npos) return find_at(n);
         std::vector<std::string> dirs;
-        char self[PATH_MAX];
-        ssize_t len = ::readlink("/proc/self/exe", self, sizeof self - 1);
-        if (len > 0) {
-            std::string exe(self, static_cast<std::size_t>(len));
-            dirs.push_back(exe.substr(0, exe.find_last_of('/')));
-        }
+        if (auto exe = os::own_executable(); exe && !exe.value.empty())
+            dirs.push_back(exe.value.substr(0, exe.value.find_last_of('/')));
         dirs.push_back(".");
         const char* path = std::getenv("PATH");
         std::string p = path ? path : "/usr/local/bin:/usr/bin:/bin";

@@ -1,6 +1,7 @@
 // Events, waits, sleeping, APCs, threads and the last-error value.
 #include "impersonation.hpp"
 #include "io_reactor.hpp"
+#include "os/credentials.hpp"
 #include "win32/io_call.hpp"
 #include "win32/kernel_object.hpp"
 
@@ -10,7 +11,6 @@
 #include <functional>
 #include <ctime>
 #include <pthread.h>
-#include <sys/syscall.h>
 #include <thread>
 #include <unistd.h>
 #include <vector>
@@ -32,7 +32,7 @@ public:
     bool state; // guarded by dispatch().mutex
 };
 
-pid_t os_thread_id() noexcept { return static_cast<pid_t>(::syscall(SYS_gettid)); }
+pid_t os_thread_id() noexcept { return os::thread_id(); }
 
 /// Marks a thread that CreateThread did not start as exited when it ends.
 struct adopted_thread_guard {
