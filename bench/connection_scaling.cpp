@@ -1,6 +1,7 @@
 #include "connection_scaling.hpp"
 
 #include "common.hpp"
+#include "win32_connections.hpp"
 
 #include <npipe/win32.h>
 
@@ -65,15 +66,6 @@ int serve_scaling(const std::string& name) {
     ::close(status_fd);
     for (auto& t : threads) t.join();
     return 0;
-}
-
-HANDLE open_when_free(const std::string& name) {
-    for (;;) {
-        HANDLE c = CreateFileA(name.c_str(), GENERIC_READ | GENERIC_WRITE, 0, nullptr, OPEN_EXISTING, 0, nullptr);
-        if (c != INVALID_HANDLE_VALUE) return c;
-        if (GetLastError() != ERROR_PIPE_BUSY) fail("CreateFile");
-        if (!WaitNamedPipeA(name.c_str(), 10000) && GetLastError() != ERROR_SEM_TIMEOUT) fail("WaitNamedPipe");
-    }
 }
 
 void connect_once_npipe(const std::string& name, std::byte marker) {

@@ -95,6 +95,13 @@ int listen_again_and_again(const std::string& name) {
     return 0;
 }
 
+template <class F>
+double per_second(double seconds, F&& once) {
+    return 1.0 / time_loop(seconds, 20, once);
+}
+
+} // namespace
+
 HANDLE open_when_free(const std::string& name) {
     for (;;) {
         HANDLE c = CreateFileA(name.c_str(), GENERIC_READ | GENERIC_WRITE, 0, nullptr, OPEN_EXISTING, 0, nullptr);
@@ -103,13 +110,6 @@ HANDLE open_when_free(const std::string& name) {
         if (!WaitNamedPipeA(name.c_str(), 10000)) fail("WaitNamedPipe");
     }
 }
-
-template <class F>
-double per_second(double seconds, F&& once) {
-    return 1.0 / time_loop(seconds, 20, once);
-}
-
-} // namespace
 
 double connections_win32(const std::string& name, double seconds, bool flush) {
     peer p({"cr-win32", name, flush ? "flush" : "noflush"});

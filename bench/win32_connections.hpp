@@ -5,7 +5,12 @@
 
 #include <string>
 
+#include <npipe/win32.h>
+
 namespace bench {
+
+/// CreateFile of `name`, waiting (WaitNamedPipe) while every instance is busy; throws on failure.
+HANDLE open_when_free(const std::string& name);
 
 /// Connections per second, C API: the client loops CreateFile (WaitNamedPipe while busy) + a
 /// 64-byte round trip + CloseHandle against a server (peer "cr-win32") that creates the next
