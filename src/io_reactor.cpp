@@ -54,6 +54,7 @@ struct io_reactor::state {
     bool reactor_polls = false;
     bool yield_asked = false;        // an application thread waits to poll instead
     bool nudged = false;             // something must be stepped now and nobody polls
+    bool sleeps_long = false;        // the reactor thread waits for the leader to leave
     clock::time_point app_left{};    // when an application thread last stopped polling
 
     /// A fresh epoll set watching the wake-up flag (at start, and in a fork()ed child).
@@ -106,7 +107,7 @@ void io_reactor::forget_parent() {
     s_->timed.clear();
     s_->queued.clear();
     s_->app_leads = false;
-    s_->reactor_polls = s_->yield_asked = s_->nudged = false;
+    s_->reactor_polls = s_->yield_asked = s_->nudged = s_->sleeps_long = false;
     s_->open_poller();
 }
 
@@ -299,13 +300,18 @@ void io_reactor::stand_by(std::unique_lock<std::mutex>& lock) {
             s_->nudged = false;
             return;
         }
-        auto now = clock::now();
-        auto until = s_->app_leads ? now + handback : s_->app_left + handback;
-        if (!s_->app_leads) {
-            if (now >= until || !s_->queued.empty()) return;
-            for (auto& lane : s_->timed) until = std::min(until, lane->due);
-            if (now >= until) return;
+        if (s_->app_leads) {
+            // Until the leader leaves (it says so then): an idle server's reactor thread sleeps.
+            s_->sleeps_long = true;
+            s_->standby.wait(lock);
+            s_->sleeps_long = false;
+            continue;
         }
+        auto now = clock::now();
+        auto until = s_->app_left + handback;
+        if (now >= until || !s_->queued.empty()) return;
+        for (auto& lane : s_->timed) until = std::min(until, lane->due);
+        if (now >= until) return;
         s_->standby.wait_until(lock, until);
     }
 }
@@ -320,6 +326,10 @@ void io_reactor::poll_once(int timeout_ms, bool leader) noexcept {
         if (leader) {
             s_->app_leads = false;
             s_->app_left = clock::now();
+            if (s_->sleeps_long) { // it takes over in `handback` unless an application leads again
+                s_->sleeps_long = false;
+                s_->standby.notify_one();
+            }
         } else {
             s_->reactor_polls = false;
             if (s_->yield_asked) {
