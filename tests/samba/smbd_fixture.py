@@ -76,13 +76,28 @@ def free_port():
 
 
 def ensure_user(name):
-    """The Unix user NAME (created with useradd when missing); returns its uid."""
-    try:
-        return pwd.getpwnam(name).pw_uid
-    except KeyError:
-        subprocess.run(["useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
-                       check=True, timeout=TIMEOUT, capture_output=True)
-        return pwd.getpwnam(name).pw_uid
+    """The Unix user NAME (created with useradd when missing); returns its uid.
+
+    The samba tests run in parallel (ctest -j) and each adds its users: useradd does not wait
+    for /etc/passwd's lock, it fails ("cannot lock /etc/passwd; try again later", exit 1). So
+    the tests' own useradds take turns under a lock file, and one that still meets the lock
+    (someone else's useradd) is retried until the deadline."""
+    import fcntl
+    deadline = time.monotonic() + TIMEOUT
+    with open("/run/lock/npipe-tests-useradd.lock" if os.path.isdir("/run/lock") else "/tmp/npipe-tests-useradd.lock",
+              "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        while True:
+            try:
+                return pwd.getpwnam(name).pw_uid
+            except KeyError:
+                pass
+            r = subprocess.run(["useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
+                               timeout=TIMEOUT, capture_output=True, text=True)
+            if r.returncode != 0 and ("lock" not in r.stderr or time.monotonic() > deadline):
+                raise RuntimeError("useradd %s failed (%d): %s" % (name, r.returncode, r.stderr))
+            if r.returncode != 0:
+                select_wait(0.05)  # another program holds /etc/passwd's lock: try again
 
 
 class PrivateSmbd:
