@@ -103,7 +103,8 @@ def ensure_user(name):
 class PrivateSmbd:
     """Start with start(), stop with stop(). `ncalrpc_dir` is where smbd looks for np/NAME;
     `port` its TCP port on 127.0.0.1; `host` the name Kerberos clients use for it (the SPN is
-    cifs/<host>; connect to 127.0.0.1 while naming <host>); `env` the environment smbd and
+    cifs/<host>; connect to 127.0.0.1 while naming <host>); with a KDC, the keytab also holds
+    cifs/localhost and cifs/127.0.0.1 (`spn_hosts`); `env` the environment smbd and
     samba-dcerpcd run with. Options: see the module's docstring."""
 
     def __init__(self, log_level=1, *, signing=None, encrypt=None, min_protocol="SMB2_02", max_protocol=None,
@@ -117,6 +118,7 @@ class PrivateSmbd:
         self.port = free_port()
         self.kdc = kdc
         self.host = kdc.host if kdc else "npipetest"
+        self.spn_hosts = (self.host, "localhost", "127.0.0.1")
         self.rpc_pipes = rpc_pipes
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("KRB5")}
         self.conf = os.path.join(self.base, "smb.conf")
@@ -124,7 +126,12 @@ class PrivateSmbd:
             f.write(SMB_CONF.format(base=self.base, port=self.port, log_level=log_level))
             f.write(self._option_lines(signing, encrypt, min_protocol, max_protocol, extra))
             if kdc:
-                self.keytab = kdc.add_service("cifs/" + self.host, os.path.join(self.base, "private", "smbd.keytab"))
+                # smbd accepts a ticket for any principal in its keytab: one for each name a
+                # client may use for 127.0.0.1 (Samba's own clients refuse Kerberos for an IP
+                # address or "localhost"; a GSSAPI client need not)
+                self.keytab = os.path.join(self.base, "private", "smbd.keytab")
+                for name in self.spn_hosts:
+                    kdc.add_service("cifs/" + name, self.keytab)
                 self.env = kdc.env(base=self.env)
                 f.write(KERBEROS_CONF.format(realm=kdc.realm, keytab=self.keytab))
         self.proc = None
