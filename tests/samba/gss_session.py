@@ -5,12 +5,16 @@ transport (NEGOTIATE, then SESSION_SETUP requests carrying GSSAPI's tokens). Aft
 a TREE_CONNECT to IPC$ signed (SMB 2.1, HMAC-SHA256) with the session key GSSAPI gives
 (GSS_C_INQ_SSPI_SESSION_KEY) — first with a wrong key, then the right one.
 
-Usage: gss_session.py PORT HOST ntlmssp|krb5
+Usage: gss_session.py PORT HOST ntlmssp|krb5 [USER]
   ntlmssp: credentials from the file NTLM_USER_FILE names (gss-ntlmssp: DOMAIN:USER:PASSWORD)
   krb5:    credentials from KRB5CCNAME (the ticket for cifs/HOST)
+  USER given: explicit credentials instead, gss_acquire_cred_with_password for USER (a
+           GSS_C_NT_USER_NAME: "user", "DOMAIN\\user" for NTLM, "user@REALM" for Kerberos)
+           with the password read from stdin
 
 Prints one fact a line (the test compares them):
   status 0x...                    the SESSION_SETUP failed with that NTSTATUS (and nothing else)
+  gss error MAJOR                 GSSAPI refused to make the first token (and nothing else)
   rounds N                        SESSION_SETUP requests sent
   complete before last token B    whether GSSAPI was done before the server's final token
   mech OID                        the mechanism SPNEGO negotiated
@@ -49,13 +53,28 @@ def session_setup(conn, token):
 
 def main():
     port, host, mech = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-    creds = gssapi.Credentials(usage="initiate", mechs=[gssapi.OID.from_int_seq(MECHS[mech])])
+    mechs = [gssapi.OID.from_int_seq(MECHS[mech])]
+    if len(sys.argv) > 4:
+        user = gssapi.Name(sys.argv[4], gssapi.NameType.user)
+        password = sys.stdin.readline().rstrip("\n").encode()
+        # For SPNEGO, the password credential is acquired for SPNEGO itself (which acquires one
+        # for each mechanism it knows), then narrowed to the wanted one with gss_set_neg_mechs:
+        # a credential acquired for the inner mechanism alone leaves SPNEGO with "no mechanisms
+        # to negotiate".
+        creds = gssapi.raw.acquire_cred_with_password(user, password, mechs=[SPNEGO], usage="initiate").creds
+        gssapi.raw.set_neg_mechs(creds, mechs)
+    else:
+        creds = gssapi.Credentials(usage="initiate", mechs=mechs)
     target = gssapi.Name("cifs@" + host, gssapi.NameType.hostbased_service)
     ctx = gssapi.SecurityContext(name=target, creds=creds, mech=SPNEGO, usage="initiate",
                                  flags=gssapi.RequirementFlag.integrity | gssapi.RequirementFlag.mutual_authentication)
     conn = SMB3("127.0.0.1", "127.0.0.1", sess_port=port, preferredDialect=s3.SMB2_DIALECT_21)
     # The server's NEGOTIATE response carries SPNEGO's first token (the mechanisms it offers).
-    token = ctx.step(conn._Connection["GSSNegotiateToken"])
+    try:
+        token = ctx.step(conn._Connection["GSSNegotiateToken"])
+    except gssapi.exceptions.GSSError as e:
+        print("gss error", hex(e.maj_code))
+        return
     rounds = 0
     while True:
         rounds += 1

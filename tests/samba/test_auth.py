@@ -42,10 +42,11 @@ def python(code, env=None):
     return r.stdout.splitlines()
 
 
-def gss_session(smbd, mech, env, host=None):
-    """gss_session.py against SMBD (naming HOST, default smbd.host): its facts as a dict (see
-    its docstring)."""
-    r = run([DEBIAN_PYTHON, os.path.join(HERE, "gss_session.py"), str(smbd.port), host or smbd.host, mech], env)
+def gss_session(smbd, mech, env, host=None, user=None, password=None):
+    """gss_session.py against SMBD (naming HOST, default smbd.host; explicit credentials USER
+    and PASSWORD, the password on its stdin): its facts as a dict (see its docstring)."""
+    argv = [DEBIAN_PYTHON, os.path.join(HERE, "gss_session.py"), str(smbd.port), host or smbd.host, mech]
+    r = run(argv + ([user] if user else []), env, stdin=(password + "\n") if user else None)
     if r.returncode != 0:
         raise AssertionError("gss_session.py failed:\n%s\n%s" % (r.stderr[-3000:], smbd.log()[-2000:]))
     facts = {}
@@ -117,6 +118,16 @@ class Kerberos(unittest.TestCase):
                                      "mech": "1.2.840.113554.1.2.2", "guest": "False", "gss key length": "32",
                                      "wrong key": STATUS_ACCESS_DENIED, "tree": "connected"}, host)
 
+    def test_gssapi_kerberos_with_an_explicit_password(self):
+        # gss_acquire_cred_with_password: no ccache needed; a wrong password leaves SPNEGO with
+        # no mechanism (GSS_S_FAILURE at the first token): the KDC said no.
+        env = self.kdc.env(self.kdc.new_ccache("explicit"))
+        facts = gss_session(self.smbd, "krb5", env, user=self.kdc.principal(USER), password=PASSWORD)
+        self.assertEqual(facts["tree"], "connected")
+        self.assertEqual(facts["mech"], "1.2.840.113554.1.2.2")
+        facts = gss_session(self.smbd, "krb5", env, user=self.kdc.principal(USER), password="wrong")
+        self.assertEqual(facts, {"gss error": "0xd0000"})
+
     def test_impacket_kerberos_from_the_credential_cache(self):
         # impacket reaches a KDC on port 88 only: the service ticket goes in the ccache first.
         env = self.kdc.kinit(USER, PASSWORD)
@@ -161,6 +172,16 @@ class NtlmThroughGssNtlmssp(unittest.TestCase):
 
     def test_a_wrong_password_is_logon_failure(self):
         self.assertEqual(self.session("NPIPETEST:%s:wrong" % USER), {"status": STATUS_LOGON_FAILURE})
+
+    def test_explicit_credentials_with_or_without_the_domain(self):
+        # gss_acquire_cred_with_password (what WNetAddConnection2 will use): no file read
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("KRB5", "NTLM_"))}
+        env["KRB5_CONFIG"] = os.devnull
+        for name in (USER, "NPIPETEST\\" + USER):
+            facts = gss_session(self.smbd, "ntlmssp", env, user=name, password=PASSWORD)
+            self.assertEqual((facts.get("tree"), facts.get("mech")), ("connected", "1.3.6.1.4.1.311.2.2.10"), name)
+        facts = gss_session(self.smbd, "ntlmssp", env, user=USER, password="wrong")
+        self.assertEqual(facts, {"status": STATUS_LOGON_FAILURE})
 
     def test_an_unknown_user_is_logon_failure_not_guest(self):
         self.assertEqual(self.session("NPIPETEST:npipe-no-such-user:x"), {"status": STATUS_LOGON_FAILURE})
