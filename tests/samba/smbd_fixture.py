@@ -18,8 +18,13 @@ Options (all keyword arguments of PrivateSmbd, each one smb.conf line or a start
   rpc_pipes=True            smbd's own RPC pipes (srvsvc, lsarpc, ...): samba-dcerpcd started
                             by the fixture (see start_dcerpcd)
   extra=["name = value"]    any further [global] lines
+
+Helpers: add_user(name, password) (Unix user + private passdb), sessions() (smbstatus --json),
+drop_sessions(username=None) (SIGKILL the smbd processes serving them: a session dropped
+mid-read), log(), stop().
 """
 
+import json
 import os
 import pwd
 import shutil
@@ -212,6 +217,25 @@ class PrivateSmbd:
                 raise RuntimeError("samba-dcerpcd did not start:\n" + self.log("samba-dcerpcd.out"))
         finally:
             os.close(ready_r)
+
+    def sessions(self):
+        """smbd's sessions now, as `smbstatus --json` gives them: a list of dicts with "username",
+        "session_dialect" (e.g. "SMB3_11"), "signing" and "encryption" ({"cipher", "degree"}),
+        "server_id" {"pid"} (the smbd process serving the connection), "remote_machine", ..."""
+        r = subprocess.run(["smbstatus", "--configfile=" + self.conf, "--processes", "--json"], capture_output=True,
+                           text=True, timeout=TIMEOUT, env=self.env)
+        if r.returncode != 0:
+            raise RuntimeError("smbstatus failed: " + r.stderr)
+        return list(json.loads(r.stdout).get("sessions", {}).values())
+
+    def drop_sessions(self, username=None):
+        """SIGKILLs the smbd processes serving the sessions of USERNAME (default: every session):
+        their clients' connections drop mid-whatever; smbd itself keeps serving. Returns the pids."""
+        pids = sorted({int(x["server_id"]["pid"]) for x in self.sessions()
+                       if username is None or x["username"] == username})
+        for pid in pids:
+            os.kill(pid, signal.SIGKILL)
+        return pids
 
     def log(self, *names):
         text = ""

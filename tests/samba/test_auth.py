@@ -247,6 +247,51 @@ class SigningEncryptionProtocols(unittest.TestCase):
 
 
 @unittest.skipUnless(os.geteuid() == 0, "needs root: useradd, smbd's passdb")
+class Sessions(unittest.TestCase):
+    def test_sessions_are_listed_and_dropped(self):
+        smbd = PrivateSmbd(signing="mandatory").start()
+        client = None
+        try:
+            smbd.add_user(USER, PASSWORD)
+            # a client that holds its session, then (told on stdin) uses it again
+            client = subprocess.Popen([DEBIAN_PYTHON, "-c", (
+                "from impacket.smbconnection import SMBConnection, SessionError\n"
+                "import sys\n"
+                "c = SMBConnection('127.0.0.1', '127.0.0.1', sess_port=%d)\n"
+                "c.login(%r, %r)\n"
+                "t = c.connectTree('IPC$')\n"
+                "def ask():\n"  # a request that reaches smbd (impacket caches tree connects)
+                "    try:\n"
+                "        c.openFile(t, '\\\\npipe-no-such-pipe')\n"
+                "    except SessionError as e:\n"
+                "        return hex(e.getErrorCode())\n"
+                "    except Exception as e:\n"
+                "        return 'dropped'\n"
+                "print(ask(), flush=True)\n"
+                "sys.stdin.readline()\n"
+                "print(ask())\n" % (smbd.port, USER, PASSWORD))],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            self.assertEqual(client.stdout.readline().strip(), "0xc0000034")  # OBJECT_NAME_NOT_FOUND: served
+            sessions = smbd.sessions()
+            self.assertEqual([(x["username"], x["session_dialect"]) for x in sessions], [(USER, "SMB3_00")])
+            self.assertNotEqual(sessions[0]["signing"]["degree"], "none")
+            pids = smbd.drop_sessions(USER)
+            self.assertEqual(len(pids), 1)
+            out, err = client.communicate("go\n", timeout=TIMEOUT)
+            self.assertEqual(out.split(), ["dropped"], err)
+            # smbd itself serves on
+            out = python("from impacket.smbconnection import SMBConnection\n"
+                         "c = SMBConnection('127.0.0.1', '127.0.0.1', sess_port=%d)\n"
+                         "c.login(%r, %r)\nc.connectTree('IPC$')\nprint('in')\n" % (smbd.port, USER, PASSWORD))
+            self.assertEqual(out, ["in"])
+        finally:
+            if client and client.poll() is None:
+                client.kill()
+                client.wait(timeout=TIMEOUT)
+            smbd.stop()
+
+
+@unittest.skipUnless(os.geteuid() == 0, "needs root: useradd, smbd's passdb")
 class SmbdOwnPipes(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
