@@ -63,7 +63,8 @@ class ServeThroughSmbd(unittest.TestCase):
     def setUpClass(cls):
         cls.kdc = PrivateKdc().start()
         try:
-            cls.smbd = PrivateSmbd(kdc=cls.kdc).start()
+            # smbd's own pipes beside npipe's on the same np/ directory (samba-dcerpcd's srvsvc)
+            cls.smbd = PrivateSmbd(kdc=cls.kdc, rpc_pipes=True).start()
         except Exception:
             cls.kdc.stop()
             raise
@@ -295,6 +296,21 @@ class ServeThroughSmbd(unittest.TestCase):
         r = subprocess.run([DEBIAN_PYTHON, "-c", script], capture_output=True, text=True, timeout=TIMEOUT,
                            env=self.kdc.env(self.kdc.new_ccache("empty")))
         self.assertNotEqual(r.returncode, 0)
+
+    def test_smbds_own_pipes_are_served_beside_npipes(self):
+        self.serve("SmbBeside", "--remote", "--message", "--echo", "--sddl", self.user_only(self.uid))
+        out = self.run_impacket(
+            "from impacket.dcerpc.v5 import transport, srvs\n"
+            "r = transport.SMBTransport('127.0.0.1', %d, r'\\srvsvc', smb_connection=c)\n"
+            "d = r.get_dce_rpc()\n"
+            "d.connect()\n"
+            "d.bind(srvs.MSRPC_UUID_SRVS)\n"
+            "print(srvs.hNetrServerGetInfo(d, 101)['InfoStruct']['ServerInfo101']['sv101_name'].rstrip('\\0'))\n"
+            % self.smbd.port + OPEN % "SmbBeside" + "print(c.transactNamedPipe(t, f, b'beside').decode())\n")
+        self.assertEqual(out, ["NPIPETEST", "beside"])
+        r = subprocess.run(["rpcclient", "-p", str(self.smbd.port), "-U", "%s%%%s" % (USER, PASSWORD), "-c", "srvinfo",
+                            "127.0.0.1"], capture_output=True, text=True, timeout=TIMEOUT)
+        self.assertIn("NPIPETEST", r.stdout, r.stderr)
 
     def test_smbclient_put_into_a_pipe_a_big_transfer_byte_checked(self):
         # smbclient writes a file into an inbound pipe; the server's child hashes what arrives
