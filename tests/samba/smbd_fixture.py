@@ -17,6 +17,8 @@ Options (all keyword arguments of PrivateSmbd, each one smb.conf line or a start
                             holding cifs/<kdc.host>; smbd runs with the KDC's KRB5_CONFIG
   rpc_pipes=True            smbd's own RPC pipes (srvsvc, lsarpc, ...): samba-dcerpcd started
                             by the fixture (see start_dcerpcd)
+  guest=True                an unknown user's login becomes a guest session (`map to guest = bad
+                            user`, guest account nobody); default: refused (`map to guest = never`)
   extra=["name = value"]    any further [global] lines
 
 Helpers: add_user(name, password) (Unix user + private passdb), sessions() (smbstatus --json),
@@ -60,9 +62,12 @@ SMB_CONF = """[global]
     printing = bsd
     printcap name = /dev/null
     disable spoolss = yes
-    map to guest = never
     restrict anonymous = 2
 """
+
+# An unknown user's NTLM login becomes a guest session (SMB2_SESSION_FLAG_IS_GUEST): what a
+# client must refuse by default (issue 12). Debian has the user nobody.
+GUEST_CONF = ["map to guest = bad user", "guest account = nobody"]
 
 # A standalone smbd accepts Kerberos when the kerberos method is not "secrets only"
 # (source3/auth/auth_generic.c): with a dedicated keytab it accepts a ticket for any principal
@@ -113,7 +118,7 @@ class PrivateSmbd:
     samba-dcerpcd run with. Options: see the module's docstring."""
 
     def __init__(self, log_level=1, *, signing=None, encrypt=None, min_protocol="SMB2_02", max_protocol=None,
-                 kdc=None, rpc_pipes=False, extra=()):
+                 kdc=None, rpc_pipes=False, guest=False, extra=()):
         self.base = tempfile.mkdtemp(prefix="npipe-smbd-")
         os.chmod(self.base, 0o755)
         for d in ("private", "state", "cache", "lock", "pid", "ncalrpc"):
@@ -129,7 +134,8 @@ class PrivateSmbd:
         self.conf = os.path.join(self.base, "smb.conf")
         with open(self.conf, "w") as f:
             f.write(SMB_CONF.format(base=self.base, port=self.port, log_level=log_level))
-            f.write(self._option_lines(signing, encrypt, min_protocol, max_protocol, extra))
+            f.write(self._option_lines(signing, encrypt, min_protocol, max_protocol,
+                                       (GUEST_CONF if guest else ["map to guest = never"]) + list(extra)))
             if kdc:
                 # smbd accepts a ticket for any principal in its keytab: one for each name a
                 # client may use for 127.0.0.1 (Samba's own clients refuse Kerberos for an IP

@@ -237,6 +237,22 @@ class SigningEncryptionProtocols(unittest.TestCase):
         finally:
             smbd.stop()
 
+    def test_guest_sessions_only_when_asked_for(self):
+        # impacket logs in as a user smbd does not know: refused, or (guest=True) a guest session
+        code = ("from impacket.smbconnection import SMBConnection, SessionError\n"
+                "c = SMBConnection('127.0.0.1', '127.0.0.1', sess_port=%d)\n"
+                "try:\n"
+                "    c.login('npipe-no-such-user', 'x')\n"
+                "    print('guest', c.isGuestSession())\n"
+                "except SessionError as e:\n"
+                "    print(hex(e.getErrorCode()))\n")
+        for guest, want in ((False, [STATUS_LOGON_FAILURE]), (True, ["guest 1"])):
+            smbd = PrivateSmbd(guest=guest).start()
+            try:
+                self.assertEqual(python(code % smbd.port), want, guest)
+            finally:
+                smbd.stop()
+
     def test_protocol_limits(self):
         # impacket offers one dialect, or (None) its default set, 3.0 the highest (0.10)
         each = "[s3.SMB2_DIALECT_002, s3.SMB2_DIALECT_21, s3.SMB2_DIALECT_30, None]"
