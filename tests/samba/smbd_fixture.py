@@ -14,14 +14,16 @@ Options (all keyword arguments of PrivateSmbd, each one smb.conf line or a start
   encrypt="required"        `server smb encrypt` (4.17's name; `smb encrypt` is its synonym)
   min_protocol, max_protocol   `server min/max protocol` (e.g. "SMB2_10", "SMB3_11")
   kdc=PrivateKdc            Kerberos: `realm`, `kerberos method = dedicated keytab` with a keytab
-                            holding cifs/<kdc.host>; smbd runs with the KDC's KRB5_CONFIG
+                            holding cifs/<kdc.host>, cifs/localhost and cifs/127.0.0.1; smbd
+                            runs with the KDC's KRB5_CONFIG
   rpc_pipes=True            smbd's own RPC pipes (srvsvc, lsarpc, ...): samba-dcerpcd started
-                            by the fixture (see start_dcerpcd)
+                            by the fixture itself (see start_dcerpcd), smbd still never starts it
   guest=True                an unknown user's login becomes a guest session (`map to guest = bad
                             user`, guest account nobody); default: refused (`map to guest = never`)
   extra=["name = value"]    any further [global] lines
 
-Helpers: add_user(name, password) (Unix user + private passdb), sessions() (smbstatus --json),
+Helpers: add_user(name, password) (Unix user + private passdb), ntlm_env(user, password)
+(the environment gss-ntlmssp takes credentials from), sessions() (smbstatus --json),
 drop_sessions(username=None) (SIGKILL the smbd processes serving them: a session dropped
 mid-read), log(), stop().
 """
@@ -223,6 +225,25 @@ class PrivateSmbd:
                 raise RuntimeError("samba-dcerpcd did not start:\n" + self.log("samba-dcerpcd.out"))
         finally:
             os.close(ready_r)
+
+    def ntlm_env(self, user, password, domain="NPIPETEST", base=None):
+        """BASE (default os.environ) for a GSSAPI client that logs in with NTLM through
+        gss-ntlmssp: NTLM_USER_FILE names a file (mode 0600, under the temp dir) holding the one
+        line DOMAIN:USER:PASSWORD, gss-ntlmssp's format (lines starting with '#' are comments;
+        without a name, the first entry is used); KRB5_CONFIG is /dev/null, so no realm is
+        reached; no other KRB5* or NTLM* variable is kept."""
+        if ":" in domain + user or "\n" in domain + user + password:
+            raise ValueError("gss-ntlmssp's file cannot carry that")
+        self._ntlm_files = getattr(self, "_ntlm_files", 0) + 1
+        path = os.path.join(self.base, "ntlm-user-%d" % self._ntlm_files)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write("# gss-ntlmssp credentials (smbd_fixture.ntlm_env)\n%s:%s:%s\n" % (domain, user, password))
+        env = {k: v for k, v in (os.environ if base is None else base).items()
+               if not k.startswith(("KRB5", "NTLM"))}
+        env["NTLM_USER_FILE"] = path
+        env["KRB5_CONFIG"] = os.devnull
+        return env
 
     def sessions(self):
         """smbd's sessions now, as `smbstatus --json` gives them: a list of dicts with "username",

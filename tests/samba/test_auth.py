@@ -155,28 +155,21 @@ class NtlmThroughGssNtlmssp(unittest.TestCase):
     def tearDownClass(cls):
         cls.smbd.stop()
 
-    def session(self, line):
-        path = os.path.join(self.smbd.base, "ntlm-user-file")
-        with open(path, "w") as f:
-            f.write("# gss-ntlmssp's credentials\n" + line + "\n")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("KRB5")}
-        env["NTLM_USER_FILE"] = path
-        env["KRB5_CONFIG"] = os.devnull  # no realm: NTLM only
-        return gss_session(self.smbd, "ntlmssp", env)
+    def session(self, user, password):
+        return gss_session(self.smbd, "ntlmssp", self.smbd.ntlm_env(user, password))
 
     def test_ntlmv2_through_spnego_and_its_session_key_signs(self):
-        facts = self.session("NPIPETEST:%s:%s" % (USER, PASSWORD))
+        facts = self.session(USER, PASSWORD)
         self.assertEqual(facts, {"rounds": "2", "complete before last token": "False",
                                  "mech": "1.3.6.1.4.1.311.2.2.10", "guest": "False", "gss key length": "16",
                                  "wrong key": STATUS_ACCESS_DENIED, "tree": "connected"})
 
     def test_a_wrong_password_is_logon_failure(self):
-        self.assertEqual(self.session("NPIPETEST:%s:wrong" % USER), {"status": STATUS_LOGON_FAILURE})
+        self.assertEqual(self.session(USER, "wrong"), {"status": STATUS_LOGON_FAILURE})
 
     def test_explicit_credentials_with_or_without_the_domain(self):
         # gss_acquire_cred_with_password (what WNetAddConnection2 will use): no file read
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("KRB5", "NTLM_"))}
-        env["KRB5_CONFIG"] = os.devnull
+        env = self.smbd.ntlm_env("nobody-here", "not-this")  # the file must not be what logs in
         for name in (USER, "NPIPETEST\\" + USER):
             facts = gss_session(self.smbd, "ntlmssp", env, user=name, password=PASSWORD)
             self.assertEqual((facts.get("tree"), facts.get("mech")), ("connected", "1.3.6.1.4.1.311.2.2.10"), name)
@@ -184,7 +177,7 @@ class NtlmThroughGssNtlmssp(unittest.TestCase):
         self.assertEqual(facts, {"status": STATUS_LOGON_FAILURE})
 
     def test_an_unknown_user_is_logon_failure_not_guest(self):
-        self.assertEqual(self.session("NPIPETEST:npipe-no-such-user:x"), {"status": STATUS_LOGON_FAILURE})
+        self.assertEqual(self.session("npipe-no-such-user", "x"), {"status": STATUS_LOGON_FAILURE})
 
 
 IMPACKET_DIALECT = (
