@@ -140,6 +140,16 @@ class PrivateKdc:
         return out
 
     def start(self):
+        """Creates the database and starts krb5kdc; returns self once it listens. On failure
+        nothing is left running (the caller never got the object to stop)."""
+        try:
+            self._start_kdc()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start_kdc(self):
         # The database and its stash (-s): the master password is random and read on stdin.
         master = secrets.token_hex(16)
         self._run(["kdb5_util", "-r", self.realm, "create", "-s"], (master + "\n") * 2)
@@ -154,7 +164,7 @@ class PrivateKdc:
                 raise RuntimeError("krb5kdc exited with %s:\n%s" % (self.proc.returncode, self.log()))
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                    return self
+                    return
             except OSError:
                 pass
             select_wait(0.02)  # krb5kdc is starting: poll again

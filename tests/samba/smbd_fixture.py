@@ -174,6 +174,18 @@ class PrivateSmbd:
         return uid
 
     def start(self):
+        """Starts smbd (and samba-dcerpcd with rpc_pipes); returns self once they serve. On
+        failure nothing is left running (the caller never got the object to stop)."""
+        try:
+            self._start_smbd()
+            if self.rpc_pipes:
+                self.start_dcerpcd()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start_smbd(self):
         log = open(os.path.join(self.base, "smbd.out"), "wb")
         self.proc = subprocess.Popen(["smbd", "--foreground", "--no-process-group", "--configfile=" + self.conf],
                                      stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
@@ -192,9 +204,6 @@ class PrivateSmbd:
             select_wait(0.02)
         else:
             raise RuntimeError("smbd did not listen on port %d:\n%s" % (self.port, self.log()))
-        if self.rpc_pipes:
-            self.start_dcerpcd()
-        return self
 
     def start_dcerpcd(self):
         """smbd's own RPC pipes (srvsvc, wkssvc, lsarpc, samr, winreg, epmapper, ...), served on
