@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """npipe servers reached by SMB clients through Samba's smbd, end to end: a private smbd
 (smbd_fixture.py), a private npiped serving its np/ directory (--samba=DIR), `npipe serve
---remote` as the server and impacket as the foreign client.
+--remote` as the server and impacket (NTLM, and Kerberos from a private KDC: kdc_fixture.py) and
+smbclient as the foreign clients.
 
 Usage: python3 tests/samba/test_serve.py BINDIR [unittest arguments]
 
@@ -19,8 +20,9 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from kdc_fixture import PrivateKdc  # noqa: E402
 from smbd_fixture import TIMEOUT, PrivateSmbd, select_wait  # noqa: E402
-from test_samba import impacket  # noqa: E402
+from test_samba import DEBIAN_PYTHON, impacket  # noqa: E402
 
 BINDIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "build", "bin")
 USER, PASSWORD = "npipe-smb2", "Npipe-Test-pw2"
@@ -35,6 +37,15 @@ OPEN_STATUS = ("try:\n"
                "    print(hex(e.getErrorCode()))\n")
 STATUS_OBJECT_NAME_NOT_FOUND = "0xc0000034"
 STATUS_CONNECTION_DISCONNECTED = "0xc000020c"  # what smbd says when the broker hangs up on it
+FILE_GENERIC_READ = 0x120089
+STATUS_PIPE_DISCONNECTED = "0xc00000b0"
+
+# impacket logged in with Kerberos from the credential cache KRB5CCNAME names (the service
+# ticket already in it: impacket reaches a KDC only on port 88).
+KERBEROS_LOGIN = ("from impacket.smbconnection import SMBConnection, SessionError\n"
+                  "c = SMBConnection(%r, '127.0.0.1', sess_port=%d)\n"
+                  "c.kerberosLogin(%r, '', %r, useCache=True)\n"
+                  "t = c.connectTree('IPC$')\n")
 
 
 def wait_until(predicate, what):
@@ -50,8 +61,15 @@ def wait_until(predicate, what):
 class ServeThroughSmbd(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.smbd = PrivateSmbd().start()
+        cls.kdc = PrivateKdc().start()
+        try:
+            # smbd's own pipes beside npipe's on the same np/ directory (samba-dcerpcd's srvsvc)
+            cls.smbd = PrivateSmbd(kdc=cls.kdc, rpc_pipes=True).start()
+        except Exception:
+            cls.kdc.stop()
+            raise
         cls.uid = cls.smbd.add_user(USER, PASSWORD)
+        cls.kdc.add_principal(USER, PASSWORD)
         cls.other_uid = cls.smbd.add_user(OTHER, OTHER_PASSWORD)
         cls.np_dir = os.path.join(cls.smbd.ncalrpc_dir, "np")
         os.makedirs(cls.np_dir, mode=0o700, exist_ok=True)
@@ -96,14 +114,16 @@ class ServeThroughSmbd(unittest.TestCase):
                 p.kill()
             p.wait(timeout=TIMEOUT)
         cls.smbd.stop()
+        cls.kdc.stop()
         shutil.rmtree(cls.base, ignore_errors=True)
 
-    def serve(self, name, *options):
-        """`npipe serve NAME OPTIONS` in the background, returned once an instance listens."""
+    def serve(self, name, *options, stdout=None):
+        """`npipe serve NAME OPTIONS` in the background, returned once an instance listens; its
+        stdout goes to the file STDOUT names, if any."""
         log = os.path.join(self.base, "serve-%s.log" % name)
-        with open(log, "wb") as err:
+        with open(log, "wb") as err, open(stdout or os.devnull, "wb") as out:
             p = subprocess.Popen([os.path.join(BINDIR, "npipe"), "serve", name, *options], stdin=subprocess.DEVNULL,
-                                 stdout=subprocess.DEVNULL, stderr=err, env=self.env)
+                                 stdout=out, stderr=err, env=self.env)
         self.procs.append(p)
 
         def listening():
@@ -258,6 +278,123 @@ class ServeThroughSmbd(unittest.TestCase):
         # and the pipe still serves
         out = self.run_impacket(OPEN % "SmbHalf" + "print('opened')\n")
         self.assertEqual(out, ["opened"])
+
+    def test_kerberos_login_reaches_an_npipe_pipe(self):
+        # A ticket from the private KDC; smbd maps USER@REALM to the Unix user USER, whom the DACL names.
+        self.serve("SmbKerberos", "--remote", "--message", "--echo", "--sddl", self.user_only(self.uid))
+        env = self.kdc.kinit(USER, PASSWORD)
+        self.kdc.service_ticket(env, "cifs/" + self.smbd.host)
+        script = KERBEROS_LOGIN % (self.smbd.host, self.smbd.port, USER, self.kdc.realm) + OPEN % "SmbKerberos" + (
+            "print(c.transactNamedPipe(t, f, b'kerberos') .decode())\n")
+        r = subprocess.run([DEBIAN_PYTHON, "-c", script], capture_output=True, text=True, timeout=TIMEOUT, env=env)
+        self.assertEqual(r.stdout.split(), ["kerberos"], r.stderr[-3000:] + self.broker_log())
+        # smbd names the workgroup as the domain of a Kerberos login whose realm is its own
+        # (source3/auth/user_krb5.c), where an NTLM login gets the server's name (NPIPETEST)
+        self.assertIn("SMB user NPIPE\\%s (from 127.0.0.1) connected to \\\\.\\pipe\\SmbKerberos" % USER,
+                      self.broker_log())
+        # without the ticket, no session: nothing reaches the pipe
+        r = subprocess.run([DEBIAN_PYTHON, "-c", script], capture_output=True, text=True, timeout=TIMEOUT,
+                           env=self.kdc.env(self.kdc.new_ccache("empty")))
+        self.assertNotEqual(r.returncode, 0)
+
+    def test_smbds_own_pipes_are_served_beside_npipes(self):
+        self.serve("SmbBeside", "--remote", "--message", "--echo", "--sddl", self.user_only(self.uid))
+        out = self.run_impacket(
+            "from impacket.dcerpc.v5 import transport, srvs\n"
+            "r = transport.SMBTransport('127.0.0.1', %d, r'\\srvsvc', smb_connection=c)\n"
+            "d = r.get_dce_rpc()\n"
+            "d.connect()\n"
+            "d.bind(srvs.MSRPC_UUID_SRVS)\n"
+            "print(srvs.hNetrServerGetInfo(d, 101)['InfoStruct']['ServerInfo101']['sv101_name'].rstrip('\\0'))\n"
+            % self.smbd.port + OPEN % "SmbBeside" + "print(c.transactNamedPipe(t, f, b'beside').decode())\n")
+        self.assertEqual(out, ["NPIPETEST", "beside"])
+        r = subprocess.run(["rpcclient", "-p", str(self.smbd.port), "-U", "%s%%%s" % (USER, PASSWORD), "-c", "srvinfo",
+                            "127.0.0.1"], capture_output=True, text=True, timeout=TIMEOUT)
+        self.assertIn("NPIPETEST", r.stdout, r.stderr)
+
+    def test_smbclient_put_into_a_pipe_a_big_transfer_byte_checked(self):
+        # smbclient writes a file into an inbound pipe; the server's child hashes what arrives
+        # and prints the hash when the client closes its end.
+        import hashlib
+        data = hashlib.sha256(b"smbclient").digest() * 40000  # 1.25 MiB
+        src = os.path.join(self.base, "put.bin")
+        with open(src, "wb") as f:
+            f.write(data)
+        out = os.path.join(self.base, "put.sha256")
+        self.serve("SmbPut", "--remote", "--inbound", "--sddl", self.user_only(self.uid), "--exec", "sha256sum",
+                   stdout=out)
+        r = subprocess.run(["smbclient", "-p", str(self.smbd.port), "-U", "%s%%%s" % (USER, PASSWORD),
+                            "//127.0.0.1/IPC$", "-c", "put %s \\SmbPut" % src],
+                           capture_output=True, text=True, timeout=TIMEOUT)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr + self.broker_log())
+
+        def hashed():
+            with open(out) as f:
+                return len(f.read().split()) >= 1
+        wait_until(hashed, "the server's hash of what smbclient wrote")
+        with open(out) as f:
+            self.assertEqual(f.read().split()[0], hashlib.sha256(data).hexdigest())
+
+    def test_smbclient_is_refused_a_pipe_the_dacl_does_not_grant_it(self):
+        self.serve("SmbPutDenied", "--remote", "--inbound", "--sddl", self.user_only(self.uid), "--exec", "cat")
+        src = os.path.join(self.base, "denied.txt")
+        with open(src, "w") as f:
+            f.write("not for you\n")
+        r = subprocess.run(["smbclient", "-p", str(self.smbd.port), "-U", "%s%%%s" % (OTHER, OTHER_PASSWORD),
+                            "//127.0.0.1/IPC$", "-c", "put %s \\SmbPutDenied" % src],
+                           capture_output=True, text=True, timeout=TIMEOUT)
+        self.assertIn("NT_STATUS_CONNECTION_DISCONNECTED", r.stdout + r.stderr)
+
+    def test_the_npipe_server_killed_mid_transfer(self):
+        # An outbound pipe that streams without end; the client checks every byte it reads.
+        # Once a MiB has flowed the server is SIGKILLed: the client's reads end in an error
+        # (never in wrong data), and the name is gone for the next open.
+        server = self.serve("SmbKilled", "--remote", "--outbound", "--sddl", self.user_only(self.uid),
+                            "--exec", "yes", "npipe-stream")
+        body = (
+            "f = c.openFile(t, '\\\\SmbKilled', desiredAccess=%d)\n"
+            "import sys\n"
+            "line, buf, total, said = b'npipe-stream\\n', b'', 0, False\n"
+            "while True:\n"
+            "    try:\n"
+            "        chunk = c.readFile(t, f, 0, 65536)\n"
+            "    except SessionError as e:\n"
+            "        print('status', hex(e.getErrorCode()))\n"
+            "        break\n"
+            "    buf += chunk\n"
+            "    n = len(buf) - len(buf) %% len(line)\n"
+            "    if buf[:n] != line * (n // len(line)):\n"
+            "        print('corrupt')\n"
+            "        break\n"
+            "    total, buf = total + n, buf[n:]\n"
+            "    if total >= 1 << 20 and not said:\n"
+            "        print('flowing', flush=True)\n"
+            "        said = True\n" % FILE_GENERIC_READ)
+        script = ("from impacket.smbconnection import SMBConnection, SessionError\n"
+                  "c = SMBConnection('127.0.0.1', '127.0.0.1', sess_port=%d)\n"
+                  "c.login(%r, %r)\n"
+                  "t = c.connectTree('IPC$')\n" % (self.smbd.port, USER, PASSWORD)) + body
+        client = subprocess.Popen([DEBIAN_PYTHON, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True)
+        try:
+            import select
+            ready, _, _ = select.select([client.stdout], [], [], TIMEOUT)
+            first = client.stdout.readline().strip() if ready else "(nothing in %d s)" % TIMEOUT
+            self.assertEqual(first, "flowing", client.stderr.read() if client.poll() is not None else "")
+            server.kill()
+            server.wait(timeout=TIMEOUT)
+            rest, err = client.communicate(timeout=TIMEOUT)
+        finally:
+            if client.poll() is None:
+                client.kill()
+                client.wait(timeout=TIMEOUT)
+        # smbd turns the end of its socket to npiped (EPIPE: CONNECTION_DISCONNECTED) into
+        # STATUS_PIPE_DISCONNECTED, and only a reset (ECONNRESET) into STATUS_PIPE_BROKEN
+        # (source3/smbd/smb2_ipc.c, nt_status_np_pipe). Windows answers a read whose server
+        # died with STATUS_PIPE_BROKEN (ERROR_BROKEN_PIPE).
+        self.assertEqual(rest.split(), ["status", STATUS_PIPE_DISCONNECTED], err[-3000:] + self.broker_log())
+        wait_until(lambda: not os.path.exists(os.path.join(self.np_dir, "smbkilled")), "the pipe's socket to go")
+        self.assertEqual(self.run_impacket(OPEN_STATUS % "SmbKilled"), [STATUS_OBJECT_NAME_NOT_FOUND])
 
 
 if __name__ == "__main__":
