@@ -2,23 +2,22 @@
 #include "smb/smb_crypto.hpp"
 
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
 #include <openssl/params.h>
 #include <openssl/rand.h>
 
 #include <memory>
+#include <mutex>
 
 namespace npipe::smb {
 namespace {
 
 struct mac_deleter {
-    void operator()(EVP_MAC* m) const noexcept { EVP_MAC_free(m); }
     void operator()(EVP_MAC_CTX* c) const noexcept { EVP_MAC_CTX_free(c); }
-    void operator()(EVP_KDF* k) const noexcept { EVP_KDF_free(k); }
     void operator()(EVP_KDF_CTX* c) const noexcept { EVP_KDF_CTX_free(c); }
     void operator()(EVP_CIPHER_CTX* c) const noexcept { EVP_CIPHER_CTX_free(c); }
-    void operator()(EVP_CIPHER* c) const noexcept { EVP_CIPHER_free(c); }
     void operator()(EVP_MD_CTX* c) const noexcept { EVP_MD_CTX_free(c); }
 };
 template <typename T>
@@ -28,20 +27,50 @@ const unsigned char* u(byte_span s) noexcept { return reinterpret_cast<const uns
 unsigned char* u(std::span<std::byte> s) noexcept { return reinterpret_cast<unsigned char*>(s.data()); }
 char* c_str(const char* s) noexcept { return const_cast<char*>(s); } // OSSL_PARAM takes char*, reads only
 
-/// One MAC computation: `name` (HMAC, CMAC, GMAC) with its parameters, over `data`.
-bool mac(const char* name, const OSSL_PARAM* params, byte_span key, byte_span data, std::span<std::byte> out) {
-    owned<EVP_MAC> m(EVP_MAC_fetch(nullptr, name, nullptr));
+/// The algorithms, fetched once (a fetch costs a lookup and locks in OpenSSL's tables on every
+/// call; a signed message needs one). Never freed: they live as long as the process.
+struct algorithms {
+    EVP_MAC* hmac = nullptr;
+    EVP_MAC* cmac = nullptr;
+    EVP_MAC* gmac = nullptr;
+    EVP_KDF* kbkdf = nullptr;
+    EVP_CIPHER* aes128_ccm = nullptr;
+    EVP_CIPHER* aes128_gcm = nullptr;
+    EVP_CIPHER* aes256_ccm = nullptr;
+    EVP_CIPHER* aes256_gcm = nullptr;
+};
+
+const algorithms& fetched() noexcept {
+    static algorithms a;
+    static std::once_flag once;
+    std::call_once(once, [] {
+        OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, nullptr);
+        a.hmac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+        a.cmac = EVP_MAC_fetch(nullptr, "CMAC", nullptr);
+        a.gmac = EVP_MAC_fetch(nullptr, "GMAC", nullptr);
+        a.kbkdf = EVP_KDF_fetch(nullptr, "KBKDF", nullptr);
+        a.aes128_ccm = EVP_CIPHER_fetch(nullptr, "AES-128-CCM", nullptr);
+        a.aes128_gcm = EVP_CIPHER_fetch(nullptr, "AES-128-GCM", nullptr);
+        a.aes256_ccm = EVP_CIPHER_fetch(nullptr, "AES-256-CCM", nullptr);
+        a.aes256_gcm = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
+    });
+    return a;
+}
+
+/// One MAC computation: `m` (HMAC, CMAC, GMAC) with its parameters, over `data`.
+bool mac(EVP_MAC* m, const OSSL_PARAM* params, byte_span key, byte_span data, std::span<std::byte> out) {
     if (!m) return false;
-    owned<EVP_MAC_CTX> ctx(EVP_MAC_CTX_new(m.get()));
+    owned<EVP_MAC_CTX> ctx(EVP_MAC_CTX_new(m));
     std::size_t n = 0;
     return ctx && EVP_MAC_init(ctx.get(), u(key), key.size(), params) == 1 &&
            EVP_MAC_update(ctx.get(), u(data), data.size()) == 1 &&
            EVP_MAC_final(ctx.get(), u(out), &n, out.size()) == 1 && n == out.size();
 }
 
-const char* cipher_name(aead mode, std::size_t key_size) noexcept {
-    if (key_size == 32) return mode == aead::gcm ? "AES-256-GCM" : "AES-256-CCM";
-    return mode == aead::gcm ? "AES-128-GCM" : "AES-128-CCM";
+EVP_CIPHER* cipher_of(aead mode, std::size_t key_size) noexcept {
+    const algorithms& a = fetched();
+    if (key_size == 32) return mode == aead::gcm ? a.aes256_gcm : a.aes256_ccm;
+    return mode == aead::gcm ? a.aes128_gcm : a.aes128_ccm;
 }
 
 /// A context for `mode` with the nonce length and (for CCM, which needs it before the key) the
@@ -49,9 +78,9 @@ const char* cipher_name(aead mode, std::size_t key_size) noexcept {
 owned<EVP_CIPHER_CTX> aead_context(aead mode, byte_span key, byte_span nonce, std::size_t length, bool encrypt,
                                    const std::byte* tag) {
     if (key.size() != 16 && key.size() != 32) return nullptr;
-    owned<EVP_CIPHER> cipher(EVP_CIPHER_fetch(nullptr, cipher_name(mode, key.size()), nullptr));
+    EVP_CIPHER* cipher = cipher_of(mode, key.size());
     owned<EVP_CIPHER_CTX> ctx(EVP_CIPHER_CTX_new());
-    if (!cipher || !ctx || EVP_CipherInit_ex2(ctx.get(), cipher.get(), nullptr, nullptr, encrypt ? 1 : 0, nullptr) != 1)
+    if (!cipher || !ctx || EVP_CipherInit_ex2(ctx.get(), cipher, nullptr, nullptr, encrypt ? 1 : 0, nullptr) != 1)
         return nullptr;
     if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_AEAD_SET_IVLEN, static_cast<int>(nonce.size()), nullptr) != 1)
         return nullptr;
@@ -75,7 +104,10 @@ bool aead_run(EVP_CIPHER_CTX* ctx, byte_span aad, byte_span in, std::span<std::b
 
 } // namespace
 
+void init_crypto() noexcept { fetched(); }
+
 bool update_preauth(preauth_hash& h, byte_span message) {
+    fetched();
     owned<EVP_MD_CTX> ctx(EVP_MD_CTX_new());
     unsigned n = 0;
     return ctx && EVP_DigestInit_ex2(ctx.get(), EVP_sha512(), nullptr) == 1 &&
@@ -85,9 +117,9 @@ bool update_preauth(preauth_hash& h, byte_span message) {
 }
 
 byte_vector derive_key(byte_span key, byte_span label, byte_span context, unsigned bits) {
-    owned<EVP_KDF> kdf(EVP_KDF_fetch(nullptr, "KBKDF", nullptr));
+    EVP_KDF* kdf = fetched().kbkdf;
     if (!kdf) return {};
-    owned<EVP_KDF_CTX> ctx(EVP_KDF_CTX_new(kdf.get()));
+    owned<EVP_KDF_CTX> ctx(EVP_KDF_CTX_new(kdf));
     if (!ctx) return {};
     OSSL_PARAM params[] = {
         OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_MODE, c_str("counter"), 0),
@@ -106,13 +138,13 @@ byte_vector derive_key(byte_span key, byte_span label, byte_span context, unsign
 bool hmac_sha256(byte_span key, byte_span data, std::array<std::byte, 32>& out) {
     OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, c_str("SHA256"), 0),
                            OSSL_PARAM_construct_end()};
-    return mac("HMAC", params, key, data, out);
+    return mac(fetched().hmac, params, key, data, out);
 }
 
 bool aes_cmac(byte_span key, byte_span data, std::array<std::byte, 16>& out) {
     OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_CIPHER, c_str("AES-128-CBC"), 0),
                            OSSL_PARAM_construct_end()};
-    return key.size() == 16 && mac("CMAC", params, key, data, out);
+    return key.size() == 16 && mac(fetched().cmac, params, key, data, out);
 }
 
 bool aes_gmac(byte_span key, std::span<const std::byte, 12> nonce, byte_span data, std::array<std::byte, 16>& out) {
@@ -120,7 +152,7 @@ bool aes_gmac(byte_span key, std::span<const std::byte, 12> nonce, byte_span dat
                            OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_IV, const_cast<std::byte*>(nonce.data()),
                                                              nonce.size()),
                            OSSL_PARAM_construct_end()};
-    return key.size() == 16 && mac("GMAC", params, key, data, out);
+    return key.size() == 16 && mac(fetched().gmac, params, key, data, out);
 }
 
 bool aead_seal(aead mode, byte_span key, byte_span nonce, byte_span aad, byte_span plain, std::span<std::byte> out,
@@ -147,6 +179,7 @@ bool aead_open(aead mode, byte_span key, byte_span nonce, byte_span aad, byte_sp
 }
 
 bool random_bytes(std::span<std::byte> out) {
+    fetched();
     return RAND_bytes(u(out), static_cast<int>(out.size())) == 1;
 }
 

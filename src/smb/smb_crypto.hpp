@@ -20,6 +20,11 @@ using byte_span = std::span<const std::byte>;
 using byte_vector = std::vector<std::byte>;
 using preauth_hash = std::array<std::byte, 64>;
 
+/// Readies OpenSSL for the process's SMB connections (once; every other function calls it):
+/// the algorithms are fetched once, and OpenSSL's own atexit clean-up is turned off, because a
+/// connection's I/O thread may still be signing or decrypting while the process exits.
+void init_crypto() noexcept;
+
 /// Hi = SHA-512(Hi-1 || message) (MS-SMB2 3.2.5.2, 3.2.5.3.1).
 bool update_preauth(preauth_hash& h, byte_span message);
 
