@@ -97,6 +97,10 @@ class ClientThroughSmbd(unittest.TestCase):
     def test_overlapped_read_on_a_remote_handle(self):
         self.assertEqual(self.client("overlapped", "RemoteMessages"), ["overlapped 997 0 async"])
 
+    def test_cpp_and_async_apis_on_a_remote_pipe(self):
+        self.assertEqual(self.client("cpp", "RemoteBytes"), ["cpp 0 hello"])
+        self.assertEqual(self.client("async", "RemoteMessages"), ["async 0 hello"])
+
     def test_wait_and_call(self):
         # smbd answers FSCTL_PIPE_WAIT with STATUS_FS_DRIVER_REQUIRED: the wait succeeds at once
         # and the open that follows gives the answer (README: smbd's limits).
@@ -174,14 +178,30 @@ class ClientThroughSmbd(unittest.TestCase):
                 self.assertEqual(self.client("echo", "RemoteBytes", port=v.port), ["echo hello"])
                 v.stop()
 
-    def test_callers_own_ntlm_credentials_from_ntlm_user_file(self):
+    def ntlm_user_file(self):
+        """An environment whose NTLM credentials (gss-ntlmssp's NTLM_USER_FILE) are USER's."""
         path = os.path.join(self.base, "ntlm-users")
         with open(path, "w") as f:
             f.write("NPIPETEST:%s:%s\n" % (USER, PASSWORD))
         os.chmod(path, 0o600)
         e = dict(self.env)
         e["NTLM_USER_FILE"] = path
-        e["NTLMUSER"] = USER
+        e["NPIPE_SMB_PORT"] = str(self.smbd.port)
+        return e
+
+    def test_the_cli_calls_and_connects_to_a_remote_pipe(self):
+        e = self.ntlm_user_file()
+        npipe = os.path.join(self.bindir, "npipe")
+        r = subprocess.run([npipe, "call", "\\\\127.0.0.1\\pipe\\RemoteMessages", "ping"], env=e,
+                           capture_output=True, timeout=TIMEOUT)
+        self.assertEqual((r.returncode, r.stdout), (0, b"ping"), r.stderr)
+        r = subprocess.run([npipe, "call", "\\\\127.0.0.1\\pipe\\NoSuchRemotePipe", "ping"], env=e,
+                           capture_output=True, timeout=TIMEOUT)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn(b"ERROR_FILE_NOT_FOUND", r.stderr)
+
+    def test_callers_own_ntlm_credentials_from_ntlm_user_file(self):
+        e = self.ntlm_user_file()
         self.assertEqual(self.client("echo", "RemoteBytes", user=None, env=e), ["echo hello"])
 
 
