@@ -92,6 +92,7 @@ public:
 
 private:
     friend class handshake;
+    friend void stop_all_connections() noexcept;
     connection() = default;
 
     struct pending {
@@ -148,6 +149,11 @@ private:
     byte_vector inbox_; ///< bytes read from the socket, not yet a whole message
     std::vector<std::unique_ptr<pipe_bridge>> bridges_;
 };
+
+/// At exit (registered with the first connection, so it runs before OpenSSL's own clean-up):
+/// stops every connection's I/O thread, waits for them (a few seconds at most), and releases
+/// the cryptography. An I/O thread left running would sign with a library already torn down.
+void stop_all_connections() noexcept;
 
 /// The connection for (host, port, user), shared by the process's pipes: an established one
 /// that has not failed, or a new one.

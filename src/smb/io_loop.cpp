@@ -7,19 +7,70 @@
 #include "win32_errors.hpp"
 
 #include <chrono>
+#include <cstdlib>
+#include <mutex>
 
 namespace npipe::smb {
 
 using detail::win32;
 
+namespace {
+
+/// The I/O threads that run, and their connections, for stop_all_connections().
+struct io_threads {
+    std::mutex mutex;
+    std::condition_variable ended;
+    int running = 0;
+    std::vector<std::weak_ptr<connection>> connections;
+};
+
+io_threads& threads() {
+    static io_threads* t = new io_threads; // never destroyed: used by the atexit handler itself
+    return *t;
+}
+
+} // namespace
+
 void connection::start_io() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        init_crypto(); // OpenSSL registers its clean-up now, so ours (next) runs before it
+        std::atexit([] { stop_all_connections(); });
+    });
+    {
+        std::lock_guard lock(threads().mutex);
+        ++threads().running;
+        std::erase_if(threads().connections, [](const auto& w) { return w.expired(); });
+        threads().connections.push_back(weak_from_this());
+    }
     // The thread holds the connection; when it ends it drops that hold last of all, so the
     // connection may be destroyed on it (the destructor then detaches instead of joining).
     io_ = std::thread([self = shared_from_this()]() mutable {
         self->io_main();
         self.reset();
+        release_thread_crypto();
+        std::lock_guard lock(threads().mutex);
+        --threads().running;
+        threads().ended.notify_all();
     });
     io_id_ = io_.get_id();
+}
+
+void stop_all_connections() noexcept {
+    std::vector<std::weak_ptr<connection>> all;
+    {
+        std::lock_guard lock(threads().mutex);
+        all = threads().connections;
+    }
+    for (auto& w : all) {
+        if (auto c = w.lock()) {
+            c->stopping_ = true;
+            os::set_wake_flag(c->wake_.get());
+        }
+    }
+    std::unique_lock lock(threads().mutex);
+    if (threads().ended.wait_for(lock, std::chrono::seconds(5), [] { return threads().running == 0; }))
+        release_crypto(); // else a thread is stuck: leave OpenSSL's objects to it
 }
 
 void connection::io_main() {

@@ -16,6 +16,8 @@ namespace {
 
 using detail::win32;
 
+constexpr int open_timeout_ms = 60000;
+
 std::mutex credentials_mutex;
 std::map<std::string, explicit_credentials>& credentials_by_host() {
     static std::map<std::string, explicit_credentials> m;
@@ -88,7 +90,9 @@ std::optional<remote_end> open_remote_pipe(const remote_open_request& request, s
     q.name_utf16 = name;
     q.desired_access = file_access(request.desired_access);
     q.impersonation_level = request.impersonation_level;
-    auto r = c->call(smb2::command::create, smb2::encode_create(q), ec);
+    // An open is one exchange: a server that does not answer in a minute has gone (as
+    // Windows' redirector gives up on a session).
+    auto r = c->call(smb2::command::create, smb2::encode_create(q), ec, open_timeout_ms);
     if (!r) return std::nullopt;
     if (r->h.status != smb2::status::success) {
         ec = win32(win32_error_from_ntstatus(r->h.status));

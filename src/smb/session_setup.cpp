@@ -145,7 +145,6 @@ std::error_code handshake::connect_ipc() {
 }
 
 std::shared_ptr<connection> connection::establish(const connect_options& options, std::error_code& ec) {
-    init_crypto();
     auto sock = os::tcp_connect(options.host, options.port, options.timeout_ms);
     if (!sock) {
         ec = win32(win32_error::bad_netpath); // no such host, nothing listening, unreachable

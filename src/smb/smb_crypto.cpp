@@ -10,6 +10,7 @@
 
 #include <memory>
 #include <mutex>
+#include <utility>
 
 namespace npipe::smb {
 namespace {
@@ -44,7 +45,6 @@ const algorithms& fetched() noexcept {
     static algorithms a;
     static std::once_flag once;
     std::call_once(once, [] {
-        OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, nullptr);
         a.hmac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
         a.cmac = EVP_MAC_fetch(nullptr, "CMAC", nullptr);
         a.gmac = EVP_MAC_fetch(nullptr, "GMAC", nullptr);
@@ -105,6 +105,16 @@ bool aead_run(EVP_CIPHER_CTX* ctx, byte_span aad, byte_span in, std::span<std::b
 } // namespace
 
 void init_crypto() noexcept { fetched(); }
+
+void release_thread_crypto() noexcept { OPENSSL_thread_stop(); }
+
+void release_crypto() noexcept {
+    auto& a = const_cast<algorithms&>(fetched());
+    for (EVP_MAC** m : {&a.hmac, &a.cmac, &a.gmac}) EVP_MAC_free(std::exchange(*m, nullptr));
+    EVP_KDF_free(std::exchange(a.kbkdf, nullptr));
+    for (EVP_CIPHER** c : {&a.aes128_ccm, &a.aes128_gcm, &a.aes256_ccm, &a.aes256_gcm})
+        EVP_CIPHER_free(std::exchange(*c, nullptr));
+}
 
 bool update_preauth(preauth_hash& h, byte_span message) {
     fetched();

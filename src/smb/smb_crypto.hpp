@@ -21,9 +21,14 @@ using byte_vector = std::vector<std::byte>;
 using preauth_hash = std::array<std::byte, 64>;
 
 /// Readies OpenSSL for the process's SMB connections (once; every other function calls it):
-/// the algorithms are fetched once, and OpenSSL's own atexit clean-up is turned off, because a
-/// connection's I/O thread may still be signing or decrypting while the process exits.
+/// the algorithms are fetched once. release_crypto() gives them back; it runs at exit, after
+/// the connections' I/O threads have stopped and before OpenSSL's own clean-up
+/// (connection.hpp, stop_all_connections).
 void init_crypto() noexcept;
+void release_crypto() noexcept;
+/// Frees what OpenSSL keeps for the calling thread (its random generator): an I/O thread's last
+/// act, so that nothing of it is left when the process exits right after.
+void release_thread_crypto() noexcept;
 
 /// Hi = SHA-512(Hi-1 || message) (MS-SMB2 3.2.5.2, 3.2.5.3.1).
 bool update_preauth(preauth_hash& h, byte_span message);
