@@ -7,6 +7,7 @@
 #include "pipe_ops.hpp"
 
 #include <npipe/named_pipe.hpp>
+#include <npipe/pipe_name.hpp>
 
 #include <chrono>
 #include <memory>
@@ -81,6 +82,7 @@ public:
 
 private:
     step_result start_open();
+    step_result open_remote(const pipe_name& parsed);
     step_result opened(frame& reply);
     /// Completes the operation (its request to the broker closed).
     step_result complete(std::error_code ec) noexcept;

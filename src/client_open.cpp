@@ -2,6 +2,7 @@
 #include "client_impl.hpp"
 
 #include "security/pipe_access.hpp"
+#include "smb/remote_pipe.hpp"
 #include "win32_errors.hpp"
 
 #include <npipe/pipe_name.hpp>
@@ -23,15 +24,10 @@ std::uint32_t wire_timeout(std::chrono::milliseconds t) noexcept {
     return static_cast<std::uint32_t>(std::min<long long>(t.count(), 0xFFFFFFFELL));
 }
 
-/// The name as a local pipe's (remote pipes arrive with the SMB work): its full spelling.
-std::optional<std::string> local_pipe(std::string_view name, std::error_code& ec) {
-    auto parsed = parse_pipe_name(name, ec);
-    if (!parsed) return std::nullopt;
-    if (!parsed->is_local()) {
-        ec = win32(win32_error::bad_netpath);
-        return std::nullopt;
-    }
-    return parsed->full();
+std::optional<std::chrono::milliseconds> remote_timeout(std::chrono::milliseconds t) noexcept {
+    if (t == use_default_wait) return std::nullopt;
+    if (t == wait_forever) return std::chrono::milliseconds(0xFFFFFFFFLL);
+    return t;
 }
 
 } // namespace
@@ -47,7 +43,10 @@ step_result wait_op::step(step_mode) noexcept try {
     if (completed_) return step_result::complete();
     std::error_code ec;
     if (!request_.started()) {
-        if (!local_pipe(name_, ec)) return complete(ec);
+        auto parsed = parse_pipe_name(name_, ec);
+        if (!parsed) return complete(ec);
+        // A remote pipe's wait is the SMB server's (blocking: see remote_pipe.hpp).
+        if (!parsed->is_local()) return complete(smb::wait_remote_pipe(parsed->server, parsed->name, remote_timeout(timeout_)));
         if (!request_.start(where_, broker_access::lookup, encode_request(protocol::wait_request{name_, wire_timeout(timeout_)}), ec))
             return complete(ec);
     }
@@ -91,10 +90,11 @@ step_result open_op::step(step_mode) noexcept try {
     if (completed_) return step_result::complete();
     std::error_code ec;
     if (!started_) {
-        auto full = local_pipe(name_, ec);
-        if (!full) return complete(ec);
-        full_name_ = std::move(*full);
+        auto parsed = parse_pipe_name(name_, ec);
+        if (!parsed) return complete(ec);
+        full_name_ = parsed->full();
         started_ = true;
+        if (!parsed->is_local()) return open_remote(*parsed);
         return start_open();
     }
     if (waiting_) {
@@ -147,6 +147,40 @@ step_result open_op::opened(frame& reply) {
     impl->granted_access = opened.granted_access;
     impl->connect_to(request_.take_connection()); // the broker's connection is the pipe's now
     impl->set_state(read_mode::byte, options_.wait_mode, ec); // a client starts in byte read mode
+    end_ = std::move(impl);
+    return complete(ec);
+}
+
+/// \\HOST\pipe\NAME: opened over SMB (smb/remote_pipe.hpp), on this thread; the end is a client
+/// end like a local one whose connection is the local socket the SMB bridge serves.
+step_result open_op::open_remote(const pipe_name& parsed) {
+    std::error_code ec;
+    smb::remote_open_request req{parsed.server, parsed.name, desired_access(options_),
+                                 static_cast<std::uint32_t>(options_.impersonation)};
+    auto end = smb::open_remote_pipe(req, ec);
+    if (!end && ec == win32_error::pipe_busy && wait_) {
+        // As CallNamedPipe does: one wait, one more try.
+        if ((ec = smb::wait_remote_pipe(parsed.server, parsed.name, remote_timeout(*wait_)))) return complete(ec);
+        end = smb::open_remote_pipe(req, ec);
+    }
+    if (!end) return complete(ec);
+    auto page = os::shared_page::create(); // never marked: SMB has no DisconnectNamedPipe to relay
+    if (!page) return complete(to_win32(page.error));
+    auto access = pipe_data_access_of(desired_access(options_));
+    auto impl = std::make_unique<client_impl>();
+    impl->name = full_name_;
+    impl->where = options_.endpoint;
+    impl->end = pipe_end::client;
+    impl->type = pipe_type::message;
+    impl->direction = pipe_direction::duplex;
+    impl->can_read = access.read;
+    impl->can_write = access.write;
+    impl->client_pid = ::getpid();
+    impl->page = std::move(page.value);
+    impl->generation = 1;
+    impl->granted_access = desired_access(options_);
+    impl->connect_to(std::move(end->local));
+    impl->set_state(read_mode::byte, options_.wait_mode, ec);
     end_ = std::move(impl);
     return complete(ec);
 }

@@ -35,6 +35,9 @@ constexpr error_text error_texts[] = {
     {38, "ERROR_HANDLE_EOF", "end of file", "Reached the end of the file."},
     {50, "ERROR_NOT_SUPPORTED", "the request is not supported", "The request is not supported."},
     {53, "ERROR_BAD_NETPATH", "the network path was not found", "The network path was not found."},
+    {59, "ERROR_UNEXP_NET_ERR", "an unexpected network error occurred", "An unexpected network error occurred."},
+    {64, "ERROR_NETNAME_DELETED", "the network connection to the server was lost", "The specified network name is no longer available."},
+    {67, "ERROR_BAD_NET_NAME", "the server has no such share", "The network name cannot be found."},
     {80, "ERROR_FILE_EXISTS", "the file exists", "The file exists."},
     {87, "ERROR_INVALID_PARAMETER", "a parameter is incorrect", "The parameter is incorrect."},
     {109, "ERROR_BROKEN_PIPE", "the pipe has been ended by the other side", "The pipe has been ended."},
@@ -78,6 +81,9 @@ constexpr error_text error_texts[] = {
     {1306, "ERROR_REVISION_MISMATCH", "the revision does not match the ACL's", "Indicates two revision levels are incompatible."},
     {1307, "ERROR_INVALID_OWNER", "this user may not be made the owner", "This security ID may not be assigned as the owner of this object."},
     {1314, "ERROR_PRIVILEGE_NOT_HELD", "a required privilege is not held", "A required privilege is not held by the client."},
+    {1326, "ERROR_LOGON_FAILURE", "the user name or password is incorrect", "The user name or password is incorrect."},
+    {1330, "ERROR_PASSWORD_EXPIRED", "the password has expired", "The password for this account has expired."},
+    {1331, "ERROR_ACCOUNT_DISABLED", "the account is disabled", "This user can't sign in because this account is currently disabled."},
     {1332, "ERROR_NONE_MAPPED", "no mapping between account names and security IDs was done", "No mapping between account names and security IDs was done."},
     {1336, "ERROR_INVALID_ACL", "the access control list is malformed", "The access control list (ACL) structure is invalid."},
     {1337, "ERROR_INVALID_SID", "the security ID is malformed", "The security ID structure is invalid."},
@@ -87,6 +93,7 @@ constexpr error_text error_texts[] = {
     {1359, "ERROR_INTERNAL_ERROR", "an internal error occurred", "An internal error occurred."},
     {1368, "ERROR_CANNOT_IMPERSONATE", "cannot impersonate the pipe's client", "Unable to impersonate using a named pipe until data has been read from that pipe."},
     {1438, "ERROR_INVALID_MSGBOX_STYLE", "the message box type is not valid", "Invalid message box style."},
+    {1450, "ERROR_NO_SYSTEM_RESOURCES", "the server is out of resources", "Insufficient system resources exist to complete the requested service."},
     {1460, "ERROR_TIMEOUT", "the operation timed out", "This operation returned because the timeout period expired."},
     {5023, "ERROR_INVALID_STATE", "the object is in the wrong state", "The group or resource is not in the correct state to perform the requested operation."},
 };
@@ -199,6 +206,49 @@ win32_error win32_error_from_errno(int e) noexcept {
     case ENOEXEC: return win32_error::bad_format;
     case ELOOP: return win32_error::access_denied;   // a symlink where none is allowed
     default: return win32_error::gen_failure;
+    }
+}
+
+// NTSTATUS from an SMB server, as Windows' redirector turns them into Win32 errors
+// (RtlNtStatusToDosError for the codes a pipe client meets). STATUS_BUFFER_OVERFLOW is a
+// partial success: the data came, and the caller reports ERROR_MORE_DATA with it.
+win32_error win32_error_from_ntstatus(std::uint32_t status) noexcept {
+    switch (status) {
+    case 0x00000000: return win32_error::success;
+    case 0x80000005: return win32_error::more_data;            // BUFFER_OVERFLOW
+    case 0xC000014B: return win32_error::broken_pipe;          // PIPE_BROKEN
+    case 0xC00000B0: return win32_error::pipe_not_connected;   // PIPE_DISCONNECTED
+    case 0xC00000AC:                                           // PIPE_NOT_AVAILABLE
+    case 0xC00000AE: return win32_error::pipe_busy;            // PIPE_BUSY
+    case 0xC00000B1:                                           // PIPE_CLOSING
+    case 0xC00000D9: return win32_error::no_data;              // PIPE_EMPTY
+    case 0xC00000B3: return win32_error::pipe_listening;       // PIPE_LISTENING
+    case 0xC00000AD: return win32_error::bad_pipe;             // INVALID_PIPE_STATE
+    case 0xC00000B5: return win32_error::sem_timeout;          // IO_TIMEOUT
+    case 0xC0000034: return win32_error::file_not_found;       // OBJECT_NAME_NOT_FOUND
+    case 0xC000003A: return win32_error::path_not_found;       // OBJECT_PATH_NOT_FOUND
+    case 0xC0000033: return win32_error::invalid_name;         // OBJECT_NAME_INVALID
+    case 0xC00000CC: return win32_error::bad_net_name;         // BAD_NETWORK_NAME
+    case 0xC000006D:                                           // LOGON_FAILURE
+    case 0xC000006A:                                           // WRONG_PASSWORD
+    case 0xC0000064:                                           // NO_SUCH_USER
+    case 0xC000006E: return win32_error::logon_failure;        // ACCOUNT_RESTRICTION
+    case 0xC0000071: return win32_error::password_expired;
+    case 0xC0000072: return win32_error::account_disabled;
+    case 0xC0000022: return win32_error::access_denied;
+    case 0xC000000D: return win32_error::invalid_parameter;
+    case 0xC00000BB:                                           // NOT_SUPPORTED
+    case 0xC000019C: return win32_error::not_supported;        // FS_DRIVER_REQUIRED
+    case 0xC0000010:                                           // INVALID_DEVICE_REQUEST
+    case 0xC0000002: return win32_error::invalid_function;     // NOT_IMPLEMENTED
+    case 0xC0000003: return win32_error::invalid_parameter;    // INVALID_INFO_CLASS
+    case 0xC0000011: return win32_error::handle_eof;           // END_OF_FILE
+    case 0xC0000120: return win32_error::operation_aborted;    // CANCELLED
+    case 0xC000009A: return win32_error::no_system_resources;  // INSUFFICIENT_RESOURCES
+    case 0xC000020C:                                           // CONNECTION_DISCONNECTED
+    case 0xC0000203:                                           // USER_SESSION_DELETED
+    case 0xC000035C: return win32_error::netname_deleted;      // NETWORK_SESSION_EXPIRED
+    default: return win32_error::mr_mid_not_found;             // Windows' answer for a code it has no mapping for
     }
 }
 

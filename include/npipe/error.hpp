@@ -10,6 +10,7 @@
 #include <npipe/export.hpp>
 
 #include <string>
+#include <cstdint>
 #include <system_error>
 
 namespace npipe {
@@ -36,6 +37,9 @@ enum class win32_error : int {
     handle_eof = 38,
     not_supported = 50,
     bad_netpath = 53,
+    unexp_net_err = 59,
+    netname_deleted = 64,
+    bad_net_name = 67,
     file_exists = 80,
     invalid_parameter = 87,
     broken_pipe = 109,
@@ -68,6 +72,11 @@ enum class win32_error : int {
     privilege_not_held = 1314,
     not_enough_quota = 1816,
     none_mapped = 1332,
+    logon_failure = 1326,
+    password_expired = 1330,
+    account_disabled = 1331,
+    no_system_resources = 1450,
+    mr_mid_not_found = 317,
     timeout = 1460,
     service_not_active = 1062,
     connection_refused = 1225,
@@ -99,6 +108,11 @@ NPIPE_API std::string win32_error_system_text(int code);
 /// Win32 number for an errno value, as Windows would report the same failure.
 /// The one table that turns kernel errors into Win32 errors.
 NPIPE_API win32_error win32_error_from_errno(int errno_value) noexcept;
+
+/// Win32 number for an NTSTATUS an SMB server answered (remote pipes), as Windows' redirector
+/// reports it: STATUS_PIPE_BROKEN is ERROR_BROKEN_PIPE, STATUS_LOGON_FAILURE ERROR_LOGON_FAILURE,
+/// STATUS_BUFFER_OVERFLOW ERROR_MORE_DATA (with the data), and so on; one table with the errno one.
+NPIPE_API win32_error win32_error_from_ntstatus(std::uint32_t status) noexcept;
 
 } // namespace npipe
 

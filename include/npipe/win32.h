@@ -262,6 +262,9 @@ typedef VOID(CALLBACK* PAPCFUNC)(ULONG_PTR dwParam);
 #define ERROR_HANDLE_EOF 38
 #define ERROR_NOT_SUPPORTED 50
 #define ERROR_BAD_NETPATH 53
+#define ERROR_UNEXP_NET_ERR 59
+#define ERROR_NETNAME_DELETED 64
+#define ERROR_BAD_NET_NAME 67
 #define ERROR_FILE_EXISTS 80
 #define ERROR_INVALID_PARAMETER 87
 #define ERROR_BROKEN_PIPE 109
@@ -304,6 +307,12 @@ typedef VOID(CALLBACK* PAPCFUNC)(ULONG_PTR dwParam);
 #define ERROR_PRIVILEGE_NOT_HELD 1314
 #define ERROR_NOT_ENOUGH_QUOTA 1816
 #define ERROR_NONE_MAPPED 1332
+#define ERROR_LOGON_FAILURE 1326
+#define ERROR_PASSWORD_EXPIRED 1330
+#define ERROR_ACCOUNT_DISABLED 1331
+#define ERROR_NO_SYSTEM_RESOURCES 1450
+#define ERROR_MR_MID_NOT_FOUND 317
+#define ERROR_NOT_CONNECTED 2250
 #define ERROR_INVALID_MSGBOX_STYLE 1438
 #define ERROR_BAD_IMPERSONATION_LEVEL 1346
 #define ERROR_INTERNAL_ERROR 1359
@@ -1191,9 +1200,50 @@ NPIPE_C_API DWORD WINAPI SetSecurityInfo(HANDLE handle, SE_OBJECT_TYPE ObjectTyp
                                          SECURITY_INFORMATION SecurityInfo, PSID psidOwner,
                                          PSID psidGroup, PACL pDacl, PACL pSacl);
 
+/* ---- network connections (remote pipes: \\HOST\IPC$ only) ------------------------------ */
+/* WNetAddConnection2 with a user name and password for \\HOST\IPC$ connects at once (a wrong
+ * password: ERROR_LOGON_FAILURE) and makes later opens of \\HOST\pipe\NAME use those
+ * credentials; without a user name the caller's own are used (Kerberos ticket, NTLM_USER_FILE).
+ * lpLocalName and other shares: ERROR_NOT_SUPPORTED. The functions return the error, and set it. */
+#define RESOURCETYPE_ANY 0x00000000u
+#define RESOURCETYPE_DISK 0x00000001u
+#define RESOURCETYPE_PRINT 0x00000002u
+#define CONNECT_TEMPORARY 0x00000004u
+#define CONNECT_INTERACTIVE 0x00000008u
+typedef struct _NETRESOURCEA {
+    DWORD dwScope;
+    DWORD dwType;
+    DWORD dwDisplayType;
+    DWORD dwUsage;
+    LPSTR lpLocalName;
+    LPSTR lpRemoteName;
+    LPSTR lpComment;
+    LPSTR lpProvider;
+} NETRESOURCEA, *LPNETRESOURCEA;
+typedef struct _NETRESOURCEW {
+    DWORD dwScope;
+    DWORD dwType;
+    DWORD dwDisplayType;
+    DWORD dwUsage;
+    LPWSTR lpLocalName;
+    LPWSTR lpRemoteName;
+    LPWSTR lpComment;
+    LPWSTR lpProvider;
+} NETRESOURCEW, *LPNETRESOURCEW;
+NPIPE_C_API DWORD WINAPI WNetAddConnection2A(LPNETRESOURCEA lpNetResource, LPCSTR lpPassword,
+                                             LPCSTR lpUserName, DWORD dwFlags);
+NPIPE_C_API DWORD WINAPI WNetAddConnection2W(LPNETRESOURCEW lpNetResource, LPCWSTR lpPassword,
+                                             LPCWSTR lpUserName, DWORD dwFlags);
+NPIPE_C_API DWORD WINAPI WNetCancelConnection2A(LPCSTR lpName, DWORD dwFlags, BOOL fForce);
+NPIPE_C_API DWORD WINAPI WNetCancelConnection2W(LPCWSTR lpName, DWORD dwFlags, BOOL fForce);
+
 /* ---- generic names ----------------------------------------------------------------------- */
 #ifdef UNICODE
 #define CreateNamedPipe CreateNamedPipeW
+#define NETRESOURCE NETRESOURCEW
+#define LPNETRESOURCE LPNETRESOURCEW
+#define WNetAddConnection2 WNetAddConnection2W
+#define WNetCancelConnection2 WNetCancelConnection2W
 #define WaitNamedPipe WaitNamedPipeW
 #define CallNamedPipe CallNamedPipeW
 #define GetNamedPipeHandleState GetNamedPipeHandleStateW
@@ -1216,6 +1266,10 @@ NPIPE_C_API DWORD WINAPI SetSecurityInfo(HANDLE handle, SE_OBJECT_TYPE ObjectTyp
 #define ConvertStringSidToSid ConvertStringSidToSidW
 #else
 #define CreateNamedPipe CreateNamedPipeA
+#define NETRESOURCE NETRESOURCEA
+#define LPNETRESOURCE LPNETRESOURCEA
+#define WNetAddConnection2 WNetAddConnection2A
+#define WNetCancelConnection2 WNetCancelConnection2A
 #define WaitNamedPipe WaitNamedPipeA
 #define CallNamedPipe CallNamedPipeA
 #define GetNamedPipeHandleState GetNamedPipeHandleStateA

@@ -51,3 +51,24 @@ TEST(Errors, ErrnoTable) {
     EXPECT_EQ(win32_error_from_errno(ETIMEDOUT), win32_error::sem_timeout);
     EXPECT_EQ(win32_error_from_errno(12345), win32_error::gen_failure) << "no errno leaks out as a Win32 code";
 }
+
+// NTSTATUS from an SMB server (remote pipes) through the one table, as Windows' redirector maps them.
+TEST(ErrorTable, NtstatusOfRemotePipes) {
+    using npipe::win32_error_from_ntstatus;
+    EXPECT_EQ(win32_error_from_ntstatus(0x00000000), win32_error::success);
+    EXPECT_EQ(win32_error_from_ntstatus(0x80000005), win32_error::more_data);          // BUFFER_OVERFLOW
+    EXPECT_EQ(win32_error_from_ntstatus(0xC000014B), win32_error::broken_pipe);        // PIPE_BROKEN: 109
+    EXPECT_EQ(win32_error_from_ntstatus(0xC00000B0), win32_error::pipe_not_connected); // PIPE_DISCONNECTED: 233
+    EXPECT_EQ(win32_error_from_ntstatus(0xC00000AC), win32_error::pipe_busy);          // PIPE_NOT_AVAILABLE: 231
+    EXPECT_EQ(win32_error_from_ntstatus(0xC00000B5), win32_error::sem_timeout);        // IO_TIMEOUT: 121
+    EXPECT_EQ(win32_error_from_ntstatus(0xC0000034), win32_error::file_not_found);     // OBJECT_NAME_NOT_FOUND: 2
+    EXPECT_EQ(win32_error_from_ntstatus(0xC00000CC), win32_error::bad_net_name);       // BAD_NETWORK_NAME: 67
+    EXPECT_EQ(win32_error_from_ntstatus(0xC000006D), win32_error::logon_failure);      // LOGON_FAILURE: 1326
+    EXPECT_EQ(win32_error_from_ntstatus(0xC0000022), win32_error::access_denied);      // 5
+    EXPECT_EQ(win32_error_from_ntstatus(0xC000019C), win32_error::not_supported);      // FS_DRIVER_REQUIRED
+    EXPECT_EQ(win32_error_from_ntstatus(0xC0000001), win32_error::mr_mid_not_found);   // unknown: Windows' 317
+    EXPECT_EQ(static_cast<int>(win32_error::bad_net_name), 67);
+    EXPECT_EQ(static_cast<int>(win32_error::logon_failure), 1326);
+    EXPECT_EQ(npipe::win32_error_name(1326), "ERROR_LOGON_FAILURE");
+    EXPECT_EQ(npipe::win32_error_name(67), "ERROR_BAD_NET_NAME");
+}

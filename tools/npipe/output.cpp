@@ -26,7 +26,10 @@ std::string default_hint(const std::error_code& ec) {
         return "unset NPIPE_NO_AUTOSTART or start npiped (the system broker: npiped --system)";
     case win32_error::sem_timeout: return "no instance became free in time";
     case win32_error::invalid_name: return "NAME is \\\\.\\pipe\\NAME or NAME, 1 to 256 characters";
-    case win32_error::bad_netpath: return "only local pipes (\\\\.\\pipe\\NAME) are supported";
+    case win32_error::bad_netpath:
+        return "no such host, or nothing answers SMB on its port (445, or NPIPE_SMB_PORT)";
+    case win32_error::logon_failure:
+        return "the server refused the credentials (NTLM_USER_FILE, or a Kerberos ticket)";
     case win32_error::broken_pipe:
     case win32_error::no_data:
     case win32_error::pipe_not_connected: return "the other end closed the pipe";

@@ -1,0 +1,222 @@
+#!/usr/bin/env python3
+"""npipe's own SMB client (\\\\HOST\\pipe\\NAME from Linux) against Samba's smbd, end to end: a
+private smbd (smbd_fixture.py), a private npiped serving its np/ directory, `npipe serve
+--remote` as the server, and the Win32 client npipe_remote_client (tests/helpers) as the
+client, reaching smbd on 127.0.0.1 at the fixture's port through NPIPE_SMB_PORT.
+
+Variants of smbd (signing mandatory, encryption required, each dialect, cipher and signing
+algorithm, guest mapping) are more private smbds whose configuration differs in a line or two;
+they share the first one's ncalrpc directory, so the same npiped serves the same pipes to all.
+
+Usage: python3 tests/samba/test_client.py BINDIR [unittest arguments]
+Needs root (useradd, smbd's passdb and np/ directory); skipped otherwise. Every wait has a
+deadline; nothing sleeps.
+"""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from smbd_fixture import TIMEOUT, PrivateSmbd, free_port  # noqa: E402
+import test_serve  # noqa: E402
+
+
+USER, PASSWORD = "npipe-smbc", "Npipe-Client-pw1"
+OTHER = "npipe-smbc-nobody"  # never added to any passdb
+
+
+def sanitizer_env(env):
+    """`env` for a client process of a sanitizer build: gss-ntlmssp's own leak suppressed
+    (lsan-gssntlmssp.supp), with the slow unwinder that reaches its frames. Harmless otherwise."""
+    e = dict(env)
+    supp = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lsan-gssntlmssp.supp")
+    e["LSAN_OPTIONS"] = ":".join(filter(None, [env.get("LSAN_OPTIONS"), "suppressions=" + supp]))
+    e["ASAN_OPTIONS"] = ":".join(filter(None, [env.get("ASAN_OPTIONS"), "fast_unwind_on_malloc=0"]))
+    return e
+
+
+class SmbdVariant(PrivateSmbd):
+    """A private smbd with `extra` lines in [global], sharing `ncalrpc_dir` with another."""
+
+    def __init__(self, ncalrpc_dir, extra):
+        super().__init__()
+        with open(self.conf) as f:
+            text = f.read()
+        text = re.sub(r"ncalrpc dir = .*", "ncalrpc dir = " + ncalrpc_dir, text)
+        text += "".join("    %s\n" % line for line in extra)
+        with open(self.conf, "w") as f:
+            f.write(text)
+        self.ncalrpc_dir = ncalrpc_dir
+
+
+@unittest.skipUnless(os.geteuid() == 0, "needs root: useradd, smbd's passdb and np/ directory")
+class ClientThroughSmbd(unittest.TestCase):
+    """The fixture of test_serve.py (smbd, npiped --samba, serve()), used from the client side.
+    (test_serve.ServeThroughSmbd is named through its module: imported by name, unittest would
+    run its tests here too.)"""
+
+    @classmethod
+    def setUpClass(cls):
+        test_serve.ServeThroughSmbd.setUpClass.__func__(cls)
+        cls.client_uid = cls.smbd.add_user(USER, PASSWORD)
+        dacl = "D:(A;;FA;;;OW)(A;;GRGW;;;S-1-22-1-%d)" % cls.client_uid
+        # serve() reads only what setUpClass put on the class: called with the class as `self`.
+        test_serve.ServeThroughSmbd.serve(cls, "RemoteBytes", "--remote", "--echo", "--sddl", dacl)
+        test_serve.ServeThroughSmbd.serve(cls, "RemoteMessages", "--remote", "--message", "--echo", "--sddl", dacl)
+
+    @classmethod
+    def tearDownClass(cls):
+        test_serve.ServeThroughSmbd.tearDownClass.__func__(cls)
+
+    start_broker = classmethod(test_serve.ServeThroughSmbd.start_broker.__func__)
+    broker_log = classmethod(test_serve.ServeThroughSmbd.broker_log.__func__)
+
+    def client(self, command, name, port=None, user=USER, password=PASSWORD, host="127.0.0.1", env=None):
+        """npipe_remote_client's output lines; credentials on its stdin (None: the caller's own)."""
+        e = sanitizer_env(self.env if env is None else env)
+        e["NPIPE_SMB_PORT"] = str(port or self.smbd.port)
+        args = [os.path.join(self.bindir, "npipe_remote_client")]
+        if user is not None:
+            args.append("--credentials-stdin")
+        args += [host, command, name]
+        r = subprocess.run(args, input=("%s\n%s\n" % (user, password)) if user is not None else "", text=True,
+                           capture_output=True, timeout=TIMEOUT * 3, env=e)
+        self.assertEqual(r.returncode, 0, "%s\n%s" % (r.stdout, r.stderr))
+        return r.stdout.split("\n")[:-1]
+
+    def variant(self, *extra):
+        v = SmbdVariant(self.smbd.ncalrpc_dir, extra)
+        v.add_user(USER, PASSWORD)
+        self.addCleanup(v.stop)
+        return v.start()
+
+    # ---- byte and message pipes ------------------------------------------------------------------
+
+    def test_byte_pipe_echo_and_a_mebibyte_byte_checked(self):
+        self.assertEqual(self.client("echo", "RemoteBytes"), ["echo hello"])
+        self.assertEqual(self.client("big", "RemoteBytes"), ["big 1048576 same"])
+
+    def test_message_pipe_more_data_transact_and_boundaries(self):
+        self.assertEqual(self.client("message", "RemoteMessages"),
+                         ["more 234 1000", "rest 0 39000 same", "transact 0 same", "one two"])
+
+    def test_overlapped_read_on_a_remote_handle(self):
+        self.assertEqual(self.client("overlapped", "RemoteMessages"), ["overlapped 997 0 async"])
+
+    def test_cpp_and_async_apis_on_a_remote_pipe(self):
+        self.assertEqual(self.client("cpp", "RemoteBytes"), ["cpp 0 hello"])
+        self.assertEqual(self.client("async", "RemoteMessages"), ["async 0 hello"])
+
+    def test_wait_and_call(self):
+        # smbd answers FSCTL_PIPE_WAIT with STATUS_FS_DRIVER_REQUIRED: the wait succeeds at once
+        # and the open that follows gives the answer (README: smbd's limits).
+        self.assertEqual(self.client("wait", "RemoteMessages"), ["wait 0"])
+        self.assertEqual(self.client("call", "RemoteMessages"), ["call 0 ping"])
+
+    # ---- failures ---------------------------------------------------------------------------------
+
+    def test_an_unknown_pipe_is_file_not_found(self):
+        self.assertEqual(self.client("open", "NoSuchRemotePipe"), ["open 2"])
+
+    def test_wrong_password_is_logon_failure(self):
+        self.assertEqual(self.client("open", "RemoteBytes", password="not-the-password"), ["wnet 1326"])
+
+    def test_an_unknown_user_is_logon_failure(self):
+        self.assertEqual(self.client("open", "RemoteBytes", user=OTHER, password="x"), ["wnet 1326"])
+
+    def test_a_guest_session_is_refused(self):
+        # This smbd makes an unknown user a guest (and says so in SessionFlags): refused.
+        v = self.variant("map to guest = bad user", "restrict anonymous = 0")
+        self.assertEqual(self.client("open", "RemoteBytes", port=v.port, user=OTHER, password="x"), ["wnet 1326"])
+
+    def test_nothing_listening_and_no_such_host_are_bad_netpath(self):
+        self.assertEqual(self.client("open", "RemoteBytes", port=free_port()), ["wnet 53"])
+        self.assertEqual(self.client("open", "RemoteBytes", port=free_port(), user=None), ["open 53"])
+        self.assertEqual(self.client("open", "RemoteBytes", host="no-such-host.invalid", user=None), ["open 53"])
+
+    def test_session_dropped_mid_read_is_broken_pipe(self):
+        v = self.variant()
+        e = sanitizer_env(self.env)
+        e["NPIPE_SMB_PORT"] = str(v.port)
+        p = subprocess.Popen([os.path.join(self.bindir, "npipe_remote_client"), "--credentials-stdin", "127.0.0.1",
+                              "read", "RemoteMessages"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                             env=e)
+        try:
+            p.stdin.write("%s\n%s\n" % (USER, PASSWORD))
+            p.stdin.close()
+            self.assertEqual(p.stdout.readline().strip(), "opened")  # the read is now waiting at smbd
+            os.killpg(v.proc.pid, signal.SIGKILL)  # smbd and the child serving the session
+            p.wait(timeout=TIMEOUT)
+            self.assertEqual(p.stdout.read().split("\n")[:-1], ["read 109 0"])
+            self.assertEqual(p.returncode, 0)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+            p.stdout.close()
+
+    # ---- what the server requires -----------------------------------------------------------------
+
+    def test_signing_mandatory(self):
+        v = self.variant("server signing = mandatory")
+        self.assertEqual(self.client("echo", "RemoteBytes", port=v.port), ["echo hello"])
+
+    def test_encryption_required(self):
+        v = self.variant("server smb encrypt = required")
+        self.assertEqual(self.client("echo", "RemoteBytes", port=v.port), ["echo hello"])
+        self.assertEqual(self.client("message", "RemoteMessages", port=v.port)[1], "rest 0 39000 same")
+
+    def test_each_cipher(self):
+        for cipher in ("aes-128-gcm", "aes-128-ccm", "aes-256-gcm", "aes-256-ccm"):
+            with self.subTest(cipher=cipher):
+                v = self.variant("server smb encrypt = required", "server smb3 encryption algorithms = " + cipher)
+                self.assertEqual(self.client("echo", "RemoteBytes", port=v.port), ["echo hello"])
+                v.stop()
+
+    def test_each_signing_algorithm_and_dialect(self):
+        for lines in (["server smb3 signing algorithms = aes-128-gmac"],
+                      ["server smb3 signing algorithms = aes-128-cmac"],
+                      ["server max protocol = SMB3_02"],   # AES-CMAC, no preauth hash
+                      ["server max protocol = SMB3_00"],
+                      ["server max protocol = SMB2_10"]):  # HMAC-SHA256
+            with self.subTest(config=lines):
+                v = self.variant("server signing = mandatory", *lines)
+                self.assertEqual(self.client("echo", "RemoteBytes", port=v.port), ["echo hello"])
+                v.stop()
+
+    def ntlm_user_file(self):
+        """An environment whose NTLM credentials (gss-ntlmssp's NTLM_USER_FILE) are USER's."""
+        path = os.path.join(self.base, "ntlm-users")
+        with open(path, "w") as f:
+            f.write("NPIPETEST:%s:%s\n" % (USER, PASSWORD))
+        os.chmod(path, 0o600)
+        e = sanitizer_env(self.env)
+        e["NTLM_USER_FILE"] = path
+        e["NPIPE_SMB_PORT"] = str(self.smbd.port)
+        return e
+
+    def test_the_cli_calls_and_connects_to_a_remote_pipe(self):
+        e = self.ntlm_user_file()
+        npipe = os.path.join(self.bindir, "npipe")
+        r = subprocess.run([npipe, "call", "\\\\127.0.0.1\\pipe\\RemoteMessages", "ping"], env=e,
+                           capture_output=True, timeout=TIMEOUT)
+        self.assertEqual((r.returncode, r.stdout), (0, b"ping"), r.stderr)
+        r = subprocess.run([npipe, "call", "\\\\127.0.0.1\\pipe\\NoSuchRemotePipe", "ping"], env=e,
+                           capture_output=True, timeout=TIMEOUT)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn(b"ERROR_FILE_NOT_FOUND", r.stderr)
+
+    def test_callers_own_ntlm_credentials_from_ntlm_user_file(self):
+        e = self.ntlm_user_file()
+        self.assertEqual(self.client("echo", "RemoteBytes", user=None, env=e), ["echo hello"])
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and not sys.argv[1].startswith("-"):
+        test_serve.BINDIR = sys.argv.pop(1)
+    ClientThroughSmbd.bindir = test_serve.BINDIR
+    unittest.main(verbosity=2)
