@@ -131,7 +131,7 @@ instance& broker::add_instance(connection& c, const protocol::create_instance_re
         pipe->exported = req.exported;
         pipe->owner_uid = d.owner_uid;
         pipe->security = d.security;
-        pipe->explicit_dacl = !req.sddl.empty();
+        pipe->explicit_dacl = d.explicit_dacl;
         pipe->descriptor_bytes = d.descriptor_bytes;
         if (cfg_.verbose) log("debug", "pipe created: " + pipe->display_name);
         if (pipe->exported && !pipe->reject_remote) connections_.samba_listen(pipe->key);
@@ -424,6 +424,7 @@ void broker::instance_closed(connection& c) {
     kept.until = clock::now() + cfg_.name_reservation;
     kept.pipe_id = pipe->id;
     kept.display_name = pipe->display_name;
+    kept.explicit_dacl = pipe->explicit_dacl;
     std::string key = pipe->key;
     if (!registry_.remove_instance(c.instance_id, orphans)) {
         save_servers(*pipe);
