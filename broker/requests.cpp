@@ -268,6 +268,7 @@ bool broker::connect_client(connection& c, const protocol::open_request& req, co
     inst.client_uid = c.peer.uid;
     inst.client_start = client.start_time;
     inst.client_impersonation = req.impersonation;
+    inst.client_remote.reset();
     inst.connected_at = clock::now();
     connections_served_++;
     rule_hits seen = hits;
@@ -379,6 +380,7 @@ bool broker::on_disconnect(connection& c, std::span<const std::byte> body) {
     release_server_end(*inst);
     inst->state = instance_state::disconnected;
     inst->client_pid = 0;
+    inst->client_remote.reset();
     if (d.answer) connections_.reply(c, protocol::encode(protocol::message_type::disconnected, {}));
     return true;
 }
