@@ -213,7 +213,7 @@ std::uint64_t broker::new_pipe_id() {
 
 void broker::save_pipe(pipe_entry& p) {
     p.saved_servers = p.servers();
-    saved_pipe s{p.id, p.key, p.display_name, p.owner_uid, p.security.to_sddl(), p.saved_servers};
+    saved_pipe s{p.id, p.key, p.display_name, p.owner_uid, p.security.to_sddl(), p.saved_servers, p.explicit_dacl};
     if (auto ec = store_.save(s)) log("warning", "cannot save the state of " + p.display_name + ": " + ec.message());
 }
 

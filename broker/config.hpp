@@ -54,6 +54,15 @@ struct config {
     /// samba.serve counts in the system scope only; --samba in any scope (tests).
     bool samba = false;
     std::string samba_dir = default_samba_dir;
+    /// The impersonation level every SMB client allows. smbd does not pass on the SQOS of the
+    /// SMB CREATE, so the client's own choice is unknown; Windows, for remote clients, ignores
+    /// the client's flags too and takes the level from the server's side (Platform SDK,
+    /// "Impersonation Levels": "When the named pipe, RPC, or DDE connection is remote, the flags
+    /// passed to CreateFile to set the impersonation level are ignored"). npipe's side is this
+    /// setting: identification (npipe's default, as for a local client that says nothing), or
+    /// impersonation (Windows NT's fixed answer) with --samba-impersonation or
+    /// samba.impersonation: true.
+    bool samba_impersonation = false;
     /// Debian's `ncalrpc dir` plus /np; elsewhere `testparm -s --parameter-name='ncalrpc dir'`
     /// says the directory (the broker runs no program to ask).
     static constexpr const char* default_samba_dir = "/run/samba/ncalrpc/np";

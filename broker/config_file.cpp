@@ -78,7 +78,11 @@ std::vector<std::string> load_config_file(const std::string& path, config& cfg) 
            }},
           {"samba",
            [&](const YAML::Node& n) {
-               walk(n, "samba", {{"serve", into(cfg.samba)}, {"dir", into(cfg.samba_dir)}}, problems);
+               walk(n, "samba",
+                    {{"serve", into(cfg.samba)},
+                     {"dir", into(cfg.samba_dir)},
+                     {"impersonation", into(cfg.samba_impersonation)}},
+                    problems);
            }},
           {"limits",
            [&](const YAML::Node& n) {

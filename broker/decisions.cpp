@@ -159,11 +159,14 @@ void decide_new_pipe(const identity& who, const protocol::create_instance_reques
     bool restored = req.reregister && kept_in_force && kept->pipe_id == req.pipe_id;
     if (restored) {
         d.security = kept->security;
+        d.explicit_dacl = kept->explicit_dacl;
         d.restored_id = kept->pipe_id;
         if (!kept->display_name.empty()) d.display_name = kept->display_name;
     } else if (auto bad = creators_descriptor(who, req, d.security)) {
         d.refused = std::move(bad);
         return;
+    } else {
+        d.explicit_dacl = !req.sddl.empty();
     }
     // The descriptor is kept in memory and on disk: its owner's budget must hold it (the
     // reservation it replaces gives its share back). A pipe coming back after a restart with

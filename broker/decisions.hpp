@@ -75,6 +75,9 @@ struct create_decision {
     std::string display_name;
     std::size_t descriptor_bytes = 0;
     uid_t owner_uid = 0;
+    /// The descriptor was given (now, or before a restart the pipe comes back from), not
+    /// npipe's default: pipe_entry::explicit_dacl.
+    bool explicit_dacl = false;
 };
 /// `page_sealed`: the instance page the request brought is a sealed memfd.
 create_decision decide_create(const identity& who, const protocol::create_instance_request& req, bool page_sealed,

@@ -39,9 +39,17 @@ nlohmann::json event_builder::base(int id, const char* kind, const actor& who) {
     e[f::user] = info.user;
     e[f::uid] = who.uid;
     if (!who.gids.empty()) e[f::gids] = who.gids;
-    e[f::remote] = false; // remote peers arrive with SMB support
+    e[f::remote] = who.remote.has_value();
+    if (who.remote) add_remote(e, *who.remote);
     e[f::result] = "success";
     return e;
+}
+
+void event_builder::add_remote(nlohmann::json& e, const remote_peer& r) {
+    e[f::remote_account] = r.account;
+    e[f::remote_computer] = r.computer;
+    e[f::remote_address] = r.address;
+    e[f::remote_port] = r.port;
 }
 
 void event_builder::add_pipe(nlohmann::json& e, const pipe_entry& p) const {
@@ -136,9 +144,11 @@ nlohmann::json event_builder::open_denied(const actor& who, const pipe_entry& p,
 nlohmann::json event_builder::disconnected(const instance& i, const char* reason,
                                            const protocol::disconnect_request* counts) {
     // The server end is the actor; its groups are not kept per instance.
-    auto e = base(event_id::disconnected, type::disconnect_pipe, actor{i.server_pid, i.server_uid, {}, i.server_start});
+    auto e = base(event_id::disconnected, type::disconnect_pipe,
+                  actor{i.server_pid, i.server_uid, {}, i.server_start, {}});
     add_pipe(e, *i.pipe);
     add_peer(e, i.client_pid, i.client_uid, i.client_start);
+    if (i.client_remote) add_remote(e, *i.client_remote); // the client is the remote end here
     e[f::reason] = reason;
     e[f::duration_ms] = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - i.connected_at).count();
     if (counts) {

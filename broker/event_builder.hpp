@@ -23,6 +23,7 @@ struct actor {
     uid_t uid = 0;
     std::vector<gid_t> gids;
     std::uint64_t start_time = 0;
+    std::optional<remote_peer> remote; ///< an SMB client (pid 0): who and where smbd says it is
 };
 
 using rule_hits = std::vector<std::shared_ptr<const sigma::rule>>;
@@ -67,6 +68,7 @@ public:
 private:
     void add_pipe(nlohmann::json& e, const pipe_entry& p) const;
     void add_peer(nlohmann::json& e, pid_t pid, uid_t uid, std::uint64_t start_time);
+    static void add_remote(nlohmann::json& e, const remote_peer& r);
     process_directory& processes_;
 };
 

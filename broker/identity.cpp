@@ -21,7 +21,9 @@ access_identity access_identity_of(const identity& who) {
     a.groups.assign(who.groups.begin(), who.groups.end());
     a.anonymous = who.anonymous;
     a.remote = who.remote();
+    a.more_sids = who.token_sids;
     return a;
 }
+
 
 } // namespace npipe::broker

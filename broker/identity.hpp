@@ -24,17 +24,19 @@ struct identity {
     std::string label;         ///< LSM label, empty without one
     bool anonymous = false;    ///< nobody we can name (an unmapped user-namespace peer)
     // Remote peers (SMB through Samba): who they are to the domain and where they come from.
-    std::string account; ///< DOMAIN\user
-    std::string address; ///< the client's address as Samba saw it
+    std::string account;  ///< the account name, without the domain
+    std::string domain;   ///< its domain
+    std::string address;  ///< the client's address as Samba saw it
     std::string computer; ///< the client's computer name (GetNamedPipeClientComputerName)
     std::uint16_t port = 0;
     /// The token's SIDs that the Unix ids do not already say (the domain user, its groups);
-    /// samba_identity.cpp chooses which are taken. Kept for what the server and defenders are
-    /// told; access checks do not read them yet (access_identity has no place for them), so
-    /// a DACL names a remote user by their Unix SIDs (S-1-22-1-uid, S-1-22-2-gid).
+    /// samba_identity.cpp chooses which are taken. Access checks hold them beside the Unix
+    /// SIDs (access_identity::more_sids), and the server is told them.
     std::vector<sid> token_sids;
 
     bool remote() const noexcept { return from == origin::remote; }
+    /// DOMAIN\account, or the account alone when there is no domain.
+    std::string qualified_account() const { return domain.empty() ? account : domain + "\\" + account; }
 };
 
 /// A local peer as the kernel describes it.

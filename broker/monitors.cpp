@@ -13,13 +13,13 @@ namespace npipe::broker {
 
 actor broker::actor_of(connection& c) {
     if (c.peer_start == 0) c.peer_start = os::process_start_time(c.peer.pid).value_or(0);
-    actor who{c.peer.pid, c.peer.uid, {c.peer.gid}, c.peer_start};
+    actor who{c.peer.pid, c.peer.uid, {c.peer.gid}, c.peer_start, {}};
     for (auto g : c.peer.groups)
         if (g != c.peer.gid) who.gids.push_back(g);
     return who;
 }
 
-actor broker::self_actor() const { return {::getpid(), ::geteuid(), {::getegid()}, self_start_}; }
+actor broker::self_actor() const { return {::getpid(), ::geteuid(), {::getegid()}, self_start_, {}}; }
 
 void broker::emit(nlohmann::json e, uid_t uid, std::optional<uid_t> peer_uid) {
     namespace f = event_field;

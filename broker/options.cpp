@@ -21,12 +21,13 @@ struct command_line {
     int idle_exit = 0, ready_fd = -1;
     std::string samba_dir;
     int handshake_ms = 10000, idle_ms = 10000, reserve_ms = 10000;
-    bool verbose = false, journald = false, prevent = false, no_default_rules = false;
+    bool verbose = false, journald = false, prevent = false, no_default_rules = false, samba_impersonation = false;
     std::size_t events = config{}.event_capacity;
     std::vector<std::string> rule_dirs;
     per_uid_limits limits;
     CLI::Option *o_handshake{}, *o_idle{}, *o_events{}, *o_event_file{}, *o_journald{}, *o_no_default{},
-        *o_prevent{}, *o_reserve{}, *o_conn{}, *o_inst{}, *o_wait{}, *o_sd{}, *o_samba{};
+        *o_prevent{}, *o_reserve{}, *o_conn{}, *o_inst{}, *o_wait{}, *o_sd{}, *o_samba{},
+        *o_samba_imp{};
 };
 
 void add_general_options(CLI::App& app, command_line& o) {
@@ -55,6 +56,9 @@ void add_general_options(CLI::App& app, command_line& o) {
                                    config::default_samba_dir + ")")
                     ->expected(0, 1)
                     ->type_name("[DIR]");
+    o.o_samba_imp = app.add_flag("--samba-impersonation", o.samba_impersonation,
+                                 "SMB clients allow impersonation (smbd does not pass on what each asked for; "
+                                 "default: identification)");
 }
 
 void add_event_options(CLI::App& app, command_line& o) {
@@ -106,6 +110,7 @@ void apply_given(const command_line& o, config& cfg) {
     } else if (!o.system_scope) {
         cfg.samba = false; // a user's configuration file cannot make its broker serve smbd's np/
     }
+    if (o.o_samba_imp->count()) cfg.samba_impersonation = o.samba_impersonation;
 }
 
 } // namespace

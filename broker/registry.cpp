@@ -92,11 +92,21 @@ protocol::pipe_record registry::record(const pipe_entry& p) const {
         bool has_client = i->state == instance_state::connected || i->state == instance_state::closing;
         ir.client_pid = has_client ? i->client_pid : 0;
         ir.client_uid = has_client ? i->client_uid : 0xFFFFFFFF;
+        if (has_client && i->client_remote) {
+            ir.client_account = i->client_remote->account;
+            ir.client_address = i->client_remote->address_and_port();
+        }
         ir.out_buffer_size = i->out_buffer_size;
         ir.in_buffer_size = i->in_buffer_size;
         r.instances.push_back(ir);
     }
     return r;
+}
+
+std::string remote_peer::address_and_port() const {
+    if (address.empty()) return {};
+    bool v6 = address.find(':') != std::string::npos;
+    return (v6 ? "[" + address + "]" : address) + ":" + std::to_string(port);
 }
 
 } // namespace npipe::broker

@@ -24,6 +24,17 @@ using clock = std::chrono::steady_clock;
 
 struct pipe_entry;
 
+/// A client that came over the network (through smbd), as smbd described it: what `npipe list`
+/// and the events say of it.
+struct remote_peer {
+    std::string account;  // DOMAIN\account
+    std::string computer; // the client computer's name
+    std::string address;  // its IP address
+    std::uint16_t port = 0;
+    /// address:port, an IPv6 address in brackets.
+    std::string address_and_port() const;
+};
+
 struct instance {
     std::uint64_t id = 0;
     std::uint64_t link_connection = 0; // the server's control connection
@@ -44,6 +55,7 @@ struct instance {
     clock::time_point connected_at;
     std::uint64_t client_start = 0; // the client process's start time (its ProcessGuid)
     std::uint8_t client_impersonation = 1;
+    std::optional<remote_peer> client_remote; // the client came through smbd
 };
 
 struct waiter {

@@ -131,7 +131,7 @@ instance& broker::add_instance(connection& c, const protocol::create_instance_re
         pipe->exported = req.exported;
         pipe->owner_uid = d.owner_uid;
         pipe->security = d.security;
-        pipe->explicit_dacl = !req.sddl.empty();
+        pipe->explicit_dacl = d.explicit_dacl;
         pipe->descriptor_bytes = d.descriptor_bytes;
         if (cfg_.verbose) log("debug", "pipe created: " + pipe->display_name);
         if (pipe->exported && !pipe->reject_remote) connections_.samba_listen(pipe->key);
@@ -268,6 +268,7 @@ bool broker::connect_client(connection& c, const protocol::open_request& req, co
     inst.client_uid = c.peer.uid;
     inst.client_start = client.start_time;
     inst.client_impersonation = req.impersonation;
+    inst.client_remote.reset();
     inst.connected_at = clock::now();
     connections_served_++;
     rule_hits seen = hits;
@@ -379,6 +380,7 @@ bool broker::on_disconnect(connection& c, std::span<const std::byte> body) {
     release_server_end(*inst);
     inst->state = instance_state::disconnected;
     inst->client_pid = 0;
+    inst->client_remote.reset();
     if (d.answer) connections_.reply(c, protocol::encode(protocol::message_type::disconnected, {}));
     return true;
 }
@@ -424,6 +426,7 @@ void broker::instance_closed(connection& c) {
     kept.until = clock::now() + cfg_.name_reservation;
     kept.pipe_id = pipe->id;
     kept.display_name = pipe->display_name;
+    kept.explicit_dacl = pipe->explicit_dacl;
     std::string key = pipe->key;
     if (!registry_.remove_instance(c.instance_id, orphans)) {
         save_servers(*pipe);

@@ -64,6 +64,7 @@ std::vector<std::string> reservation_table::load_saved(std::chrono::milliseconds
         r.holders = std::move(p.servers);
         r.pipe_id = p.id;
         r.display_name = p.display_name;
+        r.explicit_dacl = p.explicit_dacl;
         r.saved = true;
         if (grace.count() > 0) r.until = clock::now() + grace;
         if (!r.holders.empty() && restore_wait.count() > 0) r.restoring_until = clock::now() + restore_wait;

@@ -29,6 +29,7 @@ struct reservation {
     std::uint64_t pipe_id = 0;
     std::string display_name;
     bool saved = false; ///< its file is still in the store
+    bool explicit_dacl = false; ///< pipe_entry::explicit_dacl of the pipe that was
 };
 
 class reservation_table {

@@ -35,7 +35,8 @@ std::optional<identity> remote_identity(const protocol::samba::request& r, std::
     who.anonymous = !s.authenticated || std::find(sids.begin(), sids.end(), sid::anonymous()) != sids.end();
     if (!who.anonymous)
         std::copy_if(sids.begin(), sids.end(), std::back_inserter(who.token_sids), taken_from_token);
-    who.account = s.domain_name.empty() ? s.account_name : s.domain_name + "\\" + s.account_name;
+    who.account = s.account_name;
+    who.domain = s.domain_name;
     who.address = r.remote_client.address;
     who.computer = r.remote_client.name;
     who.port = r.remote_client.port;

@@ -12,27 +12,56 @@ namespace {
 
 /// smbd does not say what the SMB client asked for: a remote client is checked for what the
 /// pipe's direction lets a client do (read on an outbound or duplex pipe, write on an inbound
-/// or duplex one), so the DACL must grant all of it.
-protocol::open_request remote_open(const pipe_entry& p) {
+/// or duplex one), so the DACL must grant all of it. Nor does it pass the client's SQOS: the
+/// level is the broker's setting (config.hpp, samba_impersonation).
+std::uint8_t remote_level(bool impersonation) {
+    return static_cast<std::uint8_t>(impersonation ? impersonation_level::impersonation
+                                                   : impersonation_level::identification);
+}
+
+protocol::open_request remote_open(const pipe_entry& p, bool impersonation) {
     protocol::open_request req;
     req.name = p.display_name;
     req.read = (p.direction & 2) != 0;
     req.write = (p.direction & 1) != 0;
-    req.impersonation = static_cast<std::uint8_t>(impersonation_level::identification); // smbd says no SQOS
+    req.impersonation = remote_level(impersonation);
     return req;
 }
 
-/// Events name a remote user by the Unix ids smbd gave it; there is no local process (pid 0).
+remote_peer peer_of(const identity& who) {
+    return {who.qualified_account(), who.computer, who.address, who.port};
+}
+
+/// Events name a remote user by the Unix ids smbd gave it and by what smbd said of it; there
+/// is no local process (pid 0).
 actor remote_actor(const identity& who) {
-    actor a{0, who.uid, {who.gid}, 0};
+    actor a{0, who.uid, {who.gid}, 0, peer_of(who)};
     for (auto g : who.groups)
         if (g != who.gid) a.gids.push_back(g);
     return a;
 }
 
 std::string remote_name(const identity& who) {
-    return (who.account.empty() ? std::string("an anonymous SMB user") : "SMB user " + who.account) + " (from " +
-           who.address + ")";
+    return (who.account.empty() ? std::string("an anonymous SMB user") : "SMB user " + who.qualified_account()) +
+           " (from " + peer_of(who).address_and_port() + ")";
+}
+
+/// What the server is told of its remote client.
+protocol::client_arrived_push arrival_of(const identity& who, std::uint8_t level) {
+    protocol::client_arrived_push push;
+    push.uid = who.uid;
+    push.gid = who.gid;
+    push.groups.assign(who.groups.begin(), who.groups.end());
+    push.anonymous = who.anonymous;
+    push.impersonation = level;
+    push.remote = true;
+    push.account = who.account;
+    push.domain = who.domain;
+    push.computer = who.computer;
+    push.address = who.address;
+    push.port = who.port;
+    for (const auto& s : who.token_sids) push.sids.push_back({s.to_string()});
+    return push;
 }
 
 protocol::samba::reply answer_for(const pipe_entry& p) {
@@ -57,7 +86,7 @@ void broker::on_samba_request(connection& c) {
         return;
     }
     // `c.peer` stays smbd's: the connection is counted against smbd's uid until it goes.
-    auto req = remote_open(*pipe);
+    auto req = remote_open(*pipe, cfg_.samba_impersonation);
     auto d = decide_open(*who, req, view());
     const actor client = remote_actor(*who);
     const std::string whom = remote_name(*who);
@@ -100,14 +129,8 @@ void broker::connect_remote_client(connection& c, const identity& who, const ope
         return;
     }
     inst.generation++;
-    protocol::client_arrived_push push;
+    auto push = arrival_of(who, remote_level(cfg_.samba_impersonation));
     push.generation = inst.generation;
-    push.uid = who.uid;
-    push.gid = who.gid;
-    push.groups.assign(who.groups.begin(), who.groups.end());
-    push.anonymous = who.anonymous;
-    push.impersonation = static_cast<std::uint8_t>(impersonation_level::identification);
-    push.remote = true;
     connection* link = connections_.find(inst.link_connection);
     if (!link || !connections_.push(*link, protocol::encode(push), c.sock.get())) {
         connections_.close(c.id, nullptr);
@@ -118,6 +141,7 @@ void broker::connect_remote_client(connection& c, const identity& who, const ope
     inst.client_uid = who.uid;
     inst.client_start = 0;
     inst.client_impersonation = push.impersonation;
+    inst.client_remote = peer_of(who);
     inst.connected_at = clock::now();
     connections_served_++;
     log("info", remote_name(who) + " connected to " + pipe.display_name);

@@ -39,8 +39,9 @@ std::error_code pipe_store::save(const saved_pipe& p) const {
     if (!open_) return {};
     nlohmann::json servers = nlohmann::json::array();
     for (const auto& s : p.servers) servers.push_back({{"pid", s.pid}, {"start_time", s.start_time}});
-    nlohmann::json j = {{"id", p.id},          {"key", p.key},   {"name", p.display_name},
-                        {"owner_uid", p.owner_uid}, {"sddl", p.sddl}, {"servers", servers}};
+    nlohmann::json j = {{"id", p.id},       {"key", p.key},           {"name", p.display_name},
+                        {"owner_uid", p.owner_uid}, {"sddl", p.sddl}, {"servers", servers},
+                        {"explicit_dacl", p.explicit_dacl}};
     std::string path = path_of(p.id), temporary = path + ".new";
     {
         std::ofstream out(temporary, std::ios::trunc);
@@ -80,6 +81,7 @@ std::vector<saved_pipe> pipe_store::load(std::vector<std::string>& problems) con
             p.sddl = j.at("sddl").get<std::string>();
             for (const auto& s : j.at("servers"))
                 p.servers.push_back({s.at("pid").get<pid_t>(), s.at("start_time").get<std::uint64_t>()});
+            p.explicit_dacl = j.value("explicit_dacl", false);
             if (path.filename() != fs::path(path_of(p.id)).filename()) throw std::runtime_error("id does not match the file name");
             out.push_back(std::move(p));
         } catch (const std::exception& e) {

@@ -33,6 +33,10 @@ struct saved_pipe {
     uid_t owner_uid = 0;
     std::string sddl;
     std::vector<server_process> servers;
+    /// The DACL was given (pipe_entry::explicit_dacl): without it npipe's default DACL grants
+    /// SMB clients nothing, so a restart must not forget it. A file without the key (an older
+    /// broker's) reads as false: the safe side.
+    bool explicit_dacl = false;
 };
 
 class pipe_store {

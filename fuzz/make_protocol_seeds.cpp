@@ -79,7 +79,8 @@ int main(int argc, char** argv) {
                           .owner_uid = 1000, .default_timeout_ms = 50});
     list.pipes.push_back({.name = "\\\\.\\pipe\\b", .type = 1, .direction = 1, .max_instances = 2,
                           .owner_uid = 1000, .out_buffer_size = 512, .in_buffer_size = 512, .reject_remote = true,
-                          .instances = {{1, 4242, 4243, 1000, 1000, 512, 512}, {0, 4242, 0, 0xFFFFFFFF, 0, 0, 4096}},
+                          .instances = {{1, 4242, 4243, 1000, 1000, 512, 512, "", ""},
+                                        {0, 4242, 0, 1001, 0, 0, 4096, "NPIPETEST\\carol", "192.0.2.7:49731"}},
                           .owner_sid = "S-1-22-1-1000", .sddl = "O:S-1-22-1-1000D:(A;;FA;;;S-1-22-1-1000)"});
     broker_status_reply status{.pid = 4000, .uid = 1000, .system_scope = false, .runtime_dir = "/run/user/1000/npipe",
                                .protocol_version = version, .uptime = std::chrono::seconds(3600), .pipes = 2,
@@ -96,6 +97,11 @@ int main(int argc, char** argv) {
     seed("created", encode(created));
     seed("opened", encode(opened));
     seed("client_arrived", encode(arrived));
+    client_arrived_push smb{.generation = 8, .pid = 0, .uid = 1001, .gid = 1001, .groups = {1001},
+                            .remote = true, .account = "carol", .domain = "NPIPETEST", .computer = "WS7",
+                            .address = "192.0.2.7", .port = 49731,
+                            .sids = {{"S-1-5-21-1-2-3-3002"}, {"S-1-5-21-1-2-3-513"}}};
+    seed("client_arrived_remote", encode(smb));
     seed("error", encode(error));
     seed("pipe_list", encode(list));
     seed("pipe_list_empty", encode(pipe_list_reply{}));

@@ -56,6 +56,7 @@ constexpr error_text error_texts[] = {
     {183, "ERROR_ALREADY_EXISTS", "it already exists", "Cannot create a file when that file already exists."},
     {193, "ERROR_BAD_EXE_FORMAT", "the program is not a valid executable", "%1 is not a valid Win32 application."},
     {206, "ERROR_FILENAME_EXCED_RANGE", "the name is too long", "The filename or extension is too long."},
+    {229, "ERROR_PIPE_LOCAL", "the pipe is local: its client did not come over the network", "The pipe is local."},
     {230, "ERROR_BAD_PIPE", "the pipe is in the wrong state for this operation", "The pipe state is invalid."},
     {231, "ERROR_PIPE_BUSY", "all pipe instances are busy", "All pipe instances are busy."},
     {232, "ERROR_NO_DATA", "the pipe is being closed (or, non-blocking, there is nothing to read)", "The pipe is being closed."},

@@ -23,6 +23,8 @@ pipe_status to_pipe_status(const protocol::pipe_record& r) {
         is.server_uid = i.server_uid;
         if (i.client_pid != 0) is.client_pid = i.client_pid;
         if (i.client_uid != 0xFFFFFFFFu) is.client_uid = i.client_uid;
+        is.client_account = i.client_account;
+        is.client_address = i.client_address;
         is.out_buffer_size = i.out_buffer_size;
         is.in_buffer_size = i.in_buffer_size;
         s.instances.push_back(is);

@@ -66,6 +66,12 @@ bool server_impl::take(frame& f, bool keep, protocol::message_type& ack, std::er
     who.allowed = static_cast<impersonation_level>(push.impersonation);
     who.effective_only = push.effective_only;
     who.remote = push.remote;
+    who.account = push.account;
+    who.domain = push.domain;
+    who.computer_name = push.computer;
+    who.address = push.address;
+    who.port = push.port;
+    for (const auto& s : push.sids) who.sids.push_back(s.text); // canonical: decode() checked each
     identity = std::move(who);
     state = instance_state::connected;
     return true;

@@ -54,6 +54,7 @@ enum class win32_error : int {
     busy = 170,
     already_exists = 183,
     filename_exced_range = 206,
+    pipe_local = 229,
     bad_pipe = 230,
     pipe_busy = 231,
     no_data = 232,

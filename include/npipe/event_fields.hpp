@@ -23,6 +23,13 @@ inline constexpr const char* reason = "Reason";
 inline constexpr const char* error = "Error";          ///< the Win32 error's text, on refusals
 inline constexpr const char* remote = "Remote";        ///< the actor came over the network
 
+// An SMB client that came through Samba's smbd (Sysmon has no such fields): the actor of a
+// connect or a denied open, the peer of a disconnect. Only on events that have one.
+inline constexpr const char* remote_account = "RemoteAccount";   ///< DOMAIN\account
+inline constexpr const char* remote_computer = "RemoteComputer"; ///< the client computer's name
+inline constexpr const char* remote_address = "RemoteAddress";   ///< its IP address
+inline constexpr const char* remote_port = "RemotePort";         ///< its TCP port
+
 // The process that acted
 inline constexpr const char* process_guid = "ProcessGuid";
 inline constexpr const char* process_id = "ProcessId";

@@ -95,7 +95,9 @@ struct client_options {
 /// Who the connected client is, as the kernel told the broker when the client connected
 /// (SO_PEERCRED, SO_PEERGROUPS, SO_PEERSEC) - never what the client claims - and what it allows.
 /// A remote client (an SMB client through Samba's smbd; `remote`) has pid 0, the uid, gid and
-/// groups of the Unix token smbd gave its user, no label, and allows identification only.
+/// groups of the Unix token smbd gave its user, no label, and what smbd said of it below; it
+/// allows identification unless the broker was told remote clients allow impersonation
+/// (`npiped --samba-impersonation`: smbd does not pass the SMB client's own choice on).
 struct client_identity {
     pid_t pid = 0;
     uid_t uid = 0;
@@ -106,6 +108,17 @@ struct client_identity {
     npipe::impersonation_level allowed = impersonation_level::identification;
     bool effective_only = false;
     bool remote = false; ///< came over the network, through Samba's smbd
+    // A remote client as smbd described it (all empty for a local client):
+    std::string account;       ///< the account name, without the domain
+    std::string domain;        ///< its domain (for Samba's own users: the server's name)
+    std::string computer_name; ///< the client computer's name (GetNamedPipeClientComputerName)
+    std::string address;       ///< its IP address as smbd saw it
+    std::uint16_t port = 0;    ///< its TCP port
+    /// The SIDs of its security token that take part in access checks besides the Unix ones
+    /// (the domain user first, then its groups: S-1-5-21-...), as sid::to_string() writes them
+    /// (npipe::sid::parse reads them). Never Administrators, LocalSystem, Interactive, Anonymous
+    /// or a Unix SID: npipe does not take those from smbd (SECURITY.md).
+    std::vector<std::string> sids;
 };
 
 /// What both ends of a named pipe can do. Not used on its own.

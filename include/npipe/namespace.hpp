@@ -26,6 +26,10 @@ struct instance_status {
     uid_t server_uid = 0; ///< kernel-attested, like the client's
     std::optional<pid_t> client_pid; ///< empty when no client is attached
     std::optional<uid_t> client_uid;
+    /// A client that came over the network (SMB, through Samba's smbd): its DOMAIN\account and
+    /// address:port as smbd said them; empty for a local client or none.
+    std::string client_account;
+    std::string client_address;
     std::uint32_t out_buffer_size = 0; ///< the instance's own, as its server asked (its clients see these)
     std::uint32_t in_buffer_size = 0;
 };

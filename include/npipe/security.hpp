@@ -201,8 +201,9 @@ public:
     std::optional<std::uint32_t> uid() const noexcept;
     std::optional<std::uint32_t> gid() const noexcept;
 
-    /// True for the SIDs that can mean someone on this system: the ten aliases above and
-    /// S-1-22-1-N / S-1-22-2-N.
+    /// True for the SIDs that can mean someone on this system: the ten aliases above,
+    /// S-1-22-1-N / S-1-22-2-N, and domain accounts and groups (S-1-5-21-...), which SMB users
+    /// reaching pipes through Samba's smbd hold.
     bool is_known() const noexcept;
 
     static sid user(std::uint32_t uid) { return sid(22, {1, uid}); }
@@ -304,11 +305,16 @@ struct access_identity {
     std::vector<std::uint32_t> groups; ///< supplementary gids
     bool anonymous = false; ///< e.g. an unmapped user-namespace peer; uid and gids are ignored
     bool remote = false;    ///< came over the network
+    /// Further SIDs the identity holds (a remote user's domain SIDs, as smbd's token says them).
+    /// identity_sids() never takes Administrators, LocalSystem, Interactive, Anonymous or a Unix
+    /// SID (S-1-22-...) from here: those only the uid, the gids and `remote` can give.
+    std::vector<sid> more_sids{};
 };
 
 /// The SIDs `who` holds, like a token's user and groups:
 ///  - not anonymous: S-1-22-1-uid, S-1-22-2-gid and one per supplementary gid, Everyone,
-///    Authenticated Users, Interactive (local) or NETWORK (remote), Administrators when uid is 0;
+///    Authenticated Users, Interactive (local) or NETWORK (remote), Administrators when uid is 0,
+///    then `more_sids` (less the ones it may not give);
 ///  - anonymous: Anonymous, plus NETWORK when remote. As on Windows (whose default leaves
 ///    "Everyone includes Anonymous" off), Anonymous is not in Everyone.
 NPIPE_API std::vector<sid> identity_sids(const access_identity& who);

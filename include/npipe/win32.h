@@ -284,6 +284,7 @@ typedef VOID(CALLBACK* PAPCFUNC)(ULONG_PTR dwParam);
 #define ERROR_ALREADY_EXISTS 183
 #define ERROR_FILENAME_EXCED_RANGE 206
 #define ERROR_BAD_EXE_FORMAT 193
+#define ERROR_PIPE_LOCAL 229
 #define ERROR_BAD_PIPE 230
 #define ERROR_PIPE_BUSY 231
 #define ERROR_NO_DATA 232
@@ -453,6 +454,11 @@ typedef VOID(CALLBACK* PAPCFUNC)(ULONG_PTR dwParam);
 #define PIPE_TYPE_MESSAGE 0x00000004u
 #define PIPE_ACCEPT_REMOTE_CLIENTS 0x00000000u
 #define PIPE_REJECT_REMOTE_CLIENTS 0x00000008u
+/* npipe's own pipe-mode bit, not Windows': export the pipe to SMB clients through Samba's smbd
+ * (server_options::remote; the broker must serve smbd too: npiped --samba). A Windows pipe takes
+ * remote clients unless PIPE_REJECT_REMOTE_CLIENTS says otherwise; an npipe pipe only with this,
+ * and PIPE_REJECT_REMOTE_CLIENTS wins over it. */
+#define NPIPE_PIPE_EXPORT_REMOTE 0x00010000u
 #define PIPE_UNLIMITED_INSTANCES 255
 #define NMPWAIT_WAIT_FOREVER 0xFFFFFFFFu
 #define NMPWAIT_NOWAIT 0x00000001u
@@ -687,7 +693,18 @@ NPIPE_C_API BOOL WINAPI SetNamedPipeHandleState(HANDLE hNamedPipe, LPDWORD lpMod
                                                 LPDWORD lpCollectDataTimeout);
 NPIPE_C_API BOOL WINAPI GetNamedPipeClientProcessId(HANDLE Pipe, PULONG ClientProcessId);
 NPIPE_C_API BOOL WINAPI GetNamedPipeServerProcessId(HANDLE Pipe, PULONG ServerProcessId);
+/* For a remote client (an SMB client through smbd): 0 for both, since there is no process or
+ * session of it on this machine and smbd passes on none of the client's (see the README). */
 NPIPE_C_API BOOL WINAPI GetNamedPipeClientSessionId(HANDLE Pipe, PULONG ClientSessionId);
+/* The remote client's computer name as smbd gives it (its address when smbd has no name);
+ * ClientComputerNameLength is the buffer's size in bytes for both. ERROR_PIPE_LOCAL unless the
+ * handle is a server end with a remote client connected (local clients, client ends and
+ * anonymous pipes, as on Windows); ERROR_INSUFFICIENT_BUFFER when the name and its NUL do not
+ * fit. */
+NPIPE_C_API BOOL WINAPI GetNamedPipeClientComputerNameA(HANDLE Pipe, LPSTR ClientComputerName,
+                                                        ULONG ClientComputerNameLength);
+NPIPE_C_API BOOL WINAPI GetNamedPipeClientComputerNameW(HANDLE Pipe, LPWSTR ClientComputerName,
+                                                        ULONG ClientComputerNameLength);
 NPIPE_C_API BOOL WINAPI GetNamedPipeServerSessionId(HANDLE Pipe, PULONG ServerSessionId);
 /* The calling thread alone acts as the client: only when the client allowed impersonation
  * (SECURITY_SQOS_PRESENT | SECURITY_IMPERSONATION or _DELEGATION; npipe's default is

@@ -44,6 +44,13 @@ void fields(auto& f, maybe_const<instance_record> auto& r) {
     f.u32(r.server_uid);
     f.u32(r.out_buffer_size);
     f.u32(r.in_buffer_size);
+    f.str(r.client_account);
+    f.str(r.client_address);
+}
+
+void fields(auto& f, maybe_const<sid_text> auto& s) {
+    f.str(s.text);
+    f.check(canonical_sid(s.text));
 }
 
 void fields(auto& f, maybe_const<pipe_record> auto& p) {
@@ -173,7 +180,16 @@ void fields(auto& f, maybe_const<client_arrived_push> auto& m) {
     f.u8(m.impersonation);
     f.boolean(m.effective_only);
     f.boolean(m.remote);
+    f.str(m.account);
+    f.str(m.domain);
+    f.str(m.computer);
+    f.str(m.address);
+    f.u16(m.port);
+    f.list16(m.sids);
     f.check(m.impersonation <= max_impersonation);
+    // Only a remote client has these; a local one is named by the kernel's ids alone.
+    f.check(m.remote || (m.account.empty() && m.domain.empty() && m.computer.empty() && m.address.empty() &&
+                         m.port == 0 && m.sids.empty()));
 }
 
 constexpr message_type type_of(const error_reply&) noexcept { return message_type::error; }

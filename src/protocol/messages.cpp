@@ -4,6 +4,8 @@
 
 #include "protocol/fields.hpp"
 
+#include <npipe/security.hpp>
+
 namespace npipe::protocol {
 namespace {
 
@@ -47,6 +49,12 @@ header_problem decode_header(std::span<const std::byte, header_size> raw, std::s
     out.length = r.u32();
     if (out.length > max_body) return header_problem::too_long;
     return header_problem::none;
+}
+
+bool canonical_sid(const std::string& text) {
+    std::error_code ec;
+    auto s = sid::parse(text, ec);
+    return s && text.starts_with("S-1-") && s->to_string() == text;
 }
 
 std::vector<std::byte> encode(message_type type, const empty_body&) {

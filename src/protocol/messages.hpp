@@ -45,8 +45,10 @@ inline constexpr std::uint16_t magic = 0x504E; // "NP"
 // 4: the descriptor-bytes limit in the status; 5: a further instance takes the pipe's type,
 // limit and timeout (created_reply says them), buffer sizes are each instance's own; 6: a pipe
 // exported to SMB clients (create_instance_request), a client that came through Samba
-// (client_arrived_push: its messages carry Samba's 16-bit lengths)
-inline constexpr std::uint8_t version = 6;
+// (client_arrived_push: its messages carry Samba's 16-bit lengths); 7: who a remote client is
+// (client_arrived_push: account, domain, computer, address, port, token SIDs; instance_record:
+// the remote client's account and address, for `npipe list`)
+inline constexpr std::uint8_t version = 7;
 inline constexpr std::size_t header_size = 8;
 inline constexpr std::size_t max_request_body = 64 * 1024;
 inline constexpr std::size_t max_reply_body = 16 * 1024 * 1024;
@@ -161,6 +163,15 @@ struct opened_reply {
     friend bool operator==(const opened_reply&, const opened_reply&) = default;
 };
 
+/// A SID in its canonical text form (S-1-5-21-...); the decoder refuses any other spelling.
+struct sid_text {
+    std::string text;
+
+    friend bool operator==(const sid_text&, const sid_text&) = default;
+};
+/// `text` is a SID written as sid::to_string() writes it.
+bool canonical_sid(const std::string& text);
+
 struct client_arrived_push {
     std::uint64_t generation = 0;
     std::int32_t pid = 0;
@@ -174,6 +185,14 @@ struct client_arrived_push {
     /// Came through Samba's smbd (an SMB client): in message mode each message on the data
     /// connection is a 16-bit little-endian length and its bytes (protocol/samba_npa.hpp).
     bool remote = false;
+    // A remote client as smbd described it; all empty for a local client (the decoder refuses
+    // anything else).
+    std::string account{};  // the account name, without the domain
+    std::string domain{};   // its domain (Samba's own name for its local users)
+    std::string computer{}; // the client computer's name (GetNamedPipeClientComputerName)
+    std::string address{};  // its IP address as smbd saw it
+    std::uint16_t port = 0;
+    std::vector<sid_text> sids{}; // the token SIDs the broker keeps (broker/samba_identity.hpp)
 
     friend bool operator==(const client_arrived_push&, const client_arrived_push&) = default;
 };
@@ -266,6 +285,8 @@ struct instance_record {
     std::uint32_t server_uid = 0;
     std::uint32_t out_buffer_size = 0; // each instance's own, as its server asked
     std::uint32_t in_buffer_size = 0;
+    std::string client_account{}; // a remote client's DOMAIN\account; empty for local ones
+    std::string client_address{}; // a remote client's address:port ([v6]:port); empty for local ones
 
     friend bool operator==(const instance_record&, const instance_record&) = default;
 };

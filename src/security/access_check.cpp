@@ -31,6 +31,12 @@ std::vector<sid> identity_sids(const access_identity& who) {
     out.push_back(sid::authenticated_users());
     out.push_back(who.remote ? sid::network() : sid::interactive());
     if (who.uid == 0) out.push_back(sid::administrators());
+    for (const auto& s : who.more_sids) {
+        // Only the kernel's ids (or smbd's Unix token) and the origin say these.
+        bool reserved = s.identifier_authority() == 22 || s == sid::administrators() || s == sid::local_system() ||
+                        s == sid::interactive() || s == sid::anonymous();
+        if (!reserved && std::find(out.begin(), out.end(), s) == out.end()) out.push_back(s);
+    }
     return out;
 }
 

@@ -161,7 +161,7 @@ bool parse_sid_at(std::string_view text, std::size_t& pos, sid& out, sddl_error&
         if (policy == sid_policy::known && !out.is_known()) {
             fail(error, start,
                  "SID " + out.to_string() + " means nobody on this system (npipe knows " +
-                     known_aliases_list() + ", S-1-22-1-<uid> and S-1-22-2-<gid>)");
+                     known_aliases_list() + ", S-1-22-1-<uid>, S-1-22-2-<gid> and domain accounts S-1-5-21-...)");
             return false;
         }
         return true;
@@ -284,7 +284,13 @@ std::optional<std::uint32_t> sid::gid() const noexcept {
     return std::nullopt;
 }
 
-bool sid::is_known() const noexcept { return uid() || gid() || !alias().empty(); }
+bool sid::is_known() const noexcept {
+    // S-1-5-21-...: an account (or group) of a Windows or Samba domain. No local process holds
+    // one, but an SMB user coming through smbd does (broker/samba_identity.hpp), so a DACL may
+    // name one; the authority alone (no domain, no account) still names nobody.
+    bool domain_account = authority_ == 5 && count_ >= 2 && subs_[0] == 21;
+    return uid() || gid() || !alias().empty() || domain_account;
+}
 
 } // namespace npipe
 

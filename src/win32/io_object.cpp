@@ -217,6 +217,16 @@ DWORD named_pipe_object::process_ids(ULONG& client_pid, ULONG& server_pid) {
     return 0;
 }
 
+DWORD named_pipe_object::client_computer(std::string& name) {
+    // Windows keeps a client computer name only for a client its SMB server brought (firehazard's
+    // doc tests, run on Windows, get ERROR_PIPE_LOCAL for server ends of local pipes and for
+    // anonymous pipes); a client end has none either.
+    auto who = server_ ? server_->client_identity() : std::nullopt;
+    if (!who || !who->remote) return ERROR_PIPE_LOCAL;
+    name = who->computer_name.empty() ? who->address : who->computer_name;
+    return 0;
+}
+
 DWORD named_pipe_object::impersonate_client() {
     if (!server_) return ERROR_INVALID_FUNCTION;
     std::error_code ec;

@@ -85,6 +85,8 @@ public:
     virtual DWORD client_user(std::string&) { return ERROR_INVALID_FUNCTION; }
     virtual DWORD set_mode(DWORD) { return ERROR_INVALID_FUNCTION; }
     virtual DWORD process_ids(ULONG&, ULONG&) { return ERROR_INVALID_FUNCTION; }
+    /// GetNamedPipeClientComputerName: the remote client's computer name.
+    virtual DWORD client_computer(std::string&) { return ERROR_INVALID_FUNCTION; }
     /// ImpersonateNamedPipeClient (server ends of named pipes).
     virtual DWORD impersonate_client() { return ERROR_INVALID_FUNCTION; }
     /// GetSecurityInfo / SetSecurityInfo (named pipes; defined in security_api.cpp).
@@ -129,6 +131,7 @@ public:
     DWORD client_user(std::string& name) override;
     DWORD set_mode(DWORD mode) override;
     DWORD process_ids(ULONG& client_pid, ULONG& server_pid) override;
+    DWORD client_computer(std::string& name) override;
     DWORD impersonate_client() override;
     DWORD get_security(npipe::security_descriptor& sd) override;
     DWORD set_security(const npipe::security_descriptor& sd, DWORD parts) override;
@@ -160,6 +163,7 @@ public:
     DWORD get_state(DWORD& state, DWORD& instances) override;
     DWORD set_mode(DWORD mode) override;
     DWORD process_ids(ULONG& client_pid, ULONG& server_pid) override;
+    DWORD client_computer(std::string&) override { return ERROR_PIPE_LOCAL; } // as Windows answers
     int child_descriptor() const noexcept override { return end_.native_handle(); }
     char child_kind() const noexcept override { return end_.role() == pipe_end_role::read ? 'r' : 'w'; }
 

@@ -29,7 +29,8 @@ DWORD code(const std::error_code& ec) noexcept { return static_cast<DWORD>(detai
 
 constexpr DWORD open_mode_flags = PIPE_ACCESS_DUPLEX | FILE_FLAG_FIRST_PIPE_INSTANCE | FILE_FLAG_WRITE_THROUGH |
                                   FILE_FLAG_OVERLAPPED | WRITE_DAC | WRITE_OWNER | ACCESS_SYSTEM_SECURITY;
-constexpr DWORD pipe_mode_flags = PIPE_TYPE_MESSAGE | PIPE_READMODE_MESSAGE | PIPE_NOWAIT | PIPE_REJECT_REMOTE_CLIENTS;
+constexpr DWORD pipe_mode_flags =
+    PIPE_TYPE_MESSAGE | PIPE_READMODE_MESSAGE | PIPE_NOWAIT | PIPE_REJECT_REMOTE_CLIENTS | NPIPE_PIPE_EXPORT_REMOTE;
 
 bool inheritable(LPSECURITY_ATTRIBUTES sa) noexcept { return sa && sa->bInheritHandle; }
 
@@ -90,6 +91,7 @@ HANDLE create_named_pipe(LPCSTR name, DWORD open_mode, DWORD pipe_mode, DWORD ma
     o.read_mode = (pipe_mode & PIPE_READMODE_MESSAGE) ? read_mode::message : read_mode::byte;
     o.wait_mode = (pipe_mode & PIPE_NOWAIT) ? wait_mode::nowait : wait_mode::wait;
     o.reject_remote_clients = (pipe_mode & PIPE_REJECT_REMOTE_CLIENTS) != 0;
+    o.remote = (pipe_mode & NPIPE_PIPE_EXPORT_REMOTE) != 0;
     o.max_instances = max_instances;
     o.out_buffer_size = out_size;
     o.in_buffer_size = in_size;

@@ -259,8 +259,8 @@ class CliTest(unittest.TestCase):
         self.assertEqual(p["default_timeout_ms"], 250)
         buffers = {"out_buffer_size": p["out_buffer_size"], "in_buffer_size": p["in_buffer_size"]}
         self.assertEqual(p["instances"], [{"state": "listening", "server_pid": server.pid, "server_uid": os.getuid(),
-                                           "client_pid": None,
-                                           "client_uid": None, **buffers}])
+                                           "client_pid": None, "client_uid": None,
+                                           "client_account": None, "client_address": None, **buffers}])
 
         # A client attached: its instance is connected, and serve adds a listening one.
         client = self.start("connect", "status", "--message", stdin=subprocess.PIPE)
@@ -275,7 +275,8 @@ class CliTest(unittest.TestCase):
         self.assertEqual(p["current_instances"], 2)
         connected = [i for i in p["instances"] if i["state"] == "connected"][0]
         self.assertEqual(connected, {"state": "connected", "server_pid": server.pid, "server_uid": os.getuid(), "client_pid": client.pid,
-                                     "client_uid": os.getuid(), **buffers})
+                                     "client_uid": os.getuid(), "client_account": None, "client_address": None,
+                                     **buffers})
 
         r = self.npipe("list", "--json")
         self.assertEqual(r.returncode, 0, r.stderr)

@@ -341,6 +341,28 @@ TEST(process_ids_within_one_process) {
     CloseHandle(s);
 }
 
+/* Windows keeps a client computer name only for clients its SMB server brought: a local client,
+ * a client end and an anonymous pipe are ERROR_PIPE_LOCAL (firehazard's doc tests, run on
+ * Windows, for the last two and for unconnected server ends). */
+TEST(client_computer_name_of_a_local_client_is_pipe_local) {
+    HANDLE s, c, r, w;
+    char name[64] = "untouched";
+    WCHAR wide[64] = {0};
+    make_pair("computer", PIPE_TYPE_BYTE, &s, &c);
+    CHECK_FAILS(GetNamedPipeClientComputerNameA(s, name, sizeof name), ERROR_PIPE_LOCAL);
+    CHECK_EQ(strcmp(name, "untouched"), 0);
+    CHECK_FAILS(GetNamedPipeClientComputerNameW(s, wide, sizeof wide), ERROR_PIPE_LOCAL);
+    CHECK_FAILS(GetNamedPipeClientComputerNameA(c, name, sizeof name), ERROR_PIPE_LOCAL);
+    CHECK_OK(CreatePipe(&r, &w, NULL, 0));
+    CHECK_FAILS(GetNamedPipeClientComputerNameA(r, name, sizeof name), ERROR_PIPE_LOCAL);
+    CHECK_FAILS(GetNamedPipeClientComputerNameW(w, wide, sizeof wide), ERROR_PIPE_LOCAL);
+    CHECK_FAILS(GetNamedPipeClientComputerNameA(BOGUS_HANDLE, name, sizeof name), ERROR_INVALID_HANDLE);
+    CloseHandle(r);
+    CloseHandle(w);
+    CloseHandle(c);
+    CloseHandle(s);
+}
+
 TEST(invalid_handles_are_rejected) {
     DWORD flags, state;
     ULONG pid;
@@ -355,6 +377,7 @@ TEST(invalid_handles_are_rejected) {
 
 TEST_TABLE{
     TEST_ENTRY(create_returns_valid_handle),
+    TEST_ENTRY(client_computer_name_of_a_local_client_is_pipe_local),
     TEST_ENTRY(create_name_without_pipe_prefix_is_invalid_name),
     TEST_ENTRY(create_null_name_is_path_not_found),
     TEST_ENTRY(create_empty_name_is_invalid_name),

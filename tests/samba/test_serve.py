@@ -12,6 +12,7 @@ deadline; nothing sleeps. impacket runs under Debian's /usr/bin/python3.
 
 import json
 import os
+import pwd
 import shutil
 import subprocess
 import sys
@@ -58,7 +59,11 @@ def wait_until(predicate, what):
 
 
 @unittest.skipUnless(os.geteuid() == 0, "needs root: useradd, smbd's passdb and np/ directory")
-class ServeThroughSmbd(unittest.TestCase):
+class SmbdAndBroker(unittest.TestCase):
+    """A private smbd and a private npiped serving its np/ (BROKER_ARGS added), and the helpers of
+    the tests; no tests of its own."""
+    BROKER_ARGS = []
+
     @classmethod
     def setUpClass(cls):
         cls.kdc = PrivateKdc().start()
@@ -88,7 +93,8 @@ class ServeThroughSmbd(unittest.TestCase):
         r, w = os.pipe()
         log = open(os.path.join(cls.base, "npiped.log"), "wb")
         p = subprocess.Popen([os.path.join(BINDIR, "npiped"), "--runtime-dir", cls.rt, "--samba=" + cls.np_dir,
-                              "--ready-fd", str(w), "-v", "--handshake-timeout", "1000"], pass_fds=(w,), stdin=subprocess.DEVNULL,
+                              "--ready-fd", str(w), "-v", "--handshake-timeout", "1000", *cls.BROKER_ARGS],
+                             pass_fds=(w,), stdin=subprocess.DEVNULL,
                              stdout=log, stderr=subprocess.STDOUT, env=cls.env)
         log.close()
         os.close(w)
@@ -113,6 +119,9 @@ class ServeThroughSmbd(unittest.TestCase):
             if p.poll() is None:
                 p.kill()
             p.wait(timeout=TIMEOUT)
+            for stream in (p.stdout, p.stderr):
+                if stream:
+                    stream.close()
         cls.smbd.stop()
         cls.kdc.stop()
         shutil.rmtree(cls.base, ignore_errors=True)
@@ -153,6 +162,41 @@ class ServeThroughSmbd(unittest.TestCase):
         except AssertionError as e:
             raise AssertionError("%s\n--- npiped ---\n%s" % (e, self.broker_log()))
 
+    def remote_server(self, role, name, sddl):
+        """npipe_test_remote_server ROLE NAME SDDL, returned once its instance listens."""
+        p = subprocess.Popen([os.path.join(BINDIR, "npipe_test_remote_server"), role, name, sddl],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self.env,
+                             text=True)
+        self.procs.append(p)
+        ready, _, _ = select_ready(p.stdout, TIMEOUT)
+        line = p.stdout.readline() if ready else ""
+        if line.strip() != "ready":
+            p.kill()
+            raise AssertionError("the server did not start: %r %s" % (line, p.stderr.read()))
+        return p
+
+    def call_remote(self, name, user=USER, password=PASSWORD):
+        """impacket opens NAME, sends one message, and returns (the JSON reply, its own port)."""
+        out = self.run_impacket(OPEN % name + (
+            "c.writeFile(t, f, b'who am I')\n"
+            "print(c.readFile(t, f, 0, 65536).decode())\n"
+            "print(c.getSMBServer()._NetBIOSSession.get_socket().getsockname()[1])\n"), user, password)
+        return json.loads(out[0]), int(out[1])
+
+    def events(self, pipe):
+        """The broker's events about PIPE, as `npipe monitor --json` gives them."""
+        r = subprocess.run([os.path.join(BINDIR, "npipe"), "monitor", "--json"], env=self.env, capture_output=True,
+                           text=True, timeout=TIMEOUT)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return [e for e in map(json.loads, r.stdout.splitlines()) if e.get("PipeName") == "\\" + pipe]
+
+
+def select_ready(stream, timeout):
+    import select
+    return select.select([stream], [], [], timeout)
+
+
+class ServeThroughSmbd(SmbdAndBroker):
     # ---- tests ----------------------------------------------------------------------------------
 
     def test_byte_mode_echo_and_a_big_transfer_byte_checked(self):
@@ -395,6 +439,139 @@ class ServeThroughSmbd(unittest.TestCase):
         self.assertEqual(rest.split(), ["status", STATUS_PIPE_DISCONNECTED], err[-3000:] + self.broker_log())
         wait_until(lambda: not os.path.exists(os.path.join(self.np_dir, "smbkilled")), "the pipe's socket to go")
         self.assertEqual(self.run_impacket(OPEN_STATUS % "SmbKilled"), [STATUS_OBJECT_NAME_NOT_FOUND])
+
+    def test_the_server_sees_who_the_remote_client_is(self):
+        sddl = self.user_only(self.uid)
+        server = self.remote_server("identity", "SmbWho", sddl)
+        who, port = self.call_remote("SmbWho")
+        server.wait(timeout=TIMEOUT)
+        self.assertTrue(who["remote"])
+        self.assertEqual((who["pid"], who["uid"], who["account"]), (0, self.uid, USER))
+        self.assertEqual(who["domain"], "NPIPETEST")  # a passdb user's domain is the server's name
+        self.assertEqual((who["address"], who["port"]), ("127.0.0.1", port))
+        self.assertNotEqual(who["computer"], "")
+        self.assertEqual(who["allowed"], 1)  # identification: this broker was not told otherwise
+        # The token's domain SIDs (S-1-5-21-<server>-<rid>): the user and its groups; never the
+        # administrators, the system or a Unix SID.
+        self.assertTrue(any(s.startswith("S-1-5-21-") for s in who["sids"]), who["sids"])
+        for never in ("S-1-5-32-544", "S-1-5-18", "S-1-5-4", "S-1-5-7"):
+            self.assertNotIn(never, who["sids"])
+        self.assertFalse(any(s.startswith("S-1-22-") for s in who["sids"]), who["sids"])
+
+        # The events carry the remote peer: the connect (its actor) and the disconnect (its peer).
+        def connect_and_disconnect():
+            kinds = {e["EventType"]: e for e in self.events("SmbWho")}
+            return "ConnectPipe" in kinds and "DisconnectPipe" in kinds
+
+        wait_until(connect_and_disconnect, "the connect and disconnect events")
+        for e in self.events("SmbWho"):
+            if e["EventType"] in ("ConnectPipe", "DisconnectPipe"):
+                self.assertEqual(e["RemoteAccount"], "NPIPETEST\\" + USER, e)
+                self.assertEqual((e["RemoteAddress"], e["RemotePort"]), ("127.0.0.1", port), e)
+                self.assertEqual(e["RemoteComputer"], who["computer"], e)
+        connect = [e for e in self.events("SmbWho") if e["EventType"] == "ConnectPipe"][0]
+        self.assertTrue(connect["Remote"])
+        self.assertEqual((connect["ProcessId"], connect["Uid"]), (0, self.uid))
+
+    def test_a_domain_sid_from_smbds_token_admits_its_user(self):
+        # Learn the user's domain SID from a first connection, then name it alone in a DACL.
+        self.remote_server("identity", "SmbLearnSid", self.user_only(self.uid))
+        who, _ = self.call_remote("SmbLearnSid")
+        user_sid = [s for s in who["sids"] if s.startswith("S-1-5-21-")][0]  # a token's user comes first
+        self.serve("SmbDomainSid", "--remote", "--echo", "--sddl", "D:(A;;FA;;;OW)(A;;GRGW;;;%s)" % user_sid)
+        out = self.run_impacket(OPEN % "SmbDomainSid" + "print('opened')\n")
+        self.assertEqual(out, ["opened"])
+        out = self.run_impacket(OPEN_STATUS % "SmbDomainSid", OTHER, OTHER_PASSWORD)
+        self.assertEqual(out, [STATUS_CONNECTION_DISCONNECTED])
+        # Administrators in a DACL admits no SMB user, whatever smbd's token says.
+        self.serve("SmbAdmins", "--remote", "--echo", "--sddl", "D:(A;;FA;;;OW)(A;;GRGW;;;BA)(A;;GRGW;;;SY)")
+        out = self.run_impacket(OPEN_STATUS % "SmbAdmins")
+        self.assertEqual(out, [STATUS_CONNECTION_DISCONNECTED])
+
+    def test_npipe_list_shows_the_remote_peer(self):
+        self.serve("SmbListed", "--remote", "--echo", "--sddl", self.user_only(self.uid))
+        script = ("from impacket.smbconnection import SMBConnection\n"
+                  "import sys\n"
+                  "c = SMBConnection('127.0.0.1', '127.0.0.1', sess_port=%d)\n"
+                  "c.login(%r, %r)\n"
+                  "t = c.connectTree('IPC$')\n" % (self.smbd.port, USER, PASSWORD)) + OPEN % "SmbListed" + (
+            "print(c.getSMBServer()._NetBIOSSession.get_socket().getsockname()[1], flush=True)\n"
+            "sys.stdin.readline()\n")
+        client = subprocess.Popen(["/usr/bin/python3", "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+        try:
+            ready, _, _ = select_ready(client.stdout, TIMEOUT)
+            line = client.stdout.readline() if ready else ""
+            self.assertTrue(line.strip().isdigit(), "impacket: %r %s" % (line, client.stderr.read() if not ready else ""))
+            port = int(line)
+            r = subprocess.run([os.path.join(BINDIR, "npipe"), "info", "SmbListed", "--json"], env=self.env,
+                               capture_output=True, text=True, timeout=TIMEOUT)
+            instance = json.loads(r.stdout)["instances"][0]
+            self.assertEqual(instance["client_account"], "NPIPETEST\\" + USER)
+            self.assertEqual(instance["client_address"], "127.0.0.1:%d" % port)
+            self.assertIsNone(instance["client_pid"])
+            self.assertEqual(instance["client_uid"], self.uid)
+            r = subprocess.run([os.path.join(BINDIR, "npipe"), "list"], env=self.env, capture_output=True, text=True,
+                               timeout=TIMEOUT)
+            self.assertIn("NPIPETEST\\%s@127.0.0.1:%d (SMB)" % (USER, port), r.stdout)
+        finally:
+            client.stdin.close()
+            client.wait(timeout=TIMEOUT)
+            client.stdout.close()
+            client.stderr.close()
+
+    def test_win32_the_remote_clients_computer_name_and_no_process(self):
+        server = self.remote_server("win32", "SmbWin32", self.user_only(self.uid))
+        facts, _ = self.call_remote("SmbWin32")
+        server.wait(timeout=TIMEOUT)
+        self.assertIsInstance(facts["computer_a"], str)
+        self.assertNotEqual(facts["computer_a"], "")
+        self.assertEqual(facts["computer_w"], facts["computer_a"])
+        self.assertEqual(facts["short_buffer"], 122)  # ERROR_INSUFFICIENT_BUFFER
+        self.assertEqual((facts["client_pid"], facts["client_session"]), (0, 0))
+        # Identification only (this broker's default): impersonation is refused, the thread unchanged.
+        self.assertEqual(facts["impersonate"], 1368)  # ERROR_CANNOT_IMPERSONATE
+        self.assertEqual(facts["impersonating"]["euid"], 0)
+
+    def test_an_exported_pipes_given_dacl_survives_a_broker_restart(self):
+        # npipe's default DACL at create, then a DACL given by SetSecurityInfo: the instance that
+        # comes back after the restart sends no SDDL, so only the saved state can say it was given.
+        self.serve("SmbRestart", "--remote", "--echo")
+        r = subprocess.run([os.path.join(BINDIR, "npipe_test_peer"), "set-dacl-as", "\\\\.\\pipe\\SmbRestart", "0",
+                            "D:(A;;FA;;;OW)(A;;GRGW;;;NU)"], env=self.env, capture_output=True, timeout=TIMEOUT)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.run_impacket(OPEN % "SmbRestart" + "print('opened')\n"), ["opened"])
+        old = type(self).broker
+        old.kill()
+        old.wait(timeout=TIMEOUT)
+        type(self).broker = self.start_broker()
+        def back():
+            r = subprocess.run([os.path.join(BINDIR, "npipe"), "info", "SmbRestart", "--json"], env=self.env,
+                               capture_output=True, timeout=TIMEOUT)
+            return r.returncode == 0 and json.loads(r.stdout)["remote"]
+
+        wait_until(back, "the pipe to come back")
+        self.assertEqual(self.run_impacket(OPEN % "SmbRestart" + "print('opened')\n"), ["opened"])
+
+
+class ImpersonationThroughSmbd(SmbdAndBroker):
+    """A broker told that SMB clients allow impersonation (npiped --samba-impersonation)."""
+    BROKER_ARGS = ["--samba-impersonation"]
+
+    def test_impersonating_a_remote_user_is_their_unix_token(self):
+        server = self.remote_server("win32", "SmbImpersonate", self.user_only(self.uid))
+        facts, _ = self.call_remote("SmbImpersonate")
+        server.wait(timeout=TIMEOUT)
+        self.assertEqual(facts["impersonate"], 0)
+        self.assertEqual(facts["impersonating"]["euid"], self.uid)
+        self.assertEqual(facts["impersonating"]["egid"], pwd.getpwuid(self.uid).pw_gid)
+        self.assertIn(pwd.getpwuid(self.uid).pw_gid, facts["impersonating"]["groups"])
+        self.assertEqual((facts["reverted"]["euid"], facts["reverted"]["egid"]), (0, 0))
+
+    def test_the_server_is_told_impersonation_is_allowed(self):
+        self.remote_server("identity", "SmbAllowed", self.user_only(self.uid))
+        who, _ = self.call_remote("SmbAllowed")
+        self.assertEqual(who["allowed"], 2)
 
 
 if __name__ == "__main__":

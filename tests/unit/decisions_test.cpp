@@ -260,6 +260,31 @@ TEST_F(create_decisions, AReservedNameIsForThoseWhoCouldAddInstances) {
     EXPECT_EQ(create_error(local(bob), create(R"(\\.\pipe\kept)")), win32_error::success) << "the reservation ended";
 }
 
+TEST_F(create_decisions, AGivenDaclIsKnownAsGivenAcrossARestart) {
+    // Given at create: explicit. npipe's default: not (the network gets nothing from it).
+    EXPECT_TRUE(decide_create(local(alice), create_with(R"(\\.\pipe\Given)", "D:(A;;GA;;;NU)"), true, view())
+                    .explicit_dacl);
+    EXPECT_FALSE(decide_create(local(alice), create(R"(\\.\pipe\Default)"), true, view()).explicit_dacl);
+    // Set later by SetSecurityInfo, then the broker restarted: the instance coming back sends no
+    // SDDL (it had none at create), and the reservation says what the pipe was.
+    for (bool given : {true, false}) {
+        reservation r;
+        r.security = default_descriptor(alice, default_dacl::owner_and_root, alice);
+        r.owner_uid = alice;
+        r.until = now + std::chrono::seconds(10);
+        r.pipe_id = given ? 41 : 42;
+        r.explicit_dacl = given;
+        reserved.keep(given ? "BACKGIVEN" : "BACKDEFAULT", r, 10);
+        auto back = create(given ? R"(\\.\pipe\BackGiven)" : R"(\\.\pipe\BackDefault)");
+        back.reregister = true;
+        back.pipe_id = r.pipe_id;
+        auto d = decide_create(local(alice), back, true, view());
+        ASSERT_FALSE(d.refused);
+        EXPECT_EQ(d.restored_id, r.pipe_id);
+        EXPECT_EQ(d.explicit_dacl, given);
+    }
+}
+
 TEST_F(create_decisions, ANameKeptAfterARestartLastsWhileItsServersRun) {
     reservation r;
     r.security = default_descriptor(alice, default_dacl::owner_and_root, alice);

@@ -182,6 +182,43 @@ TEST(Protocol, SixteenBitCountsCutLongListsToTheirFirst65535Items) {
     EXPECT_EQ(list_out.pipes.at(0).instances.size(), 0xFFFFu);
 }
 
+TEST(Protocol, ARemoteClientCarriesWhoItIsAndOnlyARemoteOneDoes) {
+    client_arrived_push push;
+    push.remote = true;
+    push.account = "carol";
+    push.domain = "SERVER";
+    push.computer = "WORKSTATION7";
+    push.address = "192.0.2.7";
+    push.port = 49731;
+    push.sids = {{"S-1-5-21-1-2-3-1000"}, {"S-1-5-21-1-2-3-513"}};
+    client_arrived_push out;
+    ASSERT_TRUE(decode(body_of(encode(push)), out));
+    EXPECT_EQ(out, push);
+
+    // A local client is the kernel's ids alone: any of these on one is refused.
+    auto local_with = [&](auto set) {
+        client_arrived_push local;
+        set(local);
+        client_arrived_push o;
+        return decode(body_of(encode(local)), o);
+    };
+    EXPECT_TRUE(local_with([](client_arrived_push&) {}));
+    EXPECT_FALSE(local_with([](client_arrived_push& m) { m.account = "carol"; }));
+    EXPECT_FALSE(local_with([](client_arrived_push& m) { m.domain = "D"; }));
+    EXPECT_FALSE(local_with([](client_arrived_push& m) { m.computer = "C"; }));
+    EXPECT_FALSE(local_with([](client_arrived_push& m) { m.address = "192.0.2.7"; }));
+    EXPECT_FALSE(local_with([](client_arrived_push& m) { m.port = 1; }));
+    EXPECT_FALSE(local_with([](client_arrived_push& m) { m.sids = {{"S-1-5-21-1-2-3-1000"}}; }));
+
+    // A SID in any spelling but the canonical one is refused.
+    for (const char* bad : {"", "WD", "s-1-1-0", "S-1-0x5-2", "S-1-5-21-01", "S-1-5-21-1-2-3-1000 "}) {
+        push.sids = {{bad}};
+        EXPECT_FALSE(decode(body_of(encode(push)), out)) << bad;
+    }
+    push.sids = {{"S-1-5-21-1-2-3"}};
+    EXPECT_TRUE(decode(body_of(encode(push)), out));
+}
+
 TEST(Protocol, InstancePageLayoutAndPublication) {
     // The layout is part of the protocol (unchanged since version 4): the generation is the page's first 8 bytes.
     static_assert(offsetof(instance_page, disconnected_generation) == 0);

@@ -55,7 +55,9 @@ TEST(SambaIdentity, AUserIsTheirUnixIdsTheirDomainSidsAndNetwork) {
     EXPECT_TRUE(who->remote());
     EXPECT_FALSE(who->anonymous);
     EXPECT_EQ(who->uid, carol);
-    EXPECT_EQ(who->account, "SERVER\\carol");
+    EXPECT_EQ(who->account, "carol");
+    EXPECT_EQ(who->domain, "SERVER");
+    EXPECT_EQ(who->qualified_account(), "SERVER\\carol");
     EXPECT_EQ(who->address, "192.0.2.7");
     EXPECT_EQ(who->computer, "WORKSTATION7");
     EXPECT_EQ(who->port, 49731);
@@ -63,7 +65,7 @@ TEST(SambaIdentity, AUserIsTheirUnixIdsTheirDomainSidsAndNetwork) {
                                                   sid::authenticated_users()}));
     auto sids = sids_of(*who);
     for (const sid& s : {sid::user(carol), sid::group(carol), sid::group(27), sid::everyone(),
-                         sid::authenticated_users(), sid::network()})
+                         sid::authenticated_users(), sid::network(), domain_user, domain_users})
         EXPECT_TRUE(holds(sids, s)) << s.to_string();
     EXPECT_FALSE(holds(sids, sid::interactive()));
     EXPECT_EQ(std::count(sids.begin(), sids.end(), sid::network()), 1);
@@ -186,4 +188,30 @@ TEST_F(remote_open, ThePipesDaclDecidesAsForALocalOpen) {
     EXPECT_EQ(error_of(open("UNIXUSER")), win32_error::success);
     make("LOCALONLY", "O:S-1-22-1-1000D:(A;;GA;;;IU)", true);
     EXPECT_EQ(error_of(open("LOCALONLY")), win32_error::access_denied);
+}
+
+TEST_F(remote_open, ADomainSidFromSmbdsTokenIsMatchedByTheDacl) {
+    make("DOMAINUSER", "O:S-1-22-1-1000D:(A;;GRGW;;;S-1-5-21-1-2-3-1000)", true);
+    EXPECT_EQ(error_of(open("DOMAINUSER")), win32_error::success);
+    make("DOMAINGROUP", "O:S-1-22-1-1000D:(A;;GRGW;;;S-1-5-21-1-2-3-513)", true);
+    EXPECT_EQ(error_of(open("DOMAINGROUP")), win32_error::success);
+    make("OTHERUSER", "O:S-1-22-1-1000D:(A;;GRGW;;;S-1-5-21-1-2-3-1001)", true);
+    EXPECT_EQ(error_of(open("OTHERUSER")), win32_error::access_denied);
+    make("DENYDOMAIN", "O:S-1-22-1-1000D:(D;;GA;;;S-1-5-21-1-2-3-513)(A;;GA;;;NU)", true);
+    EXPECT_EQ(error_of(open("DENYDOMAIN")), win32_error::access_denied) << "a deny ACE for a token SID counts too";
+}
+
+TEST_F(remote_open, AdministratorsAndSystemInTheTokenAdmitNobody) {
+    auto r = smb_user(carol);
+    r.session_info->token_sids->push_back(sid::administrators());
+    r.session_info->token_sids->push_back(sid::local_system());
+    std::string why;
+    carol_remote = *remote_identity(r, why);
+    // Even were they kept, the access check would not take them from the token.
+    carol_remote.token_sids.push_back(sid::administrators());
+    carol_remote.token_sids.push_back(sid::local_system());
+    make("ADMINS", "O:S-1-22-1-1000D:(A;;GA;;;BA)", true);
+    EXPECT_EQ(error_of(open("ADMINS")), win32_error::access_denied);
+    make("SYSTEM", "O:S-1-22-1-1000D:(A;;GA;;;SY)", true);
+    EXPECT_EQ(error_of(open("SYSTEM")), win32_error::access_denied);
 }

@@ -76,3 +76,19 @@ TEST(SambaOptions, AUserScopeConfigurationFileCannotTurnItOn) {
     ASSERT_TRUE(user);
     EXPECT_FALSE(user->cfg.samba) << "a user's broker serves smbd only when started with --samba";
 }
+
+TEST(SambaOptions, RemoteClientsAllowIdentificationUnlessTheBrokerIsToldImpersonation) {
+    temp_dir d;
+    int exit_code = 0;
+    auto empty = d.file("empty.yaml", "");
+    auto plain = parse({"npiped", "--runtime-dir", d.path, "--config", empty, "--samba"}, exit_code);
+    ASSERT_TRUE(plain);
+    EXPECT_FALSE(plain->cfg.samba_impersonation);
+    auto flag = parse({"npiped", "--runtime-dir", d.path, "--config", empty, "--samba", "--samba-impersonation"},
+                      exit_code);
+    ASSERT_TRUE(flag);
+    EXPECT_TRUE(flag->cfg.samba_impersonation);
+    config cfg;
+    EXPECT_TRUE(load_config_file(d.file("i.yaml", "samba:\n  serve: true\n  impersonation: true\n"), cfg).empty());
+    EXPECT_TRUE(cfg.samba_impersonation);
+}

@@ -111,7 +111,9 @@ TEST(Sid, UnixUsersAndGroups) {
     EXPECT_FALSE(sid::administrators().uid());
     EXPECT_FALSE(parse_sid("S-1-22-1-5-6").uid()) << "three sub-authorities is not a uid SID";
     EXPECT_TRUE(sid::user(0).is_known());
-    EXPECT_FALSE(parse_sid("S-1-5-21-1-2-3-500").is_known());
+    EXPECT_FALSE(parse_sid("S-1-5-80-1-2-3-4-5").is_known()) << "a service SID: nobody here";
+    EXPECT_TRUE(parse_sid("S-1-5-21-1-2-3-500").is_known()) << "a domain account: an SMB user's token holds it";
+    EXPECT_FALSE(parse_sid("S-1-5-21").is_known()) << "the domain authority alone names nobody";
 }
 
 TEST(Sid, MaximumSubAuthorities) {
@@ -157,7 +159,7 @@ TEST(Sid, Refusals) {
         EXPECT_EQ(err.offset, c.offset) << c.text << ": " << err.message;
         EXPECT_NE(err.message.find(c.words), std::string::npos) << c.text << ": " << err.message;
     }
-    auto err = sid_error("S-1-5-21-1-2-3-500", sid_policy::known);
+    auto err = sid_error("S-1-5-80-1-2-3-4-5", sid_policy::known);
     EXPECT_NE(err.message.find("means nobody on this system"), std::string::npos) << err.message;
 }
 
@@ -281,11 +283,12 @@ TEST(Sddl, ParsedValues) {
 TEST(Sddl, UnknownSidsNeedTheAnyPolicy) {
     std::error_code ec;
     sddl_error err;
-    EXPECT_FALSE(parse_sddl("O:S-1-5-21-1-2-3-500", ec, &err));
+    EXPECT_FALSE(parse_sddl("O:S-1-5-80-1-2-3-4-5", ec, &err));
     EXPECT_EQ(err.offset, 2u);
-    EXPECT_NE(err.message.find("S-1-5-21-1-2-3-500 means nobody on this system"), std::string::npos);
-    auto sd = parse("O:S-1-5-21-1-2-3-500D:(A;;FA;;;S-1-0x123456789ABC-7)", sid_policy::any);
-    EXPECT_EQ(sd.to_sddl(), "O:S-1-5-21-1-2-3-500D:(A;;FA;;;S-1-0x123456789ABC-7)");
+    EXPECT_NE(err.message.find("S-1-5-80-1-2-3-4-5 means nobody on this system"), std::string::npos);
+    auto sd = parse("O:S-1-5-80-1-2-3-4-5D:(A;;FA;;;S-1-0x123456789ABC-7)", sid_policy::any);
+    EXPECT_EQ(sd.to_sddl(), "O:S-1-5-80-1-2-3-4-5D:(A;;FA;;;S-1-0x123456789ABC-7)");
+    EXPECT_TRUE(parse_sddl("D:(A;;FR;;;S-1-5-21-1-2-3-1000)", ec)) << "domain accounts reach pipes through smbd";
 }
 
 TEST(SddlErrors, ExactOffsets) {
@@ -322,7 +325,7 @@ TEST(SddlErrors, ExactOffsets) {
         {"D:(A;;FA;;1234;WD)", 10, "inherited object GUID"},
         {"D:(A;;FA;;;ba)", 11, "write 'BA'"},
         {"D:(A;;FA;;;BU)", 11, "unknown SID alias 'BU'"},
-        {"D:(A;;FA;;;S-1-5-21-1-2-3-500)", 11, "means nobody on this system"},
+        {"D:(A;;FA;;;S-1-5-80-1-2-3-4-5)", 11, "means nobody on this system"},
         {"D:(A;;FA;;;S-1-5-4294967296)", 17, "too large"},
         {"D:(A;;FA;;;WD;(x))", 13, "resource attributes"},
         {"D:( A;;FA;;;WD)", 3, "unknown ACE type ' A'"},
@@ -535,12 +538,29 @@ TEST(AccessCheck, InheritOnlyAcesAreSkipped) {
     EXPECT_TRUE(check("D:(A;OICI;FA;;;WD)", user(5), FILE_READ_DATA).granted);
 }
 
+TEST(AccessCheck, MoreSidsCountButNeverAsAdministratorsSystemOrUnixIds) {
+    std::error_code ec;
+    const sid domain_user = *sid::parse("S-1-5-21-1-2-3-1000", ec);
+    access_identity remote{1000, 100, {}, false, true, {}};
+    remote.more_sids = {domain_user, sid::administrators(), sid::local_system(), sid::interactive(),
+                        sid::anonymous(), sid::user(0), sid::group(0), sid::network(), domain_user};
+    EXPECT_EQ(identity_sids(remote),
+              (std::vector<sid>{sid::user(1000), sid::group(100), sid::everyone(), sid::authenticated_users(),
+                                sid::network(), domain_user}));
+    EXPECT_TRUE(check("D:(A;;FR;;;S-1-5-21-1-2-3-1000)", remote, GENERIC_READ).granted);
+    EXPECT_FALSE(check("D:(A;;FR;;;BA)", remote, GENERIC_READ).granted);
+    EXPECT_FALSE(check("D:(A;;FR;;;SY)", remote, GENERIC_READ).granted);
+    EXPECT_FALSE(check("D:(A;;FR;;;S-1-22-1-0)", remote, GENERIC_READ).granted);
+    access_identity anonymous{65534, 65534, {}, true, true, {domain_user}};
+    EXPECT_EQ(identity_sids(anonymous), (std::vector<sid>{sid::anonymous(), sid::network()}));
+}
+
 TEST(AccessCheck, MembershipOfWellKnownGroups) {
-    const access_identity local{1000, 100, {27, 100}, false, false};
-    const access_identity remote{1000, 100, {}, false, true};
-    const access_identity anonymous{65534, 65534, {}, true, false};
-    const access_identity remote_anonymous{65534, 65534, {}, true, true};
-    const access_identity root{0, 0, {}, false, false};
+    const access_identity local{1000, 100, {27, 100}, false, false, {}};
+    const access_identity remote{1000, 100, {}, false, true, {}};
+    const access_identity anonymous{65534, 65534, {}, true, false, {}};
+    const access_identity remote_anonymous{65534, 65534, {}, true, true, {}};
+    const access_identity root{0, 0, {}, false, false, {}};
 
     EXPECT_EQ(identity_sids(local),
               (std::vector<sid>{sid::user(1000), sid::group(100), sid::group(27), sid::everyone(),

@@ -59,15 +59,24 @@ nlohmann::json optional_json(const std::optional<T>& v) {
     return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
 }
 
-std::vector<std::string> instance_cells(std::size_t index, const instance_status& i) {
-    return {fmt::format("#{}", index), to_string(i.state), fmt::format("{}", i.server_pid),
-            optional_text(i.client_pid), optional_text(i.client_uid)};
+/// The CLIENT cell: the process id, or for an SMB client (no process here) who and where from.
+std::string client_text(const instance_status& i) {
+    if (i.client_address.empty()) return optional_text(i.client_pid);
+    return fmt::format("{}@{} (SMB)", i.client_account.empty() ? "anonymous" : i.client_account, i.client_address);
 }
+
+std::vector<std::string> instance_cells(std::size_t index, const instance_status& i) {
+    return {fmt::format("#{}", index), to_string(i.state), fmt::format("{}", i.server_pid), client_text(i),
+            optional_text(i.client_uid)};
+}
+
+nlohmann::json text_or_null(const std::string& s) { return s.empty() ? nlohmann::json(nullptr) : nlohmann::json(s); }
 
 /// One pipe as JSON: name, type, access, max_instances, current_instances, owner_uid, owner_sid,
 /// sddl, remote, buffer sizes, default_timeout_ms, reject_remote_clients and instances (state,
-/// server_pid, server_uid, client_pid, client_uid - null where there is none - and the
-/// instance's own buffer sizes).
+/// server_pid, server_uid, client_pid, client_uid, client_account and client_address (an SMB
+/// client's DOMAIN\\account and address:port) - null where there is none - and the instance's
+/// own buffer sizes).
 nlohmann::json to_json(const pipe_status& p) {
     nlohmann::json instances = nlohmann::json::array();
     for (const auto& i : p.instances) {
@@ -76,6 +85,8 @@ nlohmann::json to_json(const pipe_status& p) {
                              {"server_uid", i.server_uid},
                              {"client_pid", optional_json(i.client_pid)},
                              {"client_uid", optional_json(i.client_uid)},
+                             {"client_account", text_or_null(i.client_account)},
+                             {"client_address", text_or_null(i.client_address)},
                              {"out_buffer_size", i.out_buffer_size},
                              {"in_buffer_size", i.in_buffer_size}});
     }
