@@ -5,7 +5,7 @@
 #   source e2e.sh NAME "$@"     (NAME names the work directory: /tmp/npipe-NAME.XXXXXX)
 #
 # Sets BUILD (the build tree), WORK (removed at exit by the caller's cleanup), PREFIX.
-# Provides pass, fail, check, finish, cache_value, exe_of, install_prefix.
+# Provides pass, fail, check, expect_file, finish, cache_value, exe_of, install_prefix.
 # shellcheck shell=bash
 
 set -u
@@ -50,6 +50,15 @@ check() {
     local desc=$1 out
     shift
     if out=$("$@" 2>&1); then pass "$desc"; else fail "$desc" "$out"; fi
+}
+# expect_file DESC FILE EXPECTED: FILE holds exactly EXPECTED (plus a final newline).
+expect_file() {
+    local desc=$1 file=$2 want=$3 d
+    if d=$(diff <(printf '%s\n' "$want") "$file" 2>&1); then
+        pass "$desc"
+    else
+        fail "$desc" "--- expected / +++ got:"$'\n'"$d"
+    fi
 }
 finish() {
     echo "$PASSED passed, $FAILED failed"

@@ -1,0 +1,117 @@
+// bench/cases_connections.cpp - connections per second: npipe's connection case and its
+// AF_UNIX baseline, and the scaling case with the broker's CPU per connection (see cases.hpp).
+#include "cases.hpp"
+
+#include "connection_scaling.hpp"
+#include "measure.hpp"
+
+#include <npipe/namespace.hpp>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <system_error>
+#include <vector>
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+using namespace std::chrono_literals;
+
+namespace bench {
+namespace {
+
+/// Opens the pipe, waiting (WaitNamedPipe) while its one instance is busy with the previous
+/// client; counts the waits in `busy`.
+npipe::client open_when_free(const std::string& name, const workspace& w, unsigned& busy) {
+    for (;;) {
+        std::error_code ec;
+        auto c = npipe::client::open(name, client_opts(w), ec);
+        if (!ec) return c;
+        if (ec != npipe::win32_error::pipe_busy) throw std::system_error(ec, "open " + name);
+        ++busy;
+        npipe::wait_named_pipe(name, 10s, w.ep); // the server is between disconnect and connect
+    }
+}
+
+/// Connections per second: `once` (one connection sending `req`) looped for the run's time, then
+/// once more with the quit marker, which ends the peer.
+template <class F>
+double per_second_then_quit(const options& o, std::vector<std::byte>& req, F&& once) {
+    double per = time_loop(o.run_seconds, 20, once);
+    req = request(quit_marker);
+    once();
+    return 1.0 / per;
+}
+
+} // namespace
+
+double connections_npipe(const workspace& w, const options& o, connection_counts& counts) {
+    auto name = unique_pipe_name("cr");
+    peer p({"cr-np", name});
+    p.wait_ready();
+    double r = guarded(p, o, [&] {
+        auto req = request(plain_marker);
+        std::vector<std::byte> reply(small_message);
+        auto once = [&] {
+            auto c = open_when_free(name, w, counts.busy);
+            write_all(c, req);
+            if (read_exact(c, reply) != reply.size()) throw std::runtime_error("no reply");
+            ++counts.connections;
+        };
+        return per_second_then_quit(o, req, once);
+    });
+    p.join();
+    return r;
+}
+
+double connections_socket(const workspace& w, const options& o) {
+    static unsigned counter = 0;
+    std::string path = (w.sock / ("cr-" + std::to_string(counter++) + ".sock")).string();
+    peer p({"cr-sock", path});
+    p.wait_ready();
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::memcpy(addr.sun_path, path.c_str(), std::min(path.size() + 1, sizeof(addr.sun_path) - 1));
+    double r = guarded(p, o, [&] {
+        auto req = request(plain_marker);
+        std::vector<std::byte> reply(small_message);
+        auto once = [&] {
+            int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+            if (fd < 0) throw std::system_error(errno, std::generic_category(), "socket");
+            while (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+                if (errno == EINTR || errno == EAGAIN) continue;
+                int e = errno;
+                ::close(fd);
+                throw std::system_error(e, std::generic_category(), "connect " + path);
+            }
+            try {
+                write_all(fd, req.data(), req.size());
+                if (!read_exact(fd, reply.data(), reply.size())) throw std::runtime_error("no reply");
+            } catch (...) {
+                ::close(fd);
+                throw;
+            }
+            ::close(fd);
+        };
+        return per_second_then_quit(o, req, once);
+    });
+    p.join();
+    return r;
+}
+
+double scaling_npipe(const workspace& w, const options& o, unsigned clients, series& broker_us) {
+    std::error_code bec;
+    auto st = npipe::get_broker_status(w.ep, bec);
+    auto before = bec ? std::nullopt : process_cpu_ms(st.pid);
+    long made = 0;
+    double r = connections_scaling_npipe(unique_pipe_name("scale"), clients, o.run_seconds, made);
+    auto after = bec ? std::nullopt : process_cpu_ms(st.pid);
+    if (before && after && made > 0)
+        broker_us.samples.push_back((*after - *before) * 1000.0 / static_cast<double>(made));
+    return r;
+}
+
+} // namespace bench
