@@ -106,10 +106,19 @@ void check(std::string_view input) {
     auto got = parse(input);
     FUZZ_CHECK(got.has_value() == expected.has_value());
 
-    // expand_pipe_name: full names are kept, anything else becomes a local NAME.
+    // expand_pipe_name: full names are kept, //HOST/NAME becomes \\HOST\pipe\NAME, anything
+    // else becomes a local NAME.
     auto expanded = npipe::expand_pipe_name(input);
-    if (input.substr(0, 2) == "\\\\") FUZZ_CHECK(expanded == input);
-    else FUZZ_CHECK(expanded == "\\\\.\\pipe\\" + std::string(input));
+    if (input.substr(0, 2) == "\\\\") {
+        FUZZ_CHECK(expanded == input);
+    } else if (input.substr(0, 2) == "//") {
+        auto slash = input.find('/', 2);
+        if (slash == std::string_view::npos) FUZZ_CHECK(expanded == input);
+        else FUZZ_CHECK(expanded == "\\\\" + std::string(input.substr(2, slash - 2)) + "\\pipe\\" +
+                                    std::string(input.substr(slash + 1)));
+    } else {
+        FUZZ_CHECK(expanded == "\\\\.\\pipe\\" + std::string(input));
+    }
 
     // ASCII case never matters: not for validity, not for the key.
     for (bool upper : {false, true}) {

@@ -114,6 +114,15 @@ std::optional<pipe_name> parse_pipe_name(std::string_view full, std::error_code&
 std::string expand_pipe_name(std::string_view short_or_full) {
     if (short_or_full.size() >= 2 && short_or_full[0] == '\\' && short_or_full[1] == '\\')
         return std::string(short_or_full);
+    // `//HOST/NAME`, the spelling a shell needs no quotes for: HOST ends at the first '/' after
+    // the two; NAME is the rest as it is. Without that '/', the name is kept for
+    // parse_pipe_name to refuse (a local NAME that starts with "//" would surprise).
+    if (short_or_full.size() >= 2 && short_or_full[0] == '/' && short_or_full[1] == '/') {
+        auto slash = short_or_full.find('/', 2);
+        if (slash == std::string_view::npos) return std::string(short_or_full);
+        return "\\\\" + std::string(short_or_full.substr(2, slash - 2)) + "\\pipe\\" +
+               std::string(short_or_full.substr(slash + 1));
+    }
     return "\\\\.\\pipe\\" + std::string(short_or_full);
 }
 

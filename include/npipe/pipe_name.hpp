@@ -33,7 +33,9 @@ struct pipe_name {
 /// empty or over-long NAME, a NUL byte, or malformed UTF-8.
 NPIPE_API std::optional<pipe_name> parse_pipe_name(std::string_view full, std::error_code& ec);
 
-/// The CLI's convenience: `x` becomes `\\.\pipe\x`; a name that starts with `\\` is kept.
+/// The CLI's convenience: `x` becomes `\\.\pipe\x`; a name that starts with `\\` is kept;
+/// `//HOST/NAME` becomes `\\HOST\pipe\NAME` (and `//HOST` without a NAME is kept, for
+/// parse_pipe_name to refuse).
 NPIPE_API std::string expand_pipe_name(std::string_view short_or_full);
 
 } // namespace npipe

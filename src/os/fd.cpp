@@ -65,6 +65,13 @@ sys_result<directory_facts> inspect_directory(const std::string& path) noexcept 
     return {directory_facts{st.st_uid, static_cast<unsigned>(st.st_mode & 07777)}, {}};
 }
 
+sys_result<file_facts> inspect_file(int raw) noexcept {
+    struct stat st{};
+    auto r = sys_call([&] { return ::fstat(raw, &st); });
+    if (!r) return {{}, r.error};
+    return {file_facts{st.st_uid, static_cast<unsigned>(st.st_mode & 07777), S_ISREG(st.st_mode)}, {}};
+}
+
 std::error_code set_nonblocking(int raw, bool on) noexcept {
     auto flags = sys_call([&] { return ::fcntl(raw, F_GETFL); });
     if (!flags) return flags.error;

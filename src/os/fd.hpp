@@ -79,6 +79,13 @@ struct directory_facts {
 /// Opens `path` as a directory without following a symlink in its last component (one planted
 /// in place of the directory fails with ELOOP or ENOTDIR) and reads its owner and mode.
 sys_result<directory_facts> inspect_directory(const std::string& path) noexcept;
+/// Who owns an open file, its mode bits, and whether it is a regular file (fstat).
+struct file_facts {
+    uid_t owner = 0;
+    unsigned mode = 0; ///< permission bits (st_mode & 07777)
+    bool regular = false;
+};
+sys_result<file_facts> inspect_file(int raw) noexcept;
 /// dup with O_CLOEXEC onto the lowest free number >= `lowest`.
 sys_result<fd> dup_above(int raw, int lowest) noexcept;
 /// Sets or clears O_NONBLOCK.

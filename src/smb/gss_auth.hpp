@@ -10,9 +10,10 @@
 // through gss_acquire_cred_with_password. The password is held only as long as the credential
 // is being acquired.
 //
-// The exchange against smbd takes three rounds: SPNEGO's NegTokenInit, the server's challenge
-// (MORE_PROCESSING_REQUIRED), the client's answer; the server's last token (with its
-// mechListMIC) must go back into GSSAPI, which checks it before the context counts as complete.
+// With NTLM the exchange against smbd takes three rounds: SPNEGO's NegTokenInit, the server's
+// challenge (MORE_PROCESSING_REQUIRED), the client's answer; with Kerberos one (the AP-REQ out,
+// SUCCESS with the AP-REP back). Either way the server's last token (mechListMIC, AP-REP) must go
+// back into GSSAPI, which checks it before the context counts as complete.
 // The session key then comes from GSS_C_INQ_SSPI_SESSION_KEY.
 #pragma once
 

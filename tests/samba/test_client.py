@@ -14,10 +14,13 @@ deadline; nothing sleeps.
 """
 
 import os
+import pty
 import re
+import select
 import signal
 import subprocess
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -63,6 +66,7 @@ class ClientThroughSmbd(unittest.TestCase):
     def setUpClass(cls):
         test_serve.ServeThroughSmbd.setUpClass.__func__(cls)
         cls.client_uid = cls.smbd.add_user(USER, PASSWORD)
+        cls.kdc.add_principal(USER, PASSWORD)  # USER@NPIPE.TEST: smbd maps it to the Unix USER
         dacl = "D:(A;;FA;;;OW)(A;;GRGW;;;S-1-22-1-%d)" % cls.client_uid
         # serve() reads only what setUpClass put on the class: called with the class as `self`.
         test_serve.ServeThroughSmbd.serve(cls, "RemoteBytes", "--remote", "--echo", "--sddl", dacl)
@@ -213,6 +217,170 @@ class ClientThroughSmbd(unittest.TestCase):
     def test_callers_own_ntlm_credentials_from_ntlm_user_file(self):
         e = self.ntlm_user_file()
         self.assertEqual(self.client("echo", "RemoteBytes", user=None, env=e), ["echo hello"])
+
+    # ---- Kerberos ---------------------------------------------------------------------------------
+
+    def kerberos_env(self, ccache):
+        """The client's environment with the private realm's configuration and CCACHE, and no
+        NTLM credentials of any kind: only Kerberos can log it in."""
+        e = self.kdc.env(ccache, base={k: v for k, v in self.env.items() if not k.startswith("NTLM")})
+        return e
+
+    def klist(self, env):
+        r = subprocess.run(["klist"], env=env, capture_output=True, text=True, timeout=TIMEOUT)
+        return r.stdout
+
+    def test_kerberos_ticket_and_no_password(self):
+        # A TGT from the private KDC, no password, no NTLM_USER_FILE: SPNEGO picks Kerberos, the
+        # client asks the KDC for cifs/HOST and smbd takes the ticket (one round, AP-REP in the
+        # final response). For each name the fixture's keytab holds: the IP address and localhost.
+        for host in ("127.0.0.1", "localhost"):
+            with self.subTest(host=host):
+                env = self.kdc.kinit(USER, PASSWORD)
+                e = self.kerberos_env(env["KRB5CCNAME"])
+                self.assertNotIn("cifs/", self.klist(e))
+                self.assertEqual(self.client("echo", "RemoteBytes", user=None, host=host, env=e), ["echo hello"])
+                self.assertEqual(self.client("call", "RemoteMessages", user=None, host=host, env=e),
+                                 ["call 0 ping"])
+                # the service ticket the client fetched with the TGT, and the KDC's record of issuing
+                # it: the session was Kerberos (there was nothing else to log in with)
+                self.assertIn("cifs/%s@%s" % (host, self.kdc.realm), self.klist(e))
+                self.assertRegex(self.kdc.log(), r"TGS_REQ .* ISSUE: .* %s@%s for cifs/%s@%s" %
+                                 (USER, self.kdc.realm, re.escape(host), self.kdc.realm))
+
+    def test_kerberos_session_seen_by_smbd(self):
+        # While the client waits in a read, smbd's own record of the session.
+        env = self.kdc.kinit(USER, PASSWORD)
+        e = self.kerberos_env(env["KRB5CCNAME"])
+        e = sanitizer_env(e)
+        e["NPIPE_SMB_PORT"] = str(self.smbd.port)
+        p = subprocess.Popen([os.path.join(self.bindir, "npipe_remote_client"), "127.0.0.1", "read",
+                              "RemoteMessages"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True, env=e)
+        try:
+            self.assertEqual(p.stdout.readline().strip(), "opened")
+            mine = [s for s in self.smbd.sessions() if s.get("username") == USER]
+            self.assertEqual(len(mine), 1, self.smbd.sessions())
+            # USER's own Unix identity (smbd mapped USER@NPIPE.TEST to it), signed with the key
+            # the ticket gave (smbstatus does not name the mechanism; the KDC's log does, above)
+            self.assertEqual((mine[0]["uid"], mine[0]["signing"]["degree"]), (self.client_uid, "full"))
+        finally:
+            p.kill()
+            p.wait()
+            p.stdout.close()
+
+    def test_no_ticket_and_no_ntlm_credentials_is_logon_failure(self):
+        # A ccache that does not exist, and an empty one (a MEMORY: cache with nothing in it), and
+        # no NTLM credentials: GSSAPI has no credential for any mechanism, and the open fails as
+        # Windows' does when no credential of the caller's is taken: ERROR_LOGON_FAILURE (1326).
+        # (Not a zero-length FILE: libkrb5 1.20.1 crashes on one in krb5_cccol_have_content.)
+        for ccache in (self.kdc.new_ccache("absent"), "MEMORY:npipe-empty"):
+            with self.subTest(ccache=ccache):
+                e = self.kerberos_env(ccache)
+                self.assertEqual(self.client("open", "RemoteBytes", user=None, env=e), ["open 1326"])
+
+    # ---- the CLI's //HOST/NAME, --credentials FILE and --user -------------------------------------
+
+    def cli_env(self):
+        """The CLI's environment: smbd's port, and no credentials of the caller's (no NTLM file,
+        no Kerberos configuration): only what --credentials or --user give can log it in."""
+        e = sanitizer_env({k: v for k, v in self.env.items() if not k.startswith(("NTLM", "KRB5"))})
+        e["KRB5_CONFIG"] = os.devnull
+        e["NPIPE_SMB_PORT"] = str(self.smbd.port)
+        return e
+
+    def credentials_file(self, text, mode=0o600):
+        path = os.path.join(self.base, "credentials-%d" % len(os.listdir(self.base)))
+        with open(path, "w") as f:
+            f.write(text)
+        os.chmod(path, mode)
+        return path
+
+    def npipe(self, *args, stdin=b""):
+        return subprocess.run([os.path.join(self.bindir, "npipe")] + list(args), env=self.cli_env(), input=stdin,
+                              capture_output=True, timeout=TIMEOUT * 3)
+
+    def test_the_cli_logs_in_with_a_credentials_file(self):
+        good = self.credentials_file("# the private smbd's user\nusername=%s\npassword=%s\n" % (USER, PASSWORD))
+        r = self.npipe("call", "//127.0.0.1/RemoteMessages", "ping", "--credentials", good)
+        self.assertEqual((r.returncode, r.stdout), (0, b"ping"), r.stderr)
+        r = self.npipe("wait", "//localhost/RemoteMessages", "--credentials", good)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        # connect: the echo server never closes; -q ends it after the echo has come back
+        r = self.npipe("connect", "\\\\127.0.0.1\\pipe\\RemoteMessages", "--credentials", good, "-q", "3000",
+                       stdin=b"hello")
+        self.assertEqual((r.returncode, r.stdout), (0, b"hello"), r.stderr)
+        # a domain= line: DOMAIN\USER (smbd takes its own workgroup's name)
+        with_domain = self.credentials_file("username=%s\r\npassword=%s\r\ndomain=NPIPETEST\r\n" % (USER, PASSWORD))
+        r = self.npipe("call", "//127.0.0.1/RemoteMessages", "ping", "--credentials", with_domain)
+        self.assertEqual((r.returncode, r.stdout), (0, b"ping"), r.stderr)
+
+    def test_the_cli_without_or_with_wrong_credentials(self):
+        r = self.npipe("call", "//127.0.0.1/RemoteMessages", "ping")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"ERROR_LOGON_FAILURE (1326)", r.stderr)
+        wrong = self.credentials_file("username=%s\npassword=not-the-password\n" % USER)
+        r = self.npipe("call", "//127.0.0.1/RemoteMessages", "ping", "--credentials", wrong)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"cannot log in to 127.0.0.1 as %s: ERROR_LOGON_FAILURE (1326)" % USER.encode(), r.stderr)
+
+    def test_the_cli_refuses_a_credentials_file_others_can_read(self):
+        for mode in (0o644, 0o640, 0o606):
+            with self.subTest(mode=oct(mode)):
+                path = self.credentials_file("username=%s\npassword=%s\n" % (USER, PASSWORD), mode)
+                r = self.npipe("call", "//127.0.0.1/RemoteMessages", "ping", "--credentials", path)
+                self.assertEqual((r.returncode, r.stdout), (1, b""))
+                self.assertIn(b"chmod 600", r.stderr)
+        r = self.npipe("call", "//127.0.0.1/RemoteMessages", "ping", "--credentials",
+                       self.credentials_file("password=%s\n" % PASSWORD))
+        self.assertIn(b"needs a username= and a password= line", r.stderr)
+        # the options are for remote pipes; one of them at a time
+        r = self.npipe("call", "Local", "ping", "--credentials", path)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        r = self.npipe("call", "//127.0.0.1/RemoteMessages", "ping", "--credentials", path, "--user", USER)
+        self.assertEqual(r.returncode, 2, r.stderr)
+
+    def test_the_cli_asks_for_the_password_on_the_terminal(self):
+        # npipe on a pseudo-terminal of its own (its controlling terminal): the prompt, the
+        # password typed, never echoed, and the call made with it.
+        out = self.on_terminal(["call", "//127.0.0.1/RemoteMessages", "ping", "--user", USER], PASSWORD)
+        self.assertIn(b"Password for %s on 127.0.0.1: " % USER.encode(), out)
+        self.assertNotIn(PASSWORD.encode(), out)
+        self.assertTrue(out.rstrip().endswith(b"ping"), out)
+        out = self.on_terminal(["call", "//127.0.0.1/RemoteMessages", "ping", "--user", USER], "not-it")
+        self.assertIn(b"ERROR_LOGON_FAILURE (1326)", out)
+
+    def on_terminal(self, args, typed):
+        """Runs npipe ARGS with a pty as its terminal; types TYPED and Enter at the prompt;
+        returns all it wrote to the terminal."""
+        pid, master = pty.fork()
+        if pid == 0:
+            try:
+                os.execve(os.path.join(self.bindir, "npipe"), ["npipe"] + args, self.cli_env())
+            finally:
+                os._exit(127)
+        out = b""
+        deadline = time.monotonic() + TIMEOUT * 3
+        try:
+            while True:
+                left = deadline - time.monotonic()
+                self.assertGreater(left, 0, out)
+                ready, _, _ = select.select([master], [], [], left)
+                if not ready:
+                    continue
+                try:
+                    chunk = os.read(master, 4096)
+                except OSError:  # EIO: every process on the terminal has gone
+                    break
+                if not chunk:
+                    break
+                out += chunk
+                if typed is not None and out.endswith(b": "):
+                    os.write(master, typed.encode() + b"\r")
+                    typed = None
+        finally:
+            os.close(master)
+            os.waitpid(pid, 0)
+        return out
 
 
 if __name__ == "__main__":

@@ -73,4 +73,15 @@ TEST(PipeName, LengthLimitCountsUtf16Units) {
 TEST(PipeName, ExpandShortNames) {
     EXPECT_EQ(expand_pipe_name("x"), "\\\\.\\pipe\\x");
     EXPECT_EQ(expand_pipe_name("\\\\.\\pipe\\y"), "\\\\.\\pipe\\y");
+    // `//HOST/NAME`: the rest after HOST's '/' is NAME, slashes and all
+    EXPECT_EQ(expand_pipe_name("//server/x"), "\\\\server\\pipe\\x");
+    EXPECT_EQ(expand_pipe_name("//127.0.0.1/a/b"), "\\\\127.0.0.1\\pipe\\a/b");
+    EXPECT_EQ(expand_pipe_name("//./x"), "\\\\.\\pipe\\x");
+    // no NAME: kept as it is, and then no pipe name at all
+    EXPECT_EQ(expand_pipe_name("//server"), "//server");
+    std::error_code ec;
+    EXPECT_FALSE(parse_pipe_name(expand_pipe_name("//server"), ec));
+    EXPECT_EQ(ec, win32_error::invalid_name);
+    EXPECT_FALSE(parse_pipe_name(expand_pipe_name("//server/"), ec));
+    EXPECT_EQ(ec, win32_error::invalid_name);
 }

@@ -3,6 +3,7 @@
 #include "bridge.hpp"
 #include "commands.hpp"
 #include "output.hpp"
+#include "remote_login.hpp"
 
 #include "os/stdio.hpp"
 
@@ -27,6 +28,7 @@ using clock = std::chrono::steady_clock;
 
 struct connect_args {
     std::string name;
+    login_args login;
     bool message = false;
     std::string wait;
     std::string quit_after;
@@ -64,6 +66,7 @@ std::optional<client> open_client(const std::string& name, const client_options&
 
 int run_connect(const connect_args& a, const context& ctx) {
     std::string name = expand_pipe_name(a.name);
+    if (int status = log_in(a.login, name); status != exit_ok) return status;
     std::optional<std::chrono::milliseconds> wait, quit_after;
     if (!a.wait.empty() && !(wait = parse_timeout(a.wait)))
         return bad_usage("--wait: expected milliseconds, 'default' or 'forever'");
@@ -104,6 +107,7 @@ int run_connect(const connect_args& a, const context& ctx) {
 
 struct call_args {
     std::string name;
+    login_args login;
     std::optional<std::string> data;
     std::string timeout = "default";
 };
@@ -171,6 +175,7 @@ int print_reply(client& c, const std::string& name, std::span<const std::byte> f
 
 int run_call(const call_args& a, const context& ctx) {
     std::string name = expand_pipe_name(a.name);
+    if (int status = log_in(a.login, name); status != exit_ok) return status;
     auto timeout = parse_timeout(a.timeout);
     if (!timeout) return bad_usage("--timeout: expected milliseconds, 'default' or 'forever'");
     std::error_code ec;
@@ -216,11 +221,13 @@ int run_call(const call_args& a, const context& ctx) {
 
 struct wait_args {
     std::string name;
+    login_args login;
     std::string timeout = "default";
 };
 
 int run_wait(const wait_args& a, const context& ctx) {
     std::string name = expand_pipe_name(a.name);
+    if (int status = log_in(a.login, name); status != exit_ok) return status;
     auto timeout = parse_timeout(a.timeout);
     if (!timeout) return bad_usage("--timeout: expected milliseconds, 'default' or 'forever'");
     std::error_code ec;
@@ -239,7 +246,8 @@ int run_wait(const wait_args& a, const context& ctx) {
 runner setup_connect(CLI::App& sub, context& ctx) {
     auto a = std::make_shared<connect_args>();
     add_endpoint_options(sub, ctx);
-    sub.add_option("NAME", a->name, "Pipe name: \\\\.\\pipe\\NAME or NAME")->required();
+    sub.add_option("NAME", a->name, "Pipe name: NAME, \\\\.\\pipe\\NAME, \\\\HOST\\pipe\\NAME or //HOST/NAME")->required();
+    add_login_options(sub, a->login);
     sub.add_flag("--message", a->message,
                  "Message read mode: every message is read whole before it goes to stdout (needs a message pipe)");
     sub.add_option("--wait", a->wait,
@@ -262,7 +270,8 @@ runner setup_connect(CLI::App& sub, context& ctx) {
 runner setup_call(CLI::App& sub, context& ctx) {
     auto a = std::make_shared<call_args>();
     add_endpoint_options(sub, ctx);
-    sub.add_option("NAME", a->name, "Pipe name: \\\\.\\pipe\\NAME or NAME")->required();
+    sub.add_option("NAME", a->name, "Pipe name: NAME, \\\\.\\pipe\\NAME, \\\\HOST\\pipe\\NAME or //HOST/NAME")->required();
+    add_login_options(sub, a->login);
     sub.add_option("DATA", a->data, "The request message (default: all of stdin)");
     sub.add_option("--timeout", a->timeout,
                    "How long to wait for a free instance: MS, 'default' (the pipe's) or 'forever'")
@@ -275,7 +284,8 @@ runner setup_call(CLI::App& sub, context& ctx) {
 runner setup_wait(CLI::App& sub, context& ctx) {
     auto a = std::make_shared<wait_args>();
     add_endpoint_options(sub, ctx);
-    sub.add_option("NAME", a->name, "Pipe name: \\\\.\\pipe\\NAME or NAME")->required();
+    sub.add_option("NAME", a->name, "Pipe name: NAME, \\\\.\\pipe\\NAME, \\\\HOST\\pipe\\NAME or //HOST/NAME")->required();
+    add_login_options(sub, a->login);
     sub.add_option("--timeout", a->timeout, "MS, 'default' (the pipe's default timeout) or 'forever'")
         ->type_name("MS");
     sub.footer("Exits 0 once an instance is listening. Fails at once with ERROR_FILE_NOT_FOUND when the pipe\n"
