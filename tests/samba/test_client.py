@@ -61,6 +61,7 @@ class ClientThroughSmbd(unittest.TestCase):
     """The fixture of test_serve.py (smbd, npiped --samba, serve()), used from the client side.
     (test_serve.ServeThroughSmbd is named through its module: imported by name, unittest would
     run its tests here too.)"""
+    BROKER_ARGS = []  # what test_serve's setUpClass passes npiped beyond its defaults
 
     @classmethod
     def setUpClass(cls):
