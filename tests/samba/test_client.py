@@ -37,7 +37,10 @@ def sanitizer_env(env):
     (lsan-gssntlmssp.supp), with the slow unwinder that reaches its frames. Harmless otherwise."""
     e = dict(env)
     supp = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lsan-gssntlmssp.supp")
-    e["LSAN_OPTIONS"] = ":".join(filter(None, [env.get("LSAN_OPTIONS"), "suppressions=" + supp]))
+    # print_suppressions=0: the report of what was suppressed would go to stderr, which a test
+    # on a pseudo-terminal reads together with stdout.
+    e["LSAN_OPTIONS"] = ":".join(filter(None, [env.get("LSAN_OPTIONS"), "suppressions=" + supp,
+                                               "print_suppressions=0"]))
     e["ASAN_OPTIONS"] = ":".join(filter(None, [env.get("ASAN_OPTIONS"), "fast_unwind_on_malloc=0"]))
     return e
 
