@@ -65,6 +65,27 @@ void wait_op::cancel() noexcept {
 
 // ---- open_op ----------------------------------------------------------------------------------
 
+namespace {
+
+/// A client end of `type` and `direction` as `options` open it: what a local and a remote open
+/// fill in alike.
+std::unique_ptr<client_impl> new_client_end(const std::string& full_name, const client_options& options,
+                                            pipe_type type, pipe_direction direction) {
+    auto access = pipe_data_access_of(desired_access(options));
+    auto impl = std::make_unique<client_impl>();
+    impl->name = full_name;
+    impl->where = options.endpoint;
+    impl->end = pipe_end::client;
+    impl->type = type;
+    impl->direction = direction;
+    impl->can_read = access.read;
+    impl->can_write = access.write;
+    impl->client_pid = ::getpid();
+    return impl;
+}
+
+} // namespace
+
 step_result open_op::complete(std::error_code ec) noexcept {
     request_.close();
     waiting_.reset();
@@ -127,19 +148,11 @@ step_result open_op::opened(frame& reply) {
     }
     auto page = os::shared_page::map_readonly(std::move(reply.fds.front()));
     if (!page) return complete(to_win32(page.error));
-    auto access = pipe_data_access_of(desired_access(options_));
-    auto impl = std::make_unique<client_impl>();
-    impl->name = full_name_;
-    impl->where = options_.endpoint;
-    impl->end = pipe_end::client;
-    impl->type = static_cast<pipe_type>(opened.type);
-    impl->direction = static_cast<pipe_direction>(opened.direction);
+    auto impl = new_client_end(full_name_, options_, static_cast<pipe_type>(opened.type),
+                               static_cast<pipe_direction>(opened.direction));
     impl->out_buffer_size = opened.out_buffer_size;
     impl->in_buffer_size = opened.in_buffer_size;
     impl->max_instances = opened.max_instances;
-    impl->can_read = access.read;
-    impl->can_write = access.write;
-    impl->client_pid = ::getpid();
     impl->server_pid = opened.server_pid;
     impl->page = std::move(page.value);
     impl->generation = opened.generation;
@@ -166,16 +179,7 @@ step_result open_op::open_remote(const pipe_name& parsed) {
     if (!end) return complete(ec);
     auto page = os::shared_page::create(); // never marked: SMB has no DisconnectNamedPipe to relay
     if (!page) return complete(to_win32(page.error));
-    auto access = pipe_data_access_of(desired_access(options_));
-    auto impl = std::make_unique<client_impl>();
-    impl->name = full_name_;
-    impl->where = options_.endpoint;
-    impl->end = pipe_end::client;
-    impl->type = pipe_type::message;
-    impl->direction = pipe_direction::duplex;
-    impl->can_read = access.read;
-    impl->can_write = access.write;
-    impl->client_pid = ::getpid();
+    auto impl = new_client_end(full_name_, options_, pipe_type::message, pipe_direction::duplex);
     impl->page = std::move(page.value);
     impl->generation = 1;
     impl->granted_access = desired_access(options_);
