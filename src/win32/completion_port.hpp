@@ -25,11 +25,17 @@ public:
 
     /// Posts a packet and wakes a waiter.
     void post(const completion_packet& p);
+    /// Queues a packet and wakes the waiter that will take it (mutex held). A thread whose own
+    /// poll completed the operation while it waited on this port takes the packet itself when it
+    /// returns, so nobody is woken for it; one sleeping thread is woken for each packet beyond.
+    void queue(const completion_packet& p);
 
     // Guarded by dispatch().mutex.
     std::deque<completion_packet> packets;
     bool closed = false;
     DWORD concurrency = 0; ///< NumberOfConcurrentThreads (kept, not enforced)
+    std::condition_variable arrived; ///< GetQueuedCompletionStatus sleeps here
+    std::size_t sleepers = 0;        ///< threads asleep on `arrived`
 };
 
 } // namespace npipe::win32

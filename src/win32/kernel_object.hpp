@@ -49,6 +49,18 @@ void notify_waiters() noexcept;
 void wait_for_change(std::unique_lock<std::mutex>& lock,
                      std::optional<std::chrono::steady_clock::time_point> deadline);
 
+/// A place to sleep other than the one every notify_waiters() wakes: a completion port's
+/// waiters sleep on the port's own condition variable, so that a packet wakes one of them, not
+/// every waiting thread of the process. `sleepers` counts who sleeps there (not who polls).
+struct sleep_spot {
+    std::condition_variable& cv;
+    std::size_t& sleepers;
+};
+/// wait_for_change(), sleeping at `spot` when the thread does not poll. While it sleeps there
+/// an APC queued to the thread wakes it too (wake_for_apc).
+void wait_for_change_at(std::unique_lock<std::mutex>& lock,
+                        std::optional<std::chrono::steady_clock::time_point> deadline, sleep_spot spot);
+
 enum class object_kind { event, thread, process, named_pipe, anonymous_pipe, file, completion_port };
 
 /// Anything a HANDLE can refer to.
@@ -88,6 +100,8 @@ public:
     bool exited = false;
     DWORD exit_code = STILL_ACTIVE;
     std::deque<apc> apcs;
+    /// Where the thread sleeps when that is not dispatch().changed (wait_for_change_at).
+    std::condition_variable* sleeping_at = nullptr;
     pid_t tid = 0;
     /// CancelSynchronousIo's way into the synchronous pipe call this thread runs.
     detail::sync_cancel sync_io;
@@ -117,6 +131,9 @@ std::shared_ptr<thread_object> current_thread();
 /// Runs every APC queued to the calling thread; true if there was one. Takes the dispatcher
 /// lock `lock` (held on entry and on return), releasing it while an APC runs.
 bool run_apcs(std::unique_lock<std::mutex>& lock);
+/// After an APC was queued to `t` (mutex held): wakes it where it sleeps, if not where
+/// notify_waiters() reaches.
+void wake_for_apc(thread_object& t) noexcept;
 
 // ---- handle table --------------------------------------------------------------------------
 

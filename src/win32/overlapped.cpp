@@ -54,8 +54,9 @@ void report(const started_call& c, const detail::op_outcome& out, bool at_once) 
             call.bytes = static_cast<DWORD>(out.bytes);
             call.overlapped = ov;
             c.thread->apcs.push_back(call);
+            wake_for_apc(*c.thread);
         } else if (a.port && packet && !(at_once && (a.modes & FILE_SKIP_COMPLETION_PORT_ON_SUCCESS))) {
-            a.port->packets.push_back({a.key, static_cast<DWORD>(out.bytes), ov, status});
+            a.port->queue({a.key, static_cast<DWORD>(out.bytes), ov, status});
         }
     });
 }

@@ -11,20 +11,41 @@
 
 namespace npipe::win32 {
 
+namespace {
+
+/// The port this thread waits on in GetQueuedCompletionStatus(Ex), and how many packets it
+/// takes when it returns: while it polls, the operations it completes may post there.
+struct port_wait {
+    completion_port* port = nullptr;
+    std::size_t claim = 0;
+};
+thread_local port_wait t_port_wait;
+
+} // namespace
+
 void completion_port::last_handle_closed() noexcept {
     {
         std::lock_guard lock(dispatch().mutex);
         closed = true;
+        arrived.notify_all();
     }
     notify_waiters();
 }
 
-void completion_port::post(const completion_packet& p) {
-    {
-        std::lock_guard lock(dispatch().mutex);
-        packets.push_back(p);
+void completion_port::queue(const completion_packet& p) {
+    packets.push_back(p);
+    if (t_port_wait.port == this && t_port_wait.claim > 0) {
+        --t_port_wait.claim;
+        return;
     }
-    notify_waiters();
+    // A waiter either sleeps on `arrived` or polls for the reactor (then the leader wakes).
+    if (sleepers > 0) arrived.notify_one();
+    else npipe::detail::io_reactor::interrupt_leader();
+}
+
+void completion_port::post(const completion_packet& p) {
+    std::lock_guard lock(dispatch().mutex);
+    queue(p);
 }
 
 namespace {
@@ -43,17 +64,18 @@ BOOL cancel_where(io_object& file, const std::function<bool(const detail::async_
     return TRUE;
 }
 
-/// Takes up to `max` packets from `port`, waiting up to `ms`; the GetQueuedCompletionStatus
-/// errors otherwise (WAIT_TIMEOUT, ERROR_ABANDONED_WAIT_0, WAIT_IO_COMPLETION).
-DWORD take_packets(completion_port& port, std::vector<completion_packet>& out, std::size_t max, DWORD ms,
-                   bool alertable) {
+/// Takes up to `max` packets from `port`, handing each to `out`, waiting up to `ms`;
+/// the GetQueuedCompletionStatus errors otherwise (WAIT_TIMEOUT, ERROR_ABANDONED_WAIT_0,
+/// WAIT_IO_COMPLETION).
+template <typename Out>
+DWORD take_packets(completion_port& port, std::size_t max, DWORD ms, bool alertable, Out out) {
     std::optional<std::chrono::steady_clock::time_point> deadline;
     if (ms != INFINITE) deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
     std::unique_lock lock(dispatch().mutex);
     for (;;) {
         if (!port.packets.empty()) {
-            while (!port.packets.empty() && out.size() < max) {
-                out.push_back(port.packets.front());
+            for (std::size_t n = 0; n < max && !port.packets.empty(); ++n) {
+                out(n, port.packets.front());
                 port.packets.pop_front();
             }
             return 0;
@@ -61,7 +83,9 @@ DWORD take_packets(completion_port& port, std::vector<completion_packet>& out, s
         if (port.closed) return ERROR_ABANDONED_WAIT_0;
         if (alertable && run_apcs(lock)) return WAIT_IO_COMPLETION;
         if (deadline && std::chrono::steady_clock::now() >= *deadline) return WAIT_TIMEOUT;
-        wait_for_change(lock, deadline);
+        t_port_wait = {&port, max};
+        wait_for_change_at(lock, deadline, {port.arrived, port.sleepers});
+        t_port_wait = {};
     }
 }
 
@@ -193,9 +217,9 @@ BOOL WINAPI GetQueuedCompletionStatus(HANDLE CompletionPort, LPDWORD lpNumberOfB
         auto port = lookup_as<completion_port>(CompletionPort);
         if (!port) return fail(ERROR_INVALID_HANDLE, FALSE);
         if (!lpNumberOfBytesTransferred || !lpCompletionKey || !lpOverlapped) return fail(ERROR_INVALID_PARAMETER, FALSE);
-        std::vector<completion_packet> got;
-        if (DWORD e = take_packets(*port, got, 1, dwMilliseconds, false)) return fail(e, FALSE);
-        const auto& p = got.front();
+        completion_packet p;
+        if (DWORD e = take_packets(*port, 1, dwMilliseconds, false, [&](std::size_t, const completion_packet& got) { p = got; }))
+            return fail(e, FALSE);
         *lpNumberOfBytesTransferred = p.bytes;
         *lpCompletionKey = p.key;
         *lpOverlapped = p.overlapped;
@@ -213,11 +237,14 @@ BOOL WINAPI GetQueuedCompletionStatusEx(HANDLE CompletionPort, LPOVERLAPPED_ENTR
         auto port = lookup_as<completion_port>(CompletionPort);
         if (!port) return fail(ERROR_INVALID_HANDLE, FALSE);
         if (!lpCompletionPortEntries || ulCount == 0 || !ulNumEntriesRemoved) return fail(ERROR_INVALID_PARAMETER, FALSE);
-        std::vector<completion_packet> got;
-        if (DWORD e = take_packets(*port, got, ulCount, dwMilliseconds, fAlertable != FALSE)) return fail(e, FALSE);
-        for (std::size_t i = 0; i < got.size(); ++i)
-            lpCompletionPortEntries[i] = {got[i].key, got[i].overlapped, got[i].status, got[i].bytes};
-        *ulNumEntriesRemoved = static_cast<ULONG>(got.size());
+        ULONG taken = 0;
+        DWORD e = take_packets(*port, ulCount, dwMilliseconds, fAlertable != FALSE,
+                               [&](std::size_t i, const completion_packet& p) {
+                                   lpCompletionPortEntries[i] = {p.key, p.overlapped, p.status, p.bytes};
+                                   taken = static_cast<ULONG>(i + 1);
+                               });
+        if (e) return fail(e, FALSE);
+        *ulNumEntriesRemoved = taken;
         return TRUE;
     });
 }

@@ -69,18 +69,43 @@ void notify_waiters() noexcept {
     detail::io_reactor::interrupt_leader();
 }
 
-void wait_for_change(std::unique_lock<std::mutex>& lock, std::optional<clock::time_point> deadline) {
+namespace {
+
+/// Polls for the reactor instead of sleeping, when this thread may and nobody else does.
+bool led(std::unique_lock<std::mutex>& lock, std::optional<clock::time_point> deadline) {
     // An impersonating thread does not poll: the operations it would step could open
     // connections, which would then carry the client's credentials instead of the process's.
     auto* reactor = detail::io_reactor::existing();
-    if (reactor && !detail::identity_before_impersonation() && reactor->try_lead()) {
-        lock.unlock();
-        reactor->lead(deadline);
-        lock.lock();
-        return;
-    }
-    if (deadline) dispatch().changed.wait_until(lock, *deadline);
-    else dispatch().changed.wait(lock);
+    if (!reactor || detail::identity_before_impersonation() || !reactor->try_lead()) return false;
+    lock.unlock();
+    reactor->lead(deadline);
+    lock.lock();
+    return true;
+}
+
+void sleep_on(std::condition_variable& cv, std::unique_lock<std::mutex>& lock, std::optional<clock::time_point> deadline) {
+    if (deadline) cv.wait_until(lock, *deadline);
+    else cv.wait(lock);
+}
+
+} // namespace
+
+void wait_for_change(std::unique_lock<std::mutex>& lock, std::optional<clock::time_point> deadline) {
+    if (!led(lock, deadline)) sleep_on(dispatch().changed, lock, deadline);
+}
+
+void wait_for_change_at(std::unique_lock<std::mutex>& lock, std::optional<clock::time_point> deadline, sleep_spot spot) {
+    if (led(lock, deadline)) return;
+    auto self = current_thread();
+    self->sleeping_at = &spot.cv;
+    ++spot.sleepers;
+    sleep_on(spot.cv, lock, deadline);
+    --spot.sleepers;
+    self->sleeping_at = nullptr;
+}
+
+void wake_for_apc(thread_object& t) noexcept {
+    if (t.sleeping_at) t.sleeping_at->notify_all();
 }
 
 void set_last_error(DWORD code) noexcept { t_last_error = code; }
@@ -332,6 +357,7 @@ DWORD WINAPI QueueUserAPC(PAPCFUNC pfnAPC, HANDLE hThread, ULONG_PTR dwData) {
         std::lock_guard lock(dispatch().mutex);
         if (t->exited) return fail(ERROR_GEN_FAILURE, DWORD{0});
         t->apcs.push_back({pfnAPC, dwData});
+        wake_for_apc(*t);
     }
     notify_waiters();
     return 1;
