@@ -36,16 +36,6 @@ npipe::client open_when_free(const std::string& name, const workspace& w, unsign
     }
 }
 
-/// Connections per second: `once` (one connection sending `req`) looped for the run's time, then
-/// once more with the quit marker, which ends the peer.
-template <class F>
-double per_second_then_quit(const options& o, std::vector<std::byte>& req, F&& once) {
-    double per = time_loop(o.run_seconds, 20, once);
-    req = request(quit_marker);
-    once();
-    return 1.0 / per;
-}
-
 } // namespace
 
 double connections_npipe(const workspace& w, const options& o, connection_counts& counts) {

@@ -16,6 +16,7 @@
 #include "async_echo.hpp"
 #include "cases.hpp"
 #include "common.hpp"
+#include "connection_floors.hpp"
 #include "connection_scaling.hpp"
 #include "measure.hpp"
 #include "options.hpp"
@@ -29,6 +30,7 @@
 #include <cstring>
 #include <filesystem>
 #include <optional>
+#include <set>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -45,6 +47,7 @@ struct results {
     series srv_rt[3], srv_tp[3];            // blocking (thread per client), overlapped, completion port
     series scale_np[4], scale_unix[4];      // 1, 2, 4, 8 client threads
     series cr_np, cr_sock, cr_win32, cr_win32_flush, create_close, open_close, unix_cc;
+    series floor_broker, floor_direct; // the designs' floors for cr_np, with bare sockets
     series ae_np, ae_asio;
     side_figures side;
 };
@@ -143,7 +146,9 @@ void run_connections(const workspace& w, const options& o, results& r) {
                  {&r.open_close, "CreateFile + CloseHandle",
                   [&] { return open_close_win32(unique_pipe_name("oc"), o.run_seconds); }},
                  {&r.unix_cc, "unix socket connect + accept + close",
-                  [&] { return unix_connect_close(w.sock.string(), o.run_seconds); }}},
+                  [&] { return unix_connect_close(w.sock.string(), o.run_seconds); }},
+                 {&r.floor_broker, "floor of a broker hand-off", [&] { return connections_floor_broker(w, o); }},
+                 {&r.floor_direct, "floor of a direct connection", [&] { return connections_floor_direct(w, o); }}},
                 o);
 }
 
@@ -178,6 +183,12 @@ std::vector<row> table_rows(const results& r) {
          &r.tp_sp[1], "socketpair", target{false, 0.9}},
         {"connections", "connect + 64 B round trip + close, one instance reused", unit::per_second, &r.cr_np,
          &r.cr_sock, "unix socket", target{false, 0.7}},
+        {"connections_floor_broker", "the same with bare sockets, a broker handing over", unit::per_second,
+         &r.floor_broker, &r.cr_sock, "unix socket", std::nullopt},
+        {"connections_vs_broker_floor", "the same, npipe vs that broker floor", unit::per_second, &r.cr_np,
+         &r.floor_broker, "bare sockets, broker hand-off", std::nullopt},
+        {"connections_floor_direct", "the same with bare sockets, direct, 1-byte answer", unit::per_second,
+         &r.floor_direct, &r.cr_sock, "unix socket", std::nullopt},
         {"connections_win32", "the same, Win32, a new instance per client", unit::per_second, &r.cr_win32, &r.cr_sock,
          "unix socket", target{false, 0.5}},
         {"connections_win32_flush", "the same, FlushFileBuffers before DisconnectNamedPipe", unit::per_second,
@@ -208,16 +219,15 @@ std::vector<row> table_rows(const results& r) {
 }
 
 /// 0 when every row of the sections that ran has both numbers and no run failed, else 1.
-int exit_status(const std::vector<row>& rows, const results& r, const options& o) {
+int exit_status(const std::vector<row>& rows, const options& o) {
     bool all = true;
     for (auto& c : rows)
         if (o.runs(c.section()) && (!c.npipe->median() || !c.baseline->median())) all = false;
+    // Every series is in some row (some in two): each failed run is counted once.
+    std::set<const series*> all_series;
+    for (auto& c : rows) all_series.insert({c.npipe, c.baseline});
     int failed_runs = 0;
-    for (auto* s : {&r.rt_byte, &r.rt_msg, &r.rt_sp, &r.tp_byte[0], &r.tp_byte[1], &r.tp_msg[0], &r.tp_msg[1],
-                    &r.tp_sp[0], &r.tp_sp[1], &r.cr_np, &r.cr_sock, &r.cr_win32, &r.cr_win32_flush, &r.create_close,
-                    &r.open_close, &r.unix_cc, &r.ae_np, &r.ae_asio, &r.srv_rt[0], &r.srv_rt[1], &r.srv_rt[2],
-                    &r.srv_tp[0], &r.srv_tp[1], &r.srv_tp[2]})
-        failed_runs += static_cast<int>(s->errors.size());
+    for (auto* s : all_series) failed_runs += static_cast<int>(s->errors.size());
     if (failed_runs) std::fprintf(stderr, "npipe-bench: %d run(s) failed (see above)\n", failed_runs);
     if (!all) std::fprintf(stderr, "npipe-bench: some cases produced no number\n");
     return all && failed_runs == 0 ? 0 : 1;
@@ -246,7 +256,7 @@ int bench_main(const options& o) {
     print_table(rows, o);
     print_side_figures(r.side, o);
     if (!o.json.empty()) write_json(o.json, rows, r.side, o);
-    return exit_status(rows, r, o);
+    return exit_status(rows, o);
 }
 
 } // namespace

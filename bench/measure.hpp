@@ -54,6 +54,16 @@ double guarded(peer& p, const options& o, F&& f) {
 /// A 64-byte request whose first byte is `marker` (plain_marker, or quit_marker to end a peer).
 std::vector<std::byte> request(std::byte marker);
 
+/// Connections per second: `once` (one connection sending `req`) looped for the run's time, then
+/// once more with the quit marker, which ends the peer.
+template <class F>
+double per_second_then_quit(const options& o, std::vector<std::byte>& req, F&& once) {
+    double per = time_loop(o.run_seconds, 20, once);
+    req = request(quit_marker);
+    once();
+    return 1.0 / per;
+}
+
 /// Pins the calling thread (and so the peers it starts, which inherit the mask) to one CPU for
 /// its lifetime. On a VM a wake-up across CPUs costs tens of microseconds, more than what is
 /// being measured, and which placement a run gets is a lottery; on one CPU both sides of a

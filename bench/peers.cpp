@@ -12,6 +12,7 @@
 //   srv-threads|srv-overlapped NAME, srv-iocp NAME THREADS   Win32 echo servers (echo_servers.cpp)
 // The connection-rate servers stop after answering a request that starts with quit_marker.
 #include "common.hpp"
+#include "connection_floors.hpp"
 #include "connection_scaling.hpp"
 #include "win32_connections.hpp"
 
@@ -178,6 +179,7 @@ int run_peer(int argc, char** argv) {
         if (role == "cr-sock" && argc == 2) return cr_socket(argv[1]);
         if (int r = run_win32_connection_peer(role, argc, argv); r >= 0) return r;
         if (int r = run_scaling_peer(role, argc, argv); r >= 0) return r;
+        if (int r = run_floor_peer(role, argc, argv); r >= 0) return r;
         if (role.starts_with("srv-") && (argc == 2 || argc == 3))
             return run_echo_server(role, argv[1], argc == 3 ? static_cast<unsigned>(to_size(argv[2])) : 0);
         std::fprintf(stderr, "npipe-bench: bad peer role '%s' (%d arguments)\n", role.c_str(), argc);

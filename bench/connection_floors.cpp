@@ -1,0 +1,261 @@
+// bench/connection_floors.cpp - the two designs' floors for a connection (connection_floors.hpp):
+// the peers that play broker and server with bare sockets, and the driver's client loop.
+#include "connection_floors.hpp"
+
+#include "common.hpp"
+#include "measure.hpp"
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <deque>
+#include <stdexcept>
+#include <system_error>
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+namespace bench {
+namespace {
+
+// One-byte words: the server's link says who it is and when it listens; a client opens and is
+// answered; the broker tells the server a client is here (with the connection attached).
+constexpr char word_server = 'S', word_listening = 'L', word_open = 'O', word_opened = 'K', word_client = 'C';
+
+[[noreturn]] void fail(const char* what) { throw std::system_error(errno, std::generic_category(), what); }
+
+sockaddr_un address_of(const std::string& path) {
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (path.size() >= sizeof(addr.sun_path)) throw std::invalid_argument("socket path too long");
+    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+    return addr;
+}
+
+int listen_at(const std::string& path) {
+    int l = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (l < 0) fail("socket");
+    auto addr = address_of(path);
+    if (::bind(l, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) fail("bind");
+    if (::listen(l, 128) != 0) fail("listen");
+    return l;
+}
+
+int connect_to(const sockaddr_un& addr) {
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) fail("socket");
+    while (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) != 0) {
+        if (errno == EINTR) continue;
+        int e = errno;
+        ::close(fd);
+        throw std::system_error(e, std::generic_category(), "connect");
+    }
+    return fd;
+}
+
+int accept_one(int l) {
+    for (;;) {
+        int c = ::accept4(l, nullptr, nullptr, SOCK_CLOEXEC);
+        if (c >= 0) return c;
+        if (errno != EINTR && errno != ECONNABORTED) fail("accept");
+    }
+}
+
+void send_with_fd(int link, char word, int fd) {
+    msghdr msg{};
+    iovec iov{&word, 1};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(int))> control{};
+    msg.msg_control = control.data();
+    msg.msg_controllen = control.size();
+    cmsghdr* cm = CMSG_FIRSTHDR(&msg);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+    while (::sendmsg(link, &msg, MSG_NOSIGNAL) < 0)
+        if (errno != EINTR) fail("sendmsg");
+}
+
+/// The descriptor that came with the next word on `link`; -1 when the link has ended.
+int receive_fd(int link) {
+    char word = 0;
+    msghdr msg{};
+    iovec iov{&word, 1};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(int))> control{};
+    msg.msg_control = control.data();
+    msg.msg_controllen = control.size();
+    ssize_t n;
+    while ((n = ::recvmsg(link, &msg, MSG_CMSG_CLOEXEC)) < 0)
+        if (errno != EINTR) fail("recvmsg");
+    if (n == 0) return -1;
+    cmsghdr* cm = CMSG_FIRSTHDR(&msg);
+    if (word != word_client || !cm || cm->cmsg_type != SCM_RIGHTS) throw std::runtime_error("no connection on the link");
+    int fd = -1;
+    std::memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+    return fd;
+}
+
+/// Serves one client on `c` as npipe's reused instance does: the request, the reply, then the
+/// client's close (DisconnectNamedPipe would throw away what it has not read). Whether it was the
+/// last (the quit marker).
+bool serve_one(int c) {
+    std::array<std::byte, small_message> buf{};
+    bool got = read_exact(c, buf.data(), buf.size());
+    if (got) write_all(c, buf.data(), buf.size());
+    char rest = 0;
+    while (::read(c, &rest, 1) > 0) {
+    }
+    ::close(c);
+    return got && buf[0] == quit_marker;
+}
+
+int floor_broker(const std::string& path) {
+    int l = listen_at(path);
+    signal_ready();
+    int link = -1;
+    bool listening = false;
+    std::deque<int> held; // opens that came while the instance was busy
+    auto hand_over = [&](int c) {
+        write_all(c, &word_opened, 1);
+        send_with_fd(link, word_client, c);
+        ::close(c);
+        listening = false;
+    };
+    for (;;) {
+        std::array<pollfd, 2> fds{{{l, POLLIN, 0}, {link, POLLIN, 0}}};
+        if (::poll(fds.data(), link >= 0 ? 2 : 1, -1) < 0) {
+            if (errno == EINTR) continue;
+            fail("poll");
+        }
+        if (fds[0].revents) {
+            int c = accept_one(l);
+            char word = 0;
+            if (!read_exact(c, &word, 1)) {
+                ::close(c);
+            } else if (word == word_server) {
+                link = c;
+            } else if (listening && link >= 0) {
+                hand_over(c);
+            } else {
+                held.push_back(c);
+            }
+        }
+        if (link >= 0 && fds[1].revents) {
+            char word = 0;
+            if (!read_exact(link, &word, 1)) break; // the server has finished
+            listening = true;
+            if (!held.empty()) {
+                hand_over(held.front());
+                held.pop_front();
+            }
+        }
+    }
+    for (int c : held) ::close(c);
+    ::close(link);
+    ::close(l);
+    ::unlink(path.c_str());
+    return 0;
+}
+
+int floor_server(const std::string& path) {
+    int link = connect_to(address_of(path));
+    const char hello[2] = {word_server, word_listening};
+    write_all(link, hello, sizeof(hello));
+    signal_ready();
+    for (;;) {
+        int c = receive_fd(link);
+        if (c < 0 || serve_one(c)) break;
+        write_all(link, &word_listening, 1);
+    }
+    ::close(link);
+    return 0;
+}
+
+int floor_direct(const std::string& path) {
+    int l = listen_at(path);
+    signal_ready();
+    for (;;) {
+        int c = accept_one(l);
+        char word = 0;
+        if (!read_exact(c, &word, 1)) {
+            ::close(c);
+            continue;
+        }
+        ucred who{};
+        socklen_t len = sizeof(who);
+        if (::getsockopt(c, SOL_SOCKET, SO_PEERCRED, &who, &len) != 0) fail("SO_PEERCRED");
+        write_all(c, &word_opened, 1);
+        if (serve_one(c)) break;
+    }
+    ::close(l);
+    ::unlink(path.c_str());
+    return 0;
+}
+
+/// The client's loop against `path`: connect, open and wait for the answer, one round trip, close.
+double open_round_trip_close(const std::string& path, peer& p, const options& o) {
+    auto addr = address_of(path);
+    return guarded(p, o, [&] {
+        auto req = request(plain_marker);
+        std::vector<std::byte> reply(small_message);
+        auto once = [&] {
+            int fd = connect_to(addr);
+            try {
+                char answer = 0;
+                write_all(fd, &word_open, 1);
+                if (!read_exact(fd, &answer, 1) || answer != word_opened) throw std::runtime_error("not opened");
+                write_all(fd, req.data(), req.size());
+                if (!read_exact(fd, reply.data(), reply.size())) throw std::runtime_error("no reply");
+            } catch (...) {
+                ::close(fd);
+                throw;
+            }
+            ::close(fd);
+        };
+        return per_second_then_quit(o, req, once);
+    });
+}
+
+std::string floor_path(const workspace& w, const char* what) {
+    static unsigned counter = 0;
+    return (w.sock / (std::string(what) + "-" + std::to_string(counter++) + ".sock")).string();
+}
+
+} // namespace
+
+double connections_floor_broker(const workspace& w, const options& o) {
+    auto path = floor_path(w, "floor-broker");
+    peer broker({"floor-broker", path});
+    broker.wait_ready();
+    peer server({"floor-server", path});
+    server.wait_ready();
+    double r = open_round_trip_close(path, server, o);
+    server.join();
+    broker.join();
+    return r;
+}
+
+double connections_floor_direct(const workspace& w, const options& o) {
+    auto path = floor_path(w, "floor-direct");
+    peer server({"floor-direct", path});
+    server.wait_ready();
+    double r = open_round_trip_close(path, server, o);
+    server.join();
+    return r;
+}
+
+int run_floor_peer(const std::string& role, int argc, char** argv) {
+    if (argc != 2) return -1;
+    if (role == "floor-broker") return floor_broker(argv[1]);
+    if (role == "floor-server") return floor_server(argv[1]);
+    if (role == "floor-direct") return floor_direct(argv[1]);
+    return -1;
+}
+
+} // namespace bench
