@@ -54,7 +54,6 @@ private:
     // ---- request_handler (requests.cpp) ----
     bool on_request(connection& c, protocol::frame& f) override;
     void on_closing(connection& c) override;
-    void on_client_hung_up(std::uint64_t instance_id) override;
     void on_monitor_writable(connection& c) override { pump_monitor(c); }
     // ---- SMB clients through smbd (samba_opens.cpp) ----
     void on_samba_request(connection& c) override;
@@ -90,6 +89,8 @@ private:
                         instance& inst, const rule_hits& hits);
     void instance_listening(pipe_entry& p);
     void release_server_end(instance& i);
+    /// Marks the connected instances of `pipe` whose client has hung up as closing.
+    void check_hang_ups(const pipe_entry& pipe);
     /// The instance link closed: the instance is gone, and the pipe with its last instance.
     void instance_closed(connection& c);
     void expire_waits(clock::time_point now);

@@ -11,7 +11,6 @@ namespace {
 constexpr std::uint64_t tag_listener = 1ull << 56;
 constexpr std::uint64_t tag_other = 2ull << 56;
 constexpr std::uint64_t tag_connection = 3ull << 56;
-constexpr std::uint64_t tag_server_end = 4ull << 56;
 constexpr std::uint64_t tag_links = 5ull << 56; // the links poller has something ready
 constexpr std::uint64_t tag_mask = 0xFFull << 56;
 // A listener's tag says which: 0 the shared one, else a uid's own (uid + 1).
@@ -396,11 +395,7 @@ void connection_set::take_link_events() {
 }
 
 void connection_set::on_link_event(const epoll_event& ev) {
-    std::uint64_t kind = ev.data.u64 & tag_mask, id = ev.data.u64 & ~tag_mask;
-    if (kind == tag_server_end) {
-        handler_.on_client_hung_up(id);
-        return;
-    }
+    std::uint64_t id = ev.data.u64 & ~tag_mask;
     connection* c = find(id);
     if (!c) return;
     if (ev.events & EPOLLOUT) {
@@ -444,16 +439,6 @@ void connection_set::make_link(connection& c) {
     c.kind = conn_kind::instance_link;
     poller_.remove(c.sock.get());
     links_.add(c.sock.get(), EPOLLIN | EPOLLRDHUP, tag_connection | c.id);
-}
-
-void connection_set::watch_server_end(int fd, std::uint64_t instance_id) {
-    // No EPOLLIN: the data is none of our business and must not wake us.
-    links_.add(fd, EPOLLRDHUP, tag_server_end | instance_id);
-}
-
-void connection_set::unwatch_server_end(int fd) {
-    // The server holds the same socket: without an explicit removal epoll would keep watching.
-    links_.remove(fd);
 }
 
 // ---- answering --------------------------------------------------------------------------------

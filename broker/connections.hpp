@@ -83,7 +83,6 @@ public:
     /// `c` is about to be closed (its peer left, or it is dropped): undo what it held.
     virtual void on_closing(connection& c) = 0;
     /// The client end of a connection handed to instance `instance_id` hung up.
-    virtual void on_client_hung_up(std::uint64_t instance_id) = 0;
     /// A monitor's socket has room again.
     virtual void on_monitor_writable(connection& c) = 0;
     /// smbd's whole named_pipe_auth request on `c` (kind samba), for the pipe `c.samba_pipe`.
@@ -134,8 +133,6 @@ public:
     /// `c` becomes an instance link: watched with the links from now on.
     void make_link(connection& c);
     /// Watches the broker's copy of a server's data end for the client's hang-up.
-    void watch_server_end(int fd, std::uint64_t instance_id);
-    void unwatch_server_end(int fd);
     /// `c`'s socket now belongs to a server: forgotten here, no longer counted for its uid.
     os::fd hand_over(std::uint64_t id);
     /// Closes `c` (`why`: logged as a warning when given).

@@ -23,6 +23,7 @@ bool broker::on_query(connection& c, std::span<const std::byte> body) {
         connections_.reply_error(c, win32_error::file_not_found);
         return true;
     }
+    check_hang_ups(*pipe);
     protocol::pipe_list_reply r;
     r.pipes.push_back(registry_.record(*pipe));
     r.pipes.back().remote = r.pipes.back().remote && connections_.serves_samba();
@@ -34,6 +35,7 @@ bool broker::on_list(connection& c) {
     c.kind = conn_kind::query;
     protocol::pipe_list_reply r;
     for (const auto& [key, pipe] : registry_.pipes()) {
+        check_hang_ups(*pipe);
         r.pipes.push_back(registry_.record(*pipe));
         r.pipes.back().remote = r.pipes.back().remote && connections_.serves_samba();
     }

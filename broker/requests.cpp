@@ -3,6 +3,7 @@
 // out: registry, answers, descriptors handed over, events.
 #include "broker.hpp"
 
+#include "os/fd.hpp"
 #include "os/process.hpp"
 
 #include <unistd.h>
@@ -162,7 +163,6 @@ void broker::restore_instance(instance& inst, const protocol::create_instance_re
         inst.client_start = os::process_start_time(client->pid).value_or(0);
         inst.connected_at = clock::now(); // as far as this broker knows
         inst.server_end = std::move(data);
-        connections_.watch_server_end(inst.server_end.get(), inst.id);
     }
     log("info", "instance of " + inst.pipe->display_name + " re-registered by pid " + std::to_string(inst.server_pid));
 }
@@ -279,8 +279,8 @@ bool broker::connect_client(connection& c, const protocol::open_request& req, co
     emit(std::move(e), c.peer.uid, inst.server_uid);
     emit_alerts(trigger, seen, false, c.peer.uid, inst.server_uid);
     // Keep our copy of the server's end only to notice the client hanging up.
+    // Our copy of the server's end tells whether the client has hung up (check_hang_ups).
     inst.server_end = connections_.hand_over(c.id); // `c` is gone from here on
-    connections_.watch_server_end(inst.server_end.get(), inst.id);
     return false;
 }
 
@@ -385,17 +385,19 @@ bool broker::on_disconnect(connection& c, std::span<const std::byte> body) {
     return true;
 }
 
-void broker::release_server_end(instance& i) {
-    if (!i.server_end) return;
-    connections_.unwatch_server_end(i.server_end.get());
-    i.server_end.reset();
-}
+void broker::release_server_end(instance& i) { i.server_end.reset(); }
 
-void broker::on_client_hung_up(std::uint64_t instance_id) {
-    instance* inst = registry_.find_instance(instance_id);
-    if (!inst) return;
-    release_server_end(*inst);
-    if (inst->state == instance_state::connected) inst->state = instance_state::closing;
+void broker::check_hang_ups(const pipe_entry& pipe) {
+    // Asked when someone looks, not watched: a watch woke the broker once more for every
+    // connection, at the client's close, only to keep this state for a list nobody asked for.
+    for (instance* inst : pipe.instances) {
+        if (inst->state != instance_state::connected || !inst->server_end) continue;
+        auto ev = os::poll_one(inst->server_end.get(), POLLRDHUP, 0);
+        if (ev && (ev.value & (POLLRDHUP | POLLHUP | POLLERR))) {
+            release_server_end(*inst);
+            inst->state = instance_state::closing;
+        }
+    }
 }
 
 void broker::on_closing(connection& c) {

@@ -153,8 +153,7 @@ void broker::connect_remote_client(connection& c, const identity& who, const ope
     nlohmann::json trigger = e;
     emit(std::move(e), who.uid, inst.server_uid);
     emit_alerts(trigger, seen, false, who.uid, inst.server_uid);
-    inst.server_end = connections_.hand_over(c.id); // `c` is gone from here on
-    connections_.watch_server_end(inst.server_end.get(), inst.id);
+    inst.server_end = connections_.hand_over(c.id); // `c` is gone from here on (check_hang_ups)
 }
 
 } // namespace npipe::broker
