@@ -85,6 +85,21 @@ public:
         return true;
     }
 
+    /// `f` over the objects of `count` (at most MAXIMUM_WAIT_OBJECTS) handles, under the lock and
+    /// without taking references: no handle can be closed meanwhile. False when one is not a handle.
+    bool visit(const HANDLE* hs, std::size_t count, const std::function<void(object* const*)>& f) {
+        std::array<object*, MAXIMUM_WAIT_OBJECTS> raw{};
+        if (count > raw.size()) return false;
+        std::shared_lock lock(mutex_);
+        for (std::size_t k = 0; k < count; ++k) {
+            std::size_t i = index_of(hs[k]);
+            if (i >= slots_.size() || !slots_[i].obj) return false;
+            raw[k] = slots_[i].obj.get();
+        }
+        f(raw.data());
+        return true;
+    }
+
     std::optional<slot> get(HANDLE h) {
         std::size_t i = index_of(h);
         std::shared_lock lock(mutex_);
@@ -231,6 +246,12 @@ bool lookup_all(const HANDLE* hs, std::size_t count, std::vector<std::shared_ptr
             return true;
         }
     return handles().objects_at(hs, count, out);
+}
+
+bool visit_objects(const HANDLE* hs, std::size_t count, const std::function<void(object* const*)>& f) {
+    for (std::size_t k = 0; k < count; ++k)
+        if (hs[k] == current_process_pseudo() || hs[k] == current_thread_pseudo()) return false;
+    return handles().visit(hs, count, f);
 }
 
 std::optional<std::pair<std::shared_ptr<object>, handle_flags>> lookup_entry(HANDLE h) {

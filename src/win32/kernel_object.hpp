@@ -21,6 +21,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <new>
@@ -156,6 +157,11 @@ std::shared_ptr<object> lookup(HANDLE h);
 /// The objects of `count` handles, appended to `out`; false (and `out` partly filled) when one
 /// of them is not a handle.
 bool lookup_all(const HANDLE* hs, std::size_t count, std::vector<std::shared_ptr<object>>& out);
+/// Runs `f` over the objects of `count` handles (at most MAXIMUM_WAIT_OBJECTS) while the handle
+/// table's lock keeps them from closing, taking no references (lock order: the table, then
+/// dispatch().mutex). False, without calling `f`, when one of them is not a handle or is a pseudo
+/// handle.
+bool visit_objects(const HANDLE* hs, std::size_t count, const std::function<void(object* const*)>& f);
 /// The object and its flags; nullopt for an invalid or pseudo handle.
 std::optional<std::pair<std::shared_ptr<object>, handle_flags>> lookup_entry(HANDLE h);
 /// Removes a handle. ERROR_INVALID_HANDLE for a bad or protected one (0 on success).

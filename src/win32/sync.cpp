@@ -167,6 +167,21 @@ DWORD wait_objects(const std::vector<std::shared_ptr<object>>& objects, bool all
 
 DWORD wait_handles(DWORD count, const HANDLE* handles, BOOL wait_all, DWORD ms, BOOL alertable) {
     if (count == 0 || count > MAXIMUM_WAIT_OBJECTS || !handles) return fail(ERROR_INVALID_PARAMETER, WAIT_FAILED);
+    if (!wait_all) {
+        // An object signaled already (a server loop's usual case) ends the wait with no
+        // reference taken and nothing allocated; the objects are checked before APCs, as below.
+        DWORD hit = WAIT_FAILED;
+        bool looked = visit_objects(handles, count, [&](object* const* objects) {
+            std::lock_guard lock(dispatch().mutex);
+            for (DWORD i = 0; i < count; ++i)
+                if (objects[i]->signaled()) {
+                    objects[i]->acquire();
+                    hit = WAIT_OBJECT_0 + i;
+                    return;
+                }
+        });
+        if (looked && hit != WAIT_FAILED) return hit;
+    }
     std::vector<std::shared_ptr<object>> objects;
     objects.reserve(count);
     if (!lookup_all(handles, count, objects)) return fail(ERROR_INVALID_HANDLE, WAIT_FAILED);
