@@ -20,11 +20,20 @@ using clock = std::chrono::steady_clock;
 /// than never.
 constexpr auto lost_descriptor_retry = std::chrono::milliseconds(1);
 
-/// The lanes waiting for one descriptor (a handle's reads and writes share its socket). Its
-/// epoll registration is one-shot: armed for what they wait for, disarmed when it fires.
+/// The lanes waiting for one descriptor (a handle's reads and writes share its socket).
+///
+/// A descriptor numbered below `tracked` stays registered, edge-triggered, from the first wait
+/// until it is closed (os::fd tells us first: before_close), so that a read that finds nothing
+/// parks without a system call. An edge that comes while no lane waits for it (the lane is being
+/// stepped, or nobody reads) is kept in `ready` and steps the next lane that parks for it. Higher
+/// numbers get a one-shot registration armed for each wait.
 struct fd_watch {
     std::vector<std::shared_ptr<op_lane>> lanes;
+    std::uint32_t events = 0; // what the edge-triggered registration asks for
+    std::uint32_t ready = 0;  // EPOLLIN, EPOLLOUT, EPOLLHUP seen with nobody waiting for them
 };
+
+constexpr int tracked = 1 << 16;
 
 constexpr std::uint64_t wake_tag = ~std::uint64_t{0};
 
@@ -40,6 +49,10 @@ struct io_reactor::state {
     std::condition_variable settled; // a cancelled operation completed
     os::poller poller;
     std::unordered_map<int, fd_watch> watches;      // lanes waiting for a descriptor
+    /// Per descriptor number below `tracked`: bit 0 set while it has an edge-triggered
+    /// registration; the closes of that number counted above it. Written by before_close()
+    /// without the mutex.
+    std::unique_ptr<std::atomic<std::uint32_t>[]> marks{new std::atomic<std::uint32_t>[tracked]{}};
     std::vector<std::shared_ptr<op_lane>> timed;    // lanes with a due time
     std::vector<std::shared_ptr<op_lane>> queued;   // lanes to step at once
     os::fd wake;
@@ -78,6 +91,7 @@ io_reactor& io_reactor::get() {
         g_reactor = new io_reactor();
         (void)os::at_fork(&before_fork, &after_fork_parent, &after_fork_child);
         g_reactor_ready.store(g_reactor, std::memory_order_release);
+        os::set_before_close(&before_close);
         return g_reactor;
     }();
     return *r;
@@ -104,6 +118,7 @@ void io_reactor::forget_parent() {
     for (auto& [fd, w] : s_->watches)
         for (auto& lane : w.lanes) lane->watched_fd = -1;
     s_->watches.clear();
+    for (int fd = 0; fd < tracked; ++fd) s_->marks[fd].store(0, std::memory_order_relaxed);
     s_->timed.clear();
     s_->queued.clear();
     s_->app_leads = false;
@@ -143,11 +158,12 @@ bool io_reactor::unregister(op_lane& lane) {
     if (lane.timed) drop(s_->timed);
     if (lane.queued) drop(s_->queued);
     if (lane.watched_fd >= 0) {
-        // Its registration stays armed for the others, or fires once for nobody: harmless.
+        // A one-shot registration stays armed for the others, or fires once for nobody:
+        // harmless. An edge-triggered one keeps its watch (and what it saw) until its close.
         auto w = s_->watches.find(lane.watched_fd);
         if (w != s_->watches.end()) {
             drop(w->second.lanes);
-            if (w->second.lanes.empty()) s_->watches.erase(w);
+            if (w->second.lanes.empty() && !registered(lane.watched_fd)) s_->watches.erase(w);
         }
     }
     lane.timed = lane.queued = false;
@@ -155,14 +171,47 @@ bool io_reactor::unregister(op_lane& lane) {
     return was;
 }
 
+bool io_reactor::registered(int fd) const noexcept {
+    return fd >= 0 && fd < tracked && (s_->marks[fd].load(std::memory_order_acquire) & 1);
+}
+
 void io_reactor::arm(int fd) {
-    std::uint32_t events = EPOLLONESHOT;
-    for (auto& lane : s_->watches[fd].lanes)
-        events |= lane->waits.what == wait_for::readable ? EPOLLIN : EPOLLOUT;
-    // A descriptor number may have been closed and reused since it was last armed: the
-    // registration belongs to the old file then, and the new one is added.
+    auto& w = s_->watches[fd];
     auto tag = static_cast<std::uint64_t>(fd);
-    if (s_->poller.modify(fd, events, tag)) (void)s_->poller.add(fd, events, tag);
+    std::uint32_t want = 0;
+    for (auto& lane : w.lanes)
+        want |= lane->waits.what == wait_for::readable ? std::uint32_t{EPOLLIN | EPOLLRDHUP} : std::uint32_t{EPOLLOUT};
+    if (fd >= tracked) {
+        // A descriptor number may have been closed and reused since it was last armed: the
+        // registration belongs to the old file then, and the new one is added.
+        if (s_->poller.modify(fd, EPOLLONESHOT | want, tag)) (void)s_->poller.add(fd, EPOLLONESHOT | want, tag);
+        return;
+    }
+    want |= EPOLLIN | EPOLLRDHUP; // reads are what waits, nearly always: asked for from the start
+    auto mark = s_->marks[fd].load(std::memory_order_acquire);
+    if (mark & 1) {
+        if ((want & ~w.events) == 0) return; // the usual case: no system call
+        w.events |= want;
+        (void)s_->poller.modify(fd, EPOLLET | w.events, tag);
+        return;
+    }
+    // Never registered, or its number was closed since: what was seen belongs to the old file.
+    w.events = want;
+    w.ready = 0;
+    auto ec = s_->poller.add(fd, EPOLLET | want, tag);
+    if (ec == std::errc::file_exists) ec = s_->poller.modify(fd, EPOLLET | want, tag);
+    // A close that came meanwhile (another thread's) leaves it unregistered.
+    if (!ec) s_->marks[fd].compare_exchange_strong(mark, mark | 1, std::memory_order_acq_rel);
+}
+
+void io_reactor::before_close(int fd) noexcept {
+    auto* r = existing();
+    if (!r || fd < 0 || fd >= tracked) return;
+    auto& mark = r->s_->marks[fd];
+    if (!(mark.load(std::memory_order_acquire) & 1)) return; // not ours: the usual close costs nothing
+    // Counted and unregistered in one step; epoll forgets the file only when its last
+    // descriptor closes, so the registration goes explicitly (epoll_ctl needs no lock).
+    if (mark.fetch_add(1, std::memory_order_acq_rel) & 1) r->s_->poller.remove(fd);
 }
 
 void io_reactor::park(const std::shared_ptr<op_lane>& lane, const step_result& r) {
@@ -178,6 +227,16 @@ void io_reactor::park(const std::shared_ptr<op_lane>& lane, const step_result& r
     lane->due = retry.count() >= 0 ? clock::now() + retry : clock::time_point::max();
     bool on_reactor = s_->running && std::this_thread::get_id() == s_->thread;
     bool now = r.done() || std::any_of(lane->ops.begin(), lane->ops.end(), [](auto& e) { return e.cancelled; });
+    if (watch && !now && registered(r.fd)) {
+        // An edge that came while the lane was being stepped: step it again rather than wait
+        // for one that will not come. A hang-up stays seen.
+        auto& w = s_->watches[r.fd];
+        std::uint32_t need = r.what == wait_for::readable ? std::uint32_t{EPOLLIN} : std::uint32_t{EPOLLOUT};
+        if (w.ready & (need | EPOLLHUP)) {
+            w.ready &= ~need;
+            now = true;
+        }
+    }
     bool wake_needed = false;
     if (now) {
         lane->queued = true;
@@ -258,15 +317,32 @@ void io_reactor::collect(std::span<const epoll_event> events, std::vector<std::s
         auto w = s_->watches.find(fd);
         if (w == s_->watches.end()) continue; // fired for lanes that have gone
         bool broken = ev.events & (EPOLLERR | EPOLLHUP);
+        std::uint32_t got = ev.events & EPOLLOUT;
+        if (ev.events & (EPOLLIN | EPOLLRDHUP)) got |= EPOLLIN;
+        if (broken) got |= EPOLLHUP;
         std::vector<std::shared_ptr<op_lane>> hit;
-        for (auto& lane : w->second.lanes)
-            if (broken || (ev.events & (lane->waits.what == wait_for::readable ? EPOLLIN : EPOLLOUT)))
+        std::uint32_t taken = 0;
+        for (auto& lane : w->second.lanes) {
+            std::uint32_t need = lane->waits.what == wait_for::readable ? std::uint32_t{EPOLLIN} : std::uint32_t{EPOLLOUT};
+            if (broken || (got & need)) {
                 hit.push_back(lane);
+                taken |= need;
+            }
+        }
+        bool edge_triggered = fd < tracked && registered(fd);
+        if (edge_triggered) {
+            w->second.ready |= got & ~taken; // for the lane that parks next
+            if ((got & EPOLLOUT) && !(taken & EPOLLOUT) && (w->second.events & EPOLLOUT)) {
+                // Room nobody waits for: stop hearing of every read the peer makes.
+                w->second.events &= ~std::uint32_t{EPOLLOUT};
+                (void)s_->poller.modify(fd, EPOLLET | w->second.events, static_cast<std::uint64_t>(fd));
+            }
+        }
         for (auto& lane : hit) {
             unregister(*lane);
             ready.push_back(std::move(lane));
         }
-        if (s_->watches.count(fd)) arm(fd); // the others still wait
+        if (!edge_triggered && s_->watches.count(fd)) arm(fd); // the others still wait
     }
     auto now = clock::now();
     std::vector<std::shared_ptr<op_lane>> due;

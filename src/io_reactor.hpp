@@ -120,6 +120,10 @@ private:
     bool unregister(op_lane& lane);
     /// Arms `fd`'s epoll registration for what its lanes wait for (mutex held).
     void arm(int fd);
+    /// Whether `fd` has an edge-triggered registration now.
+    bool registered(int fd) const noexcept;
+    /// os::fd's hook: `fd` is about to close; its registration goes with it.
+    static void before_close(int fd) noexcept;
     /// Moves the lanes that are due, or whose descriptor `events` reported, to `ready` (mutex held).
     void collect(std::span<const epoll_event> events, std::vector<std::shared_ptr<op_lane>>& ready);
     /// How long the poller may sleep (mutex held): -1 for as long as it likes.

@@ -1,5 +1,6 @@
 #include "os/fd.hpp"
 
+#include <atomic>
 #include <csignal>
 #include <ctime>
 #include <fcntl.h>
@@ -13,8 +14,17 @@
 
 namespace npipe::os {
 
+namespace {
+std::atomic<void (*)(int) noexcept> g_before_close{nullptr};
+} // namespace
+
+void set_before_close(void (*hook)(int raw) noexcept) noexcept { g_before_close.store(hook, std::memory_order_release); }
+
 void fd::reset(int raw) noexcept {
-    if (raw_ >= 0) ::close(raw_); // close() is never retried on Linux: the fd is gone either way
+    if (raw_ >= 0) {
+        if (auto hook = g_before_close.load(std::memory_order_acquire)) hook(raw_);
+        ::close(raw_); // close() is never retried on Linux: the fd is gone either way
+    }
     raw_ = raw;
 }
 

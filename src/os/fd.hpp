@@ -35,6 +35,11 @@ auto sys_call(F&& f) noexcept -> sys_result<decltype(f())> {
     }
 }
 
+/// Called with each descriptor an fd is about to close (one per process; the reactor's: its
+/// epoll registrations outlive nothing they were made for). Must not take locks a closing
+/// thread may hold.
+void set_before_close(void (*hook)(int raw) noexcept) noexcept;
+
 /// Owns one descriptor; closes it on destruction. Move-only.
 class fd {
 public:
