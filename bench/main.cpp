@@ -195,7 +195,7 @@ void run_smb_cases(const options& o, results& r) {
 
 void run_smb(const options& o, results& r) {
     if (!o.runs("smb")) return;
-    std::fprintf(stderr, "npipe-bench: SMB: starting a private smbd, broker and echo servers\n");
+    std::fprintf(stderr, "npipe-bench: SMB section: setting up a private smbd, broker and echo servers (or saying why not)\n");
     try {
         run_smb_cases(o, r);
     } catch (const std::exception& e) { // the set-up or the log-in: every SMB case fails
