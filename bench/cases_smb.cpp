@@ -158,7 +158,9 @@ double smb_echo_impacket(smb_fixture& f, const options& o, std::size_t chunk) {
 double tcp_round_trip(const options& o) {
     tcp_echo t;
     std::vector<std::byte> out = request(plain_marker), in(small_message);
-    double us = guarded(*t.p, o, [&] { return 1e6 * median_call(o.run_seconds, smb_warmup, [&] { t.echo(out, in); }); });
+    double us = guarded(*t.p, o, [&] {
+        return 1e6 * median_call(o.run_seconds, smb_warmup, [&] { t.echo(out, in); });
+    });
     t.finish();
     return us;
 }

@@ -11,9 +11,9 @@
 // repetition), and the table shows the median of the runs. A round-trip run's value is its
 // median round trip; a throughput run's is bytes over time from the first read to the end of the
 // stream (an SMB echo run's: payload echoed over time); a connection run's is connections over
-// time. Exit status: 0 when every case produced a
-// number (targets missed or not; a section that cannot run here says so and is skipped), 1 when
-// a run failed, 2 for bad usage, 3 when npipe's SMB client lost to impacket (not with --quick).
+// time. Exit status: 0 when every case produced a number (targets missed or not; a section that
+// cannot run here says so and is skipped), 1 when a run failed, 2 for bad usage, 3 when npipe's
+// SMB client lost to impacket (not with --quick).
 //
 // This file runs the sections in order and builds the table's rows; the cases are in
 // cases_*.cpp (declared in cases.hpp), the table and the JSON in report.cpp.
@@ -195,7 +195,8 @@ void run_smb_cases(const options& o, results& r) {
 
 void run_smb(const options& o, results& r) {
     if (!o.runs("smb")) return;
-    std::fprintf(stderr, "npipe-bench: SMB section: setting up a private smbd, broker and echo servers (or saying why not)\n");
+    std::fprintf(stderr, "npipe-bench: SMB section: setting up a private smbd, broker and echo servers "
+                         "(or saying why not)\n");
     try {
         run_smb_cases(o, r);
     } catch (const std::exception& e) { // the set-up or the log-in: every SMB case fails
@@ -273,7 +274,8 @@ bool npipe_beats_impacket(const std::vector<row>& rows) {
         double ratio = *c.npipe->median() / *c.baseline->median();
         bool ok = c.goal->at_most ? ratio <= c.goal->value : ratio >= c.goal->value;
         if (!ok)
-            std::fprintf(stderr, "npipe-bench: !!! npipe's SMB client LOSES to impacket: %s, ratio %.2f (%s %.2f) !!!\n",
+            std::fprintf(stderr, "npipe-bench: !!! npipe's SMB client LOSES to impacket: %s, ratio %.2f (%s %.2f) "
+                                 "!!!\n",
                          c.label.c_str(), ratio, c.goal->at_most ? "<=" : ">=", c.goal->value);
         won = won && ok;
     }

@@ -122,8 +122,8 @@ void print_smb(const smb_summary& s, const options& o) {
     auto ratio = [](std::optional<double> a, std::optional<double> b) { return a && b && *b > 0 ? *a / *b : 0.0; };
     std::printf("SMB through smbd (not pinned, nor its TCP baseline), impacket against TCP loopback: 64 B round "
                 "trip %s / %s (%.1f), 64 KiB echo %s / %s (%.4f)\n",
-                format_value(s.rt_impacket, unit::microseconds).c_str(), format_value(s.rt_tcp, unit::microseconds).c_str(),
-                ratio(s.rt_impacket, s.rt_tcp), format_value(s.echo_impacket, unit::mib_per_second).c_str(),
+                format_value(s.rt_impacket, unit::microseconds).c_str(),
+                format_value(s.rt_tcp, unit::microseconds).c_str(), ratio(s.rt_impacket, s.rt_tcp), format_value(s.echo_impacket, unit::mib_per_second).c_str(),
                 format_value(s.echo_tcp, unit::mib_per_second).c_str(), ratio(s.echo_impacket, s.echo_tcp));
 }
 

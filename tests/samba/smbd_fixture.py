@@ -2,8 +2,8 @@
 smb.conf and every directory (private, state, cache, lock, pid, ncalrpc) under one temp dir.
 
 Nothing system-wide is started or changed except the Unix users the tests add (useradd, as
-root; remove_user for a caller that wants its user gone): the password database is the private one (`passdb backend = tdbsam:` under the temp
-dir), `rpc start on demand helpers = no` keeps smbd from starting samba-dcerpcd, and smbd runs
+root; remove_user for a caller that wants its user gone): the password database is the private
+one (`passdb backend = tdbsam:` under the temp dir), `rpc start on demand helpers = no` keeps smbd from starting samba-dcerpcd, and smbd runs
 in the foreground as the caller's child, in a session of its own: smbd ends by signalling its
 whole process group, which must not be the test's (`--no-process-group` then keeps it from
 making one more).
