@@ -42,4 +42,23 @@ double scaling_npipe(const workspace& w, const options& o, unsigned clients, ser
 /// trip (us) when `latency`, else MiB/s; raises `threads` to the server's thread count.
 double echo_run(const options& o, const std::string& kind, std::size_t message, bool latency, long& threads);
 
+// ---- cases_smb.cpp: through a private smbd on loopback, beside TCP loopback --------------------
+
+class smb_fixture;
+
+/// Credentials for \\127.0.0.1\IPC$ (WNetAddConnection2A) as the fixture's user, and
+/// NPIPE_SMB_PORT set to its smbd's port; smb_log_out forgets them. Throws when refused.
+void smb_log_in(const smb_fixture& f);
+void smb_log_out();
+/// 64-byte TransactNamedPipe calls on the fixture's message pipe: the median call (us).
+double smb_round_trip_npipe(smb_fixture& f, const options& o);
+/// `chunk` bytes written to the byte pipe and read back, repeatedly: MiB/s of payload.
+double smb_echo_npipe(smb_fixture& f, const options& o, std::size_t chunk);
+/// The same two by impacket, timed in the fixture's driver process.
+double smb_round_trip_impacket(smb_fixture& f, const options& o);
+double smb_echo_impacket(smb_fixture& f, const options& o, std::size_t chunk);
+/// The baseline: the same exchanges over a TCP connection on 127.0.0.1 to an echo peer.
+double tcp_round_trip(const options& o);
+double tcp_echo_rate(const options& o, std::size_t chunk);
+
 } // namespace bench

@@ -18,26 +18,6 @@
 namespace bench {
 namespace {
 
-/// Runs `once` repeatedly for about `seconds` after a warm-up, timing every call; returns the
-/// median call in seconds. The median, unlike the mean, ignores the calls that waited for a CPU
-/// taken by something else on a busy machine.
-template <class F>
-double median_call(double seconds, int warmup, F&& once) {
-    for (int i = 0; i < warmup; ++i) once();
-    std::vector<float> t;
-    t.reserve(1 << 16);
-    auto start = clock::now(), prev = start;
-    do {
-        once();
-        auto now = clock::now();
-        t.push_back(std::chrono::duration<float>(now - prev).count());
-        prev = now;
-    } while (std::chrono::duration<double>(prev - start).count() < seconds);
-    auto mid = t.begin() + static_cast<std::ptrdiff_t>(t.size() / 2);
-    std::nth_element(t.begin(), mid, t.end());
-    return static_cast<double>(*mid);
-}
-
 struct socket_pair {
     int fd[2] = {-1, -1};
     socket_pair() {

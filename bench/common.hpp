@@ -8,8 +8,10 @@
 
 #include <npipe/named_pipe.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -37,6 +39,26 @@ double time_loop(double seconds, int warmup, F&& once) {
         ++n;
     } while ((elapsed = seconds_since(t0)) < seconds);
     return elapsed / static_cast<double>(n);
+}
+
+/// Runs `once` repeatedly for about `seconds` after a warm-up, timing every call; returns the
+/// median call in seconds. The median, unlike the mean, ignores the calls that waited for a CPU
+/// taken by something else on a busy machine.
+template <class F>
+double median_call(double seconds, int warmup, F&& once) {
+    for (int i = 0; i < warmup; ++i) once();
+    std::vector<float> t;
+    t.reserve(1 << 16);
+    auto start = clock::now(), prev = start;
+    do {
+        once();
+        auto now = clock::now();
+        t.push_back(std::chrono::duration<float>(now - prev).count());
+        prev = now;
+    } while (std::chrono::duration<double>(prev - start).count() < seconds);
+    auto mid = t.begin() + static_cast<std::ptrdiff_t>(t.size() / 2);
+    std::nth_element(t.begin(), mid, t.end());
+    return static_cast<double>(*mid);
 }
 
 constexpr int status_fd = 3;
@@ -97,6 +119,8 @@ private:
 class watchdog {
 public:
     watchdog(peer& p, std::chrono::milliseconds limit);
+    /// Calls `fire` (from another thread) if the measurement has not finished within `limit`.
+    watchdog(std::function<void()> fire, std::chrono::milliseconds limit);
     watchdog(const watchdog&) = delete;
     watchdog& operator=(const watchdog&) = delete;
     ~watchdog();

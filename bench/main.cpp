@@ -4,12 +4,16 @@
 //   npipe-bench [--quick] [--reps N] [--time SECONDS] [--json FILE] [--no-pin] [--only SECTION]
 //
 // Cases: 64-byte round trip, one-way throughput (4 KiB and 64 KiB writes), connections per
-// second, and 64 clients at once against Win32 echo servers: overlapped I/O on one thread and a
-// completion port with 2 threads against blocking calls with a thread per client. Every case runs several short times, npipe and baseline interleaved (the order flips
-// every repetition), and the table shows the median of the runs. A round-trip run's value is its
+// second, 64 clients at once against Win32 echo servers: overlapped I/O on one thread and a
+// completion port with 2 threads against blocking calls with a thread per client, and npipe's
+// SMB client through a private smbd on loopback beside impacket and plain TCP loopback. Every
+// case runs several short times, npipe and baseline interleaved (the order flips every
+// repetition), and the table shows the median of the runs. A round-trip run's value is its
 // median round trip; a throughput run's is bytes over time from the first read to the end of the
-// stream; a connection run's is connections over time. Exit status: 0 when every case produced a
-// number (targets missed or not), 1 when a run failed, 2 for bad usage.
+// stream (an SMB echo run's: payload echoed over time); a connection run's is connections over
+// time. Exit status: 0 when every case produced a number (targets missed or not; a section that
+// cannot run here says so and is skipped), 1 when a run failed, 2 for bad usage, 3 when npipe's
+// SMB client lost to impacket (not with --quick).
 //
 // This file runs the sections in order and builds the table's rows; the cases are in
 // cases_*.cpp (declared in cases.hpp), the table and the JSON in report.cpp.
@@ -21,6 +25,7 @@
 #include "measure.hpp"
 #include "options.hpp"
 #include "report.hpp"
+#include "smb_fixture.hpp"
 #include "win32_connections.hpp"
 #include "workspace.hpp"
 
@@ -49,10 +54,12 @@ struct results {
     series cr_np, cr_sock, cr_win32, cr_win32_flush, create_close, open_close, unix_cc;
     series floor_broker, floor_direct; // the designs' floors for cr_np, with bare sockets
     series ae_np, ae_asio;
+    series smb_rt_np, smb_rt_impacket, smb_rt_tcp, smb_echo_np, smb_echo_impacket, smb_echo_tcp;
     side_figures side;
 };
 
 constexpr std::size_t chunks[2] = {4096, 65536};
+constexpr std::size_t smb_chunk = 65536; // one SMB2 WRITE and READ each way on a byte pipe
 
 void run_round_trips(const workspace& w, const options& o, results& r) {
     if (!o.runs("round-trip")) return;
@@ -162,8 +169,52 @@ void run_async(const workspace& w, const options& o, results& r) {
                 o);
 }
 
+/// Through smbd on loopback (cases_smb.cpp), when smbd, impacket and root are there; otherwise
+/// the reason goes into r.side.smb.skipped, is said at once and again below the table.
+void run_smb_cases(const options& o, results& r) {
+    smb_fixture f(std::chrono::seconds(120));
+    if (!f.skipped().empty()) {
+        r.side.smb.skipped = f.skipped();
+        std::fprintf(stderr, "npipe-bench: SMB section skipped: %s\n", f.skipped().c_str());
+        return;
+    }
+    smb_log_in(f);
+    std::string kib = std::to_string(smb_chunk / 1024) + " KiB";
+    run_section("through smbd on loopback: 64 B round trips",
+                {{&r.smb_rt_np, "SMB round trip npipe", [&] { return smb_round_trip_npipe(f, o); }},
+                 {&r.smb_rt_impacket, "SMB round trip impacket", [&] { return smb_round_trip_impacket(f, o); }},
+                 {&r.smb_rt_tcp, "round trip TCP loopback", [&] { return tcp_round_trip(o); }}},
+                o);
+    run_section(("through smbd on loopback: " + kib + " echoes").c_str(),
+                {{&r.smb_echo_np, "SMB echo npipe " + kib, [&] { return smb_echo_npipe(f, o, smb_chunk); }},
+                 {&r.smb_echo_impacket, "SMB echo impacket " + kib,
+                  [&] { return smb_echo_impacket(f, o, smb_chunk); }},
+                 {&r.smb_echo_tcp, "echo TCP loopback " + kib, [&] { return tcp_echo_rate(o, smb_chunk); }}},
+                o);
+    smb_log_out();
+    smb_summary& s = r.side.smb;
+    s.ran = true;
+    s.rt_impacket = r.smb_rt_impacket.median(), s.rt_tcp = r.smb_rt_tcp.median();
+    s.echo_impacket = r.smb_echo_impacket.median(), s.echo_tcp = r.smb_echo_tcp.median();
+}
+
+void run_smb(const options& o, results& r) {
+    if (!o.runs("smb")) return;
+    std::fprintf(stderr, "npipe-bench: SMB section: setting up a private smbd, broker and echo servers "
+                         "(or saying why not)\n");
+    try {
+        run_smb_cases(o, r);
+    } catch (const std::exception& e) { // the set-up or the log-in: every SMB case fails
+        std::fprintf(stderr, "npipe-bench: SMB section failed: %s\n", e.what());
+        for (auto* s : {&r.smb_rt_np, &r.smb_rt_impacket, &r.smb_rt_tcp, &r.smb_echo_np, &r.smb_echo_impacket,
+                        &r.smb_echo_tcp})
+            s->errors.push_back(e.what());
+    }
+}
+
 /// The table, in its order: each npipe case beside its baseline, with its target if it has one.
 std::vector<row> table_rows(const results& r) {
+    const bool smb_skipped = !r.side.smb.skipped.empty();
     return {
         {"round_trip_byte", "round trip 64 B, byte mode", unit::microseconds, &r.rt_byte, &r.rt_sp, "socketpair",
          target{true, 1.1}},
@@ -215,14 +266,39 @@ std::vector<row> table_rows(const results& r) {
          &r.srv_tp[0], "thread per client", target{false, 0.95}},
         {"servers_iocp_tp", "64 clients, 4 KiB echoes: IOCP, 2 threads", unit::mib_per_second, &r.srv_tp[2],
          &r.srv_tp[0], "thread per client", target{false, 0.95}},
+        {"smb_round_trip", "SMB 64 B round trip via smbd, npipe client (TransactNamedPipe)", unit::microseconds,
+         &r.smb_rt_np, &r.smb_rt_tcp, "TCP loopback, 64 B echo", std::nullopt, smb_skipped},
+        {"smb_round_trip_vs_impacket", "the same, against impacket's (transactNamedPipe, same pipe, same run)",
+         unit::microseconds, &r.smb_rt_np, &r.smb_rt_impacket, "impacket", target{true, 1.0}, smb_skipped},
+        {"smb_echo_64k", "SMB 64 KiB echo via smbd, npipe client (WriteFile + ReadFile)", unit::mib_per_second,
+         &r.smb_echo_np, &r.smb_echo_tcp, "TCP loopback, 64 KiB echo", std::nullopt, smb_skipped},
+        {"smb_echo_64k_vs_impacket", "the same, against impacket's (writeFile + readFile)", unit::mib_per_second,
+         &r.smb_echo_np, &r.smb_echo_impacket, "impacket", target{false, 1.0}, smb_skipped},
     };
 }
 
-/// 0 when every row of the sections that ran has both numbers and no run failed, else 1.
+/// The SMB rows that say npipe's client beats impacket's; a miss is loud (stderr and exit 3).
+bool npipe_beats_impacket(const std::vector<row>& rows) {
+    bool won = true;
+    for (auto& c : rows) {
+        if (!c.id.ends_with("_vs_impacket") || c.skipped || !c.npipe->median() || !c.baseline->median()) continue;
+        double ratio = *c.npipe->median() / *c.baseline->median();
+        bool ok = c.goal->at_most ? ratio <= c.goal->value : ratio >= c.goal->value;
+        if (!ok)
+            std::fprintf(stderr, "npipe-bench: !!! npipe's SMB client LOSES to impacket: %s, ratio %.2f (%s %.2f) "
+                                 "!!!\n",
+                         c.label.c_str(), ratio, c.goal->at_most ? "<=" : ">=", c.goal->value);
+        won = won && ok;
+    }
+    return won;
+}
+
+/// 0 when every row of the sections that ran (skipped ones aside) has both numbers and no run
+/// failed, else 1; 3 when npipe's SMB client lost to impacket (except with --quick: too short).
 int exit_status(const std::vector<row>& rows, const options& o) {
     bool all = true;
     for (auto& c : rows)
-        if (o.runs(c.section()) && (!c.npipe->median() || !c.baseline->median())) all = false;
+        if (o.runs(c.section()) && !c.skipped && (!c.npipe->median() || !c.baseline->median())) all = false;
     // Every series is in some row (some in two): each failed run is counted once.
     std::set<const series*> all_series;
     for (auto& c : rows) all_series.insert({c.npipe, c.baseline});
@@ -230,7 +306,8 @@ int exit_status(const std::vector<row>& rows, const options& o) {
     for (auto* s : all_series) failed_runs += static_cast<int>(s->errors.size());
     if (failed_runs) std::fprintf(stderr, "npipe-bench: %d run(s) failed (see above)\n", failed_runs);
     if (!all) std::fprintf(stderr, "npipe-bench: some cases produced no number\n");
-    return all && failed_runs == 0 ? 0 : 1;
+    if (!all || failed_runs) return 1;
+    return npipe_beats_impacket(rows) || o.quick ? 0 : 3;
 }
 
 int bench_main(const options& o) {
@@ -251,6 +328,7 @@ int bench_main(const options& o) {
     run_scaling(w, o, r);
     run_connections(w, o, r);
     run_async(w, o, r);
+    run_smb(o, r);
 
     auto rows = table_rows(r);
     print_table(rows, o);

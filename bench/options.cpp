@@ -7,14 +7,16 @@ namespace bench {
 
 void usage(FILE* to) {
     std::fprintf(to, "usage: npipe-bench [--quick] [--reps N] [--time SECONDS] [--json FILE] [--no-pin]\n"
-                     "                   [--only round-trip|throughput|connections|async|servers]\n"
+                     "                   [--only round-trip|throughput|connections|async|servers|smb]\n"
                      "  --quick         3 runs of 0.1 s per case (about 10 s in all)\n"
                      "  --reps N        runs per case (default 5; the median is reported)\n"
                      "  --time SECONDS  length of one run (default 0.5)\n"
                      "  --json FILE     also write the results as JSON\n"
                      "  --no-pin        let the scheduler place round-trip processes (default: both\n"
                      "                  on one CPU, so that cross-CPU wake-ups do not dominate)\n"
-                     "  --only SECTION  run one section (to profile it); the others show no number\n");
+                     "  --only SECTION  run one section (to profile it); the others show no number\n"
+                     "  (smb: npipe's SMB client and impacket through a private smbd on loopback, beside\n"
+                     "  TCP loopback; needs root, samba and python3-impacket, else it says it is skipped)\n");
 }
 
 std::optional<int> parse_options(int argc, char** argv, options& o) {
@@ -35,8 +37,8 @@ std::optional<int> parse_options(int argc, char** argv, options& o) {
             else if (a == "--only") {
                 o.only = value();
                 if (o.only != "round-trip" && o.only != "throughput" && o.only != "connections" && o.only != "async" &&
-                    o.only != "servers")
-                    throw std::invalid_argument("--only takes round-trip, throughput, connections, async or servers");
+                    o.only != "servers" && o.only != "smb")
+                    throw std::invalid_argument("--only takes round-trip, throughput, connections, async, servers or smb");
             }
             else if (a == "-h" || a == "--help") {
                 usage(stdout);

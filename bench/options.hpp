@@ -14,7 +14,7 @@ struct options {
     int reps = 5;
     double run_seconds = 0.5;
     std::string json;
-    std::string only; // one section (round-trip, throughput, connections, async, servers); empty: all
+    std::string only; // one section (round-trip, throughput, connections, async, servers, smb); empty: all
 
     bool runs(std::string_view section) const { return only.empty() || only == section; }
 };

@@ -6,6 +6,8 @@
 //   rt-sp-framed                    the same, each framed by a 4-byte length (the framing floor)
 //   tp-np byte|message NAME CHUNK MS  npipe client: write CHUNK-byte writes for MS ms, then close
 //   tp-sp CHUNK MS                  socketpair (socket_fd): the same
+//   tcp-echo                        a listening TCP socket (socket_fd): accept one connection,
+//                                   echo whatever comes until EOF (the SMB section's baseline)
 //   cr-np NAME                      npipe server instance loop: connect, read, write, disconnect
 //   cr-sock PATH                    listening AF_UNIX socket: accept, read, write, close
 //   cr-win32, listen-win32          Win32 C API servers (win32_connections.cpp)
@@ -24,7 +26,10 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <vector>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -110,6 +115,27 @@ int tp_socketpair(std::size_t chunk, std::size_t ms) {
     return 0;
 }
 
+int tcp_echo() {
+    signal_ready();
+    int c;
+    do c = ::accept4(socket_fd, nullptr, nullptr, SOCK_CLOEXEC);
+    while (c < 0 && errno == EINTR);
+    if (c < 0) throw std::system_error(errno, std::generic_category(), "accept");
+    int one = 1;
+    if (::setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0)
+        throw std::system_error(errno, std::generic_category(), "TCP_NODELAY");
+    std::vector<std::byte> buf(read_buffer_size);
+    for (;;) {
+        ssize_t n = ::read(c, buf.data(), buf.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) throw std::system_error(errno, std::generic_category(), "read");
+        if (n == 0) break;
+        write_all(c, buf.data(), static_cast<std::size_t>(n));
+    }
+    ::close(c);
+    return 0;
+}
+
 int cr_npipe(const std::string& name) {
     npipe::server_options so = server_opts(false);
     auto server = npipe::server_instance::create(name, so);
@@ -175,6 +201,7 @@ int run_peer(int argc, char** argv) {
         if (role == "tp-np" && argc == 5)
             return tp_npipe(message_mode(argv[1]), argv[2], to_size(argv[3]), to_size(argv[4]));
         if (role == "tp-sp" && argc == 3) return tp_socketpair(to_size(argv[1]), to_size(argv[2]));
+        if (role == "tcp-echo" && argc == 1) return tcp_echo();
         if (role == "cr-np" && argc == 2) return cr_npipe(argv[1]);
         if (role == "cr-sock" && argc == 2) return cr_socket(argv[1]);
         if (int r = run_win32_connection_peer(role, argc, argv); r >= 0) return r;

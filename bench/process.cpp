@@ -233,13 +233,15 @@ struct watchdog::state {
     std::thread thread;
 };
 
-watchdog::watchdog(peer& p, std::chrono::milliseconds limit) : state_(std::make_unique<state>()) {
+watchdog::watchdog(peer& p, std::chrono::milliseconds limit) : watchdog([&p] { p.kill(); }, limit) {}
+
+watchdog::watchdog(std::function<void()> fire, std::chrono::milliseconds limit) : state_(std::make_unique<state>()) {
     state* s = state_.get();
-    s->thread = std::thread([s, &p, limit] {
+    s->thread = std::thread([s, fire = std::move(fire), limit] {
         std::unique_lock lock(s->m);
         if (!s->cv.wait_for(lock, limit, [s] { return s->done; })) {
             s->fired = true;
-            p.kill();
+            fire();
         }
     });
 }

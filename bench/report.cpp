@@ -49,7 +49,7 @@ std::vector<std::vector<std::string>> table_cells(const std::vector<row>& rows, 
     std::vector<std::vector<std::string>> cells;
     cells.push_back({"case", "npipe", "baseline", "ratio", "target", "met"});
     for (auto& r : rows) {
-        if (!o.runs(r.section())) continue;
+        if (!o.runs(r.section()) || r.skipped) continue;
         auto e = evaluate(r);
         char ratio[32] = "-", goal[32] = "-";
         if (e.ratio) std::snprintf(ratio, sizeof ratio, "%.2f", *e.ratio);
@@ -111,6 +111,22 @@ std::string json_case(const row& r) {
            ", \"baseline_samples\": " + json_array(r.baseline->samples) + ", \"errors\": " + json_strings(errors) + "}";
 }
 
+/// The SMB section's line(s): why it did not run, or impacket against TCP loopback.
+void print_smb(const smb_summary& s, const options& o) {
+    if (!o.runs("smb")) return;
+    if (!s.skipped.empty()) {
+        std::printf("SMB through smbd: SKIPPED: %s\n", s.skipped.c_str());
+        return;
+    }
+    if (!s.ran) return;
+    auto ratio = [](std::optional<double> a, std::optional<double> b) { return a && b && *b > 0 ? *a / *b : 0.0; };
+    std::printf("SMB through smbd (not pinned, nor its TCP baseline), impacket against TCP loopback: 64 B round "
+                "trip %s / %s (%.1f), 64 KiB echo %s / %s (%.4f)\n",
+                format_value(s.rt_impacket, unit::microseconds).c_str(),
+                format_value(s.rt_tcp, unit::microseconds).c_str(), ratio(s.rt_impacket, s.rt_tcp), format_value(s.echo_impacket, unit::mib_per_second).c_str(),
+                format_value(s.echo_tcp, unit::mib_per_second).c_str(), ratio(s.echo_impacket, s.echo_tcp));
+}
+
 } // namespace
 
 void print_table(const std::vector<row>& rows, const options& o) {
@@ -159,6 +175,7 @@ void print_side_figures(const side_figures& f, const options& o) {
         }
         std::printf("\n");
     }
+    print_smb(f.smb, o);
     if (f.np_conn.connections)
         std::printf("npipe connections: %u, %u opens found the instance busy and waited (WaitNamedPipe)\n",
                     f.np_conn.connections, f.np_conn.busy);
@@ -178,7 +195,12 @@ void write_json(const std::string& file, const std::vector<row>& rows, const sid
         << ", \"cpu_ms\": " << (cpu.measured ? json_number(cpu.ms) : "null")
         << ", \"connections\": " << cpu.connections << ", \"note\": " << json_string(cpu.note) << "},\n"
         << "  \"npipe_connections\": {\"count\": " << f.np_conn.connections
-        << ", \"busy_waits\": " << f.np_conn.busy << "}\n}\n";
+        << ", \"busy_waits\": " << f.np_conn.busy << "},\n"
+        << "  \"smb\": {\"skipped\": " << (f.smb.skipped.empty() ? "null" : json_string(f.smb.skipped))
+        << ", \"impacket_round_trip_us\": " << json_number(f.smb.rt_impacket)
+        << ", \"tcp_round_trip_us\": " << json_number(f.smb.rt_tcp)
+        << ", \"impacket_echo_mib_s\": " << json_number(f.smb.echo_impacket)
+        << ", \"tcp_echo_mib_s\": " << json_number(f.smb.echo_tcp) << "}\n}\n";
     if (!out) throw std::runtime_error("cannot write " + file);
 }
 

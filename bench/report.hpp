@@ -29,6 +29,7 @@ struct row {
     const series* baseline;
     std::string baseline_name;
     std::optional<target> goal;
+    bool skipped = false; // its section could not run here (the reason is printed below the table)
 
     /// The --only section the row belongs to.
     std::string_view section() const {
@@ -36,6 +37,7 @@ struct row {
         if (id.starts_with("throughput")) return "throughput";
         if (id.starts_with("async")) return "async";
         if (id.starts_with("servers")) return "servers";
+        if (id.starts_with("smb")) return "smb";
         return "connections";
     }
 };
@@ -60,12 +62,20 @@ struct server_threads {
     long blocking = -1, overlapped = -1, port = -1;
 };
 
+/// The SMB section: why it was skipped, or the medians the table's rows do not show.
+struct smb_summary {
+    std::string skipped;
+    bool ran = false;
+    std::optional<double> rt_impacket, rt_tcp, echo_impacket, echo_tcp;
+};
+
 /// What is printed below the table.
 struct side_figures {
     broker_cpu cpu;
     server_threads threads;
     series scale_broker_us[4]; // the broker's CPU per connection, scaling case, 1/2/4/8 clients
     connection_counts np_conn;
+    smb_summary smb;
 };
 
 void print_table(const std::vector<row>& rows, const options& o);

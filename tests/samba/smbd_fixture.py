@@ -2,8 +2,8 @@
 smb.conf and every directory (private, state, cache, lock, pid, ncalrpc) under one temp dir.
 
 Nothing system-wide is started or changed except the Unix users the tests add (useradd, as
-root): the password database is the private one (`passdb backend = tdbsam:` under the temp
-dir), `rpc start on demand helpers = no` keeps smbd from starting samba-dcerpcd, and smbd runs
+root; remove_user for a caller that wants its user gone): the password database is the private
+one (`passdb backend = tdbsam:` under the temp dir), `rpc start on demand helpers = no` keeps smbd from starting samba-dcerpcd, and smbd runs
 in the foreground as the caller's child, in a session of its own: smbd ends by signalling its
 whole process group, which must not be the test's (`--no-process-group` then keeps it from
 making one more).
@@ -87,6 +87,20 @@ def free_port():
         return s.getsockname()[1]
 
 
+def user_exists(name):
+    try:
+        pwd.getpwnam(name)
+        return True
+    except KeyError:
+        return False
+
+
+def useradd_lock():
+    """The lock file the tests' (and the bench's) useradds and userdels take turns under."""
+    return open("/run/lock/npipe-tests-useradd.lock" if os.path.isdir("/run/lock") else "/tmp/npipe-tests-useradd.lock",
+                "a")
+
+
 def ensure_user(name):
     """The Unix user NAME (created with useradd when missing); returns its uid.
 
@@ -96,8 +110,7 @@ def ensure_user(name):
     (someone else's useradd) is retried until the deadline."""
     import fcntl
     deadline = time.monotonic() + TIMEOUT
-    with open("/run/lock/npipe-tests-useradd.lock" if os.path.isdir("/run/lock") else "/tmp/npipe-tests-useradd.lock",
-              "a") as lock:
+    with useradd_lock() as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         while True:
             try:
@@ -110,6 +123,17 @@ def ensure_user(name):
                 raise RuntimeError("useradd %s failed (%d): %s" % (name, r.returncode, r.stderr))
             if r.returncode != 0:
                 select_wait(0.05)  # another program holds /etc/passwd's lock: try again
+
+
+def remove_user(name):
+    """userdel NAME (a user ensure_user created for a run that wants none left behind, such as
+    npipe-bench's SMB section), under the same lock as ensure_user's useradds."""
+    import fcntl
+    with useradd_lock() as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        r = subprocess.run(["userdel", name], timeout=TIMEOUT, capture_output=True, text=True)
+        if r.returncode != 0 and user_exists(name):
+            raise RuntimeError("userdel %s failed (%d): %s" % (name, r.returncode, r.stderr))
 
 
 class PrivateSmbd:
