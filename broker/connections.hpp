@@ -72,6 +72,7 @@ struct connection {
     // samba: the pipe whose socket smbd connected to, and its request as far as it came.
     std::string samba_pipe;
     std::vector<std::byte> handshake;
+    std::uint32_t samba_level = 0; // the request's level, decoded: the reply must say the same
 };
 
 /// Where complete requests and ends go.

@@ -64,8 +64,10 @@ protocol::client_arrived_push arrival_of(const identity& who, std::uint8_t level
     return push;
 }
 
-protocol::samba::reply answer_for(const pipe_entry& p) {
+/// The reply to smbd's request at `level` (smbd refuses one at another level).
+protocol::samba::reply answer_for(const pipe_entry& p, std::uint32_t level) {
     protocol::samba::reply r;
+    r.level = level;
     bool message = p.type == static_cast<std::uint8_t>(pipe_type::message);
     r.type = message ? protocol::samba::file_type::message_mode : protocol::samba::file_type::byte_mode;
     // As Samba's own pipes answer: unlimited instances, and the message-mode bits.
@@ -81,6 +83,7 @@ void broker::on_samba_request(connection& c) {
     auto r = protocol::samba::decode_request(c.handshake, &why);
     std::optional<identity> who = r ? remote_identity(*r, why) : std::nullopt;
     pipe_entry* pipe = registry_.find(c.samba_pipe);
+    if (r) c.samba_level = r->level;
     if (!who || !pipe) {
         connections_.close(c.id, who ? "the pipe is gone" : ("smbd's request refused: " + why).c_str());
         return;
@@ -123,7 +126,7 @@ void broker::on_samba_request(connection& c) {
 
 void broker::connect_remote_client(connection& c, const identity& who, const open_decision& d, pipe_entry& pipe,
                                    instance& inst, const rule_hits& hits) {
-    auto answer = protocol::samba::encode_reply(answer_for(pipe));
+    auto answer = protocol::samba::encode_reply(answer_for(pipe, c.samba_level));
     if (!connections_.send_now(c, answer, -1)) {
         connections_.close(c.id, "smbd does not read");
         return;

@@ -4,7 +4,7 @@
 // Checked for every input:
 //  - no decoder reads outside the input (ASan), whatever the offsets and lengths claim;
 //  - every view a decoder returns (READ data, IOCTL output, ERROR data, peek data) lies inside
-//    the input;
+//    the input; a VALIDATE_NEGOTIATE_INFO output decodes only at its 24 bytes;
 //  - a header that decodes encodes back to the same 64 bytes (but the fields npipe ignores);
 //  - a transform header accepted announces exactly the bytes that follow it;
 //  - the Direct TCP length of the first 4 bytes is never above max_message.
@@ -50,6 +50,8 @@ void check_bodies(std::span<const std::byte> in) {
     if (auto io = decode_ioctl(in)) {
         FUZZ_CHECK(inside(io->output, in));
         if (auto p = decode_pipe_peek_output(io->output)) FUZZ_CHECK(inside(p->data, io->output));
+        if (decode_validate_negotiate_output(io->output))
+            FUZZ_CHECK(io->output.size() == validate_negotiate_output_size);
     }
 }
 

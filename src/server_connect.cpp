@@ -11,6 +11,19 @@ bool has_client(instance_state s) noexcept {
     return s == instance_state::connected || s == instance_state::closing;
 }
 
+/// Reads and drops what an SMB client wrote and the server did not read, from a socket already
+/// shut down (so smbd can add nothing). DisconnectNamedPipe voids that data, as on Windows; and
+/// left in the socket it would make the close a reset (Linux: a Unix socket closed with unread
+/// bytes gives its peer ECONNRESET), which smbd answers the client's next READ with
+/// STATUS_PIPE_BROKEN, where Windows says STATUS_PIPE_DISCONNECTED.
+void discard_unread(int sock) noexcept {
+    std::byte sink[4096];
+    for (;;) {
+        auto r = os::recv_some(sock, sink, sizeof sink, os::io_flags::dont_wait);
+        if (!r || r.value == 0) return;
+    }
+}
+
 } // namespace
 
 // ---- connect_op -------------------------------------------------------------------------------
@@ -166,6 +179,7 @@ std::error_code server_impl::begin_disconnect() {
     bool was_listening = state == instance_state::listening;
     if (!was_listening) {
         publish_disconnected(generation); // the client's unread data is void from now on
+        if (identity && identity->remote && connected()) discard_unread(data_.get());
         detach_locked();
     }
     if (link) {

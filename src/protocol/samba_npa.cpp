@@ -1,4 +1,4 @@
-// The named_pipe_auth request and reply, level 7. The order below is NDR's: a structure's
+// The named_pipe_auth request and reply, levels 7 and 8. The order below is NDR's: a structure's
 // scalars (pointers as referent ids) first, then what its pointers point to, in order.
 #include "protocol/samba_npa.hpp"
 
@@ -16,6 +16,8 @@ constexpr std::size_t min_sid_size = 8;
 constexpr std::size_t min_group_size = 8;
 constexpr std::size_t user_info_strings = 10; // auth_user_info's string pointers
 constexpr std::size_t guid_size = 16;
+constexpr std::uint32_t netlogon_guest = 0x0001;        // netlogon.idl's netr_UserFlags
+constexpr std::uint16_t max_claims_evaluation = 2;      // claims_evaluation_control: invalid, never, always
 
 std::uint32_t big_endian(std::span<const std::byte, 4> b) noexcept {
     return (std::to_integer<std::uint32_t>(b[0]) << 24) | (std::to_integer<std::uint32_t>(b[1]) << 16) |
@@ -50,18 +52,44 @@ std::optional<sid> read_sid(ndr::reader& r) {
     return sid(authority, std::span<const std::uint32_t>(subs.data(), count));
 }
 
-/// security_token: the conformant size first (Samba puts it ahead of the structure), then the
-/// count it must equal, the SIDs, the privilege and rights masks.
-void read_token(ndr::reader& r, session& s) {
-    const std::uint32_t size = r.count(min_sid_size);
-    const std::uint32_t n = r.u32();
-    if (n != size) r.fail();
+std::vector<sid> read_sids(ndr::reader& r, std::uint32_t n) {
     std::vector<sid> sids;
     sids.reserve(r.failed() ? 0 : n);
     for (std::uint32_t i = 0; i < n && !r.failed(); ++i)
         if (auto one = read_sid(r)) sids.push_back(*one);
+    return sids;
+}
+
+/// A conformant array inside a structure: its size (which must be `n`, the count the structure
+/// gave before) where the array is, each element at least `min_element_size` bytes.
+void array_size(ndr::reader& r, std::uint32_t n, std::size_t min_element_size) {
+    if (r.count(min_element_size) != n) r.fail();
+}
+
+/// security_token (aligned to 8 for its hyper): the SID count, the array's size that must equal
+/// it, the SIDs, the privilege and rights masks. Level 8 (Samba 4.20: security.idl's claims and
+/// device SIDs) goes on: the counts of local, user and device claims and of device SIDs, each
+/// array's size and elements in that order, then evaluate_claims (an enum: 16 bits in NDR).
+/// Claims (CLAIM_SECURITY_ATTRIBUTE_RELATIVE_V1, relative pointers) are not decoded: a token
+/// with any is refused. Device SIDs are checked and dropped: they are the device's, not the
+/// user's.
+void read_token(ndr::reader& r, std::uint32_t level, session& s) {
+    r.align(8);
+    const std::uint32_t n = r.u32();
+    array_size(r, n, min_sid_size);
+    auto sids = read_sids(r, n);
     s.privilege_mask = r.hyper();
     s.rights_mask = r.u32();
+    if (level == level_samba_4_20) {
+        std::array<std::uint32_t, 3> claims{r.u32(), r.u32(), r.u32()}; // local, user, device
+        const std::uint32_t device_sids = r.u32();
+        for (auto c : claims)
+            if (c != 0) r.fail();
+        for (int i = 0; i < 3; ++i) array_size(r, 0, 1);
+        array_size(r, device_sids, min_sid_size);
+        read_sids(r, device_sids);
+        if (r.u16() > max_claims_evaluation) r.fail();
+    }
     s.token_sids = std::move(sids);
 }
 
@@ -82,8 +110,10 @@ void read_unix_token(ndr::reader& r, session& s) {
     s.unix_ids = std::move(t);
 }
 
-/// auth_user_info: ten string pointers around a flag, six NTTIMEs, counters, the flags.
-void read_user_info(ndr::reader& r, session& s) {
+/// auth_user_info: ten string pointers around a flag, six NTTIMEs, counters, the flags; last
+/// whether the user was authenticated: a byte (level 7), or the PAC's user flags (level 8: not
+/// a guest, NETLOGON_GUEST clear).
+void read_user_info(ndr::reader& r, std::uint32_t level, session& s) {
     std::array<bool, user_info_strings> present{};
     present[0] = r.pointer(); // account_name
     present[1] = r.pointer(); // user_principal_name
@@ -93,7 +123,7 @@ void read_user_info(ndr::reader& r, session& s) {
     r.u16();                                // logon_count
     r.u16();                                // bad_password_count
     r.u32();                                // acct_flags
-    s.authenticated = r.u8() != 0;
+    s.authenticated = level == level_samba_4_20 ? (r.u32() & netlogon_guest) == 0 : r.u8() != 0;
     for (std::size_t i = 0; i < user_info_strings; ++i) {
         if (!present[i]) continue;
         std::string v = text(r);
@@ -110,7 +140,7 @@ void read_user_info_unix(ndr::reader& r, session& s) {
 }
 
 /// auth_session_info: its scalars, then the four structures its pointers name.
-session read_session(ndr::reader& r) {
+session read_session(ndr::reader& r, std::uint32_t level) {
     session s;
     const bool token = r.pointer(), ids = r.pointer(), info = r.pointer(), unix_info = r.pointer();
     if (r.pointer()) r.fail(); // torture: always NULL on the wire
@@ -121,9 +151,9 @@ session read_session(ndr::reader& r) {
     r.u16();
     r.bytes(guid_size - 8);
     r.u16(); // ticket_type
-    if (token) read_token(r, s);
+    if (token) read_token(r, level, s);
     if (ids) read_unix_token(r, s);
-    if (info) read_user_info(r, s);
+    if (info) read_user_info(r, level, s);
     if (unix_info) read_user_info_unix(r, s);
     return s;
 }
@@ -142,9 +172,7 @@ bool read_header(ndr::reader& r, std::span<const std::byte> whole, request& out,
     if (std::memcmp(m.data(), magic.data(), magic.size()) != 0) return fail(why, "no NPAM magic");
     out.level = r.u32();
     if (r.u32() != out.level) return fail(why, "the union's level differs");
-    if (out.level == level_samba_4_20)
-        return fail(why, "level 8 (Samba 4.20 and later, a token with claims) is not decoded yet");
-    if (out.level != level_samba_4_17) return fail(why, "unknown level " + std::to_string(out.level));
+    if (out.level != level_samba_4_17 && out.level != level_samba_4_20) return fail(why, "unknown level " + std::to_string(out.level));
     return true;
 }
 
@@ -173,7 +201,7 @@ std::optional<request> decode_request(std::span<const std::byte> whole, std::str
     if (session_transport) {
         const bool info = r.pointer();
         r.blob(max_request_size); // exported_gssapi_credentials: not used
-        if (info) out.session_info = read_session(r);
+        if (info) out.session_info = read_session(r, out.level);
     }
     if (r.failed()) {
         fail(why, "malformed at byte " + std::to_string(r.position()));
@@ -194,7 +222,7 @@ void write_sid(ndr::writer& w, const sid& s) {
     w.bytes(std::as_bytes(std::span(b)));
 }
 
-void write_session(ndr::writer& w, const session& s) {
+void write_session(ndr::writer& w, std::uint32_t level, const session& s) {
     w.pointer(s.token_sids.has_value());
     w.pointer(s.unix_ids.has_value());
     w.pointer(true);
@@ -207,11 +235,16 @@ void write_session(ndr::writer& w, const session& s) {
     w.bytes(guid);
     w.u16(0);
     if (s.token_sids) {
+        w.align(8);
         w.u32(static_cast<std::uint32_t>(s.token_sids->size()));
         w.u32(static_cast<std::uint32_t>(s.token_sids->size()));
         for (const auto& one : *s.token_sids) write_sid(w, one);
         w.hyper(s.privilege_mask);
         w.u32(s.rights_mask);
+        if (level == level_samba_4_20) {
+            for (int i = 0; i < 8; ++i) w.u32(0); // no claims, no device SIDs: counts, then sizes
+            w.u16(2);                              // CLAIMS_EVALUATION_ALWAYS
+        }
     }
     if (s.unix_ids) {
         w.u32(static_cast<std::uint32_t>(s.unix_ids->groups.size()));
@@ -229,7 +262,8 @@ void write_session(ndr::writer& w, const session& s) {
     w.u16(0);
     w.u16(0);
     w.u32(0x10); // ACB_NORMAL
-    w.u8(s.authenticated ? 1 : 0);
+    if (level == level_samba_4_20) w.u32(s.authenticated ? 0 : netlogon_guest);
+    else w.u8(s.authenticated ? 1 : 0);
     w.string(s.account_name);
     w.string(s.domain_name);
     w.pointer(true);
@@ -260,7 +294,7 @@ std::vector<std::byte> encode_request(const request& r) {
     w.string(r.local_server.address);
     w.pointer(r.session_info.has_value());
     w.blob({});
-    if (r.session_info) write_session(w, *r.session_info);
+    if (r.session_info) write_session(w, r.level, *r.session_info);
     auto& out = w.buffer();
     put_big_endian(out, 0, static_cast<std::uint32_t>(out.size() - 4));
     return std::move(out);

@@ -11,9 +11,14 @@
 // denies the open. After a message-mode reply every message in either direction is a 16-bit
 // little-endian length and that many bytes (so at most 65,535 bytes).
 //
-// Level 7 is what Samba 4.17 (Debian 12) sends and what is decoded. Samba 4.20 sends level 8,
-// whose security token adds claims; it is recognised and refused (decode fails with a reason),
-// so such an open is denied, never misread.
+// Level 7 is what Samba 4.17 (Debian 12) sends; Samba 4.20 and later send level 8, the same
+// request but for two structures inside the session (librpc/idl, Samba commits f893cf85cc3,
+// 4ef7845b570, da841a80e3b, 14d94460ca1): the security token goes on after its rights mask with
+// local, user and device claims, device SIDs and evaluate_claims, and auth_user_info's
+// `authenticated` byte became the 32-bit PAC user flags (authenticated: NETLOGON_GUEST clear).
+// Both are decoded; a level-8 token carrying claims is refused (claims are not decoded), so such
+// an open is denied, never misread. The reply's level must be the request's (smbd checks it).
+// (Samba 4.19 also says level 7 with the user flags; it is not told apart from 4.17's.)
 //
 // Everything here is checked strictly (fuzzed: fuzz/fuzz_samba_npa.cpp): a request that does not
 // decode exactly to its last byte is refused whole.
@@ -88,10 +93,11 @@ struct request {
 std::optional<std::size_t> request_size(std::span<const std::byte, 4> header) noexcept;
 
 /// Decodes a whole request (its 4-byte length first). nullopt, with the reason in `why` when
-/// given, unless every byte is exactly where level 7 puts it.
+/// given, unless every byte is exactly where level 7 or 8 puts it.
 std::optional<request> decode_request(std::span<const std::byte> whole, std::string* why = nullptr);
 
-/// The request as smbd writes it (tests and fuzz seeds make requests with it).
+/// The request as smbd writes it at `r.level` (tests and fuzz seeds make requests with it; a
+/// level-8 token carries no claims and no device SIDs).
 std::vector<std::byte> encode_request(const request& r);
 
 struct reply {

@@ -55,7 +55,8 @@ namespace share_flag {
 constexpr std::uint32_t encrypt_data = 0x8000;
 }
 namespace fsctl {
-constexpr std::uint32_t pipe_peek = 0x0011400C, pipe_transceive = 0x0011C017, pipe_wait = 0x00110018;
+constexpr std::uint32_t pipe_peek = 0x0011400C, pipe_transceive = 0x0011C017, pipe_wait = 0x00110018,
+                        validate_negotiate_info = 0x00140204;
 }
 constexpr std::uint32_t ioctl_is_fsctl = 1;
 constexpr std::uint8_t info_file = 1;
@@ -96,6 +97,19 @@ struct negotiate_response {
     std::optional<std::uint16_t> signing; ///< absent: the server sent no signing context
 };
 std::optional<negotiate_response> decode_negotiate(std::span<const std::byte> message);
+
+/// FSCTL_VALIDATE_NEGOTIATE_INFO's input (2.2.31.4): what the client's NEGOTIATE said
+/// (capabilities, GUID, security mode, dialects), sent again once the session is signed.
+bytes encode_validate_negotiate_input(const negotiate_request& r);
+/// Its output (2.2.32.6): what the server's NEGOTIATE response should have said. Exactly 24 bytes.
+struct validate_negotiate_output {
+    std::uint32_t capabilities = 0;
+    std::array<std::byte, 16> server_guid{};
+    std::uint16_t security_mode = 0;
+    std::uint16_t dialect = 0;
+};
+inline constexpr std::uint32_t validate_negotiate_output_size = 24;
+std::optional<validate_negotiate_output> decode_validate_negotiate_output(std::span<const std::byte> output);
 
 // ---- SESSION_SETUP, LOGOFF, TREE_CONNECT ------------------------------------------------------
 

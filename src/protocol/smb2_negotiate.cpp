@@ -1,4 +1,5 @@
-// NEGOTIATE (MS-SMB2 2.2.3, 2.2.4) and the 3.1.1 negotiate contexts (2.2.3.1).
+// NEGOTIATE (MS-SMB2 2.2.3, 2.2.4), the 3.1.1 negotiate contexts (2.2.3.1), and
+// FSCTL_VALIDATE_NEGOTIATE_INFO's input and output (2.2.31.4, 2.2.32.6), which repeat it.
 #include "protocol/smb2_messages.hpp"
 #include "protocol/smb2_wire.hpp"
 
@@ -129,6 +130,29 @@ std::optional<negotiate_response> decode_negotiate(std::span<const std::byte> me
     out.security_blob.assign(blob.begin(), blob.end());
     if (out.dialect == dialect::smb311 && !read_contexts(r, context_offset, context_count, out)) return std::nullopt;
     if (r.failed()) return std::nullopt;
+    return out;
+}
+
+bytes encode_validate_negotiate_input(const negotiate_request& r) {
+    wire_writer w;
+    w.u32(r.capabilities);
+    w.bytes(r.client_guid);
+    w.u16(r.security_mode);
+    w.u16(static_cast<std::uint16_t>(r.dialects.size()));
+    for (auto d : r.dialects) w.u16(d);
+    return std::move(w.buffer());
+}
+
+std::optional<validate_negotiate_output> decode_validate_negotiate_output(std::span<const std::byte> output) {
+    if (output.size() != validate_negotiate_output_size) return std::nullopt;
+    wire_reader r(output);
+    validate_negotiate_output out;
+    out.capabilities = r.u32(0);
+    auto guid = r.bytes(4, 16);
+    out.security_mode = r.u16(20);
+    out.dialect = r.u16(22);
+    if (r.failed()) return std::nullopt;
+    std::copy(guid.begin(), guid.end(), out.server_guid.begin());
     return out;
 }
 

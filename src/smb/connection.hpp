@@ -155,6 +155,16 @@ private:
 /// the cryptography. An I/O thread left running would sign with a library already torn down.
 void stop_all_connections() noexcept;
 
+/// The answer to FSCTL_VALIDATE_NEGOTIATE_INFO (a whole IOCTL response, its status `status`)
+/// judged as MS-SMB2 3.2.5.14.12 says, against what the server's NEGOTIATE response said:
+/// success whose output repeats `negotiated` (capabilities, server GUID, security mode,
+/// dialect) is {}; so is another error status (a server without the FSCTL: it is signed, as
+/// every response is, so it was not forged); STATUS_ACCESS_DENIED, a difference or an output that
+/// does not decode is ERROR_ACCESS_DENIED: the negotiation was tampered with, the connection
+/// must go.
+std::error_code judge_validate_negotiate(std::uint32_t status, std::span<const std::byte> message,
+                                         const smb2::negotiate_response& negotiated);
+
 /// The connection for (host, port, user), shared by the process's pipes: an established one
 /// that has not failed, or a new one.
 std::shared_ptr<connection> shared_connection(const connect_options& options, std::error_code& ec);

@@ -1,5 +1,6 @@
 // Establishing a connection (connection::establish): TCP, NEGOTIATE, SESSION_SETUP through
-// GSSAPI, TREE_CONNECT to IPC$ (MS-SMB2 3.2.4.2, 3.2.5.2-3.2.5.5).
+// GSSAPI, TREE_CONNECT to IPC$ (MS-SMB2 3.2.4.2, 3.2.5.2-3.2.5.5), and for 3.0 and 3.0.2
+// FSCTL_VALIDATE_NEGOTIATE_INFO (3.2.5.14.12: 3.1.1's pre-authentication hash does that job).
 #include "smb/connection.hpp"
 
 #include "os/tcp.hpp"
@@ -19,6 +20,7 @@ public:
     std::error_code negotiate();
     std::error_code authenticate();
     std::error_code connect_ipc();
+    std::error_code validate_negotiate();
 
 private:
     std::optional<response> exchange(smb2::command cmd, const byte_vector& body, std::error_code& ec,
@@ -27,6 +29,7 @@ private:
 
     connection& c_;
     const connect_options& o_;
+    smb2::negotiate_request asked_; ///< what our NEGOTIATE said (FSCTL_VALIDATE_NEGOTIATE_INFO repeats it)
     smb2::negotiate_response negotiated_;
     preauth_hash connection_hash_{};
     preauth_hash session_hash_{};
@@ -72,6 +75,7 @@ std::error_code handshake::negotiate() {
     auto n = smb2::decode_negotiate(r->message);
     if (!n || std::find(q.dialects.begin(), q.dialects.end(), n->dialect) == q.dialects.end())
         return win32(win32_error::bad_netpath);
+    asked_ = std::move(q);
     negotiated_ = std::move(*n);
     c_.keys_.dialect = negotiated_.dialect;
     c_.max_read_ = std::min<std::uint32_t>(negotiated_.max_read, smb2::max_io);
@@ -144,6 +148,34 @@ std::error_code handshake::connect_ipc() {
     return {};
 }
 
+/// The negotiation said again over the signed session: a man in the middle who made the
+/// dialect 3.0 or 3.0.2 (or changed the capabilities or the security mode) is found out here.
+std::error_code handshake::validate_negotiate() {
+    const auto d = negotiated_.dialect;
+    if (d != smb2::dialect::smb300 && d != smb2::dialect::smb302) return {};
+    const auto input = smb2::encode_validate_negotiate_input(asked_);
+    smb2::ioctl_request q{smb2::fsctl::validate_negotiate_info, smb2::no_file, input,
+                          smb2::validate_negotiate_output_size};
+    std::error_code ec;
+    auto r = c_.call(smb2::command::ioctl, smb2::encode_ioctl(q), ec, o_.timeout_ms);
+    if (!r) return ec;
+    return judge_validate_negotiate(r->h.status, r->message, negotiated_);
+}
+
+std::error_code judge_validate_negotiate(std::uint32_t status, std::span<const std::byte> message,
+                                         const smb2::negotiate_response& negotiated) {
+    if (status == smb2::status::access_denied) return win32(win32_error::access_denied);
+    if (status != smb2::status::success) return {};
+    auto io = smb2::decode_ioctl(message);
+    auto out = io && io->code == smb2::fsctl::validate_negotiate_info
+                   ? smb2::decode_validate_negotiate_output(io->output)
+                   : std::nullopt;
+    const bool same = out && out->capabilities == negotiated.capabilities &&
+                      out->server_guid == negotiated.server_guid && out->security_mode == negotiated.security_mode &&
+                      out->dialect == negotiated.dialect;
+    return same ? std::error_code{} : win32(win32_error::access_denied);
+}
+
 std::shared_ptr<connection> connection::establish(const connect_options& options, std::error_code& ec) {
     auto sock = os::tcp_connect(options.host, options.port, options.timeout_ms);
     if (!sock) {
@@ -161,7 +193,7 @@ std::shared_ptr<connection> connection::establish(const connect_options& options
     c->wake_ = std::move(wake.value);
     c->start_io();
     handshake h(*c, options);
-    if (!(ec = h.negotiate()) && !(ec = h.authenticate())) ec = h.connect_ipc();
+    if (!(ec = h.negotiate()) && !(ec = h.authenticate()) && !(ec = h.connect_ipc())) ec = h.validate_negotiate();
     if (ec) {
         c->stopping_ = true;
         c->fail_all(ec);

@@ -16,6 +16,9 @@
 //   wait       WaitNamedPipe(1000 ms): "wait <error>"
 //   call       CallNamedPipe("ping"): "call <error> <reply>"
 //   read       CreateFile, "opened", then a blocking read: "read <error> <bytes>"
+//   drain      CreateFile, one read ("read <error> <bytes>"), then waits for a line on stdin
+//              (the test ends the server meanwhile), then reads until a read fails: "read
+//              <error> <bytes>" for each
 //   bench      timings for the report (not a test): 2,000 64-byte transactions ("rtt_us <mean>"),
 //              then 1,024 writes of 60,000 bytes each read back ("mib_s <rate>"; smbd takes
 //              messages of at most 65,535 bytes)
@@ -223,6 +226,16 @@ int run(const std::string& host, const std::string& cmd, const std::string& name
         DWORD n = 0;
         BOOL ok = ReadFile(h, buf, sizeof buf, &n, nullptr);
         std::printf("read %u %u\n", ok ? 0u : GetLastError(), n);
+    } else if (cmd == "drain") {
+        std::string go;
+        for (BOOL ok = TRUE, first = TRUE; ok; first = FALSE) {
+            if (!first) std::getline(std::cin, go); // waits once, before the second read
+            char buf[64];
+            DWORD n = 0;
+            ok = ReadFile(h, buf, sizeof buf, &n, nullptr);
+            std::printf("read %u %u\n", ok ? 0u : GetLastError(), n);
+            std::fflush(stdout);
+        }
     } else rc = 2;
     CloseHandle(h);
     return rc;

@@ -7,6 +7,12 @@
 //                        buffer), GetNamedPipeClientProcessId/SessionId, then
 //                        ImpersonateNamedPipeClient: its error and the thread's effective uid,
 //                        gid and groups while impersonating, and after RevertToSelf
+//   close|disconnect|die NAME SDDL
+//                        how a server's end reaches a remote client: a byte pipe; once a client
+//                        is connected the server writes "last words" and prints "wrote", waits
+//                        for a line on stdin (the client may write what the server never reads),
+//                        then CloseHandle ("closed") or DisconnectNamedPipe ("disconnected") and
+//                        waits for the end of stdin; `die` waits for the SIGKILL instead
 // Prints "ready" once the instance listens.
 #include <npipe/named_pipe.hpp>
 #include <npipe/win32.h>
@@ -29,7 +35,7 @@ void ready() {
 }
 
 int usage() {
-    std::fputs("usage: npipe_test_remote_server identity|win32 NAME SDDL\n", stderr);
+    std::fputs("usage: npipe_test_remote_server identity|win32|close|disconnect|die NAME SDDL\n", stderr);
     return 2;
 }
 
@@ -118,12 +124,43 @@ int win32_role(const char* name, const char* sddl) {
     return 0;
 }
 
+int ending_role(const char* how, const char* name, const char* sddl) {
+    PSECURITY_DESCRIPTOR sd = nullptr;
+    if (!ConvertStringSecurityDescriptorToSecurityDescriptorA(sddl, SDDL_REVISION_1, &sd, nullptr)) return 3;
+    SECURITY_ATTRIBUTES sa{sizeof sa, sd, FALSE};
+    std::string full = std::string("\\\\.\\pipe\\") + name;
+    HANDLE pipe = CreateNamedPipeA(full.c_str(), PIPE_ACCESS_DUPLEX, PIPE_TYPE_BYTE | NPIPE_PIPE_EXPORT_REMOTE, 1,
+                                   65536, 65536, 0, &sa);
+    LocalFree(sd);
+    if (pipe == INVALID_HANDLE_VALUE) return 4;
+    ready();
+    if (!ConnectNamedPipe(pipe, nullptr) && GetLastError() != ERROR_PIPE_CONNECTED) return 5;
+    DWORD written = 0;
+    if (!WriteFile(pipe, "last words", 10, &written, nullptr)) return 6;
+    std::puts("wrote");
+    std::fflush(stdout);
+    int c;
+    while ((c = std::getchar()) != EOF && c != '\n') {}
+    if (std::strcmp(how, "die") == 0) {
+        for (;;) ::pause(); // the test kills the process
+    }
+    bool closed = std::strcmp(how, "close") == 0;
+    if (closed ? !CloseHandle(pipe) : !DisconnectNamedPipe(pipe)) return 7;
+    std::puts(closed ? "closed" : "disconnected");
+    std::fflush(stdout);
+    while (std::getchar() != EOF) {}
+    if (!closed) CloseHandle(pipe);
+    return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv) try {
     if (argc != 4) return usage();
     if (std::strcmp(argv[1], "identity") == 0) return identity_role(argv[2], argv[3]);
     if (std::strcmp(argv[1], "win32") == 0) return win32_role(argv[2], argv[3]);
+    for (const char* how : {"close", "disconnect", "die"})
+        if (std::strcmp(argv[1], how) == 0) return ending_role(how, argv[2], argv[3]);
     return usage();
 } catch (const std::exception& e) {
     std::fprintf(stderr, "npipe_test_remote_server: %s\n", e.what());

@@ -40,6 +40,7 @@ STATUS_OBJECT_NAME_NOT_FOUND = "0xc0000034"
 STATUS_CONNECTION_DISCONNECTED = "0xc000020c"  # what smbd says when the broker hangs up on it
 FILE_GENERIC_READ = 0x120089
 STATUS_PIPE_DISCONNECTED = "0xc00000b0"
+STATUS_PIPE_BROKEN = "0xc000014b"
 
 # impacket logged in with Kerberos from the credential cache KRB5CCNAME names (the service
 # ticket already in it: impacket reaches a KDC only on port 88).
@@ -175,6 +176,69 @@ class SmbdAndBroker(unittest.TestCase):
             raise AssertionError("the server did not start: %r %s" % (line, p.stderr.read()))
         return p
 
+    def ending_server(self, how, name, uid):
+        """npipe_test_remote_server HOW NAME (close, disconnect, die): a byte pipe for the Unix
+        user UID whose server writes "last words" to its first client, then ends as HOW says
+        when told on its stdin."""
+        p = subprocess.Popen([os.path.join(BINDIR, "npipe_test_remote_server"), how, name,
+                              "D:(A;;FA;;;OW)(A;;GRGW;;;S-1-22-1-%d)" % uid],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self.env,
+                             text=True)
+        self.procs.append(p)
+        self.assertEqual(line_of(p.stdout), "ready", p.stderr.read() if p.poll() is not None else "")
+        return p
+
+    def end_server(self, server, how):
+        """Ends an ending_server() that has said "wrote": SIGKILL (die), or its CloseHandle or
+        DisconnectNamedPipe done."""
+        self.assertEqual(line_of(server.stdout), "wrote")
+        if how == "die":
+            server.kill()
+            server.wait(timeout=TIMEOUT)
+            return
+        server.stdin.write("\n")
+        server.stdin.flush()
+        self.assertEqual(line_of(server.stdout), {"close": "closed", "disconnect": "disconnected"}[how])
+
+    def after_the_server_ends(self, how, name, client_writes, read_first=False):
+        """impacket opens an ending_server(HOW), reads once first if READ_FIRST, writes "unread"
+        if CLIENT_WRITES (the server never reads it), then reads after the server ended until a
+        read fails: its lines."""
+        server = self.ending_server(how, name, self.uid)
+        script = ("import sys\n"
+                  "from impacket.smbconnection import SMBConnection, SessionError\n"
+                  "c = SMBConnection('127.0.0.1', '127.0.0.1', sess_port=%d)\n"
+                  "c.login(%r, %r)\n"
+                  "t = c.connectTree('IPC$')\n" % (self.smbd.port, USER, PASSWORD) + OPEN % name +
+                  # a read before the end, said after it (two lines at once would defeat line_of)
+                  ("first = c.readFile(t, f, 0, 65536).decode()\n" if read_first else "") +
+                  ("c.writeFile(t, f, b'unread')\n" if client_writes else "") +
+                  "print('written', flush=True)\n"
+                  "sys.stdin.readline()\n" +
+                  ("print('data', first, flush=True)\n" if read_first else "") +
+                  "while True:\n"
+                  "    try:\n"
+                  "        print('data', c.readFile(t, f, 0, 65536).decode(), flush=True)\n"
+                  "    except SessionError as e:\n"
+                  "        print('status', hex(e.getErrorCode()))\n"
+                  "        break\n")
+        client = subprocess.Popen([DEBIAN_PYTHON, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+        try:
+            # impacket's WRITE has completed: "unread" is in the server's socket
+            self.assertEqual(line_of(client.stdout), "written", client.stderr.read() if client.poll() else "")
+            self.end_server(server, how)
+            out, err = client.communicate("go\n", timeout=TIMEOUT)
+        finally:
+            if client.poll() is None:
+                client.kill()
+                client.wait(timeout=TIMEOUT)
+            server.stdin.close()
+            if server.poll() is None:
+                server.wait(timeout=TIMEOUT)
+        self.assertEqual(client.returncode, 0, err[-3000:])
+        return out.split("\n")[:-1]
+
     def call_remote(self, name, user=USER, password=PASSWORD):
         """impacket opens NAME, sends one message, and returns (the JSON reply, its own port)."""
         out = self.run_impacket(OPEN % name + (
@@ -189,6 +253,14 @@ class SmbdAndBroker(unittest.TestCase):
                            text=True, timeout=TIMEOUT)
         self.assertEqual(r.returncode, 0, r.stderr)
         return [e for e in map(json.loads, r.stdout.splitlines()) if e.get("PipeName") == "\\" + pipe]
+
+
+def line_of(stream):
+    """The next line of a child's text stream, stripped; "" if none comes within TIMEOUT. For a
+    child that prints one line and then waits: select() does not see a second line already in
+    the stream's buffer."""
+    ready, _, _ = select_ready(stream, TIMEOUT)
+    return stream.readline().strip() if ready else ""
 
 
 def select_ready(stream, timeout):
@@ -438,6 +510,41 @@ class ServeThroughSmbd(SmbdAndBroker):
         self.assertEqual(rest.split(), ["status", STATUS_PIPE_DISCONNECTED], err[-3000:] + self.broker_log())
         wait_until(lambda: not os.path.exists(os.path.join(self.np_dir, "smbkilled")), "the pipe's socket to go")
         self.assertEqual(self.run_impacket(OPEN_STATUS % "SmbKilled"), [STATUS_OBJECT_NAME_NOT_FOUND])
+
+    # How the server's end reaches the SMB client. smbd reads its socket to npipe's server: the
+    # end of it (EOF, or POLLHUP: EPIPE) becomes STATUS_PIPE_DISCONNECTED, a reset (ECONNRESET)
+    # STATUS_PIPE_BROKEN (source3/smbd/smb2_ipc.c, nt_status_np_pipe). Linux resets a Unix socket
+    # only when its end closes with bytes unread in it (SO_LINGER does nothing there), so the
+    # status says whether the server left some of the client's data unread. And smbd 4.17 drops
+    # what it read in the READ that finds the end (np_ipc_readv_next_vector fails on the
+    # tstream_pending_bytes error after the bytes): what the server wrote last reaches a client
+    # only if it was read before the end (README: smbd's limits).
+
+    def test_what_the_client_read_before_the_end_then_the_status(self):
+        self.assertEqual(self.after_the_server_ends("close", "SmbEndCloseReadFirst", False, read_first=True),
+                         ["data last words", "status " + STATUS_PIPE_DISCONNECTED])
+
+    def test_the_server_closing_with_the_clients_data_unread_is_pipe_broken(self):
+        # As Windows: STATUS_PIPE_BROKEN (ERROR_BROKEN_PIPE); Windows would hand over
+        # "last words" first, smbd 4.17 drops it.
+        self.assertEqual(self.after_the_server_ends("close", "SmbEndClose", True),
+                         ["status " + STATUS_PIPE_BROKEN])
+
+    def test_the_server_dying_with_the_clients_data_unread_is_pipe_broken(self):
+        self.assertEqual(self.after_the_server_ends("die", "SmbEndDie", True), ["status " + STATUS_PIPE_BROKEN])
+
+    def test_the_server_closing_with_nothing_unread_is_pipe_disconnected(self):
+        # Windows says STATUS_PIPE_BROKEN here; nothing in the socket, nothing for a reset (README).
+        self.assertEqual(self.after_the_server_ends("close", "SmbEndCloseRead", False),
+                         ["status " + STATUS_PIPE_DISCONNECTED])
+
+    def test_disconnect_named_pipe_is_pipe_disconnected_even_with_data_unread(self):
+        # DisconnectNamedPipe drops the client's unread bytes before the close (Windows voids
+        # them too), so no reset: STATUS_PIPE_DISCONNECTED, as on Windows.
+        self.assertEqual(self.after_the_server_ends("disconnect", "SmbEndDisconnect", True),
+                         ["status " + STATUS_PIPE_DISCONNECTED])
+        self.assertEqual(self.after_the_server_ends("disconnect", "SmbEndDisconnectRead", False),
+                         ["status " + STATUS_PIPE_DISCONNECTED])
 
     def test_the_server_sees_who_the_remote_client_is(self):
         sddl = self.user_only(self.uid)
