@@ -207,6 +207,9 @@ void io_reactor::arm(int fd) {
 void io_reactor::before_close(int fd) noexcept {
     auto* r = existing();
     if (!r || fd < 0 || fd >= tracked) return;
+    // A fork()ed child shares the parent's epoll set: removing its own copy of a descriptor
+    // from it would remove the parent's registration (the set knows the file, not the process).
+    if (r->s_->forked) return;
     auto& mark = r->s_->marks[fd];
     if (!(mark.load(std::memory_order_acquire) & 1)) return; // not ours: the usual close costs nothing
     // Counted and unregistered in one step; epoll forgets the file only when its last
