@@ -175,7 +175,7 @@ bool io_reactor::registered(int fd) const noexcept {
     return fd >= 0 && fd < tracked && (s_->marks[fd].load(std::memory_order_acquire) & 1);
 }
 
-void io_reactor::arm(int fd) {
+void io_reactor::arm(int fd, bool recheck) {
     auto& w = s_->watches[fd];
     auto tag = static_cast<std::uint64_t>(fd);
     std::uint32_t want = 0;
@@ -190,7 +190,9 @@ void io_reactor::arm(int fd) {
     want |= EPOLLIN | EPOLLRDHUP; // reads are what waits, nearly always: asked for from the start
     auto mark = s_->marks[fd].load(std::memory_order_acquire);
     if (mark & 1) {
-        if ((want & ~w.events) == 0) return; // the usual case: no system call
+        // The usual case: a read that found the socket empty waits for the next edge, with no
+        // system call. One that was only short may have left bytes behind: epoll_ctl looks again.
+        if ((want & ~w.events) == 0 && !recheck) return;
         w.events |= want;
         (void)s_->poller.modify(fd, EPOLLET | w.events, tag);
         return;
@@ -249,7 +251,7 @@ void io_reactor::park(const std::shared_ptr<op_lane>& lane, const step_result& r
         if (watch) {
             lane->watched_fd = r.fd;
             s_->watches[r.fd].lanes.push_back(lane);
-            arm(r.fd);
+            arm(r.fd, r.what == wait_for::readable && !r.drained);
         }
         if (lane->due != clock::time_point::max()) {
             lane->timed = true;
@@ -345,7 +347,7 @@ void io_reactor::collect(std::span<const epoll_event> events, std::vector<std::s
             unregister(*lane);
             ready.push_back(std::move(lane));
         }
-        if (!edge_triggered && s_->watches.count(fd)) arm(fd); // the others still wait
+        if (!edge_triggered && s_->watches.count(fd)) arm(fd, false); // the others still wait
     }
     auto now = clock::now();
     std::vector<std::shared_ptr<op_lane>> due;
@@ -456,6 +458,11 @@ void io_reactor::lead(std::optional<clock::time_point> deadline) noexcept {
 }
 
 io_reactor* io_reactor::existing() noexcept { return g_reactor_ready.load(std::memory_order_acquire); }
+
+bool io_reactor::application_leads() noexcept {
+    auto* r = existing();
+    return r && r->s_->app_leads.load(std::memory_order_relaxed);
+}
 
 void io_reactor::interrupt_leader() noexcept {
     // Without a reactor nobody leads (and a process that never starts an operation makes none).

@@ -107,6 +107,8 @@ public:
     /// Wakes the application thread that polls in lead(), if one does (cheap, and makes no
     /// reactor when the process has none).
     static void interrupt_leader() noexcept;
+    /// Whether an application thread polls now (a hint: it may stop at any moment).
+    static bool application_leads() noexcept;
 
 private:
     io_reactor();
@@ -118,8 +120,9 @@ private:
     void park(const std::shared_ptr<op_lane>& lane, const step_result& r);
     /// Takes `lane` out of wherever it waits (mutex held); whether it was waiting anywhere.
     bool unregister(op_lane& lane);
-    /// Arms `fd`'s epoll registration for what its lanes wait for (mutex held).
-    void arm(int fd);
+    /// Arms `fd`'s epoll registration for what its lanes wait for (mutex held); `recheck`: have
+    /// the kernel look at the descriptor again even when it is registered already.
+    void arm(int fd, bool recheck);
     /// Whether `fd` has an edge-triggered registration now.
     bool registered(int fd) const noexcept;
     /// os::fd's hook: `fd` is about to close; its registration goes with it.

@@ -26,12 +26,13 @@ bool would_block(const std::error_code& ec) noexcept {
 enum class took { all, would_block, ended, failed };
 
 /// recv() that never waits, with its end and errors classified. `n` is what it received.
-took receive_now(int fd, void* p, std::size_t size, std::size_t& n, std::error_code& ec,
+took receive_now(message_stream& s, void* p, std::size_t size, std::size_t& n, std::error_code& ec,
                  os::io_flags flags = os::io_flags::none) noexcept {
     n = 0;
-    auto r = os::recv_some(fd, p, size, flags | os::io_flags::dont_wait);
+    auto r = os::recv_some(s.fd, p, size, flags | os::io_flags::dont_wait);
+    s.drained = !r && would_block(r.error);
     if (!r) {
-        if (would_block(r.error)) return took::would_block;
+        if (s.drained) return took::would_block;
         if (r.error == std::errc::connection_reset) return took::ended;
         ec = to_win32(r.error);
         return took::failed;
@@ -47,7 +48,7 @@ took take_header(message_stream& s, std::error_code& ec) noexcept {
     const std::size_t size = s.header_size();
     while (c.header_got < size) {
         std::size_t n = 0;
-        took t = receive_now(s.fd, c.header.data() + c.header_got, size - c.header_got, n, ec);
+        took t = receive_now(s, c.header.data() + c.header_got, size - c.header_got, n, ec);
         c.header_got += n;
         if (t != took::all && c.header_got < size) return t;
     }
@@ -70,7 +71,7 @@ took take_payload(message_stream& s, std::byte* dst, std::size_t n, std::size_t&
     }
     if (copied == n) return took::all;
     std::size_t got = 0;
-    took t = receive_now(s.fd, dst + copied, n - copied, got, ec);
+    took t = receive_now(s, dst + copied, n - copied, got, ec);
     copied += got;
     c.left -= got;
     return t;
@@ -95,7 +96,7 @@ step_result read_op::finish_ended() noexcept {
 }
 
 step_result read_op::nothing_yet() noexcept {
-    if (wait_) return step_result::read_ready(s_.fd);
+    if (wait_) return step_result::read_ready(s_.fd, s_.drained);
     return finish(win32(win32_error::no_data), 0);
 }
 
@@ -120,12 +121,12 @@ step_result read_op::step_bytes() noexcept {
         // Windows: a zero-byte read waits for data without taking any, and reports the end of
         // the pipe like any other read.
         std::byte probe;
-        took t = receive_now(s_.fd, &probe, 1, n, ec, os::io_flags::peek);
+        took t = receive_now(s_, &probe, 1, n, ec, os::io_flags::peek);
         if (t == took::all) return finish({}, 0);
         if (t == took::would_block) return nothing_yet();
         return finish_ended();
     }
-    took t = receive_now(s_.fd, buf_.data(), buf_.size(), n, ec);
+    took t = receive_now(s_, buf_.data(), buf_.size(), n, ec);
     if (n > 0) return finish({}, n);
     if (t == took::would_block) return nothing_yet();
     if (t == took::ended) return finish_ended();
@@ -162,7 +163,7 @@ step_result read_op::step_message() noexcept {
         return finish(win32(win32_error::more_data), got_);
     }
     if (t == took::would_block) {
-        if (wait_) return step_result::read_ready(s_.fd);
+        if (wait_) return step_result::read_ready(s_.fd, s_.drained);
         // PIPE_NOWAIT: what has come of the message so far, the rest later.
         return got_ > 0 ? finish(win32(win32_error::more_data), got_) : finish(win32(win32_error::no_data), 0);
     }

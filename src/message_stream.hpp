@@ -55,6 +55,9 @@ struct message_stream {
     framing framed_as = framing::npipe;
     read_cursor cursor;            ///< guarded by the read lock
     std::vector<std::byte> unsent; ///< the rest of a cancelled message write; guarded by the write lock
+    /// The last read found the socket empty (EAGAIN), not merely short: a short read can stop
+    /// at another writer's bytes with more queued (guarded by the read lock).
+    bool drained = false;
 
     /// A new connection: everything kept from the previous one is dropped.
     void reset(int new_fd, pipe_type new_type, framing new_framing = framing::npipe) noexcept {
@@ -63,6 +66,7 @@ struct message_stream {
         framed_as = new_framing;
         cursor = {};
         unsent.clear();
+        drained = false;
     }
     std::size_t header_size() const noexcept { return header_size_of(framed_as); }
 };

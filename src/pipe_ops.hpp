@@ -41,10 +41,15 @@ struct step_result {
     int fd = -1;
     /// Try again after this long at the latest (negative: only when `fd` is ready).
     std::chrono::microseconds retry_after{-1};
+    /// A read that waits because the socket said EAGAIN (nothing unread; the next byte to come
+    /// is news). Otherwise the reactor asks the kernel again before it waits (epoll_ctl).
+    bool drained = false;
 
     bool done() const noexcept { return what == wait_for::nothing; }
     static step_result complete() noexcept { return {}; }
-    static step_result read_ready(int fd) noexcept { return {wait_for::readable, fd, std::chrono::microseconds(-1)}; }
+    static step_result read_ready(int fd, bool drained = false) noexcept {
+        return {wait_for::readable, fd, std::chrono::microseconds(-1), drained};
+    }
     static step_result write_ready(int fd) noexcept { return {wait_for::writable, fd, std::chrono::microseconds(-1)}; }
     static step_result after(std::chrono::microseconds delay) noexcept { return {wait_for::time, -1, delay}; }
 };

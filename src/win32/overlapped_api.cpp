@@ -78,6 +78,10 @@ DWORD take_packets(completion_port& port, std::size_t max, DWORD ms, bool alerta
                 out(n, port.packets.front());
                 port.packets.pop_front();
             }
+            // While this thread works on what it took, another should poll for the operations
+            // that complete meanwhile: a sleeper is woken to lead when no application thread
+            // does (the reactor thread would take over only after a millisecond).
+            if (port.sleepers > 0 && !npipe::detail::io_reactor::application_leads()) port.arrived.notify_one();
             return 0;
         }
         if (port.closed) return ERROR_ABANDONED_WAIT_0;
