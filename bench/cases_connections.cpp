@@ -4,6 +4,7 @@
 
 #include "connection_scaling.hpp"
 #include "measure.hpp"
+#include "unix_sockets.hpp"
 
 #include <npipe/namespace.hpp>
 
@@ -62,21 +63,12 @@ double connections_socket(const workspace& w, const options& o) {
     std::string path = (w.sock / ("cr-" + std::to_string(counter++) + ".sock")).string();
     peer p({"cr-sock", path});
     p.wait_ready();
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::memcpy(addr.sun_path, path.c_str(), std::min(path.size() + 1, sizeof(addr.sun_path) - 1));
+    auto addr = unix_address(path);
     double r = guarded(p, o, [&] {
         auto req = request(plain_marker);
         std::vector<std::byte> reply(small_message);
         auto once = [&] {
-            int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-            if (fd < 0) throw std::system_error(errno, std::generic_category(), "socket");
-            while (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-                if (errno == EINTR || errno == EAGAIN) continue;
-                int e = errno;
-                ::close(fd);
-                throw std::system_error(e, std::generic_category(), "connect " + path);
-            }
+            int fd = unix_connect(addr);
             try {
                 write_all(fd, req.data(), req.size());
                 if (!read_exact(fd, reply.data(), reply.size())) throw std::runtime_error("no reply");

@@ -4,6 +4,7 @@
 
 #include "common.hpp"
 #include "measure.hpp"
+#include "unix_sockets.hpp"
 
 #include <array>
 #include <cerrno>
@@ -26,76 +27,44 @@ constexpr char word_server = 'S', word_listening = 'L', word_open = 'O', word_op
 
 [[noreturn]] void fail(const char* what) { throw std::system_error(errno, std::generic_category(), what); }
 
-sockaddr_un address_of(const std::string& path) {
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    if (path.size() >= sizeof(addr.sun_path)) throw std::invalid_argument("socket path too long");
-    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-    return addr;
-}
+/// A one-byte message with room for one descriptor, ready for sendmsg/recvmsg.
+struct word_message {
+    char word = 0;
+    iovec iov{&word, 1};
+    alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(int))> control{};
+    msghdr msg{};
 
-int listen_at(const std::string& path) {
-    int l = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (l < 0) fail("socket");
-    auto addr = address_of(path);
-    if (::bind(l, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) fail("bind");
-    if (::listen(l, 128) != 0) fail("listen");
-    return l;
-}
-
-int connect_to(const sockaddr_un& addr) {
-    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) fail("socket");
-    while (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) != 0) {
-        if (errno == EINTR) continue;
-        int e = errno;
-        ::close(fd);
-        throw std::system_error(e, std::generic_category(), "connect");
+    word_message() {
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control.data();
+        msg.msg_controllen = control.size();
     }
-    return fd;
-}
-
-int accept_one(int l) {
-    for (;;) {
-        int c = ::accept4(l, nullptr, nullptr, SOCK_CLOEXEC);
-        if (c >= 0) return c;
-        if (errno != EINTR && errno != ECONNABORTED) fail("accept");
-    }
-}
+    word_message(const word_message&) = delete;
+    word_message& operator=(const word_message&) = delete;
+};
 
 void send_with_fd(int link, char word, int fd) {
-    msghdr msg{};
-    iovec iov{&word, 1};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(int))> control{};
-    msg.msg_control = control.data();
-    msg.msg_controllen = control.size();
-    cmsghdr* cm = CMSG_FIRSTHDR(&msg);
+    word_message m;
+    m.word = word;
+    cmsghdr* cm = CMSG_FIRSTHDR(&m.msg);
     cm->cmsg_level = SOL_SOCKET;
     cm->cmsg_type = SCM_RIGHTS;
     cm->cmsg_len = CMSG_LEN(sizeof(int));
     std::memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-    while (::sendmsg(link, &msg, MSG_NOSIGNAL) < 0)
+    while (::sendmsg(link, &m.msg, MSG_NOSIGNAL) < 0)
         if (errno != EINTR) fail("sendmsg");
 }
 
 /// The descriptor that came with the next word on `link`; -1 when the link has ended.
 int receive_fd(int link) {
-    char word = 0;
-    msghdr msg{};
-    iovec iov{&word, 1};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(int))> control{};
-    msg.msg_control = control.data();
-    msg.msg_controllen = control.size();
+    word_message m;
     ssize_t n;
-    while ((n = ::recvmsg(link, &msg, MSG_CMSG_CLOEXEC)) < 0)
+    while ((n = ::recvmsg(link, &m.msg, MSG_CMSG_CLOEXEC)) < 0)
         if (errno != EINTR) fail("recvmsg");
     if (n == 0) return -1;
-    cmsghdr* cm = CMSG_FIRSTHDR(&msg);
-    if (word != word_client || !cm || cm->cmsg_type != SCM_RIGHTS) throw std::runtime_error("no connection on the link");
+    cmsghdr* cm = CMSG_FIRSTHDR(&m.msg);
+    if (m.word != word_client || !cm || cm->cmsg_type != SCM_RIGHTS) throw std::runtime_error("no connection on the link");
     int fd = -1;
     std::memcpy(&fd, CMSG_DATA(cm), sizeof(int));
     return fd;
@@ -116,7 +85,7 @@ bool serve_one(int c) {
 }
 
 int floor_broker(const std::string& path) {
-    int l = listen_at(path);
+    int l = unix_listener(path);
     signal_ready();
     int link = -1;
     bool listening = false;
@@ -134,7 +103,8 @@ int floor_broker(const std::string& path) {
             fail("poll");
         }
         if (fds[0].revents) {
-            int c = accept_one(l);
+            int c = unix_accept(l);
+        if (c < 0) fail("accept");
             char word = 0;
             if (!read_exact(c, &word, 1)) {
                 ::close(c);
@@ -164,7 +134,7 @@ int floor_broker(const std::string& path) {
 }
 
 int floor_server(const std::string& path) {
-    int link = connect_to(address_of(path));
+    int link = unix_connect(unix_address(path));
     const char hello[2] = {word_server, word_listening};
     write_all(link, hello, sizeof(hello));
     signal_ready();
@@ -178,10 +148,11 @@ int floor_server(const std::string& path) {
 }
 
 int floor_direct(const std::string& path) {
-    int l = listen_at(path);
+    int l = unix_listener(path);
     signal_ready();
     for (;;) {
-        int c = accept_one(l);
+        int c = unix_accept(l);
+        if (c < 0) fail("accept");
         char word = 0;
         if (!read_exact(c, &word, 1)) {
             ::close(c);
@@ -200,12 +171,12 @@ int floor_direct(const std::string& path) {
 
 /// The client's loop against `path`: connect, open and wait for the answer, one round trip, close.
 double open_round_trip_close(const std::string& path, peer& p, const options& o) {
-    auto addr = address_of(path);
+    auto addr = unix_address(path);
     return guarded(p, o, [&] {
         auto req = request(plain_marker);
         std::vector<std::byte> reply(small_message);
         auto once = [&] {
-            int fd = connect_to(addr);
+            int fd = unix_connect(addr);
             try {
                 char answer = 0;
                 write_all(fd, &word_open, 1);

@@ -1,6 +1,7 @@
 #include "connection_scaling.hpp"
 
 #include "common.hpp"
+#include "unix_sockets.hpp"
 #include "win32_connections.hpp"
 
 #include <npipe/win32.h>
@@ -109,17 +110,8 @@ double run_clients(unsigned clients, double seconds, long& total, F&& once) {
     return static_cast<double>(total) / elapsed;
 }
 
-sockaddr_un address_of(const std::string& path) {
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::memcpy(addr.sun_path, path.c_str(), std::min(path.size() + 1, sizeof addr.sun_path - 1));
-    return addr;
-}
-
 void connect_once_unix(const sockaddr_un& addr) {
-    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0 || ::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0)
-        throw std::system_error(errno, std::generic_category(), "connect");
+    int fd = unix_connect(addr);
     std::byte buf[small_message] = {};
     write_all(fd, buf, sizeof buf);
     bool ok = read_exact(fd, buf, sizeof buf);
@@ -130,7 +122,7 @@ void connect_once_unix(const sockaddr_un& addr) {
 /// An AF_UNIX server thread: accept, echo one request, wait for the close; until shut down.
 void serve_unix(int listener) {
     for (;;) {
-        int a = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+        int a = unix_accept(listener);
         if (a < 0) return; // shut down
         std::byte buf[small_message];
         if (read_exact(a, buf, sizeof buf)) {
@@ -154,10 +146,8 @@ double connections_scaling_npipe(const std::string& name, unsigned clients, doub
 
 double connections_scaling_unix(const std::string& dir, unsigned clients, double seconds) {
     std::string path = dir + "/scaling-" + std::to_string(clients) + ".sock";
-    auto addr = address_of(path);
-    int l = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (l < 0 || ::bind(l, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(l, 128) != 0)
-        throw std::system_error(errno, std::generic_category(), "listen " + path);
+    auto addr = unix_address(path);
+    int l = unix_listener(path);
     std::vector<std::thread> servers;
     for (unsigned i = 0; i < scaling_instances; ++i) servers.emplace_back(serve_unix, l);
     long n = 0;

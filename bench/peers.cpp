@@ -16,6 +16,7 @@
 #include "common.hpp"
 #include "connection_floors.hpp"
 #include "connection_scaling.hpp"
+#include "unix_sockets.hpp"
 #include "win32_connections.hpp"
 
 #include <array>
@@ -162,23 +163,12 @@ int cr_npipe(const std::string& name) {
 }
 
 int cr_socket(const std::string& path) {
-    int l = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (l < 0) throw std::system_error(errno, std::generic_category(), "socket");
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    if (path.size() >= sizeof(addr.sun_path)) throw std::invalid_argument("socket path too long");
-    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-    if (::bind(l, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0)
-        throw std::system_error(errno, std::generic_category(), "bind " + path);
-    if (::listen(l, 128) != 0) throw std::system_error(errno, std::generic_category(), "listen");
+    int l = unix_listener(path);
     signal_ready();
     std::array<std::byte, small_message> buf{};
     for (;;) {
-        int c = ::accept4(l, nullptr, nullptr, SOCK_CLOEXEC);
-        if (c < 0) {
-            if (errno == EINTR || errno == ECONNABORTED) continue;
-            throw std::system_error(errno, std::generic_category(), "accept");
-        }
+        int c = unix_accept(l);
+        if (c < 0) throw std::system_error(errno, std::generic_category(), "accept");
         bool got = read_exact(c, buf.data(), buf.size());
         if (got) write_all(c, buf.data(), buf.size());
         ::close(c);

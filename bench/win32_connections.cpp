@@ -1,6 +1,7 @@
 #include "win32_connections.hpp"
 
 #include "common.hpp"
+#include "unix_sockets.hpp"
 
 #include <npipe/win32.h>
 
@@ -139,17 +140,11 @@ double instance_create_close(const std::string& name, double seconds) {
 
 double unix_connect_close(const std::string& dir, double seconds) {
     std::string path = dir + "/connect-close.sock";
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::memcpy(addr.sun_path, path.c_str(), std::min(path.size() + 1, sizeof addr.sun_path - 1));
-    int l = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (l < 0 || ::bind(l, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(l, 128) != 0)
-        throw std::system_error(errno, std::generic_category(), "listen " + path);
+    auto addr = unix_address(path);
+    int l = unix_listener(path);
     double r = per_second(seconds, [&] {
-        int c = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (c < 0 || ::connect(c, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
-            throw std::system_error(errno, std::generic_category(), "connect");
-        int a = ::accept4(l, nullptr, nullptr, SOCK_CLOEXEC);
+        int c = unix_connect(addr);
+        int a = unix_accept(l);
         if (a < 0) throw std::system_error(errno, std::generic_category(), "accept");
         ::close(a);
         ::close(c);
