@@ -192,8 +192,10 @@ void io_reactor::arm(int fd, bool recheck) {
     if (mark & 1) {
         // The usual case: a read that found the socket empty waits for the next edge, with no
         // system call. One that was only short may have left bytes behind: epoll_ctl looks again.
-        if ((want & ~w.events) == 0 && !recheck) return;
-        w.events |= want;
+        // Room that no write waits for any more is dropped (each read the peer makes would
+        // report it).
+        if (want == w.events && !recheck) return;
+        w.events = want;
         (void)s_->poller.modify(fd, EPOLLET | w.events, tag);
         return;
     }
@@ -334,20 +336,15 @@ void io_reactor::collect(std::span<const epoll_event> events, std::vector<std::s
                 taken |= need;
             }
         }
-        bool edge_triggered = fd < tracked && registered(fd);
-        if (edge_triggered) {
-            w->second.ready |= got & ~taken; // for the lane that parks next
-            if ((got & EPOLLOUT) && !(taken & EPOLLOUT) && (w->second.events & EPOLLOUT)) {
-                // Room nobody waits for: stop hearing of every read the peer makes.
-                w->second.events &= ~std::uint32_t{EPOLLOUT};
-                (void)s_->poller.modify(fd, EPOLLET | w->second.events, static_cast<std::uint64_t>(fd));
-            }
-        }
+        // No epoll_ctl here: the descriptor may be closing in its owner's thread right now
+        // (before_close takes it out of the set there). Only a parking lane, whose operation
+        // keeps its descriptor open, changes a registration.
+        if (fd < tracked) w->second.ready |= got & ~taken; // for the lane that parks next
         for (auto& lane : hit) {
             unregister(*lane);
             ready.push_back(std::move(lane));
         }
-        if (!edge_triggered && s_->watches.count(fd)) arm(fd, false); // the others still wait
+        if (fd >= tracked && s_->watches.count(fd)) arm(fd, false); // one-shot: the others still wait
     }
     auto now = clock::now();
     std::vector<std::shared_ptr<op_lane>> due;
