@@ -236,11 +236,12 @@ void io_reactor::park(const std::shared_ptr<op_lane>& lane, const step_result& r
     bool now = r.done() || std::any_of(lane->ops.begin(), lane->ops.end(), [](auto& e) { return e.cancelled; });
     if (watch && !now && registered(r.fd)) {
         // An edge that came while the lane was being stepped: step it again rather than wait
-        // for one that will not come. A hang-up stays seen.
+        // for one that will not come. What is seen is used once: an event collected late for a
+        // closed descriptor whose number is in use again makes one needless step, not a loop.
         auto& w = s_->watches[r.fd];
         std::uint32_t need = r.what == wait_for::readable ? std::uint32_t{EPOLLIN} : std::uint32_t{EPOLLOUT};
         if (w.ready & (need | EPOLLHUP)) {
-            w.ready &= ~need;
+            w.ready &= ~(need | EPOLLHUP);
             now = true;
         }
     }
