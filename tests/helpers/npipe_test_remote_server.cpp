@@ -10,8 +10,9 @@
 //   close|disconnect|die NAME SDDL
 //                        how a server's end reaches a remote client: a byte pipe; once a client
 //                        is connected the server writes "last words" and prints "wrote", waits
-//                        for a line on stdin (the client may write what the server never reads),
-//                        then CloseHandle ("closed") or DisconnectNamedPipe ("disconnected") and
+//                        for a line on stdin (the client may write what the server never reads;
+//                        a line "N" makes it wait until N such bytes have arrived, so that they
+//                        are there when it ends), then CloseHandle ("closed") or DisconnectNamedPipe ("disconnected") and
 //                        waits for the end of stdin; `die` waits for the SIGKILL instead
 // Prints "ready" once the instance listens.
 #include <npipe/named_pipe.hpp>
@@ -20,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -139,9 +141,20 @@ int ending_role(const char* how, const char* name, const char* sddl) {
     if (!WriteFile(pipe, "last words", 10, &written, nullptr)) return 6;
     std::puts("wrote");
     std::fflush(stdout);
-    int c;
-    while ((c = std::getchar()) != EOF && c != '\n') {}
+    // The client's WRITE having completed did not always mean its bytes were here (once, under
+    // load): wait until they are.
+    char line[32] = {};
+    if (!std::fgets(line, sizeof line, stdin)) return 8;
+    DWORD expected = static_cast<DWORD>(std::strtoul(line, nullptr, 10)), avail = 0;
+    for (int tries = 0; expected > 0 && tries < 10000; ++tries) {
+        if (!PeekNamedPipe(pipe, nullptr, 0, nullptr, &avail, nullptr)) return 9;
+        if (avail >= expected) break;
+        Sleep(1);
+    }
+    if (avail < expected) return 10;
     if (std::strcmp(how, "die") == 0) {
+        std::puts("arrived");
+        std::fflush(stdout);
         for (;;) ::pause(); // the test kills the process
     }
     bool closed = std::strcmp(how, "close") == 0;

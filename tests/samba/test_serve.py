@@ -188,16 +188,17 @@ class SmbdAndBroker(unittest.TestCase):
         self.assertEqual(line_of(p.stdout), "ready", p.stderr.read() if p.poll() is not None else "")
         return p
 
-    def end_server(self, server, how):
-        """Ends an ending_server() that has said "wrote": SIGKILL (die), or its CloseHandle or
-        DisconnectNamedPipe done."""
+    def end_server(self, server, how, unread=0):
+        """Ends an ending_server() that has said "wrote", once the UNREAD bytes the client wrote
+        have reached it: SIGKILL (die), or its CloseHandle or DisconnectNamedPipe done."""
         self.assertEqual(line_of(server.stdout), "wrote")
+        server.stdin.write("%d\n" % unread)
+        server.stdin.flush()
         if how == "die":
+            self.assertEqual(line_of(server.stdout), "arrived")
             server.kill()
             server.wait(timeout=TIMEOUT)
             return
-        server.stdin.write("\n")
-        server.stdin.flush()
         self.assertEqual(line_of(server.stdout), {"close": "closed", "disconnect": "disconnected"}[how])
 
     def after_the_server_ends(self, how, name, client_writes, read_first=False):
@@ -227,7 +228,7 @@ class SmbdAndBroker(unittest.TestCase):
         try:
             # impacket's WRITE has completed: "unread" is in the server's socket
             self.assertEqual(line_of(client.stdout), "written", client.stderr.read() if client.poll() else "")
-            self.end_server(server, how)
+            self.end_server(server, how, len("unread") if client_writes else 0)
             out, err = client.communicate("go\n", timeout=TIMEOUT)
         finally:
             if client.poll() is None:
