@@ -2,6 +2,7 @@
 // restarted (the instance registers again, as it is), and the instance's close.
 #include "server_impl.hpp"
 
+#include "os/fd.hpp"
 #include "os/process.hpp"
 #include "win32_errors.hpp"
 
@@ -14,7 +15,13 @@ server_impl::~server_impl() {
     // The broker's disconnect event gets this connection's counts before the link goes.
     if ((state == instance_state::connected || state == instance_state::closing) && link)
         (void)send_frame(link.get(), protocol::encode(disconnect_counts(peer_hung_up(), true)));
-    detach(); // the client reads what is left, then ERROR_BROKEN_PIPE
+    // An SMB client whose bytes we never read: no shutdown first. The last close of the socket
+    // (ours, or the broker's copy's a moment later) then resets it, which smbd tells its client
+    // as STATUS_PIPE_BROKEN, what Windows says after a server's close; a shutdown would show smbd
+    // an end of stream first (STATUS_PIPE_DISCONNECTED) whenever it read in between.
+    auto unread = identity && identity->remote && data_ ? os::readable_bytes(data_.get()) : os::sys_result<int>{0, {}};
+    if (unread && unread.value > 0) detach_locked();
+    else detach(); // the client reads what is left, then ERROR_BROKEN_PIPE
     link.reset(); // the broker drops the instance (and the pipe with its last instance) before
                   // it takes any later request (it reads instance links first)
 }
