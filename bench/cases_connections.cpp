@@ -68,15 +68,9 @@ double connections_socket(const workspace& w, const options& o) {
         auto req = request(plain_marker);
         std::vector<std::byte> reply(small_message);
         auto once = [&] {
-            int fd = unix_connect(addr);
-            try {
-                write_all(fd, req.data(), req.size());
-                if (!read_exact(fd, reply.data(), reply.size())) throw std::runtime_error("no reply");
-            } catch (...) {
-                ::close(fd);
-                throw;
-            }
-            ::close(fd);
+            closing_fd c(unix_connect(addr));
+            write_all(c.fd, req.data(), req.size());
+            if (!read_exact(c.fd, reply.data(), reply.size())) throw std::runtime_error("no reply");
         };
         return per_second_then_quit(o, req, once);
     });

@@ -176,18 +176,12 @@ double open_round_trip_close(const std::string& path, peer& p, const options& o)
         auto req = request(plain_marker);
         std::vector<std::byte> reply(small_message);
         auto once = [&] {
-            int fd = unix_connect(addr);
-            try {
-                char answer = 0;
-                write_all(fd, &word_open, 1);
-                if (!read_exact(fd, &answer, 1) || answer != word_opened) throw std::runtime_error("not opened");
-                write_all(fd, req.data(), req.size());
-                if (!read_exact(fd, reply.data(), reply.size())) throw std::runtime_error("no reply");
-            } catch (...) {
-                ::close(fd);
-                throw;
-            }
-            ::close(fd);
+            closing_fd c(unix_connect(addr));
+            char answer = 0;
+            write_all(c.fd, &word_open, 1);
+            if (!read_exact(c.fd, &answer, 1) || answer != word_opened) throw std::runtime_error("not opened");
+            write_all(c.fd, req.data(), req.size());
+            if (!read_exact(c.fd, reply.data(), reply.size())) throw std::runtime_error("no reply");
         };
         return per_second_then_quit(o, req, once);
     });

@@ -42,6 +42,10 @@ int unix_connect(const sockaddr_un& addr) {
     return fd;
 }
 
+closing_fd::~closing_fd() {
+    if (fd >= 0) ::close(fd);
+}
+
 int unix_accept(int listener) {
     for (;;) {
         int c = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);

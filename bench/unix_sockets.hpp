@@ -17,4 +17,13 @@ int unix_connect(const sockaddr_un& addr);
 /// The next connection on `listener`; -1 (errno set) when the listener was shut down or failed.
 int unix_accept(int listener);
 
+/// Closes `fd` when it goes out of scope, thrown through or not.
+struct closing_fd {
+    int fd;
+    explicit closing_fd(int raw) noexcept : fd(raw) {}
+    closing_fd(const closing_fd&) = delete;
+    closing_fd& operator=(const closing_fd&) = delete;
+    ~closing_fd();
+};
+
 } // namespace bench
