@@ -525,14 +525,17 @@ class ServeThroughSmbd(SmbdAndBroker):
         self.assertEqual(self.after_the_server_ends("close", "SmbEndCloseReadFirst", False, read_first=True),
                          ["data last words", "status " + STATUS_PIPE_DISCONNECTED])
 
+    def assert_broken_after_last_words(self, lines):
+        """As Windows: STATUS_PIPE_BROKEN (ERROR_BROKEN_PIPE). Windows hands over "last words"
+        first; smbd 4.17 drops it unless it happened to read it off the socket before the reset
+        (seen once in CI), so both are right, and nothing else is."""
+        self.assertIn(lines, (["status " + STATUS_PIPE_BROKEN], ["data last words", "status " + STATUS_PIPE_BROKEN]))
+
     def test_the_server_closing_with_the_clients_data_unread_is_pipe_broken(self):
-        # As Windows: STATUS_PIPE_BROKEN (ERROR_BROKEN_PIPE); Windows would hand over
-        # "last words" first, smbd 4.17 drops it.
-        self.assertEqual(self.after_the_server_ends("close", "SmbEndClose", True),
-                         ["status " + STATUS_PIPE_BROKEN])
+        self.assert_broken_after_last_words(self.after_the_server_ends("close", "SmbEndClose", True))
 
     def test_the_server_dying_with_the_clients_data_unread_is_pipe_broken(self):
-        self.assertEqual(self.after_the_server_ends("die", "SmbEndDie", True), ["status " + STATUS_PIPE_BROKEN])
+        self.assert_broken_after_last_words(self.after_the_server_ends("die", "SmbEndDie", True))
 
     def test_the_server_closing_with_nothing_unread_is_pipe_disconnected(self):
         # Windows says STATUS_PIPE_BROKEN here; nothing in the socket, nothing for a reset (README).

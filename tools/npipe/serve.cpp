@@ -278,14 +278,16 @@ void wait_for_stop(server_state& st, int signals) {
 int run_serve(const serve_args& a, const context& ctx) {
     auto st = std::make_unique<server_state>();
     if (int usage = configure(a, ctx, *st); usage != exit_ok) return usage;
+    // Signals arrive through a descriptor, blocked before the library starts any thread (its
+    // reactor may start with the first instance): a thread that did not block SIGTERM would take
+    // it and die of it instead of closing the instances.
+    os::fd signals = os::signal_descriptor({SIGINT, SIGTERM, SIGHUP}).value;
     auto first = create_pipe(*st);
     if (!first) return exit_failure;
     std::string listening = fmt::format("listening on {}\n", first->name());
     std::fwrite(listening.data(), 1, listening.size(), stderr);
     std::fflush(stderr);
 
-    // Signals arrive through a descriptor; every thread started from here on blocks them.
-    os::fd signals = os::signal_descriptor({SIGINT, SIGTERM, SIGHUP}).value;
     if (st->mode == serve_mode::echo) return echo_serve(*st, std::move(*first), signals.get());
     {
         std::lock_guard lock(st->mutex);
