@@ -22,15 +22,19 @@ constexpr auto lost_descriptor_retry = std::chrono::milliseconds(1);
 
 /// The lanes waiting for one descriptor (a handle's reads and writes share its socket).
 ///
-/// A descriptor numbered below `tracked` stays registered, edge-triggered, from the first wait
-/// until it is closed (os::fd tells us first: before_close), so that a read that finds nothing
-/// parks without a system call. An edge that comes while no lane waits for it (the lane is being
-/// stepped, or nobody reads) is kept in `ready` and steps the next lane that parks for it. Higher
-/// numbers get a one-shot registration armed for each wait.
+/// A descriptor numbered below `tracked` stays registered from the first wait until it is
+/// closed (os::fd tells us first: before_close), edge-triggered and one-shot: an edge wakes the
+/// poller once, and the registration is armed again (epoll_ctl) only when a lane parks for it
+/// after that. Without one-shot, every write the peer makes would wake the poller, also while
+/// nobody waits - a busy server whose reads all find their data at once paid a wake-up of the
+/// reactor thread per message for nothing. An edge that comes while no lane waits for it (the
+/// lane is being stepped, or nobody reads) is kept in `ready` and steps the next lane that parks
+/// for it. Higher numbers get a one-shot registration armed for each wait.
 struct fd_watch {
     std::vector<std::shared_ptr<op_lane>> lanes;
-    std::uint32_t events = 0; // what the edge-triggered registration asks for
+    std::uint32_t events = 0; // what the registration asks for
     std::uint32_t ready = 0;  // EPOLLIN, EPOLLOUT, EPOLLHUP seen with nobody waiting for them
+    bool armed = false;       // armed, and no edge has come since
 };
 
 constexpr int tracked = 1 << 16;
@@ -41,6 +45,10 @@ constexpr std::uint64_t wake_tag = ~std::uint64_t{0};
 /// server loop comes back to its wait long before; a thread that went off to do something else
 /// delays the operations it left behind by no more than this.
 constexpr auto handback = std::chrono::milliseconds(1);
+
+/// How often an application thread busy with waits answered at once polls (poll_if_due): well
+/// within `handback`, so the reactor thread does not take over from it.
+constexpr auto busy_poll = std::chrono::microseconds(200);
 
 } // namespace
 
@@ -69,6 +77,7 @@ struct io_reactor::state {
     bool nudged = false;             // something must be stepped now and nobody polls
     bool sleeps_long = false;        // the reactor thread waits for the leader to leave
     clock::time_point app_left{};    // when an application thread last stopped polling
+    std::atomic<clock::rep> last_poll{0}; // when a poll last returned (poll_if_due's hint)
 
     /// A fresh epoll set watching the wake-up flag (at start, and in a fork()ed child).
     void open_poller() {
@@ -190,20 +199,21 @@ void io_reactor::arm(int fd, bool recheck) {
     want |= EPOLLIN | EPOLLRDHUP; // reads are what waits, nearly always: asked for from the start
     auto mark = s_->marks[fd].load(std::memory_order_acquire);
     if (mark & 1) {
-        // The usual case: a read that found the socket empty waits for the next edge, with no
-        // system call. One that was only short may have left bytes behind: epoll_ctl looks again.
-        // Room that no write waits for any more is dropped (each read the peer makes would
-        // report it).
-        if (want == w.events && !recheck) return;
+        // Still armed since the last edge: the next one wakes the poller, with no system call.
+        // A read that was only short may have left bytes behind: epoll_ctl looks again (arming
+        // looks at what is there now). Room that no write waits for any more is dropped.
+        if (w.armed && want == w.events && !recheck) return;
         w.events = want;
-        (void)s_->poller.modify(fd, EPOLLET | w.events, tag);
+        w.armed = true;
+        (void)s_->poller.modify(fd, EPOLLET | EPOLLONESHOT | w.events, tag);
         return;
     }
     // Never registered, or its number was closed since: what was seen belongs to the old file.
     w.events = want;
     w.ready = 0;
-    auto ec = s_->poller.add(fd, EPOLLET | want, tag);
-    if (ec == std::errc::file_exists) ec = s_->poller.modify(fd, EPOLLET | want, tag);
+    w.armed = true;
+    auto ec = s_->poller.add(fd, EPOLLET | EPOLLONESHOT | want, tag);
+    if (ec == std::errc::file_exists) ec = s_->poller.modify(fd, EPOLLET | EPOLLONESHOT | want, tag);
     // A close that came meanwhile (another thread's) leaves it unregistered.
     if (!ec) s_->marks[fd].compare_exchange_strong(mark, mark | 1, std::memory_order_acq_rel);
 }
@@ -332,7 +342,9 @@ void io_reactor::collect(std::span<const epoll_event> events, std::vector<std::s
         std::uint32_t taken = 0;
         for (auto& lane : w->second.lanes) {
             std::uint32_t need = lane->waits.what == wait_for::readable ? std::uint32_t{EPOLLIN} : std::uint32_t{EPOLLOUT};
-            if (broken || (got & need)) {
+            // The edge disarmed the registration: a lane it was not for (a write waiting for
+            // room when data came) is stepped too, and parks again, arming it.
+            if (broken || (got & need) || fd < tracked) {
                 hit.push_back(lane);
                 taken |= need;
             }
@@ -340,7 +352,10 @@ void io_reactor::collect(std::span<const epoll_event> events, std::vector<std::s
         // No epoll_ctl here: the descriptor may be closing in its owner's thread right now
         // (before_close takes it out of the set there). Only a parking lane, whose operation
         // keeps its descriptor open, changes a registration.
-        if (fd < tracked) w->second.ready |= got & ~taken; // for the lane that parks next
+        if (fd < tracked) {
+            w->second.armed = false;
+            w->second.ready |= got & ~taken; // for the lane that parks next
+        }
         for (auto& lane : hit) {
             unregister(*lane);
             ready.push_back(std::move(lane));
@@ -399,6 +414,7 @@ void io_reactor::poll_once(int timeout_ms, bool leader) noexcept {
     thread_local std::vector<epoll_event> events;
     thread_local std::vector<std::shared_ptr<op_lane>> ready;
     (void)s_->poller.wait(events, timeout_ms);
+    s_->last_poll.store(clock::now().time_since_epoch().count(), std::memory_order_relaxed);
     {
         std::lock_guard lock(s_->mutex);
         s_->sleeps_until = clock::time_point::min();
@@ -453,6 +469,15 @@ void io_reactor::lead(std::optional<clock::time_point> deadline) noexcept {
         }
     }
     poll_once(timeout, true);
+}
+
+void io_reactor::poll_if_due() noexcept {
+    auto* r = existing();
+    if (!r) return;
+    auto now = clock::now().time_since_epoch();
+    if (now - clock::duration(r->s_->last_poll.load(std::memory_order_relaxed)) < busy_poll) return;
+    if (!r->try_lead()) return; // another thread polls, or nothing waits
+    r->poll_once(0, true);
 }
 
 io_reactor* io_reactor::existing() noexcept { return g_reactor_ready.load(std::memory_order_acquire); }

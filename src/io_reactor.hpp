@@ -104,6 +104,13 @@ public:
     /// application thread to come back longer than that.
     bool try_lead();
     void lead(std::optional<std::chrono::steady_clock::time_point> deadline) noexcept;
+    /// For an application thread whose wait was answered at once (a busy server loop, which
+    /// never sleeps and so never leads): when nobody has polled for a while (`busy_poll`), it
+    /// polls without sleeping, steps what is ready and runs their completions here, as lead()
+    /// does. While such threads keep coming back to their waits the reactor thread stays in
+    /// standby, and what completes meanwhile is collected in batches on their threads instead of
+    /// one wake-up of the reactor thread per completion. Call it holding no lock.
+    static void poll_if_due() noexcept;
     /// Wakes the application thread that polls in lead(), if one does (cheap, and makes no
     /// reactor when the process has none).
     static void interrupt_leader() noexcept;

@@ -43,6 +43,9 @@ dispatcher& dispatch() noexcept;
 
 /// Wakes every waiter after a change of some object's state (call with the mutex held or not).
 void notify_waiters() noexcept;
+/// A wait answered at once (no lock held): polls for the reactor when that is due
+/// (io_reactor::poll_if_due), unless the thread impersonates.
+void poll_if_due() noexcept;
 /// Sleeps until notify_waiters() or `deadline` (`lock` holds dispatch().mutex, as after checking
 /// what the caller waits for). Meanwhile the thread may poll for the overlapped operations of
 /// the process (io_reactor::lead), so that what it waits for completes here with no wake-up

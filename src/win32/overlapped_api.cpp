@@ -82,6 +82,8 @@ DWORD take_packets(completion_port& port, std::size_t max, DWORD ms, bool alerta
             // that complete meanwhile: a sleeper is woken to lead when no application thread
             // does (the reactor thread would take over only after a millisecond).
             if (port.sleepers > 0 && !npipe::detail::io_reactor::application_leads()) port.arrived.notify_one();
+            lock.unlock();
+            poll_if_due(); // a busy worker never sleeps, so it polls now and then
             return 0;
         }
         if (port.closed) return ERROR_ABANDONED_WAIT_0;

@@ -90,6 +90,10 @@ void sleep_on(std::condition_variable& cv, std::unique_lock<std::mutex>& lock, s
 
 } // namespace
 
+void poll_if_due() noexcept {
+    if (!detail::identity_before_impersonation()) detail::io_reactor::poll_if_due(); // see led()
+}
+
 void wait_for_change(std::unique_lock<std::mutex>& lock, std::optional<clock::time_point> deadline) {
     if (!led(lock, deadline)) sleep_on(dispatch().changed, lock, deadline);
 }
@@ -180,7 +184,10 @@ DWORD wait_handles(DWORD count, const HANDLE* handles, BOOL wait_all, DWORD ms, 
                     return;
                 }
         });
-        if (looked && hit != WAIT_FAILED) return hit;
+        if (looked && hit != WAIT_FAILED) {
+            poll_if_due(); // a busy loop: it polls now and then, as it never sleeps
+            return hit;
+        }
     }
     std::vector<std::shared_ptr<object>> objects;
     objects.reserve(count);
