@@ -1,5 +1,6 @@
 // bench/cases_servers.cpp - 64 clients against Win32 echo servers (see cases.hpp).
 #include "cases.hpp"
+#include "server_floors.hpp"
 
 #include <algorithm>
 #include <vector>
@@ -18,6 +19,13 @@ double echo_run(const options& o, const std::string& kind, std::size_t message, 
     if (kind == "srv-iocp") args.push_back(std::to_string(port_threads));
     auto r = run_echo_clients(args, name, server_clients, message, o.run_seconds);
     threads = std::max(threads, r.server_threads);
+    return latency ? r.mean_round_trip_us : r.mib_per_second;
+}
+
+double echo_floor_run(const workspace& w, const options& o, bool one_thread, std::size_t message, bool latency) {
+    auto path = server_floor_path(w);
+    auto r = run_echo_clients_bare({one_thread ? "floor-echo-epoll" : "floor-echo-threads", path}, path, server_clients,
+                                   message, o.run_seconds);
     return latency ? r.mean_round_trip_us : r.mib_per_second;
 }
 

@@ -163,5 +163,8 @@ struct echo_result {
 /// has each echo `message`-byte messages for `seconds`. Throws when a client fails.
 echo_result run_echo_clients(const std::vector<std::string>& server_args, const std::string& name,
                              std::size_t clients, std::size_t message, double seconds);
+/// The same with bare AF_UNIX sockets: the clients connect to the server peer's socket at `path`.
+echo_result run_echo_clients_bare(const std::vector<std::string>& server_args, const std::string& path,
+                                  std::size_t clients, std::size_t message, double seconds);
 
 } // namespace bench

@@ -2,10 +2,12 @@
 // every client thread connects, all start together, and each sends a message and reads the echo
 // back, again and again, for the run's time.
 #include "common.hpp"
+#include "unix_sockets.hpp"
 
 #include <atomic>
 #include <barrier>
 #include <fstream>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -36,17 +38,10 @@ long thread_count(pid_t pid) {
     return -1;
 }
 
-} // namespace
-
-echo_result run_echo_clients(const std::vector<std::string>& server_args, const std::string& name,
-                             std::size_t clients, std::size_t message, double seconds) {
-    peer server(server_args);
-    server.wait_ready();
-    watchdog guard(server, std::chrono::milliseconds(static_cast<long>(seconds * 1000) + 30000));
-
-    std::vector<npipe::client> ends;
-    for (std::size_t i = 0; i < clients; ++i) ends.push_back(open_busy(name));
-
+/// Every client echoes `message`-byte messages through `exchange(i, out, in)` for `seconds`, all
+/// starting together; `server` is the peer they talk to (its threads are counted meanwhile).
+template <class Exchange>
+echo_result drive_clients(peer& server, std::size_t clients, std::size_t message, double seconds, Exchange exchange) {
     std::atomic<bool> stop{false};
     std::atomic<std::size_t> failures{0};
     std::vector<std::size_t> round_trips(clients, 0);
@@ -58,8 +53,7 @@ echo_result run_echo_clients(const std::vector<std::string>& server_args, const 
             start.arrive_and_wait();
             try {
                 while (!stop.load(std::memory_order_relaxed)) {
-                    write_all(ends[i], out);
-                    if (read_exact(ends[i], in) != message) throw std::runtime_error("short echo");
+                    exchange(i, out, in);
                     ++round_trips[i];
                 }
             } catch (const std::exception&) {
@@ -83,8 +77,36 @@ echo_result run_echo_clients(const std::vector<std::string>& server_args, const 
     if (total == 0) throw std::runtime_error("no round trip completed");
     r.mean_round_trip_us = static_cast<double>(clients) * elapsed * 1e6 / static_cast<double>(total);
     r.mib_per_second = static_cast<double>(total * message) / elapsed / (1024.0 * 1024.0);
-    ends.clear(); // the server sees every client go
     return r;
+}
+
+} // namespace
+
+echo_result run_echo_clients(const std::vector<std::string>& server_args, const std::string& name,
+                             std::size_t clients, std::size_t message, double seconds) {
+    peer server(server_args);
+    server.wait_ready();
+    watchdog guard(server, std::chrono::milliseconds(static_cast<long>(seconds * 1000) + 30000));
+    std::vector<npipe::client> ends;
+    for (std::size_t i = 0; i < clients; ++i) ends.push_back(open_busy(name));
+    return drive_clients(server, clients, message, seconds, [&](std::size_t i, auto& out, auto& in) {
+        write_all(ends[i], out);
+        if (read_exact(ends[i], in) != in.size()) throw std::runtime_error("short echo");
+    }); // `ends` closes after: the server sees every client go
+}
+
+echo_result run_echo_clients_bare(const std::vector<std::string>& server_args, const std::string& path,
+                                  std::size_t clients, std::size_t message, double seconds) {
+    peer server(server_args);
+    server.wait_ready();
+    watchdog guard(server, std::chrono::milliseconds(static_cast<long>(seconds * 1000) + 30000));
+    auto addr = unix_address(path);
+    std::vector<std::unique_ptr<closing_fd>> ends;
+    for (std::size_t i = 0; i < clients; ++i) ends.push_back(std::make_unique<closing_fd>(unix_connect(addr)));
+    return drive_clients(server, clients, message, seconds, [&](std::size_t i, auto& out, auto& in) {
+        write_all(ends[i]->fd, out.data(), out.size());
+        if (!read_exact(ends[i]->fd, in.data(), in.size())) throw std::runtime_error("no echo");
+    });
 }
 
 } // namespace bench

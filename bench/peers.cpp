@@ -16,6 +16,7 @@
 #include "common.hpp"
 #include "connection_floors.hpp"
 #include "connection_scaling.hpp"
+#include "server_floors.hpp"
 #include "unix_sockets.hpp"
 #include "win32_connections.hpp"
 
@@ -197,6 +198,7 @@ int run_peer(int argc, char** argv) {
         if (int r = run_win32_connection_peer(role, argc, argv); r >= 0) return r;
         if (int r = run_scaling_peer(role, argc, argv); r >= 0) return r;
         if (int r = run_floor_peer(role, argc, argv); r >= 0) return r;
+        if (int r = run_server_floor_peer(role, argc, argv); r >= 0) return r;
         if (role.starts_with("srv-") && (argc == 2 || argc == 3))
             return run_echo_server(role, argv[1], argc == 3 ? static_cast<unsigned>(to_size(argv[2])) : 0);
         std::fprintf(stderr, "npipe-bench: bad peer role '%s' (%d arguments)\n", role.c_str(), argc);
