@@ -65,12 +65,12 @@ std::error_code give_file_to(const std::string& path, uid_t uid) noexcept {
 }
 
 sys_result<directory_facts> inspect_directory(const std::string& path) noexcept {
-    auto opened = sys_call([&] { return ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC); });
-    if (!opened) return {{}, opened.error};
-    fd dir{opened.value};
+    // One lstat: a symlink in the last component is reported as itself (not a directory), never
+    // followed. Every connection to the broker looks first, so this is one call, not three.
     struct stat st{};
-    auto r = sys_call([&] { return ::fstat(dir.get(), &st); });
+    auto r = sys_call([&] { return ::fstatat(AT_FDCWD, path.c_str(), &st, AT_SYMLINK_NOFOLLOW); });
     if (!r) return {{}, r.error};
+    if (S_ISLNK(st.st_mode)) return {{}, std::make_error_code(std::errc::too_many_symbolic_link_levels)};
     if (!S_ISDIR(st.st_mode)) return {{}, std::make_error_code(std::errc::not_a_directory)};
     return {directory_facts{st.st_uid, static_cast<unsigned>(st.st_mode & 07777)}, {}};
 }

@@ -81,8 +81,9 @@ struct directory_facts {
     uid_t owner = 0;
     unsigned mode = 0; ///< permission bits (st_mode & 07777)
 };
-/// Opens `path` as a directory without following a symlink in its last component (one planted
-/// in place of the directory fails with ELOOP or ENOTDIR) and reads its owner and mode.
+/// Reads the owner and mode of the directory `path` without following a symlink in its last
+/// component (one planted in place of the directory fails with ELOOP; anything else that is not
+/// a directory with ENOTDIR).
 sys_result<directory_facts> inspect_directory(const std::string& path) noexcept;
 /// Who owns an open file, its mode bits, and whether it is a regular file (fstat).
 struct file_facts {
