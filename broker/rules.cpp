@@ -29,6 +29,7 @@ void broker::load_rules() {
         log("warning", "rule skipped: " + sigma::to_string(p) + (kept ? " (its previous version stays in force)" : ""));
     }
     rules_ = std::move(fresh);
+    matcher_ = sigma::memo_matcher(rules_);
     prevent_rules_.clear();
     prevent_rules_.insert(cfg_.prevent_rules.begin(), cfg_.prevent_rules.end());
     rules_may_refuse_ = false;
@@ -44,7 +45,7 @@ bool broker::prevents(const sigma::rule& r) const {
 
 rule_hits broker::match_rules(const nlohmann::json& e) const {
     if (rules_.rules.empty()) return {};
-    return sigma::matching(rules_, [&](std::string_view field) -> std::optional<std::string> {
+    return matcher_.matching([&](std::string_view field) -> std::optional<std::string> {
         // Sysmon's own name for the event number: 17 for every create, 18 for a connect.
         if (field == "EventID") return e.value(event_field::event_type, "") == event_type::connect_pipe ? "18" : "17";
         auto it = e.find(std::string(field));

@@ -49,6 +49,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace npipe::sigma {
@@ -119,6 +120,28 @@ bool matches(const rule& r, const field_lookup& fields);
 /// The rules of `set` the event matches, in the set's order; `fields` is called at most once per
 /// field name for the whole set.
 std::vector<std::shared_ptr<const rule>> matching(const rule_set& set, const field_lookup& fields);
+
+/// The names of the fields the rules of `set` test, sorted, each once. A rule's answer for an
+/// event depends on these fields' values and nothing else.
+std::vector<std::string> tested_fields(const rule_set& set);
+
+/// matching() for a stream of events, remembering the answer for each combination of values of
+/// the tested fields: a broker sees the same program create and open the same pipes again and
+/// again, and each answer costs every rule's patterns. Keeps up to `capacity` answers, then
+/// starts afresh. Not thread-safe.
+class memo_matcher {
+public:
+    explicit memo_matcher(rule_set set, std::size_t capacity = 4096);
+    /// As matching(set, fields); `fields` is called once per tested field.
+    std::vector<std::shared_ptr<const rule>> matching(const field_lookup& fields);
+    const rule_set& rules() const noexcept { return set_; }
+
+private:
+    rule_set set_;
+    std::vector<std::string> fields_;
+    std::size_t capacity_;
+    std::unordered_map<std::string, std::vector<std::shared_ptr<const rule>>> answers_;
+};
 
 /// Where the SigmaHQ rules shipped with npipe are: beside the running program
 /// (<bindir>/../share/npipe/rules/sigma, for any install prefix), the configured install

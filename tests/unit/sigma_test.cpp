@@ -315,6 +315,40 @@ TEST_F(SigmaDefaultRules, MatchingLooksEachFieldUpOnce) {
     EXPECT_EQ(calls["Image"], 1);
 }
 
+TEST_F(SigmaDefaultRules, TheMemoMatcherAnswersAsMatchingAndRemembersEachAnswer) {
+    auto ids = [](const std::vector<std::shared_ptr<const rule>>& hits) {
+        std::vector<std::string> out;
+        for (const auto& h : hits) out.push_back(h->id);
+        return out;
+    };
+    auto fields = tested_fields(*set_);
+    EXPECT_TRUE(std::is_sorted(fields.begin(), fields.end()));
+    EXPECT_NE(std::find(fields.begin(), fields.end(), "PipeName"), fields.end());
+    EXPECT_NE(std::find(fields.begin(), fields.end(), "Image"), fields.end());
+
+    memo_matcher memo(*set_, 3); // small: the fourth new answer starts afresh
+    std::vector<event> events = {pipe("\\PSEXESVC", "C:\\Users\\Public\\p.exe"), pipe("\\srvsvc"),
+                                 pipe("\\PSHost.1.evil"), pipe("\\REDSUN", "C:\\x\\RedSun.exe"),
+                                 pipe("\\PSEXESVC", "C:\\Windows\\PSEXESVC.exe")};
+    for (const auto& e : expectations())
+        for (const auto& ev : e.fire) events.push_back(ev);
+    for (int round = 0; round < 2; ++round)
+        for (const auto& ev : events) {
+            int calls = 0;
+            auto counted = [&](std::string_view f) {
+                ++calls;
+                return lookup(ev)(f);
+            };
+            EXPECT_EQ(ids(memo.matching(counted)), ids(matching(*set_, lookup(ev)))) << ev.at("PipeName");
+            EXPECT_EQ(calls, static_cast<int>(fields.size())) << "once per tested field, remembered or not";
+        }
+    // One field that no rule tests changes nothing; one that does is a new answer.
+    event with_pid = pipe("\\PSHost.1.evil");
+    with_pid["ProcessId"] = "42";
+    EXPECT_EQ(ids(memo.matching(lookup(with_pid))), ids(matching(*set_, lookup(pipe("\\PSHost.1.evil")))));
+    EXPECT_TRUE(memo_matcher(rule_set{}).matching(lookup(pipe("\\PSEXESVC"))).empty());
+}
+
 TEST_F(SigmaDefaultRules, ConcurrentMatching) {
     std::vector<std::thread> threads;
     std::vector<int> hits(4, 0);
