@@ -177,7 +177,8 @@ step_result open_op::open_remote(const pipe_name& parsed) {
         end = smb::open_remote_pipe(req, ec);
     }
     if (!end) return complete(ec);
-    auto page = os::shared_page::create(); // never marked: SMB has no DisconnectNamedPipe to relay
+    // The bridge marks it when the server says STATUS_PIPE_DISCONNECTED (pipe_bridge.hpp).
+    auto page = os::shared_page::map_readonly(std::move(end->page));
     if (!page) return complete(to_win32(page.error));
     auto impl = new_client_end(full_name_, options_, pipe_type::message, pipe_direction::duplex);
     impl->page = std::move(page.value);

@@ -2,6 +2,7 @@
 #include "smb/pipe_bridge.hpp"
 
 #include "os/socket.hpp"
+#include "protocol/instance_page.hpp"
 #include "smb/connection.hpp"
 
 #include <poll.h>
@@ -19,8 +20,8 @@ void put_frame_header(byte_vector& out, std::size_t length) {
 
 } // namespace
 
-pipe_bridge::pipe_bridge(connection& c, smb2::file_id id, os::fd local, bool messages)
-    : c_(c), id_(id), local_(std::move(local)), messages_(messages) {
+pipe_bridge::pipe_bridge(connection& c, smb2::file_id id, os::fd local, bool messages, os::shared_page page)
+    : c_(c), id_(id), local_(std::move(local)), messages_(messages), page_(std::move(page)) {
     os::set_nonblocking(local_.get(), true);
 }
 
@@ -72,7 +73,16 @@ void pipe_bridge::flush_local() {
     }
     to_local_.clear();
     to_local_sent_ = 0;
-    if (remote_ended_ && local_) os::shutdown_both(local_.get()); // all handed over: now the end
+    if (!remote_ended_ || !local_) return;
+    // All handed over: now the end. Disconnected (not broken) is said on the page only when the
+    // application has read everything: the mark voids what is unread (as a DisconnectNamedPipe
+    // does), and smbd also says DISCONNECTED for a server that merely closed, whose data Windows
+    // would deliver. Bytes still unread: ERROR_BROKEN_PIPE after them.
+    if (disconnected_ && page_.address()) {
+        auto unread = os::unread_by_peer(local_.get());
+        if (unread && unread.value == 0) protocol::store_disconnected(page_.address(), 1);
+    }
+    os::shutdown_both(local_.get());
 }
 
 /// The next WRITE's data: whatever bytes there are (byte pipes), or one whole framed message.
@@ -125,7 +135,7 @@ void pipe_bridge::read_done(const response* r) {
     reading_ = false;
     if (!r) return abort();
     const std::uint32_t st = r->h.status;
-    if (st != smb2::status::success && st != smb2::status::buffer_overflow) return end_remote();
+    if (st != smb2::status::success && st != smb2::status::buffer_overflow) return end_remote(st);
     auto data = smb2::decode_read(r->message);
     if (!data) return end_remote();
     if (!messages_) {
@@ -144,10 +154,12 @@ void pipe_bridge::read_done(const response* r) {
 void pipe_bridge::write_done(const response* r) {
     writing_ = false;
     if (!r) return abort();
-    if (r->h.status != smb2::status::success || !smb2::decode_write(r->message)) end_remote();
+    if (r->h.status != smb2::status::success) end_remote(r->h.status);
+    else if (!smb2::decode_write(r->message)) end_remote();
 }
 
-void pipe_bridge::end_remote() {
+void pipe_bridge::end_remote(std::uint32_t status) {
+    disconnected_ = status == smb2::status::pipe_disconnected;
     remote_ended_ = true;
     from_local_.clear();
     flush_local();

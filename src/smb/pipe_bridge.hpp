@@ -17,10 +17,15 @@
 // Ends: the application closing its handle closes the remote file (SMB2 CLOSE); the server's
 // end of the pipe going (PIPE_BROKEN, a failed WRITE, the connection lost) shuts the local
 // socket once what was read has been handed over, so reads see ERROR_BROKEN_PIPE and writes
-// ERROR_NO_DATA, as for a local pipe whose server went away.
+// ERROR_NO_DATA, as for a local pipe whose server went away. STATUS_PIPE_DISCONNECTED (the
+// server's DisconnectNamedPipe, as Windows says it) is first written on the end's instance
+// page, which the bridge owns and the application maps read-only as a local client maps its
+// server's, when the application has read everything: its reads then see
+// ERROR_PIPE_NOT_CONNECTED, as Windows' redirector gives (see flush_local for why not before).
 #pragma once
 
 #include "os/fd.hpp"
+#include "os/socket.hpp"
 #include "protocol/smb2_messages.hpp"
 #include "smb/smb_crypto.hpp"
 
@@ -35,8 +40,8 @@ struct response;
 class pipe_bridge {
 public:
     /// `local`: the bridge's end of the socket pair (made non-blocking here). `messages`:
-    /// frame each message for the local side.
-    pipe_bridge(connection& c, smb2::file_id id, os::fd local, bool messages);
+    /// frame each message for the local side. `page`: the end's instance page (generation 1).
+    pipe_bridge(connection& c, smb2::file_id id, os::fd local, bool messages, os::shared_page page);
 
     int descriptor() const noexcept { return local_.get(); }
     /// What to poll the local end for now.
@@ -56,16 +61,19 @@ private:
     void flush_local();
     void take_local();
     bool next_write(byte_vector& out);
-    void end_remote();
+    /// The server's end is gone; `status`: the NTSTATUS that said so, if one did.
+    void end_remote(std::uint32_t status = 0);
 
     connection& c_;
     smb2::file_id id_;
     os::fd local_;
     bool messages_;
+    os::shared_page page_;
 
     bool reading_ = false, writing_ = false;
     bool local_closed_ = false;  ///< the application closed its end
     bool remote_ended_ = false;  ///< the server's end is gone
+    bool disconnected_ = false;  ///< ... and said STATUS_PIPE_DISCONNECTED
     bool close_sent_ = false, close_done_ = false, finished_ = false;
     byte_vector partial_;        ///< the parts of a message read so far (STATUS_BUFFER_OVERFLOW)
     byte_vector to_local_;       ///< read from the server, not yet on the local socket

@@ -104,13 +104,17 @@ std::optional<remote_end> open_remote_pipe(const remote_open_request& request, s
         return std::nullopt;
     }
     os::fd app, bridge_end;
-    if ((ec = os::make_socketpair(app, bridge_end))) {
+    auto page = os::shared_page::create();
+    auto page_for_app = page ? os::dup_cloexec(page.value.descriptor()) : os::sys_result<os::fd>{{}, page.error};
+    if (!page_for_app) ec = page_for_app.error;
+    else ec = os::make_socketpair(app, bridge_end);
+    if (ec) {
         c->submit(smb2::command::close, smb2::encode_close(created->id), [](const response*) {});
         ec = detail::to_win32(ec);
         return std::nullopt;
     }
-    c->add_bridge(std::make_unique<pipe_bridge>(*c, created->id, std::move(bridge_end), true));
-    return remote_end{std::move(app)};
+    c->add_bridge(std::make_unique<pipe_bridge>(*c, created->id, std::move(bridge_end), true, std::move(page.value)));
+    return remote_end{std::move(app), std::move(page_for_app.value)};
 }
 
 std::error_code wait_remote_pipe(const std::string& host, const std::string& name,

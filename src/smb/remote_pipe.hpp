@@ -26,6 +26,7 @@ struct remote_open_request {
 /// SMB, so every remote pipe is a message pipe here: see README, "Remote pipes from Linux").
 struct remote_end {
     os::fd local;
+    os::fd page; ///< the end's instance page, to map read-only (the bridge writes it)
 };
 
 /// Opens the pipe. Errors (Win32): ERROR_BAD_NETPATH (no such host, nothing listening),

@@ -19,6 +19,7 @@
 //   drain      CreateFile, one read ("read <error> <bytes>"), then waits for a line on stdin
 //              (the test ends the server meanwhile), then reads until a read fails: "read
 //              <error> <bytes>" for each
+//   write-drain the same, writing "unread" after the first read ("written")
 //   bench      timings for the report (not a test): 2,000 64-byte transactions ("rtt_us <mean>"),
 //              then 1,024 writes of 60,000 bytes each read back ("mib_s <rate>"; smbd takes
 //              messages of at most 65,535 bytes)
@@ -226,9 +227,16 @@ int run(const std::string& host, const std::string& cmd, const std::string& name
         DWORD n = 0;
         BOOL ok = ReadFile(h, buf, sizeof buf, &n, nullptr);
         std::printf("read %u %u\n", ok ? 0u : GetLastError(), n);
-    } else if (cmd == "drain") {
+    } else if (cmd == "drain" || cmd == "write-drain") {
+        // write-drain: after the first read, "unread" goes to the server (which never reads it).
         std::string go;
         for (BOOL ok = TRUE, first = TRUE; ok; first = FALSE) {
+            if (!first && cmd == "write-drain") {
+                DWORD written = 0;
+                if (!WriteFile(h, "unread", 6, &written, nullptr)) std::printf("write %u\n", GetLastError());
+                std::printf("written\n");
+                std::fflush(stdout);
+            }
             if (!first) std::getline(std::cin, go); // waits once, before the second read
             char buf[64];
             DWORD n = 0;

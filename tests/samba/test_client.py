@@ -242,29 +242,34 @@ class ClientThroughSmbd(unittest.TestCase):
             p.stdout.close()
 
     def test_the_server_closing_dying_or_disconnecting(self):
-        # What the server wrote is read, then the server's end goes: ERROR_BROKEN_PIPE (109),
-        # whichever way it went. The bridge ends the local end on any status a READ fails with,
-        # so smbd's STATUS_PIPE_DISCONNECTED (close or death with nothing unread, and
-        # DisconnectNamedPipe: test_serve.py) reads as 109 too. Windows gives 109 for a close or
-        # a death; for a DisconnectNamedPipe ERROR_PIPE_NOT_CONNECTED (233), which this client
-        # does not relay (README: Remote pipes from Linux). (The data is read before the end:
-        # smbd 4.17 drops what a READ gets together with the end, test_serve.py.)
-        for how in ("close", "die", "disconnect"):
-            with self.subTest(how=how):
-                name = "RemoteEnds" + how.capitalize()
+        # What the server wrote is read, then the server's end goes. The client maps the status
+        # smbd's READ fails with as Windows' redirector does: STATUS_PIPE_BROKEN is
+        # ERROR_BROKEN_PIPE (109), STATUS_PIPE_DISCONNECTED ERROR_PIPE_NOT_CONNECTED (233). smbd
+        # says BROKEN when the server's socket is reset - its close or death with the client's
+        # bytes unread - and DISCONNECTED for any other end: a DisconnectNamedPipe (as Windows),
+        # and also a close or death with nothing unread, where Windows would say BROKEN
+        # (test_serve.py, README). (The data is read before the end: smbd 4.17 drops what a READ
+        # gets together with the end, test_serve.py.)
+        cases = [("close", False, 233), ("die", False, 233), ("disconnect", False, 233),
+                 ("close", True, 109), ("die", True, 109), ("disconnect", True, 233)]
+        for how, writes, error in cases:
+            with self.subTest(how=how, client_writes=writes):
+                name = "RemoteEnds" + how.capitalize() + ("Unread" if writes else "")
                 server = test_serve.ServeThroughSmbd.ending_server(self, how, name, self.client_uid)
                 e = sanitizer_env(self.env)
                 e["NPIPE_SMB_PORT"] = str(self.smbd.port)
                 p = subprocess.Popen([os.path.join(self.bindir, "npipe_remote_client"), "--credentials-stdin",
-                                      "127.0.0.1", "drain", name], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     text=True, env=e)
+                                      "127.0.0.1", "write-drain" if writes else "drain", name], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True, env=e)
                 try:
                     p.stdin.write("%s\n%s\n" % (USER, PASSWORD))
                     p.stdin.flush()
                     self.assertEqual(test_serve.line_of(p.stdout), "read 0 10")
-                    test_serve.ServeThroughSmbd.end_server(self, server, how)
+                    if writes:  # printed right after "read 0 10": it may be in the buffer already
+                        self.assertEqual(p.stdout.readline().strip(), "written")
+                    test_serve.ServeThroughSmbd.end_server(self, server, how, len("unread") if writes else 0)
                     out, _ = p.communicate("go\n", timeout=TIMEOUT)
-                    self.assertEqual(out.split("\n")[:-1], ["read 109 0"])
+                    self.assertEqual(out.split("\n")[:-1], ["read %d 0" % error])
                     self.assertEqual(p.returncode, 0)
                 finally:
                     if p.poll() is None:
