@@ -147,6 +147,28 @@ int floor_server(const std::string& path) {
     return 0;
 }
 
+/// Registers instances: answers each connection's request, then waits for its close; a request
+/// that is the quit word ends it.
+int floor_registry(const std::string& path) {
+    int l = unix_listener(path);
+    signal_ready();
+    for (bool quit = false; !quit;) {
+        int c = unix_accept(l);
+        if (c < 0) fail("accept");
+        char word = 0;
+        if (read_exact(c, &word, 1)) {
+            quit = word != word_open;
+            write_all(c, &word_opened, 1);
+            while (::read(c, &word, 1) > 0) {
+            }
+        }
+        ::close(c);
+    }
+    ::close(l);
+    ::unlink(path.c_str());
+    return 0;
+}
+
 int floor_direct(const std::string& path) {
     int l = unix_listener(path);
     signal_ready();
@@ -215,11 +237,34 @@ double connections_floor_direct(const workspace& w, const options& o) {
     return r;
 }
 
+double instance_floor_registry(const workspace& w, const options& o) {
+    auto path = floor_path(w, "floor-registry");
+    peer registry({"floor-registry", path});
+    registry.wait_ready();
+    auto addr = unix_address(path);
+    char word = word_open;
+    double r = guarded(registry, o, [&] {
+        auto once = [&] {
+            closing_fd c(unix_connect(addr));
+            char answer = 0;
+            write_all(c.fd, &word, 1);
+            if (!read_exact(c.fd, &answer, 1) || answer != word_opened) throw std::runtime_error("not registered");
+        };
+        double per = time_loop(o.run_seconds, 20, once);
+        word = 'Q';
+        once();
+        return 1.0 / per;
+    });
+    registry.join();
+    return r;
+}
+
 int run_floor_peer(const std::string& role, int argc, char** argv) {
     if (argc != 2) return -1;
     if (role == "floor-broker") return floor_broker(argv[1]);
     if (role == "floor-server") return floor_server(argv[1]);
     if (role == "floor-direct") return floor_direct(argv[1]);
+    if (role == "floor-registry") return floor_registry(argv[1]);
     return -1;
 }
 

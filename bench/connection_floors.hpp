@@ -12,6 +12,11 @@
 // Each is one open + 64-byte round trip + close, the loop of the "one instance reused" case, and
 // is reported against the same unix-socket baseline: the ratio is the best that design can
 // reach on this machine, and npipe's own row shows how close it gets.
+//
+// The third floor is CreateNamedPipe + CloseHandle's under the broker design: an instance is
+// registered with a third process, which must answer before CreateNamedPipe returns (the name
+// may be refused, the limit reached) and learns of the close - a connect, a one-byte request, a
+// one-byte answer and a close, against the same process's connect + accept + close.
 #pragma once
 
 #include "options.hpp"
@@ -23,8 +28,10 @@ namespace bench {
 
 double connections_floor_broker(const workspace& w, const options& o);
 double connections_floor_direct(const workspace& w, const options& o);
+double instance_floor_registry(const workspace& w, const options& o);
 
-/// The floors' peers (floor-broker PATH, floor-server PATH, floor-direct PATH); -1: not one.
+/// The floors' peers (floor-broker PATH, floor-server PATH, floor-direct PATH, floor-registry
+/// PATH); -1: not one.
 int run_floor_peer(const std::string& role, int argc, char** argv);
 
 } // namespace bench

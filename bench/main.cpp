@@ -54,6 +54,7 @@ struct results {
     series scale_np[4], scale_unix[4];      // 1, 2, 4, 8 client threads
     series cr_np, cr_sock, cr_win32, cr_win32_flush, create_close, open_close, unix_cc;
     series floor_broker, floor_direct; // the designs' floors for cr_np, with bare sockets
+    series floor_registry;             // and for create_close
     series ae_np, ae_asio;
     series smb_rt_np, smb_rt_impacket, smb_rt_tcp, smb_echo_np, smb_echo_impacket, smb_echo_tcp;
     side_figures side;
@@ -161,7 +162,9 @@ void run_connections(const workspace& w, const options& o, results& r) {
                  {&r.unix_cc, "unix socket connect + accept + close",
                   [&] { return unix_connect_close(w.sock.string(), o.run_seconds); }},
                  {&r.floor_broker, "floor of a broker hand-off", [&] { return connections_floor_broker(w, o); }},
-                 {&r.floor_direct, "floor of a direct connection", [&] { return connections_floor_direct(w, o); }}},
+                 {&r.floor_direct, "floor of a direct connection", [&] { return connections_floor_direct(w, o); }},
+                 {&r.floor_registry, "floor of registering an instance",
+                  [&] { return instance_floor_registry(w, o); }}},
                 o);
 }
 
@@ -254,6 +257,10 @@ std::vector<row> table_rows(const results& r) {
          &r.create_close, &r.unix_cc, "connect+accept+close", target{false, 0.5}},
         {"connections_open_close", "CreateFile + CloseHandle (server listens again)", unit::per_second, &r.open_close,
          &r.unix_cc, "connect+accept+close", std::nullopt},
+        {"connections_floor_registry", "registering with a third process, bare sockets", unit::per_second,
+         &r.floor_registry, &r.unix_cc, "connect+accept+close", std::nullopt},
+        {"connections_create_vs_floor", "CreateNamedPipe + CloseHandle vs that floor", unit::per_second,
+         &r.create_close, &r.floor_registry, "bare sockets, registering", std::nullopt},
         {"connections_scaling_1", "connections, 1 client thread, 8 instances", unit::per_second, &r.scale_np[0],
          &r.scale_unix[0], "unix socket, 8 accepting threads", std::nullopt},
         {"connections_scaling_2", "connections, 2 client threads, 8 instances", unit::per_second, &r.scale_np[1],
