@@ -20,9 +20,6 @@
 //              (the test ends the server meanwhile), then reads until a read fails: "read
 //              <error> <bytes>" for each
 //   write-drain the same, writing "unread" after the first read ("written")
-//   bench      timings for the report (not a test): 2,000 64-byte transactions ("rtt_us <mean>"),
-//              then 1,024 writes of 60,000 bytes each read back ("mib_s <rate>"; smbd takes
-//              messages of at most 65,535 bytes)
 //   cpp        the C++ API: npipe::client::open, write "hello", read it back: "cpp <error> <text>"
 //   async      the async API: open, write and read as async_operations driven by poll(2):
 //              "async <error> <text>"
@@ -32,7 +29,6 @@
 
 #include <poll.h>
 
-#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
@@ -126,27 +122,6 @@ int overlapped(HANDLE h) {
     return 0;
 }
 
-int bench(HANDLE h) {
-    using clock = std::chrono::steady_clock;
-    DWORD mode = PIPE_READMODE_MESSAGE, n = 0;
-    SetNamedPipeHandleState(h, &mode, nullptr, nullptr);
-    char small[64] = {}, back[64];
-    auto t0 = clock::now();
-    for (int i = 0; i < 2000; ++i)
-        if (!TransactNamedPipe(h, small, 64, back, 64, &n, nullptr))
-            return std::printf("bench transact %u\n", GetLastError()), 1;
-    const double rtt = std::chrono::duration<double, std::micro>(clock::now() - t0).count() / 2000;
-    std::vector<char> block(60000, 'b'), in(65536);
-    t0 = clock::now();
-    for (int i = 0; i < 1024; ++i) {
-        if (!write_all(h, block.data(), 60000) || !ReadFile(h, in.data(), 65536, &n, nullptr) || n != 60000)
-            return std::printf("bench throughput %u\n", GetLastError()), 1;
-    }
-    const double secs = std::chrono::duration<double>(clock::now() - t0).count();
-    std::printf("rtt_us %.1f\nmib_s %.1f\n", rtt, 1024 * 60000.0 / 1048576 / secs);
-    return 0;
-}
-
 int cpp_api(const std::string& path) {
     std::error_code ec;
     auto c = npipe::client::open(path, {}, ec);
@@ -219,7 +194,6 @@ int run(const std::string& host, const std::string& cmd, const std::string& name
     else if (cmd == "big") rc = big(h);
     else if (cmd == "message") rc = message(h);
     else if (cmd == "overlapped") rc = overlapped(h);
-    else if (cmd == "bench") rc = bench(h);
     else if (cmd == "read") {
         std::printf("opened\n");
         std::fflush(stdout);
