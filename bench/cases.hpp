@@ -41,9 +41,9 @@ double scaling_npipe(const workspace& w, const options& o, unsigned clients, ser
 /// One run against server peer `kind` (srv-threads, srv-overlapped, srv-iocp): the mean round
 /// trip (us) when `latency`, else MiB/s; raises `threads` to the server's thread count.
 double echo_run(const options& o, const std::string& kind, std::size_t message, bool latency, long& threads);
-/// One run against a bare-socket floor server (server_floors.hpp): `one_thread` picks epoll on
-/// one thread over a thread per client; the result as echo_run's.
-double echo_floor_run(const workspace& w, const options& o, bool one_thread, std::size_t message, bool latency);
+/// One run against a bare-socket floor server (server_floors.hpp): `epoll_threads` 0 is a thread
+/// per client, else epoll on that many threads (1 or 2); the result as echo_run's.
+double echo_floor_run(const workspace& w, const options& o, int epoll_threads, std::size_t message, bool latency);
 
 // ---- cases_smb.cpp: through a private smbd on loopback, beside TCP loopback --------------------
 

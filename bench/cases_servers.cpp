@@ -22,10 +22,10 @@ double echo_run(const options& o, const std::string& kind, std::size_t message, 
     return latency ? r.mean_round_trip_us : r.mib_per_second;
 }
 
-double echo_floor_run(const workspace& w, const options& o, bool one_thread, std::size_t message, bool latency) {
+double echo_floor_run(const workspace& w, const options& o, int epoll_threads, std::size_t message, bool latency) {
     auto path = server_floor_path(w);
-    auto r = run_echo_clients_bare({one_thread ? "floor-echo-epoll" : "floor-echo-threads", path}, path, server_clients,
-                                   message, o.run_seconds);
+    const char* kind = epoll_threads == 0 ? "floor-echo-threads" : epoll_threads == 1 ? "floor-echo-epoll" : "floor-echo-epoll2";
+    auto r = run_echo_clients_bare({kind, path}, path, server_clients, message, o.run_seconds);
     return latency ? r.mean_round_trip_us : r.mib_per_second;
 }
 

@@ -50,7 +50,7 @@ struct results {
     series rt_byte, rt_msg, rt_sp, rt_sp_framed, rt_win32;
     series tp_byte[2], tp_msg[2], tp_sp[2]; // 4 KiB, 64 KiB writes
     series srv_rt[3], srv_tp[3];            // blocking (thread per client), overlapped, completion port
-    series srv_floor_rt[2], srv_floor_tp[2]; // bare sockets: a thread per client, epoll on one thread
+    series srv_floor_rt[3], srv_floor_tp[3]; // bare sockets: a thread per client, epoll on 1 and 2 threads
     series scale_np[4], scale_unix[4];      // 1, 2, 4, 8 client threads
     series cr_np, cr_sock, cr_win32, cr_win32_flush, create_close, open_close, unix_cc;
     series floor_broker, floor_direct; // the designs' floors for cr_np, with bare sockets
@@ -124,10 +124,10 @@ void run_servers(const workspace& w, const options& o, results& r) {
         for (int k = 0; k < 3; ++k)
             vs.push_back({latency ? &r.srv_rt[k] : &r.srv_tp[k], std::string(kinds[k]) + (latency ? " 64 B" : " 4 KiB"),
                           [&, k, latency, message] { return echo_run(o, kinds[k], message, latency, *counts[k]); }});
-        for (int one = 0; one < 2; ++one)
-            vs.push_back({latency ? &r.srv_floor_rt[one] : &r.srv_floor_tp[one],
-                          std::string(one ? "floor-echo-epoll" : "floor-echo-threads") + (latency ? " 64 B" : " 4 KiB"),
-                          [&, one, latency, message] { return echo_floor_run(w, o, one != 0, message, latency); }});
+        for (int k = 0; k < 3; ++k)
+            vs.push_back({latency ? &r.srv_floor_rt[k] : &r.srv_floor_tp[k],
+                          "floor-echo " + std::to_string(k) + (latency ? " 64 B" : " 4 KiB"),
+                          [&, k, latency, message] { return echo_floor_run(w, o, k, message, latency); }});
         run_section(latency ? "servers, 64 clients, 64 B round trips" : "servers, 64 clients, 4 KiB echoes", vs, o);
     }
 }
@@ -287,6 +287,14 @@ std::vector<row> table_rows(const results& r) {
          &r.srv_floor_tp[0], "bare sockets, thread per client", std::nullopt},
         {"servers_overlapped_tp_vs_floor", "4 KiB echoes: overlapped vs that epoll floor", unit::mib_per_second,
          &r.srv_tp[1], &r.srv_floor_tp[1], "bare sockets, epoll, 1 thread", std::nullopt},
+        {"servers_floor2_rt", "64 B round trip, bare sockets: epoll, 2 threads", unit::microseconds,
+         &r.srv_floor_rt[2], &r.srv_floor_rt[0], "bare sockets, thread per client", std::nullopt},
+        {"servers_iocp_rt_vs_floor", "64 B round trip: IOCP vs that 2-thread floor", unit::microseconds, &r.srv_rt[2],
+         &r.srv_floor_rt[2], "bare sockets, epoll, 2 threads", std::nullopt},
+        {"servers_floor2_tp", "4 KiB echoes, bare sockets: epoll, 2 threads", unit::mib_per_second, &r.srv_floor_tp[2],
+         &r.srv_floor_tp[0], "bare sockets, thread per client", std::nullopt},
+        {"servers_iocp_tp_vs_floor", "4 KiB echoes: IOCP vs that 2-thread floor", unit::mib_per_second, &r.srv_tp[2],
+         &r.srv_floor_tp[2], "bare sockets, epoll, 2 threads", std::nullopt},
         {"smb_round_trip", "SMB 64 B round trip via smbd, npipe client (TransactNamedPipe)", unit::microseconds,
          &r.smb_rt_np, &r.smb_rt_tcp, "TCP loopback, 64 B echo", std::nullopt, smb_skipped},
         {"smb_round_trip_vs_impacket", "the same, against impacket's (transactNamedPipe, same pipe, same run)",
