@@ -49,41 +49,9 @@ int echo_threads(const std::string& path) {
     }
 }
 
-int echo_epoll(const std::string& path) {
-    int l = unix_listener(path);
-    int ep = ::epoll_create1(EPOLL_CLOEXEC);
-    if (ep < 0) fail("epoll_create1");
-    epoll_event add{EPOLLIN, {.fd = l}};
-    if (::epoll_ctl(ep, EPOLL_CTL_ADD, l, &add) != 0) fail("epoll_ctl");
-    signal_ready();
-    std::vector<char> buf(buffer_bytes);
-    std::array<epoll_event, 64> ready{};
-    for (;;) {
-        int n = ::epoll_wait(ep, ready.data(), static_cast<int>(ready.size()), -1);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) fail("epoll_wait");
-        for (int i = 0; i < n; ++i) {
-            int fd = ready[static_cast<std::size_t>(i)].data.fd;
-            if (fd == l) {
-                int c = unix_accept(l);
-                if (c < 0) fail("accept");
-                epoll_event watch{EPOLLIN, {.fd = c}};
-                if (::epoll_ctl(ep, EPOLL_CTL_ADD, c, &watch) != 0) fail("epoll_ctl");
-                continue;
-            }
-            bool more = false;
-            try {
-                more = echo_once(fd, buf); // level-triggered: readable, so the read does not block
-            } catch (const std::exception&) {
-            }
-            if (!more) ::close(fd); // leaves the epoll set with its last descriptor
-        }
-    }
-}
-
-/// `threads` threads, each with an epoll set of its own (level-triggered, as echo_epoll's) over
-/// its share of the clients: the first thread also accepts and deals the connections out in
-/// turn. (One set shared by both, each connection one-shot and re-armed after its echo, was
+/// `threads` threads, each with an epoll set of its own (level-triggered: a readable connection's
+/// read does not block) over its share of the clients: the first thread also accepts and deals
+/// the connections out in turn. (One set shared by both, each connection one-shot and re-armed after its echo, was
 /// slower here: an epoll_ctl per echo and the two threads contending for the set.)
 int echo_epoll_threads(const std::string& path, int threads) {
     int l = unix_listener(path);
@@ -137,7 +105,7 @@ std::string server_floor_path(const workspace& w) {
 int run_server_floor_peer(const std::string& role, int argc, char** argv) {
     if (argc != 2) return -1;
     if (role == "floor-echo-threads") return echo_threads(argv[1]);
-    if (role == "floor-echo-epoll") return echo_epoll(argv[1]);
+    if (role == "floor-echo-epoll") return echo_epoll_threads(argv[1], 1);
     if (role == "floor-echo-epoll2") return echo_epoll_threads(argv[1], 2);
     return -1;
 }
