@@ -441,11 +441,12 @@ void io_reactor::poll_once(int timeout_ms, bool leader) noexcept {
     ready.clear();
 }
 
-bool io_reactor::try_lead() {
+bool io_reactor::try_lead(bool take_over) {
     std::unique_lock lock(s_->mutex);
     if (s_->forked || s_->app_leads || s_->yield_asked) return false;
     if (s_->watches.empty() && s_->timed.empty() && s_->queued.empty()) return false; // nothing to poll for
     if (s_->reactor_polls) {
+        if (!take_over) return false;
         // It polls on because no application thread did for a while: it hands over at once
         // (poll_once sets app_leads for this thread).
         s_->yield_asked = true;
@@ -476,7 +477,9 @@ void io_reactor::poll_if_due() noexcept {
     if (!r) return;
     auto now = clock::now().time_since_epoch();
     if (now - clock::duration(r->s_->last_poll.load(std::memory_order_relaxed)) < busy_poll) return;
-    if (!r->try_lead()) return; // another thread polls, or nothing waits
+    // Never at the price of a hand-over: a thread sleeping in epoll_wait collects already, and a
+    // wait answered at once must not wait for the reactor thread to wake up and step aside.
+    if (!r->try_lead(false)) return; // another thread polls, or nothing waits
     r->poll_once(0, true);
 }
 

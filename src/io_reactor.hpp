@@ -102,7 +102,9 @@ public:
     /// `deadline` - steps what is ready and runs their completions here. The reactor thread
     /// polls when no application thread has for a millisecond; operations never wait for an
     /// application thread to come back longer than that.
-    bool try_lead();
+    /// `take_over`: also when the reactor thread polls now (it is asked to step aside, and the
+    /// caller waits until it has).
+    bool try_lead(bool take_over = true);
     void lead(std::optional<std::chrono::steady_clock::time_point> deadline) noexcept;
     /// For an application thread whose wait was answered at once (a busy server loop, which
     /// never sleeps and so never leads): when nobody has polled for a while (`busy_poll`), it
