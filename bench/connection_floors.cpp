@@ -22,10 +22,10 @@ namespace bench {
 namespace {
 
 // One-byte words: the server's link says who it is and when it listens; a client opens and is
-// answered; the broker tells the server a client is here (with the connection attached).
-constexpr char word_server = 'S', word_listening = 'L', word_open = 'O', word_opened = 'K', word_client = 'C';
-
-[[noreturn]] void fail(const char* what) { throw std::system_error(errno, std::generic_category(), what); }
+// answered; the broker tells the server a client is here (with the connection attached); the
+// registry floor is told to stop.
+constexpr char word_server = 'S', word_listening = 'L', word_open = 'O', word_opened = 'K', word_client = 'C',
+               word_quit = 'Q';
 
 /// A one-byte message with room for one descriptor, ready for sendmsg/recvmsg.
 struct word_message {
@@ -53,7 +53,7 @@ void send_with_fd(int link, char word, int fd) {
     cm->cmsg_len = CMSG_LEN(sizeof(int));
     std::memcpy(CMSG_DATA(cm), &fd, sizeof(int));
     while (::sendmsg(link, &m.msg, MSG_NOSIGNAL) < 0)
-        if (errno != EINTR) fail("sendmsg");
+        if (errno != EINTR) throw_errno("sendmsg");
 }
 
 /// The descriptor that came with the next word on `link`; -1 when the link has ended.
@@ -61,7 +61,7 @@ int receive_fd(int link) {
     word_message m;
     ssize_t n;
     while ((n = ::recvmsg(link, &m.msg, MSG_CMSG_CLOEXEC)) < 0)
-        if (errno != EINTR) fail("recvmsg");
+        if (errno != EINTR) throw_errno("recvmsg");
     if (n == 0) return -1;
     cmsghdr* cm = CMSG_FIRSTHDR(&m.msg);
     if (m.word != word_client || !cm || cm->cmsg_type != SCM_RIGHTS) throw std::runtime_error("no connection on the link");
@@ -100,11 +100,11 @@ int floor_broker(const std::string& path) {
         std::array<pollfd, 2> fds{{{l, POLLIN, 0}, {link, POLLIN, 0}}};
         if (::poll(fds.data(), link >= 0 ? 2 : 1, -1) < 0) {
             if (errno == EINTR) continue;
-            fail("poll");
+            throw_errno("poll");
         }
         if (fds[0].revents) {
             int c = unix_accept(l);
-        if (c < 0) fail("accept");
+        if (c < 0) throw_errno("accept");
             char word = 0;
             if (!read_exact(c, &word, 1)) {
                 ::close(c);
@@ -154,10 +154,10 @@ int floor_registry(const std::string& path) {
     signal_ready();
     for (bool quit = false; !quit;) {
         int c = unix_accept(l);
-        if (c < 0) fail("accept");
+        if (c < 0) throw_errno("accept");
         char word = 0;
         if (read_exact(c, &word, 1)) {
-            quit = word != word_open;
+            quit = word == word_quit;
             write_all(c, &word_opened, 1);
             while (::read(c, &word, 1) > 0) {
             }
@@ -174,7 +174,7 @@ int floor_direct(const std::string& path) {
     signal_ready();
     for (;;) {
         int c = unix_accept(l);
-        if (c < 0) fail("accept");
+        if (c < 0) throw_errno("accept");
         char word = 0;
         if (!read_exact(c, &word, 1)) {
             ::close(c);
@@ -182,7 +182,7 @@ int floor_direct(const std::string& path) {
         }
         ucred who{};
         socklen_t len = sizeof(who);
-        if (::getsockopt(c, SOL_SOCKET, SO_PEERCRED, &who, &len) != 0) fail("SO_PEERCRED");
+        if (::getsockopt(c, SOL_SOCKET, SO_PEERCRED, &who, &len) != 0) throw_errno("SO_PEERCRED");
         write_all(c, &word_opened, 1);
         if (serve_one(c)) break;
     }
@@ -251,7 +251,7 @@ double instance_floor_registry(const workspace& w, const options& o) {
             if (!read_exact(c.fd, &answer, 1) || answer != word_opened) throw std::runtime_error("not registered");
         };
         double per = time_loop(o.run_seconds, 20, once);
-        word = 'Q';
+        word = word_quit;
         once();
         return 1.0 / per;
     });

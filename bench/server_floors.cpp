@@ -19,8 +19,6 @@ namespace {
 
 constexpr std::size_t buffer_bytes = 64 * 1024;
 
-[[noreturn]] void fail(const char* what) { throw std::system_error(errno, std::generic_category(), what); }
-
 /// Reads what is there (blocking until something is) and writes it back; false at the end.
 bool echo_once(int c, std::vector<char>& buf) {
     ssize_t n = ::read(c, buf.data(), buf.size());
@@ -35,7 +33,7 @@ int echo_threads(const std::string& path) {
     signal_ready();
     for (;;) {
         int c = unix_accept(l);
-        if (c < 0) fail("accept");
+        if (c < 0) throw_errno("accept");
         std::thread([c] {
             std::vector<char> buf(buffer_bytes);
             try {
@@ -58,11 +56,11 @@ int echo_epoll_threads(const std::string& path, int threads) {
     std::vector<int> sets;
     for (int t = 0; t < threads; ++t) {
         int ep = ::epoll_create1(EPOLL_CLOEXEC);
-        if (ep < 0) fail("epoll_create1");
+        if (ep < 0) throw_errno("epoll_create1");
         sets.push_back(ep);
     }
     epoll_event add{EPOLLIN, {.fd = l}};
-    if (::epoll_ctl(sets[0], EPOLL_CTL_ADD, l, &add) != 0) fail("epoll_ctl");
+    if (::epoll_ctl(sets[0], EPOLL_CTL_ADD, l, &add) != 0) throw_errno("epoll_ctl");
     signal_ready();
     auto serve = [&sets, l](int ep) {
         std::vector<char> buf(buffer_bytes);
@@ -71,14 +69,14 @@ int echo_epoll_threads(const std::string& path, int threads) {
         for (;;) {
             int n = ::epoll_wait(ep, ready.data(), static_cast<int>(ready.size()), -1);
             if (n < 0 && errno == EINTR) continue;
-            if (n < 0) fail("epoll_wait");
+            if (n < 0) throw_errno("epoll_wait");
             for (int i = 0; i < n; ++i) {
                 int fd = ready[static_cast<std::size_t>(i)].data.fd;
                 if (fd == l) {
                     int c = unix_accept(l);
-                    if (c < 0) fail("accept");
+                    if (c < 0) throw_errno("accept");
                     epoll_event watch{EPOLLIN, {.fd = c}};
-                    if (::epoll_ctl(sets[next++ % sets.size()], EPOLL_CTL_ADD, c, &watch) != 0) fail("epoll_ctl");
+                    if (::epoll_ctl(sets[next++ % sets.size()], EPOLL_CTL_ADD, c, &watch) != 0) throw_errno("epoll_ctl");
                     continue;
                 }
                 bool more = false;

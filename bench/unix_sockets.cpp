@@ -42,6 +42,8 @@ int unix_connect(const sockaddr_un& addr) {
     return fd;
 }
 
+void throw_errno(const char* what) { throw std::system_error(errno, std::generic_category(), what); }
+
 closing_fd::~closing_fd() {
     if (fd >= 0) ::close(fd);
 }

@@ -17,6 +17,9 @@ int unix_connect(const sockaddr_un& addr);
 /// The next connection on `listener`; -1 (errno set) when the listener was shut down or failed.
 int unix_accept(int listener);
 
+/// Throws std::system_error for errno, saying `what` failed.
+[[noreturn]] void throw_errno(const char* what);
+
 /// Closes `fd` when it goes out of scope, thrown through or not.
 struct closing_fd {
     int fd;
