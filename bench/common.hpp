@@ -77,7 +77,10 @@ void write_all(int fd, const void* data, std::size_t n);
 /// Reads exactly n bytes; false on end of stream before the first byte, throws on a short read.
 bool read_exact(int fd, void* data, std::size_t n);
 /// One frame of the framing floor into `frame` (a 4-byte little-endian length, then exactly that
-/// many bytes, which must fill the rest of `frame`): two reads. False at the end of the stream.
+/// many bytes, which must fill the rest of `frame`): two reads that never block, with a poll()
+/// when the socket is empty - measured faster (Linux 6.18) than blocking read()s, whose
+/// wake-up in the first read costs a microsecond more per round trip when the two ends share a
+/// CPU. False at the end of the stream.
 bool read_framed(int fd, std::span<std::byte> frame);
 /// `payload` framed as read_framed() reads it, into `frame` (4 + payload.size() bytes).
 void frame_message(std::span<const std::byte> payload, std::span<std::byte> frame);

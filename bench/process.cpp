@@ -14,6 +14,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -83,12 +84,39 @@ bool read_exact(int fd, void* data, std::size_t n) {
     return true;
 }
 
+namespace {
+
+/// read_exact with recv(MSG_DONTWAIT), waiting in poll() when the socket is empty.
+bool read_exact_polling(int fd, std::byte* p, std::size_t n) {
+    std::size_t got = 0;
+    while (got < n) {
+        ssize_t r = ::recv(fd, p + got, n - got, MSG_DONTWAIT);
+        if (r < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                pollfd w{fd, POLLIN, 0};
+                if (::poll(&w, 1, -1) < 0 && errno != EINTR) throw_errno("poll");
+                continue;
+            }
+            if (errno == EINTR) continue;
+            throw_errno("recv");
+        }
+        if (r == 0) {
+            if (got == 0) return false;
+            throw std::runtime_error("stream ended in the middle of a frame");
+        }
+        got += static_cast<std::size_t>(r);
+    }
+    return true;
+}
+
+} // namespace
+
 bool read_framed(int fd, std::span<std::byte> frame) {
-    if (!read_exact(fd, frame.data(), 4)) return false;
+    if (!read_exact_polling(fd, frame.data(), 4)) return false;
     std::uint32_t length = 0;
     for (int i = 0; i < 4; ++i) length |= static_cast<std::uint32_t>(frame[static_cast<std::size_t>(i)]) << (8 * i);
     if (length != frame.size() - 4) throw std::runtime_error("unexpected frame length");
-    if (!read_exact(fd, frame.data() + 4, length)) throw std::runtime_error("stream ended in the middle of a frame");
+    if (!read_exact_polling(fd, frame.data() + 4, length)) throw std::runtime_error("stream ended in the middle of a frame");
     return true;
 }
 
