@@ -302,7 +302,7 @@ NPIPE_API std::optional<security_descriptor> parse_sddl(std::string_view text, s
 struct access_identity {
     std::uint32_t uid = 0;
     std::uint32_t gid = 0;
-    std::vector<std::uint32_t> groups; ///< supplementary gids
+    std::vector<std::uint32_t> groups{}; ///< supplementary gids
     bool anonymous = false; ///< e.g. an unmapped user-namespace peer; uid and gids are ignored
     bool remote = false;    ///< came over the network
     /// Further SIDs the identity holds (a remote user's domain SIDs, as smbd's token says them).

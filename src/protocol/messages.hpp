@@ -177,8 +177,8 @@ struct client_arrived_push {
     std::int32_t pid = 0;
     std::uint32_t uid = 0;
     std::uint32_t gid = 0;
-    std::vector<std::uint32_t> groups; // supplementary groups (kernel-attested)
-    std::string label;                 // LSM label, empty without one
+    std::vector<std::uint32_t> groups{}; // supplementary groups (kernel-attested)
+    std::string label{};                 // LSM label, empty without one
     bool anonymous = false;            // an unmapped user-namespace peer
     std::uint8_t impersonation = 1;    // what the client allows (impersonation_level)
     bool effective_only = false;
@@ -301,9 +301,9 @@ struct pipe_record {
     std::uint32_t in_buffer_size = 0;
     std::uint32_t default_timeout_ms = 0;
     bool reject_remote = false;
-    std::vector<instance_record> instances;
-    std::string owner_sid; // S-1-22-1-<uid>
-    std::string sddl;      // the pipe's security descriptor
+    std::vector<instance_record> instances{};
+    std::string owner_sid{}; // S-1-22-1-<uid>
+    std::string sddl{};      // the pipe's security descriptor
     bool remote = false;   // remote clients may open it (broker and pipe both allow it)
 
     friend bool operator==(const pipe_record&, const pipe_record&) = default;
