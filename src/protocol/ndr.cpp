@@ -7,7 +7,7 @@ namespace npipe::protocol::ndr {
 std::uint64_t reader::get(std::size_t n, std::size_t alignment) noexcept {
     align(alignment);
     if (failed_ || data_.size() - pos_ < n) {
-        failed_ = true;
+        fail();
         return 0;
     }
     std::uint64_t v = 0;
@@ -19,17 +19,17 @@ std::uint64_t reader::get(std::size_t n, std::size_t alignment) noexcept {
 void reader::align(std::size_t n) noexcept {
     const std::size_t pad = (n - pos_ % n) % n;
     if (failed_ || data_.size() - pos_ < pad) {
-        failed_ = true;
+        fail();
         return;
     }
     for (std::size_t i = 0; i < pad; ++i)
-        if (data_[pos_ + i] != std::byte{0}) failed_ = true;
+        if (data_[pos_ + i] != std::byte{0}) fail();
     pos_ += pad;
 }
 
 std::span<const std::byte> reader::bytes(std::size_t n) noexcept {
     if (failed_ || data_.size() - pos_ < n) {
-        failed_ = true;
+        fail();
         return {};
     }
     auto out = data_.subspan(pos_, n);
@@ -40,7 +40,7 @@ std::span<const std::byte> reader::bytes(std::size_t n) noexcept {
 std::uint32_t reader::count(std::size_t min_element_size) noexcept {
     const std::uint32_t n = u32();
     if (failed_ || (data_.size() - pos_) / min_element_size < n) {
-        failed_ = true;
+        fail();
         return 0;
     }
     return n;
@@ -51,14 +51,14 @@ std::string reader::string(std::size_t max_length) {
     const std::uint32_t offset = u32();
     const std::uint32_t actual = u32();
     if (failed_ || offset != 0 || actual != maximum || actual == 0 || actual - 1 > max_length) {
-        failed_ = true;
+        fail();
         return {};
     }
     auto b = bytes(actual);
     if (failed_) return {};
     std::string s(reinterpret_cast<const char*>(b.data()), b.size() - 1);
     if (b.back() != std::byte{0} || s.find('\0') != std::string::npos) {
-        failed_ = true;
+        fail();
         return {};
     }
     return s;
@@ -67,7 +67,7 @@ std::string reader::string(std::size_t max_length) {
 std::vector<std::byte> reader::blob(std::size_t max_length) {
     const std::uint32_t n = u32();
     if (failed_ || n > max_length) {
-        failed_ = true;
+        fail();
         return {};
     }
     auto b = bytes(n);

@@ -45,8 +45,17 @@ public:
     /// Skips padding up to a multiple of `n` (which must be zero bytes).
     void align(std::size_t n) noexcept;
 
-    void fail() noexcept { failed_ = true; }
+    /// Marks the buffer malformed; the first failure's position and reason (a literal, or
+    /// nullptr for "malformed") are kept.
+    void fail(const char* reason = nullptr) noexcept {
+        if (failed_) return;
+        failed_ = true;
+        failed_at_ = pos_;
+        reason_ = reason;
+    }
     bool failed() const noexcept { return failed_; }
+    std::size_t failed_at() const noexcept { return failed_at_; }
+    const char* reason() const noexcept { return reason_; }
     std::size_t position() const noexcept { return pos_; }
     bool at_end() const noexcept { return pos_ == data_.size(); }
 
@@ -55,6 +64,8 @@ private:
     std::span<const std::byte> data_;
     std::size_t pos_ = 0;
     bool failed_ = false;
+    std::size_t failed_at_ = 0;
+    const char* reason_ = nullptr;
 };
 
 class writer {

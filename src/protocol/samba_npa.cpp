@@ -84,7 +84,7 @@ void read_token(ndr::reader& r, std::uint32_t level, session& s) {
         std::array<std::uint32_t, 3> claims{r.u32(), r.u32(), r.u32()}; // local, user, device
         const std::uint32_t device_sids = r.u32();
         for (auto c : claims)
-            if (c != 0) r.fail();
+            if (c != 0) r.fail("malformed, or a token with claims (npipe does not decode claims)");
         for (int i = 0; i < 3; ++i) array_size(r, 0, 1);
         array_size(r, device_sids, min_sid_size);
         read_sids(r, device_sids);
@@ -204,7 +204,7 @@ std::optional<request> decode_request(std::span<const std::byte> whole, std::str
         if (info) out.session_info = read_session(r, out.level);
     }
     if (r.failed()) {
-        fail(why, "malformed at byte " + std::to_string(r.position()));
+        fail(why, std::string(r.reason() ? r.reason() : "malformed") + " (at byte " + std::to_string(r.failed_at()) + ")");
         return std::nullopt;
     }
     if (!r.at_end()) {

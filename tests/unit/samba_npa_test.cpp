@@ -357,7 +357,9 @@ TEST(SambaNpa, Level8ClaimsAndUnknownEvaluationAreRefused) {
         level8_fields f;
         f.claims[i] = 1;
         f.claim_sizes[i] = 1;
-        EXPECT_FALSE(decode_request(level8(f))) << i;
+        std::string why;
+        EXPECT_FALSE(decode_request(level8(f), &why)) << i;
+        EXPECT_NE(why.find("claims"), std::string::npos) << why; // the log says why, not "malformed"
         f.claims[i] = 0; // a size without its count
         EXPECT_FALSE(decode_request(level8(f))) << i;
     }
