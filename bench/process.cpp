@@ -66,13 +66,22 @@ void write_all(int fd, const void* data, std::size_t n) {
     }
 }
 
-bool read_exact(int fd, void* data, std::size_t n) {
+namespace {
+
+/// read_exact's loop: blocking read()s, or (`polling`) recv(MSG_DONTWAIT) with a poll() when
+/// the socket is empty.
+bool read_all(int fd, void* data, std::size_t n, bool polling) {
     auto* p = static_cast<char*>(data);
     std::size_t got = 0;
     while (got < n) {
-        ssize_t r = ::read(fd, p + got, n - got);
+        ssize_t r = polling ? ::recv(fd, p + got, n - got, MSG_DONTWAIT) : ::read(fd, p + got, n - got);
         if (r < 0) {
             if (errno == EINTR) continue;
+            if (polling && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                pollfd w{fd, POLLIN, 0};
+                if (::poll(&w, 1, -1) < 0 && errno != EINTR) throw_errno("poll");
+                continue;
+            }
             throw_errno("read");
         }
         if (r == 0) {
@@ -84,39 +93,16 @@ bool read_exact(int fd, void* data, std::size_t n) {
     return true;
 }
 
-namespace {
-
-/// read_exact with recv(MSG_DONTWAIT), waiting in poll() when the socket is empty.
-bool read_exact_polling(int fd, std::byte* p, std::size_t n) {
-    std::size_t got = 0;
-    while (got < n) {
-        ssize_t r = ::recv(fd, p + got, n - got, MSG_DONTWAIT);
-        if (r < 0) {
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                pollfd w{fd, POLLIN, 0};
-                if (::poll(&w, 1, -1) < 0 && errno != EINTR) throw_errno("poll");
-                continue;
-            }
-            if (errno == EINTR) continue;
-            throw_errno("recv");
-        }
-        if (r == 0) {
-            if (got == 0) return false;
-            throw std::runtime_error("stream ended in the middle of a frame");
-        }
-        got += static_cast<std::size_t>(r);
-    }
-    return true;
-}
-
 } // namespace
 
+bool read_exact(int fd, void* data, std::size_t n) { return read_all(fd, data, n, false); }
+
 bool read_framed(int fd, std::span<std::byte> frame) {
-    if (!read_exact_polling(fd, frame.data(), 4)) return false;
+    if (!read_all(fd, frame.data(), 4, true)) return false;
     std::uint32_t length = 0;
     for (int i = 0; i < 4; ++i) length |= static_cast<std::uint32_t>(frame[static_cast<std::size_t>(i)]) << (8 * i);
     if (length != frame.size() - 4) throw std::runtime_error("unexpected frame length");
-    if (!read_exact_polling(fd, frame.data() + 4, length)) throw std::runtime_error("stream ended in the middle of a frame");
+    if (!read_all(fd, frame.data() + 4, length, true)) throw std::runtime_error("stream ended in the middle of a frame");
     return true;
 }
 

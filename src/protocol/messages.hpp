@@ -179,8 +179,8 @@ struct client_arrived_push {
     std::uint32_t gid = 0;
     std::vector<std::uint32_t> groups{}; // supplementary groups (kernel-attested)
     std::string label{};                 // LSM label, empty without one
-    bool anonymous = false;            // an unmapped user-namespace peer
-    std::uint8_t impersonation = 1;    // what the client allows (impersonation_level)
+    bool anonymous = false;              // an unmapped user-namespace peer
+    std::uint8_t impersonation = 1;      // what the client allows (impersonation_level)
     bool effective_only = false;
     /// Came through Samba's smbd (an SMB client): in message mode each message on the data
     /// connection is a 16-bit little-endian length and its bytes (protocol/samba_npa.hpp).
@@ -304,7 +304,7 @@ struct pipe_record {
     std::vector<instance_record> instances{};
     std::string owner_sid{}; // S-1-22-1-<uid>
     std::string sddl{};      // the pipe's security descriptor
-    bool remote = false;   // remote clients may open it (broker and pipe both allow it)
+    bool remote = false;     // remote clients may open it (broker and pipe both allow it)
 
     friend bool operator==(const pipe_record&, const pipe_record&) = default;
 };

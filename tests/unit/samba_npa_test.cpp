@@ -359,7 +359,7 @@ TEST(SambaNpa, Level8ClaimsAndUnknownEvaluationAreRefused) {
         f.claim_sizes[i] = 1;
         std::string why;
         EXPECT_FALSE(decode_request(level8(f), &why)) << i;
-        EXPECT_NE(why.find("claims"), std::string::npos) << why; // the log says why, not "malformed"
+        EXPECT_NE(why.find("claims"), std::string::npos) << why; // the log names claims as a possible reason
         f.claims[i] = 0; // a size without its count
         EXPECT_FALSE(decode_request(level8(f))) << i;
     }
