@@ -691,6 +691,10 @@ NPIPE_C_API BOOL WINAPI GetNamedPipeHandleStateW(HANDLE hNamedPipe, LPDWORD lpSt
 NPIPE_C_API BOOL WINAPI SetNamedPipeHandleState(HANDLE hNamedPipe, LPDWORD lpMode,
                                                 LPDWORD lpMaxCollectionCount,
                                                 LPDWORD lpCollectDataTimeout);
+/* The ids (and the session ids below) outlive a close of either end, not a DisconnectNamedPipe:
+ * a server end with no client (disconnected, or listening) has no client id, ERROR_NOT_FOUND,
+ * and a client end its server disconnected has neither, ERROR_PIPE_NOT_CONNECTED. A NULL
+ * output is ERROR_INSUFFICIENT_BUFFER. */
 NPIPE_C_API BOOL WINAPI GetNamedPipeClientProcessId(HANDLE Pipe, PULONG ClientProcessId);
 NPIPE_C_API BOOL WINAPI GetNamedPipeServerProcessId(HANDLE Pipe, PULONG ServerProcessId);
 /* For a remote client (an SMB client through smbd): 0 for both, since there is no process or

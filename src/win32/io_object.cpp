@@ -211,9 +211,19 @@ DWORD named_pipe_object::set_mode(DWORD mode) {
     return code(ec);
 }
 
-DWORD named_pipe_object::process_ids(ULONG& client_pid, ULONG& server_pid) {
-    client_pid = static_cast<ULONG>(end().client_process_id());
-    server_pid = static_cast<ULONG>(end().server_process_id());
+DWORD named_pipe_object::process_id(bool client_end, ULONG& pid) {
+    // As Wine's tests see Windows answer: the ids outlive a close of either end, not a
+    // disconnect - the server end then has no client id (ERROR_NOT_FOUND, its own id stays), and
+    // the client end has neither (ERROR_PIPE_NOT_CONNECTED).
+    if (client_) {
+        std::error_code ec;
+        (void)client_->state(ec);
+        if (ec == win32_error::pipe_not_connected) return ERROR_PIPE_NOT_CONNECTED;
+    } else if (client_end) {
+        auto s = server_->current_state();
+        if (s == instance_state::listening || s == instance_state::disconnected) return ERROR_NOT_FOUND;
+    }
+    pid = static_cast<ULONG>(client_end ? end().client_process_id() : end().server_process_id());
     return 0;
 }
 
@@ -302,9 +312,9 @@ DWORD anonymous_pipe_object::set_mode(DWORD mode) {
     return 0;
 }
 
-DWORD anonymous_pipe_object::process_ids(ULONG& client_pid, ULONG& server_pid) {
+DWORD anonymous_pipe_object::process_id(bool, ULONG& pid) {
     // Both ends were opened by the process that called CreatePipe.
-    client_pid = server_pid = static_cast<ULONG>(::getpid());
+    pid = static_cast<ULONG>(::getpid());
     return 0;
 }
 

@@ -84,7 +84,8 @@ public:
     /// The connected client's user name (server ends only).
     virtual DWORD client_user(std::string&) { return ERROR_INVALID_FUNCTION; }
     virtual DWORD set_mode(DWORD) { return ERROR_INVALID_FUNCTION; }
-    virtual DWORD process_ids(ULONG&, ULONG&) { return ERROR_INVALID_FUNCTION; }
+    /// GetNamedPipeClientProcessId (`client_end`) / GetNamedPipeServerProcessId.
+    virtual DWORD process_id(bool /*client_end*/, ULONG&) { return ERROR_INVALID_FUNCTION; }
     /// GetNamedPipeClientComputerName: the remote client's computer name.
     virtual DWORD client_computer(std::string&) { return ERROR_INVALID_FUNCTION; }
     /// ImpersonateNamedPipeClient (server ends of named pipes).
@@ -130,7 +131,7 @@ public:
     DWORD get_state(DWORD& state, DWORD& instances) override;
     DWORD client_user(std::string& name) override;
     DWORD set_mode(DWORD mode) override;
-    DWORD process_ids(ULONG& client_pid, ULONG& server_pid) override;
+    DWORD process_id(bool client_end, ULONG& pid) override;
     DWORD client_computer(std::string& name) override;
     DWORD impersonate_client() override;
     DWORD get_security(npipe::security_descriptor& sd) override;
@@ -162,7 +163,7 @@ public:
     DWORD info(pipe_facts& facts) override;
     DWORD get_state(DWORD& state, DWORD& instances) override;
     DWORD set_mode(DWORD mode) override;
-    DWORD process_ids(ULONG& client_pid, ULONG& server_pid) override;
+    DWORD process_id(bool client_end, ULONG& pid) override;
     DWORD client_computer(std::string&) override { return ERROR_PIPE_LOCAL; } // as Windows answers
     int child_descriptor() const noexcept override { return end_.native_handle(); }
     char child_kind() const noexcept override { return end_.role() == pipe_end_role::read ? 'r' : 'w'; }

@@ -62,10 +62,13 @@ std::shared_ptr<io_object> io_of(HANDLE h) { return lookup_as<io_object>(h); }
 BOOL process_id_of(HANDLE pipe, bool client_end, PULONG out) {
     auto io = io_of(pipe);
     if (!io) return fail(ERROR_INVALID_HANDLE, FALSE);
-    ULONG client_pid = 0, server_pid = 0;
-    if (DWORD e = io->process_ids(client_pid, server_pid)) return fail(e, FALSE);
-    if (!out) return fail(ERROR_INVALID_PARAMETER, FALSE);
-    *out = client_end ? client_pid : server_pid;
+    ULONG pid = 0;
+    DWORD e = io->process_id(client_end, pid);
+    if (e == ERROR_INVALID_FUNCTION) return fail(e, FALSE); // not a pipe
+    // The output buffer is checked before the pipe's state (Wine's tests, run on Windows).
+    if (!out) return fail(ERROR_INSUFFICIENT_BUFFER, FALSE);
+    if (e) return fail(e, FALSE);
+    *out = pid;
     return TRUE;
 }
 
@@ -352,7 +355,7 @@ BOOL WINAPI GetNamedPipeClientSessionId(HANDLE Pipe, PULONG ClientSessionId) {
     return guard(FALSE, [&]() -> BOOL {
         ULONG pid = 0;
         if (!GetNamedPipeClientProcessId(Pipe, &pid)) return FALSE;
-        if (!ClientSessionId) return fail(ERROR_INVALID_PARAMETER, FALSE);
+        if (!ClientSessionId) return fail(ERROR_INSUFFICIENT_BUFFER, FALSE);
         *ClientSessionId = session_of(static_cast<pid_t>(pid));
         return TRUE;
     });
@@ -362,7 +365,7 @@ BOOL WINAPI GetNamedPipeServerSessionId(HANDLE Pipe, PULONG ServerSessionId) {
     return guard(FALSE, [&]() -> BOOL {
         ULONG pid = 0;
         if (!GetNamedPipeServerProcessId(Pipe, &pid)) return FALSE;
-        if (!ServerSessionId) return fail(ERROR_INVALID_PARAMETER, FALSE);
+        if (!ServerSessionId) return fail(ERROR_INSUFFICIENT_BUFFER, FALSE);
         *ServerSessionId = session_of(static_cast<pid_t>(pid));
         return TRUE;
     });

@@ -341,6 +341,44 @@ TEST(process_ids_within_one_process) {
     CloseHandle(s);
 }
 
+/* The ids outlive a close of either end but not a disconnect, and a missing output is
+ * ERROR_INSUFFICIENT_BUFFER (Wine's test_namedpipe_process_id and _session_id, run on Windows). */
+TEST(process_ids_follow_the_connection) {
+    HANDLE s, c;
+    ULONG id = 0, me = GetCurrentProcessId();
+    make_pair("pidlife", PIPE_TYPE_BYTE, &s, &c);
+    CHECK_FAILS(GetNamedPipeClientProcessId(s, NULL), ERROR_INSUFFICIENT_BUFFER);
+    CHECK_FAILS(GetNamedPipeServerProcessId(s, NULL), ERROR_INSUFFICIENT_BUFFER);
+    CHECK_FAILS(GetNamedPipeServerSessionId(s, NULL), ERROR_INSUFFICIENT_BUFFER);
+    CloseHandle(c); /* a closed client: the server still knows it */
+    CHECK_OK(GetNamedPipeClientProcessId(s, &id));
+    CHECK_EQ(id, me);
+    CloseHandle(s);
+
+    make_pair("pidlife", PIPE_TYPE_BYTE, &s, &c);
+    CloseHandle(s); /* a closed server: the client still knows both */
+    id = 0;
+    CHECK_OK(GetNamedPipeServerProcessId(c, &id));
+    CHECK_EQ(id, me);
+    id = 0;
+    CHECK_OK(GetNamedPipeClientProcessId(c, &id));
+    CHECK_EQ(id, me);
+    CloseHandle(c);
+
+    make_pair("pidlife", PIPE_TYPE_BYTE, &s, &c);
+    CHECK_OK(DisconnectNamedPipe(s));
+    CHECK_FAILS(GetNamedPipeClientProcessId(s, &id), ERROR_NOT_FOUND);
+    CHECK_FAILS(GetNamedPipeClientSessionId(s, &id), ERROR_NOT_FOUND);
+    id = 0;
+    CHECK_OK(GetNamedPipeServerProcessId(s, &id));
+    CHECK_EQ(id, me);
+    CHECK_FAILS(GetNamedPipeClientProcessId(c, &id), ERROR_PIPE_NOT_CONNECTED);
+    CHECK_FAILS(GetNamedPipeServerProcessId(c, &id), ERROR_PIPE_NOT_CONNECTED);
+    CHECK_FAILS(GetNamedPipeServerSessionId(c, &id), ERROR_PIPE_NOT_CONNECTED);
+    CloseHandle(c);
+    CloseHandle(s);
+}
+
 /* Windows keeps a client computer name only for clients its SMB server brought: a local client,
  * a client end and an anonymous pipe are ERROR_PIPE_LOCAL (firehazard's doc tests, run on
  * Windows, for the last two and for unconnected server ends). */
@@ -400,6 +438,7 @@ TEST_TABLE{
     TEST_ENTRY(handle_state_of_server_and_client),
     TEST_ENTRY(handle_state_client_sees_zero_instances_after_server_closed),
     TEST_ENTRY(process_ids_within_one_process),
+    TEST_ENTRY(process_ids_follow_the_connection),
     TEST_ENTRY(invalid_handles_are_rejected),
     TABLE_END,
 };
