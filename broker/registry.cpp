@@ -7,9 +7,10 @@ namespace npipe::broker {
 bool pipe_entry::any_listening() const noexcept { return first_listening() != nullptr; }
 
 instance* pipe_entry::first_listening() const noexcept {
+    instance* first = nullptr;
     for (instance* i : instances)
-        if (i->state == instance_state::listening) return i;
-    return nullptr;
+        if (i->state == instance_state::listening && (!first || i->listening_since < first->listening_since)) first = i;
+    return first;
 }
 
 std::vector<server_process> pipe_entry::servers() const {
@@ -47,6 +48,7 @@ instance& registry::add_instance(pipe_entry& pipe) {
     auto inst = std::make_unique<instance>();
     inst->id = next_instance_id_++;
     inst->pipe = &pipe;
+    inst->listening_since = next_listen_++;
     auto& ref = *inst;
     pipe.instances.push_back(&ref);
     instances_.emplace(ref.id, std::move(inst));

@@ -40,6 +40,9 @@ struct instance {
     std::uint64_t link_connection = 0; // the server's control connection
     pipe_entry* pipe = nullptr;
     instance_state state = instance_state::listening;
+    /// When it last began to listen (created, or listening again after a disconnect), in the
+    /// registry's count: a client goes to the instance listening longest, as NPFS queues them.
+    std::uint64_t listening_since = 0;
     pid_t server_pid = 0;
     std::uint64_t server_start = 0; // when the server process started (names it for good)
     // Each instance's own, as its server asked (Windows keeps the quotas per instance); its
@@ -108,6 +111,12 @@ public:
     /// must be told). The caller has already released the instance's descriptors it watches.
     bool remove_instance(std::uint64_t id, std::vector<waiter>& orphaned_waiters);
     instance* find_instance(std::uint64_t id) noexcept;
+    /// The instance listens again (ConnectNamedPipe after a disconnect): it joins the back of
+    /// the pipe's queue of listening instances.
+    void listen_again(instance& inst) noexcept {
+        inst.state = instance_state::listening;
+        inst.listening_since = next_listen_++;
+    }
 
     const std::map<std::string, std::unique_ptr<pipe_entry>>& pipes() const noexcept { return pipes_; }
     std::size_t instance_count() const noexcept { return instances_.size(); }
@@ -118,6 +127,7 @@ private:
     std::map<std::string, std::unique_ptr<pipe_entry>> pipes_;
     std::map<std::uint64_t, std::unique_ptr<instance>> instances_;
     std::uint64_t next_instance_id_ = 1;
+    std::uint64_t next_listen_ = 1; // instance::listening_since
 };
 
 } // namespace npipe::broker

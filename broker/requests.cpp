@@ -361,7 +361,7 @@ bool broker::on_listen(connection& c) {
     if (listen_needs_answer(*inst)) {
         connections_.reply(c, protocol::encode(protocol::message_type::listening, {}));
     } else {
-        inst->state = instance_state::listening;
+        registry_.listen_again(*inst);
         instance_listening(*inst->pipe);
     }
     return true;

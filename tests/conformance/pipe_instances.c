@@ -200,6 +200,74 @@ static int role_add_instance(int argc, char** argv) {
 }
 
 /* The same across processes: another process's instance of the pipe is of the pipe's type. */
+/* ConnectNamedPipe on an overlapped instance, with its own event; the last error (0: TRUE). */
+static DWORD start_connect(HANDLE server, OVERLAPPED* ov) {
+    memset(ov, 0, sizeof *ov);
+    ov->hEvent = CreateEventA(NULL, TRUE, FALSE, NULL);
+    if (ConnectNamedPipe(server, ov)) return 0;
+    return GetLastError();
+}
+
+/* The pending connect has completed with a client (it waits at most 10 s for it). */
+static int connect_completed(HANDLE server, OVERLAPPED* ov) {
+    DWORD n = 0;
+    return WaitForSingleObject(ov->hEvent, 10000) == WAIT_OBJECT_0 && GetOverlappedResult(server, ov, &n, FALSE);
+}
+
+/* A client goes to the instance that has listened longest: a new instance listens from its
+ * creation, a disconnected one from its next ConnectNamedPipe, and a ConnectNamedPipe on one
+ * already listening does not move it (Wine's test_multiple_instances, run on Windows). */
+TEST(a_client_goes_to_the_instance_listening_longest) {
+    char name[128];
+    pipe_name(name, "queue");
+    HANDLE s[4], c;
+    OVERLAPPED s2_first, s0_again, s2_again;
+    for (int i = 0; i < 4; ++i) {
+        s[i] = CreateNamedPipeA(name, PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED, PIPE_TYPE_BYTE | PIPE_WAIT, 4, 1024,
+                                1024, NMPWAIT_USE_DEFAULT_WAIT, NULL);
+        REQUIRE_HANDLE(s[i]);
+    }
+    OVERLAPPED ov;
+    c = connect_client(name); /* the first created */
+    CHECK_EQ(start_connect(s[2], &s2_first), ERROR_IO_PENDING);
+    CHECK_EQ(start_connect(s[0], &ov), ERROR_PIPE_CONNECTED);
+    CloseHandle(ov.hEvent);
+    CloseHandle(c);
+    c = connect_client(name); /* s[1]: s[2]'s ConnectNamedPipe did not move s[2] ahead */
+    CHECK_EQ(start_connect(s[1], &ov), ERROR_PIPE_CONNECTED);
+    CloseHandle(ov.hEvent);
+    CloseHandle(c);
+    c = connect_client(name);
+    CHECK(connect_completed(s[2], &s2_first));
+    CloseHandle(c);
+
+    CHECK_OK(DisconnectNamedPipe(s[0]));
+    CHECK_OK(DisconnectNamedPipe(s[2]));
+    CHECK_EQ(start_connect(s[2], &s2_again), ERROR_IO_PENDING);
+    /* Windows orders two re-listens by their calls; npipe by when the broker reads them (the
+     * listen after a disconnect is not acknowledged): an open between the two orders them. */
+    c = connect_client(name); /* s[3], listening since its creation, before s[2] listened again */
+    CHECK_EQ(start_connect(s[0], &s0_again), ERROR_IO_PENDING);
+    CHECK_EQ(start_connect(s[3], &ov), ERROR_PIPE_CONNECTED);
+    CloseHandle(ov.hEvent);
+    CloseHandle(c);
+    c = connect_client(name); /* s[2], which listened again before s[0] */
+    CHECK(connect_completed(s[2], &s2_again));
+    CHECK(!HasOverlappedIoCompleted(&s0_again));
+    CloseHandle(c);
+    c = connect_client(name);
+    CHECK(connect_completed(s[0], &s0_again));
+    CloseHandle(c);
+
+    CHECK_OK(DisconnectNamedPipe(s[0])); /* it does not listen: every instance is taken */
+    CHECK_RET_ERR(CreateFileA(name, GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_EXISTING, 0, NULL),
+                  INVALID_HANDLE_VALUE, ERROR_PIPE_BUSY);
+    for (int i = 0; i < 4; ++i) CloseHandle(s[i]);
+    CloseHandle(s2_first.hEvent);
+    CloseHandle(s2_again.hEvent);
+    CloseHandle(s0_again.hEvent);
+}
+
 TEST(an_instance_from_another_process_is_of_the_pipes_type) {
     char name[128];
     pipe_name(name, "otherproc");
@@ -246,6 +314,7 @@ TEST_TABLE{
     TEST_ENTRY(the_pipes_instance_limit_counts),
     TEST_ENTRY(a_full_pipe_is_busy_before_anything_else),
     TEST_ENTRY(the_pipes_default_timeout_counts),
+    TEST_ENTRY(a_client_goes_to_the_instance_listening_longest),
     TEST_ENTRY(an_instance_from_another_process_is_of_the_pipes_type),
     TABLE_END,
 };
