@@ -341,6 +341,25 @@ TEST(process_ids_within_one_process) {
     CloseHandle(s);
 }
 
+/* Collection settings exist only for a client end of a pipe to another machine: asked of a
+ * local server end, the call fails whole (Wine's test_NamedPipeHandleState, run on Windows). */
+TEST(handle_state_of_a_server_has_no_collection_settings) {
+    char name[128];
+    pipe_name(name, "collect");
+    HANDLE s = CreateNamedPipeA(name, PIPE_ACCESS_DUPLEX, PIPE_TYPE_BYTE | PIPE_WAIT, 1, 1024, 1024,
+                                NMPWAIT_USE_DEFAULT_WAIT, NULL);
+    REQUIRE_HANDLE(s);
+    DWORD state = 99, instances = 99, count = 99, timeout = 99;
+    char user[260];
+    CHECK_OK(GetNamedPipeHandleStateA(s, NULL, NULL, NULL, NULL, NULL, 0));
+    CHECK_OK(GetNamedPipeHandleStateA(s, &state, &instances, NULL, NULL, NULL, 0));
+    CHECK_EQ(state, 0);
+    CHECK_EQ(instances, 1);
+    CHECK_FAILS(GetNamedPipeHandleStateA(s, &state, &instances, &count, &timeout, user, sizeof user),
+                ERROR_INVALID_PARAMETER);
+    CloseHandle(s);
+}
+
 /* The ids outlive a close of either end but not a disconnect, and a missing output is
  * ERROR_INSUFFICIENT_BUFFER (Wine's test_namedpipe_process_id and _session_id, run on Windows). */
 TEST(process_ids_follow_the_connection) {
@@ -439,6 +458,7 @@ TEST_TABLE{
     TEST_ENTRY(handle_state_client_sees_zero_instances_after_server_closed),
     TEST_ENTRY(process_ids_within_one_process),
     TEST_ENTRY(process_ids_follow_the_connection),
+    TEST_ENTRY(handle_state_of_a_server_has_no_collection_settings),
     TEST_ENTRY(invalid_handles_are_rejected),
     TABLE_END,
 };

@@ -157,6 +157,45 @@ TEST(nowait_state_is_reported) {
     CloseHandle(s);
 }
 
+/* PIPE_NOWAIT on an overlapped handle: nothing pends, the answers come at once (Wine's
+ * test_nowait, run on Windows). */
+TEST(nowait_on_an_overlapped_handle_never_pends) {
+    char name[128];
+    pipe_name(name, "nwoverlapped");
+    HANDLE s = CreateNamedPipeA(name, FILE_FLAG_OVERLAPPED | PIPE_ACCESS_DUPLEX, PIPE_TYPE_BYTE | PIPE_NOWAIT, 1, 512,
+                                512, NMPWAIT_USE_DEFAULT_WAIT, NULL);
+    REQUIRE_HANDLE(s);
+    OVERLAPPED ol;
+    memset(&ol, 0, sizeof ol);
+    ol.hEvent = CreateEventA(NULL, TRUE, FALSE, NULL);
+    CHECK_FAILS(ConnectNamedPipe(s, &ol), ERROR_PIPE_LISTENING);
+    HANDLE c = open_client(name, GENERIC_READ | GENERIC_WRITE);
+    REQUIRE_HANDLE(c);
+    char buf[64];
+    DWORD n = 99;
+    CHECK_FAILS(ReadFile(s, buf, sizeof buf, &n, &ol), ERROR_NO_DATA);
+    write_all(c, "bits", 4);
+    unsigned long long deadline = now_ms() + 5000;
+    BOOL ok = FALSE;
+    while (!(ok = ReadFile(s, buf, sizeof buf, &n, &ol)) && GetLastError() == ERROR_NO_DATA && now_ms() < deadline)
+        Sleep(1);
+    CHECK(ok); /* at once, not ERROR_IO_PENDING */
+    CHECK_EQ(n, 4);
+    CloseHandle(c);
+    deadline = now_ms() + 5000;
+    BOOL connected = FALSE;
+    DWORD err = 0;
+    while (!(connected = ConnectNamedPipe(s, &ol)) && (err = GetLastError()) == ERROR_PIPE_CONNECTED &&
+           now_ms() < deadline)
+        Sleep(1); /* until the server end has seen the close */
+    CHECK(!connected);
+    CHECK_EQ(err, ERROR_NO_DATA);
+    CHECK_OK(DisconnectNamedPipe(s));
+    CHECK_FAILS(ConnectNamedPipe(s, &ol), ERROR_PIPE_LISTENING);
+    CloseHandle(ol.hEvent);
+    CloseHandle(s);
+}
+
 TEST_TABLE{
     TEST_ENTRY(nowait_read_with_nothing_queued_is_no_data),
     TEST_ENTRY(client_switched_to_nowait_reads_no_data),
@@ -166,6 +205,7 @@ TEST_TABLE{
     TEST_ENTRY(nowait_message_read_with_short_buffer_is_more_data),
     TEST_ENTRY(nowait_read_after_peer_closed_is_broken_pipe),
     TEST_ENTRY(nowait_state_is_reported),
+    TEST_ENTRY(nowait_on_an_overlapped_handle_never_pends),
     TABLE_END,
 };
 ROLE_TABLE{TABLE_END};
