@@ -15,7 +15,6 @@ constexpr int accepts_per_round = 8;
 
 } // namespace
 
-
 void connection_set::out_of_descriptors() {
     if (!out_of_descriptors_) // once per shortage, not every 100 ms
         log_("warning", "out of file descriptors: new work is refused or waits until some close");

@@ -172,8 +172,7 @@ private:
     clock::time_point started_ = clock::now();
     clock::time_point idle_since_ = clock::now();
     clock::time_point next_sweep_ = clock::now();
-    sigma::rule_set rules_;
-    mutable sigma::memo_matcher matcher_{{}}; // rules_, with the answers it gave remembered
+    mutable sigma::memo_matcher matcher_{{}}; // the loaded rules, with the answers they gave remembered
     std::set<std::string> prevent_rules_;
     /// Some loaded rule prevents what it matches: creates and opens are screened before they
     /// are answered (else after).

@@ -105,7 +105,7 @@ bool broker::on_create(connection& c, protocol::frame& f) {
                                                                    pipe.max_instances, pipe.default_timeout_ms}));
     // What is told comes after what was asked for: the caller does not wait for it, and nobody
     // can ask the broker anything in between.
-    if (!rules_may_refuse_ && !rules_.rules.empty())
+    if (!rules_may_refuse_ && !matcher_.rules().rules.empty())
         hits = match_rules(events_built_.create_probe(who, created_pipe ? nullptr : &pipe, name));
     auto e = events_built_.created(who, pipe, created_pipe, req.reregister, hits);
     nlohmann::json trigger = e;
@@ -272,7 +272,7 @@ bool broker::connect_client(connection& c, const protocol::open_request& req, co
     inst.connected_at = clock::now();
     connections_served_++;
     rule_hits seen = hits;
-    if (!rules_may_refuse_ && !rules_.rules.empty())
+    if (!rules_may_refuse_ && !matcher_.rules().rules.empty())
         seen = match_rules(events_built_.connect_probe(client, pipe, inst, req.impersonation));
     auto e = events_built_.connected(client, pipe, inst, req.impersonation, d.granted, seen);
     nlohmann::json trigger = e;

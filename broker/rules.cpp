@@ -21,21 +21,20 @@ void broker::load_rules() {
     // while editing a rule must not switch its detection off.
     for (const auto& p : fresh.problems) {
         bool kept = false;
-        for (const auto& old : rules_.rules)
+        for (const auto& old : matcher_.rules().rules)
             if (old->file == p.file) {
                 fresh.rules.push_back(old);
                 kept = true;
             }
         log("warning", "rule skipped: " + sigma::to_string(p) + (kept ? " (its previous version stays in force)" : ""));
     }
-    rules_ = std::move(fresh);
-    matcher_ = sigma::memo_matcher(rules_);
+    matcher_ = sigma::memo_matcher(std::move(fresh));
     prevent_rules_.clear();
     prevent_rules_.insert(cfg_.prevent_rules.begin(), cfg_.prevent_rules.end());
     rules_may_refuse_ = false;
-    for (const auto& r : rules_.rules) rules_may_refuse_ = rules_may_refuse_ || prevents(*r);
+    for (const auto& r : matcher_.rules().rules) rules_may_refuse_ = rules_may_refuse_ || prevents(*r);
     if (!paths.empty())
-        log("info", std::to_string(rules_.rules.size()) + " Sigma rules loaded" +
+        log("info", std::to_string(matcher_.rules().rules.size()) + " Sigma rules loaded" +
                         (cfg_.prevent_all ? " (prevent mode: a match refuses the operation)" : ""));
 }
 
@@ -44,7 +43,6 @@ bool broker::prevents(const sigma::rule& r) const {
 }
 
 rule_hits broker::match_rules(const nlohmann::json& e) const {
-    if (rules_.rules.empty()) return {};
     return matcher_.matching([&](std::string_view field) -> std::optional<std::string> {
         // Sysmon's own name for the event number: 17 for every create, 18 for a connect.
         if (field == "EventID") return e.value(event_field::event_type, "") == event_type::connect_pipe ? "18" : "17";

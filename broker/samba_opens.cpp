@@ -150,7 +150,7 @@ void broker::connect_remote_client(connection& c, const identity& who, const ope
     log("info", remote_name(who) + " connected to " + pipe.display_name);
     const actor client = remote_actor(who);
     rule_hits seen = hits;
-    if (!rules_may_refuse_ && !rules_.rules.empty())
+    if (!rules_may_refuse_ && !matcher_.rules().rules.empty())
         seen = match_rules(events_built_.connect_probe(client, pipe, inst, push.impersonation));
     auto e = events_built_.connected(client, pipe, inst, push.impersonation, d.granted, seen);
     nlohmann::json trigger = e;
