@@ -637,6 +637,12 @@ TEST_F(processes, AnOpenAfterTheBrokerDiedStartsTheNextAndWaitsForThePipe) {
         auto c = client::open(pipe_name("phoenix"), {}, ec);
         return std::make_pair(std::move(c), ec);
     });
+    // Whatever fails below, the server goes on before `opened` is destroyed (its destructor
+    // waits for the open, which waits for the server): a failure, not a hang until the timeout.
+    struct resume_server {
+        decltype(server)& s;
+        ~resume_server() { s.kill(SIGCONT); }
+    } resume{server};
     ASSERT_TRUE(eventually([&] {
         std::error_code ec;
         auto now = get_broker_status({}, ec);
