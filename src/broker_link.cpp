@@ -16,6 +16,8 @@ namespace npipe::detail {
 namespace {
 
 constexpr auto start_timeout = std::chrono::seconds(10);
+/// How long a process waits for another's start of the broker before starting one itself.
+constexpr auto start_lock_patience = std::chrono::seconds(2);
 
 bool nobody_listens(const std::error_code& ec) {
     return ec == std::errc::no_such_file_or_directory || ec == std::errc::connection_refused;
@@ -101,13 +103,17 @@ os::fd connect_or_start(const runtime_location& loc, bool allow_start, std::erro
         if (!started) {
             started = true;
             // One start per outage: every process and thread that finds no broker waits on the
-            // same lock; the first starts one, the others then find it listening.
+            // same lock; the first starts one, the others then find it listening. A holder that
+            // keeps it longer than a start takes is stuck - stopped (SIGSTOP, a debugger) between
+            // finding the broker gone and starting the next - and must not stop every other
+            // process with it: past start_lock_patience, start without the lock. Two starts are
+            // harmless: the broker's own lock lets one serve, and the other exits.
             if (auto ec_dir = check_runtime_dir(loc.dir, false, true)) {
                 ec = ec_dir;
                 return {};
             }
-            auto start_lock = os::lock_file(broker_start_lock_path(loc.dir), true);
-            if (!start_lock) {
+            auto start_lock = os::lock_file(broker_start_lock_path(loc.dir), start_lock_patience);
+            if (!start_lock && start_lock.error != std::errc::operation_would_block) {
                 ec = to_win32(start_lock.error);
                 return {};
             }

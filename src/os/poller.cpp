@@ -1,5 +1,8 @@
 #include "os/poller.hpp"
 
+#include <algorithm>
+#include <thread>
+
 #include <csignal>
 #include <fcntl.h>
 #include <sys/file.h>
@@ -65,12 +68,21 @@ sys_result<int> read_signal(int sigfd) noexcept {
 
 void ignore_sigpipe() noexcept { ::signal(SIGPIPE, SIG_IGN); }
 
-sys_result<fd> lock_file(const std::string& path, bool wait) noexcept {
+sys_result<fd> lock_file(const std::string& path, std::chrono::milliseconds patience) noexcept {
     auto r = sys_call([&] { return ::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600); });
     if (!r) return {fd{}, r.error};
     fd lock{r.value};
-    if (auto l = sys_call([&] { return ::flock(lock.get(), LOCK_EX | (wait ? 0 : LOCK_NB)); }); !l) return {fd{}, l.error};
-    return {std::move(lock), {}};
+    const auto deadline = std::chrono::steady_clock::now() + patience;
+    auto pause = std::chrono::milliseconds(1);
+    for (;;) {
+        auto l = sys_call([&] { return ::flock(lock.get(), LOCK_EX | LOCK_NB); });
+        if (l) return {std::move(lock), {}};
+        if (l.error != std::errc::operation_would_block) return {fd{}, l.error};
+        auto now = std::chrono::steady_clock::now();
+        if (now >= deadline) return {fd{}, l.error};
+        std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(pause, deadline - now));
+        pause = std::min(pause * 2, std::chrono::milliseconds(50));
+    }
 }
 
 std::error_code remove_file(const std::string& path) noexcept {

@@ -1,6 +1,8 @@
 // os/poller.hpp - epoll, signalfd and file locks for the broker's event loop.
 #pragma once
 
+#include <chrono>
+
 #include "os/fd.hpp"
 
 #include <cstdint>
@@ -36,9 +38,12 @@ sys_result<int> read_signal(int sigfd) noexcept;
 void ignore_sigpipe() noexcept;
 
 /// Opens (creating, 0600) `path` without following symlinks and takes an exclusive flock:
-/// without waiting (EWOULDBLOCK when another holds it), or with `wait`, once the holder lets go.
-/// The lock belongs to the returned descriptor, so threads of one process exclude each other too.
-sys_result<fd> lock_file(const std::string& path, bool wait = false) noexcept;
+/// without waiting, or waiting up to `patience` for the holder to let go (EWOULDBLOCK when it
+/// has not). flock cannot wait for a time, so the wait tries again at growing intervals (1 to
+/// 50 ms). The lock belongs to the returned descriptor, so threads of one process exclude each
+/// other too.
+sys_result<fd> lock_file(const std::string& path,
+                         std::chrono::milliseconds patience = std::chrono::milliseconds(0)) noexcept;
 /// unlink(2); ENOENT is not an error.
 std::error_code remove_file(const std::string& path) noexcept;
 /// Redirects stderr (fd 2) to `path` (append, 0600).

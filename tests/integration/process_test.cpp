@@ -11,6 +11,7 @@
 #include <fstream>
 #include <future>
 #include <sstream>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -656,4 +657,37 @@ TEST_F(processes, AnOpenAfterTheBrokerDiedStartsTheNextAndWaitsForThePipe) {
     std::byte buf[64];
     auto r = c.read(buf);
     EXPECT_EQ(text({buf, r.bytes}), "risen");
+}
+
+TEST_F(processes, AStartLockHeldByAStuckProcessDoesNotStopTheNextStart) {
+    // A process found the broker dead, took the lock that makes one start per outage, and was
+    // stopped before starting the next broker (SIGSTOP, a debugger; the race the test above can
+    // meet on a loaded machine). Everyone else must not wait for it forever: past a short
+    // patience they start the broker themselves (the broker's own lock lets one serve).
+    auto server = ready_peer({"serve-echo", pipe_name("stuck-lock"), "message", "1"});
+    ASSERT_TRUE(eventually([] { return get_broker_status().instances == 1; }));
+    // This process plays the stuck one: a lock on its own open file description.
+    int held = ::open((dir_ + "/start.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    ASSERT_GE(held, 0);
+    struct release {
+        int fd;
+        ~release() { ::close(fd); } // a hung open (the old behaviour) returns once the lock goes
+    } guard{held};
+    ASSERT_EQ(::flock(held, LOCK_EX | LOCK_NB), 0);
+    pid_t old_broker = get_broker_status().pid;
+    ASSERT_EQ(::kill(old_broker, SIGKILL), 0);
+    ASSERT_TRUE(eventually([&] { return !npipe::os::connect_unix(dir_ + "/broker.sock"); }));
+    auto opened = std::async(std::launch::async, [] {
+        std::error_code ec;
+        auto c = client::open(pipe_name("stuck-lock"), {}, ec);
+        return std::make_pair(std::move(c), ec);
+    });
+    ASSERT_EQ(opened.wait_for(30s), std::future_status::ready) << "the open waited for the held start lock";
+    auto [c, ec] = opened.get();
+    ASSERT_FALSE(ec) << ec.message();
+    EXPECT_NE(get_broker_status().pid, old_broker);
+    c.write(bytes("on"));
+    std::byte buf[64];
+    auto r = c.read(buf);
+    EXPECT_EQ(text({buf, r.bytes}), "on");
 }
