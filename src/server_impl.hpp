@@ -22,6 +22,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <atomic>
 #include <optional>
 
 namespace npipe::detail {
@@ -32,7 +33,9 @@ public:
     frame_receiver link_rx; // a link frame that arrived in part
     os::shared_page page;
     mutable std::mutex state_mutex;
-    instance_state state = instance_state::listening;
+    /// Written with state_mutex held; atomic so that a read or write on a connected instance
+    /// can see that without the lock (prepare_io's fast path).
+    std::atomic<instance_state> state = instance_state::listening;
     std::uint64_t generation = 0;
     // Disconnecting: the instance is disconnected here and the broker's answer to the disconnect
     // (`disconnected`: no client can arrive after it) is still on its way. Nothing else reads

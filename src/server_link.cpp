@@ -158,7 +158,7 @@ call_status server_impl::relink_once(std::error_code& ec) {
     // with a client, the data connection (the broker learns the client from the kernel).
     auto req = registration;
     req.reregister = true;
-    req.state = static_cast<std::uint8_t>(state);
+    req.state = static_cast<std::uint8_t>(state.load());
     req.generation = generation;
     req.pipe_id = pipe_id.load();
     bool with_client = (state == instance_state::connected || state == instance_state::closing) && data_;
@@ -198,6 +198,13 @@ bool server_impl::relink(std::error_code& ec, bool patient, std::unique_lock<std
 
 std::error_code server_impl::prepare_io(io_kind kind) noexcept {
     if (kind == io_kind::query) return {}; // a server end answers queries in any state
+    if (kind == io_kind::read || kind == io_kind::write) {
+        // Connected (or its client gone, its data still readable): nothing to check or do. The
+        // state only leaves these under the I/O locks this call's caller holds (disconnect
+        // takes them first), or for `closing`, which allows reads and writes too.
+        instance_state now = state.load(std::memory_order_acquire);
+        if (now == instance_state::connected || now == instance_state::closing) return {};
+    }
     std::lock_guard lock(state_mutex);
     std::error_code ec;
     if (state == instance_state::listening) listen_now(ec, false, nullptr);
