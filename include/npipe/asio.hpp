@@ -92,7 +92,7 @@ public:
     auto async_read(std::span<std::byte> buffer, Token&& token) {
         return start<void(std::error_code, read_result)>(
             std::forward<Token>(token), [this, buffer] { return end_ ? async_operation::read(*end_, buffer) : closed(); },
-            read_finish{});
+            read_finish{}, detail::first_wait::read);
     }
 
     /// WriteFile: all of `data` (one message on a message pipe; zero bytes is one too).
@@ -102,7 +102,7 @@ public:
     auto async_write(std::span<const std::byte> data, Token&& token) {
         return start<void(std::error_code, std::size_t)>(
             std::forward<Token>(token), [this, data] { return end_ ? async_operation::write(*end_, data) : closed(); },
-            write_finish{});
+            write_finish{}, detail::first_wait::write);
     }
 
     /// TransactNamedPipe: writes `request` as one message and reads one reply message.
@@ -115,7 +115,7 @@ public:
             std::forward<Token>(token),
             [this, request, reply] {
                 return end_ ? async_operation::transact(*end_, request, reply) : closed();
-            }, read_finish{});
+            }, read_finish{}, detail::first_wait::write);
     }
 
     /// Ends every pending operation with ERROR_OPERATION_ABORTED (their handlers run later).
@@ -158,13 +158,14 @@ protected:
         }
     };
 
-    /// async_initiate for an operation that `make` creates when it starts.
+    /// async_initiate for an operation that `make` creates when it starts, and that is likely
+    /// to wait first as `likely` says.
     template <class Signature, class Token, class Make, class Finish>
-    auto start(Token&& token, Make make, Finish finish) {
+    auto start(Token&& token, Make make, Finish finish, detail::first_wait likely = detail::first_wait::unknown) {
         return ::asio::async_initiate<Token, Signature>(
-            [this, make, finish](auto&& handler) mutable {
+            [this, make, finish, likely](auto&& handler) mutable {
                 detail::launch(core_->executor, core_.get(), make(), std::forward<decltype(handler)>(handler),
-                               std::move(finish));
+                               std::move(finish), likely);
             },
             token);
     }

@@ -14,9 +14,12 @@
 #include <asio/experimental/deferred.hpp>
 #include <asio/io_context.hpp>
 #include <asio/steady_timer.hpp>
+#include <asio/strand.hpp>
 #include <asio/use_awaitable.hpp>
 
 #include <array>
+#include <atomic>
+#include <functional>
 #include <optional>
 #include <thread>
 
@@ -369,6 +372,96 @@ TEST_F(asio_pipe, ManyClientsOneThread) {
     asio::post(ctx, [&] { instances.clear(); });
     runner.join();
     EXPECT_TRUE(ctx.stopped());
+}
+
+// A strand on a context that two threads run: every handler runs in the strand (the object's
+// rule for several threads), through a whole echo and a cancelled read.
+TEST_F(asio_pipe, StrandOnTwoThreadsSerializesEveryHandler) {
+    auto name = pipe_name("strand");
+    auto strand = asio::make_strand(ctx);
+    npipe::async::basic_server_instance<decltype(strand)> server(strand, name);
+    auto c = npipe::client::open(name);
+    std::atomic<int> outside{0};
+    int echoed = 0;
+    std::error_code cancelled;
+    std::array<std::byte, 64> buf{};
+    constexpr int rounds = 200;
+    auto check = [&] {
+        if (!strand.running_in_this_thread()) ++outside;
+    };
+    std::function<void()> next;
+    next = [&] {
+        server.async_read(buf, [&](std::error_code ec, npipe::read_result r) {
+            check();
+            if (ec) return;
+            server.async_write(std::span(buf).first(r.bytes), [&](std::error_code wec, std::size_t) {
+                check();
+                if (wec) return;
+                if (++echoed < rounds) return next();
+                // A read nothing will come for, cancelled from the strand.
+                server.async_read(buf, [&](std::error_code rec, npipe::read_result) {
+                    check();
+                    cancelled = rec;
+                });
+                asio::post(strand, [&] { server.cancel(); });
+            });
+        });
+    };
+    asio::post(strand, [&] {
+        server.async_connect([&](std::error_code ec) {
+            check();
+            EXPECT_FALSE(ec);
+            next();
+        });
+    });
+    std::thread a([&] { ctx.run_for(20s); });
+    std::thread b([&] { ctx.run_for(20s); });
+    std::array<std::byte, 64> got{};
+    for (int i = 0; i < rounds; ++i) {
+        c.write(as_data("ping"));
+        std::size_t have = 0;
+        while (have < 4) have += c.read(std::span(got).subspan(have)).bytes;
+        ASSERT_EQ(text(std::span(got).first(have)), "ping");
+    }
+    a.join();
+    b.join();
+    EXPECT_TRUE(ctx.stopped());
+    EXPECT_EQ(echoed, rounds);
+    EXPECT_EQ(cancelled, win32_error::operation_aborted);
+    EXPECT_EQ(outside, 0);
+}
+
+// An io_context destroyed while coroutines that own their pipe ends wait in reads and a connect:
+// the operations, their handlers and the ends are freed without running (the sanitizer build
+// checks that nothing leaks), and the client sees the server end close.
+TEST_F(asio_pipe, ContextDestroyedWithOperationsPending) {
+    auto name = pipe_name("ctx-gone");
+    auto io = std::make_unique<asio::io_context>();
+    bool reading = false, connecting = false;
+    auto wait_in_read = [&](npipe::async::server_instance s) -> awaitable<void> {
+        co_await s.async_connect(use_awaitable);
+        std::array<std::byte, 8> buf{};
+        reading = true;
+        co_await s.async_read(buf, use_awaitable); // nothing comes
+        ADD_FAILURE() << "the read completed";
+    };
+    auto wait_in_connect = [&](npipe::async::server_instance s) -> awaitable<void> {
+        connecting = true;
+        co_await s.async_connect(use_awaitable); // no second client comes
+        ADD_FAILURE() << "the connect completed";
+    };
+    asio::co_spawn(*io, wait_in_read(npipe::async::server_instance(*io, name)), asio::detached);
+    asio::co_spawn(*io, wait_in_connect(npipe::async::server_instance(*io, name)), asio::detached);
+    auto c = npipe::client::open(name);
+    // Until both wait (an operation starts in the same handler that sets its flag).
+    auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (!(reading && connecting) && std::chrono::steady_clock::now() < deadline) io->run_one_for(100ms);
+    ASSERT_TRUE(reading && connecting);
+    io.reset();
+    std::array<std::byte, 8> buf{};
+    std::error_code ec;
+    EXPECT_EQ(c.read(buf, ec).bytes, 0u);
+    EXPECT_EQ(ec, win32_error::broken_pipe);
 }
 
 } // namespace
