@@ -61,7 +61,7 @@ bool waiting_in_broker(Op& op) {
 /// Stops the broker (SIGSTOP) until resumed: what is sent to it meanwhile waits unanswered.
 class paused_broker {
 public:
-    paused_broker() : pid_(get_broker_status().pid) { ::kill(pid_, SIGSTOP); }
+    paused_broker() : pid_(get_broker_status().pid) { EXPECT_TRUE(npipe_test::stop_process(pid_)); }
     paused_broker(const paused_broker&) = delete;
     paused_broker& operator=(const paused_broker&) = delete;
     ~paused_broker() { resume(); }

@@ -624,7 +624,7 @@ TEST_F(events, ADisconnectRightBeforeCloseKeepsItsCounts) {
     ASSERT_EQ(server.read(buf).bytes, 5u);
     server.write(std::as_bytes(std::span("abc", 3)));
     pid_t broker_pid = get_broker_status().pid;
-    ASSERT_EQ(::kill(broker_pid, SIGSTOP), 0);
+    ASSERT_TRUE(stop_process(broker_pid));
     server.disconnect();
     { auto closing = std::move(server); }
     ASSERT_EQ(::kill(broker_pid, SIGCONT), 0);

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <fcntl.h>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <signal.h>
 #include <spawn.h>
@@ -48,6 +49,32 @@ inline bool eventually(const std::function<bool()>& condition, std::chrono::mill
         pause = std::min(pause * 2, std::chrono::milliseconds(20));
     }
     return true;
+}
+
+/// Whether every thread of process `pid` is stopped now (false if it is gone).
+inline bool all_threads_stopped(pid_t pid) {
+    std::error_code ec;
+    bool any = false;
+    for (std::filesystem::directory_iterator it("/proc/" + std::to_string(pid) + "/task", ec), end; !ec && it != end;
+         it.increment(ec)) {
+        std::ifstream stat(it->path() / "stat");
+        std::string line;
+        std::getline(stat, line);
+        auto paren = line.rfind(')'); // the state follows the name, which may hold anything
+        if (paren == std::string::npos || paren + 2 >= line.size()) return false;
+        char state = line[paren + 2];
+        if (state != 'T' && state != 't') return false;
+        any = true;
+    }
+    return !ec && any;
+}
+
+/// SIGSTOP, and waits until it has taken hold: a stop reaches a multi-threaded process one
+/// thread at a time, and a thread still running can act on what the test does next (see
+/// processes.AStartLockHeldByAStuckProcessDoesNotStopTheNextStart). False after 10 s.
+inline bool stop_process(pid_t pid) {
+    if (::kill(pid, SIGSTOP) != 0) return false;
+    return eventually([pid] { return all_threads_stopped(pid); });
 }
 
 /// How many descriptors process `pid` has open now (0 if it is gone).

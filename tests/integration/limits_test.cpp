@@ -342,7 +342,7 @@ static void flood_then_root(const std::string& dir, const std::string& root_sock
     sockaddr_un roots = socket_address(root_socket);
 
     pid_t broker_pid = get_broker_status().pid;
-    ASSERT_EQ(::kill(broker_pid, SIGSTOP), 0);
+    ASSERT_TRUE(stop_process(broker_pid));
     struct resume {
         pid_t pid;
         ~resume() { ::kill(pid, SIGCONT); }

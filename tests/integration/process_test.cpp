@@ -411,7 +411,7 @@ TEST_F(processes, ARequestSeesTheCloseOfAConnectedInstanceThatCameBeforeIt) {
     auto query = protocol::encode(q);
     ASSERT_EQ(::send(sock, query.data(), 4, MSG_NOSIGNAL), 4); // accepted, half a request
     ASSERT_TRUE(eventually([&] { return get_broker_status().control_connections >= 3; }));
-    ASSERT_EQ(::kill(broker_pid, SIGSTOP), 0);
+    ASSERT_TRUE(stop_process(broker_pid));
     s.reset();
     ASSERT_EQ(::send(sock, query.data() + 4, query.size() - 4, MSG_NOSIGNAL), static_cast<ssize_t>(query.size() - 4));
     ASSERT_EQ(::kill(broker_pid, SIGCONT), 0);
@@ -629,7 +629,7 @@ TEST_F(processes, AnOpenAfterTheBrokerDiedStartsTheNextAndWaitsForThePipe) {
     auto server = ready_peer({"serve-echo", pipe_name("phoenix"), "message", "1"});
     ASSERT_TRUE(eventually([] { return get_broker_status().instances == 1; }));
     pid_t old_broker = get_broker_status().pid;
-    server.kill(SIGSTOP);
+    ASSERT_TRUE(stop_process(server.pid()));
     ASSERT_EQ(::kill(old_broker, SIGKILL), 0);
     // Dead once its socket refuses (it may stay a zombie a while longer).
     ASSERT_TRUE(eventually([&] { return !npipe::os::connect_unix(dir_ + "/broker.sock"); }));

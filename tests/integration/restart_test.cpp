@@ -257,7 +257,7 @@ TEST_F(restart, AnOpenDuringTheRestartWaitsForThePipeAndConnects) {
 TEST_F(restart, AWaitDuringTheRestartTimesOutAndAnOpenEndsWithItsServers) {
     auto server = ready_peer({"serve-echo", pipe_name("late"), "byte", "1"});
     ASSERT_TRUE(eventually([&] { return instances_of(pipe_name("late")) == 1; }));
-    server.kill(SIGSTOP);
+    ASSERT_TRUE(stop_process(server.pid()));
     ASSERT_TRUE(broker_->restart());
     // WaitNamedPipe of a pipe on its way back waits (its own timeout), as for a busy pipe.
     std::error_code ec;
