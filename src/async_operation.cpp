@@ -77,6 +77,7 @@ async_wait to_public(const detail::step_result& r, bool data) noexcept {
     w.fd = r.fd;
     w.after = r.retry_after;
     w.connection = data;
+    w.may_be_ready = r.what == wait_for::readable && !r.drained;
     if (w.what != async_wait::kind::time && w.fd < 0) {
         w.what = async_wait::kind::time;
         w.after = lost_descriptor_retry;

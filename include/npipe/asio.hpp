@@ -115,7 +115,7 @@ public:
             std::forward<Token>(token),
             [this, request, reply] {
                 return end_ ? async_operation::transact(*end_, request, reply) : closed();
-            }, read_finish{}, detail::first_wait::write);
+            }, read_finish{}, detail::first_wait::read); // the request goes out at once, as a rule
     }
 
     /// Ends every pending operation with ERROR_OPERATION_ABORTED (their handlers run later).

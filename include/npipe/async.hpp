@@ -57,6 +57,11 @@ struct async_wait {
     /// Any other descriptor (the instance's broker link, a request to the broker) may be closed
     /// by the next step: stop watching it before stepping.
     bool connection = false;
+    /// A readable wait whose step stopped short of finding `fd` empty (a receive stops at a
+    /// boundary between writers, with more queued): `fd` may be readable already. An
+    /// edge-triggered loop steps again at once (or re-arms, which reports what is there)
+    /// instead of waiting for an edge that may not come; a level-triggered one may ignore it.
+    bool may_be_ready = false;
 };
 
 /// One asynchronous pipe operation (see the file comment). Destroying one that has not

@@ -431,13 +431,19 @@ TEST_F(asio_pipe, StrandOnTwoThreadsSerializesEveryHandler) {
     EXPECT_EQ(outside, 0);
 }
 
-// An io_context destroyed while coroutines that own their pipe ends wait in reads and a connect:
-// the operations, their handlers and the ends are freed without running (the sanitizer build
-// checks that nothing leaks), and the client sees the server end close.
+// An io_context destroyed while operations wait: a read and a connect inside coroutines that
+// own their ends, a connect whose callback owns its end, and an open waiting for a busy pipe.
+// Everything is freed without running (the sanitizer build checks that nothing leaks), no
+// descriptor is left open or closed twice, and the client sees the server end close.
 TEST_F(asio_pipe, ContextDestroyedWithOperationsPending) {
-    auto name = pipe_name("ctx-gone");
+    auto name = pipe_name("ctx-gone"), lone = pipe_name("ctx-gone-lone");
+    {   // what the library opens once per process (its reactor), before counting
+        npipe::async::server_instance warm(ctx, pipe_name("ctx-gone-warm"));
+        auto c = npipe::client::open(pipe_name("ctx-gone-warm"));
+    }
+    const std::size_t before = open_descriptors(::getpid());
     auto io = std::make_unique<asio::io_context>();
-    bool reading = false, connecting = false;
+    bool reading = false, connecting = false, owning = false, opening = false;
     auto wait_in_read = [&](npipe::async::server_instance s) -> awaitable<void> {
         co_await s.async_connect(use_awaitable);
         std::array<std::byte, 8> buf{};
@@ -450,18 +456,129 @@ TEST_F(asio_pipe, ContextDestroyedWithOperationsPending) {
         co_await s.async_connect(use_awaitable); // no second client comes
         ADD_FAILURE() << "the connect completed";
     };
-    asio::co_spawn(*io, wait_in_read(npipe::async::server_instance(*io, name)), asio::detached);
-    asio::co_spawn(*io, wait_in_connect(npipe::async::server_instance(*io, name)), asio::detached);
-    auto c = npipe::client::open(name);
-    // Until both wait (an operation starts in the same handler that sets its flag).
+    npipe::server_options one;
+    one.max_instances = 1;
+    asio::co_spawn(*io, wait_in_read(npipe::async::server_instance(*io, name, one)), asio::detached);
+    std::optional<npipe::client> c;
+    {
+        auto deadline = std::chrono::steady_clock::now() + 20s;
+        while (!c && std::chrono::steady_clock::now() < deadline) {
+            io->poll();
+            std::error_code ec;
+            auto opened = npipe::client::open(name, {}, ec);
+            if (!ec) c.emplace(std::move(opened));
+        }
+        ASSERT_TRUE(c);
+    }
+    asio::co_spawn(*io, wait_in_connect(npipe::async::server_instance(*io, lone)), asio::detached);
+    {   // a callback that owns its end: the end goes when the callback does
+        auto owned = std::make_shared<npipe::async::server_instance>(*io, pipe_name("ctx-gone-owned"));
+        owned->async_connect([owned](std::error_code) { ADD_FAILURE() << "the owned connect completed"; });
+        owning = true;
+    }
+    // The pipe's one instance is busy: the open waits for it to listen.
+    npipe::async::async_open(*io, name, {}, 20000ms, [&](std::error_code, npipe::async::client) {
+        ADD_FAILURE() << "the open completed";
+    });
+    opening = true;
     auto deadline = std::chrono::steady_clock::now() + 20s;
-    while (!(reading && connecting) && std::chrono::steady_clock::now() < deadline) io->run_one_for(100ms);
-    ASSERT_TRUE(reading && connecting);
+    while (!(reading && connecting && npipe::get_broker_status().waiters == 1) && std::chrono::steady_clock::now() < deadline)
+        io->run_one_for(100ms);
+    ASSERT_TRUE(reading && connecting && owning && opening);
+    ASSERT_EQ(npipe::get_broker_status().waiters, 1u) << "the open is not waiting";
     io.reset();
     std::array<std::byte, 8> buf{};
     std::error_code ec;
-    EXPECT_EQ(c.read(buf, ec).bytes, 0u);
+    EXPECT_EQ(c->read(buf, ec).bytes, 0u);
     EXPECT_EQ(ec, win32_error::broken_pipe);
+    c.reset();
+    EXPECT_TRUE(eventually([&] { return open_descriptors(::getpid()) == before; }))
+        << open_descriptors(::getpid()) << " descriptors open, " << before << " before";
+}
+
+// disconnect() and a new async_connect on the same instance: the next client's connection is
+// watched afresh, whatever descriptor number it gets.
+TEST_F(asio_pipe, AnInstanceServesOneClientAfterAnother) {
+    auto name = pipe_name("again");
+    npipe::async::server_instance server(ctx, name);
+    constexpr int rounds = 3;
+    std::thread clients([&] {
+        for (int i = 0; i < rounds; ++i) {
+            std::error_code ec;
+            npipe::wait_named_pipe(name, 10000ms, {}, ec);
+            auto c = npipe::client::open(name, {}, ec);
+            if (ec) return ADD_FAILURE() << "open " << i << ": " << ec.message();
+            std::string word = "round" + std::to_string(i);
+            c.write(as_data(word));
+            std::array<std::byte, 64> buf{};
+            std::size_t have = 0;
+            while (have < word.size()) {
+                auto r = c.read(std::span(buf).subspan(have), ec);
+                if (ec) return ADD_FAILURE() << "read " << i << ": " << ec.message();
+                have += r.bytes;
+            }
+            EXPECT_EQ(text(std::span(buf).first(have)), word);
+        }
+    });
+    ASSERT_TRUE(run_coroutine([&]() -> awaitable<void> {
+        for (int i = 0; i < rounds; ++i) {
+            co_await server.async_connect(use_awaitable);
+            std::array<std::byte, 64> buf{};
+            for (;;) {
+                auto [ec, r] = co_await server.async_read(buf, asio::experimental::as_tuple(use_awaitable));
+                if (ec) {
+                    EXPECT_EQ(ec, win32_error::broken_pipe);
+                    break;
+                }
+                co_await server.async_write(std::span(buf).first(r.bytes), use_awaitable);
+            }
+            server.disconnect();
+        }
+    }));
+    clients.join();
+}
+
+// A plain io_context run by two threads, a coroutine per instance: the reactor operations step
+// on whichever thread polls, and each instance's operations still follow one another.
+TEST_F(asio_pipe, CoroutinesOnAContextThatTwoThreadsRun) {
+    auto name = pipe_name("two-threads");
+    constexpr int instances = 4, rounds = 200;
+    std::vector<std::unique_ptr<npipe::async::server_instance>> servers;
+    std::atomic<int> finished{0};
+    for (int i = 0; i < instances; ++i) {
+        servers.push_back(std::make_unique<npipe::async::server_instance>(ctx, name));
+        asio::co_spawn(ctx, [&inst = *servers.back(), &finished]() -> awaitable<void> {
+            co_await inst.async_connect(use_awaitable);
+            std::array<std::byte, 64> buf{};
+            for (;;) {
+                auto [ec, r] = co_await inst.async_read(buf, asio::experimental::as_tuple(use_awaitable));
+                if (ec) break;
+                co_await inst.async_write(std::span(buf).first(r.bytes), use_awaitable);
+            }
+            ++finished;
+        }, asio::detached);
+    }
+    std::thread a([&] { ctx.run_for(20s); });
+    std::thread b([&] { ctx.run_for(20s); });
+    std::vector<std::thread> clients;
+    for (int i = 0; i < instances; ++i)
+        clients.emplace_back([&, i] {
+            auto c = npipe::client::open(name);
+            for (int n = 0; n < rounds; ++n) {
+                std::string word = std::to_string(i) + ":" + std::to_string(n);
+                c.write(as_data(word));
+                std::array<std::byte, 64> buf{};
+                std::size_t have = 0;
+                while (have < word.size()) have += c.read(std::span(buf).subspan(have)).bytes;
+                ASSERT_EQ(text(std::span(buf).first(have)), word);
+            }
+        });
+    for (auto& t : clients) t.join();
+    ASSERT_TRUE(eventually([&] { return finished == instances; }));
+    asio::post(ctx, [&] { servers.clear(); });
+    a.join();
+    b.join();
+    EXPECT_TRUE(ctx.stopped());
 }
 
 } // namespace

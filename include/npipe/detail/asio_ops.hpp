@@ -20,7 +20,8 @@
 //   - With any other executor (a strand: a reactor operation would step outside it), another
 //     asio version, or NPIPE_ASIO_PORTABLE_WAITS defined: through the public interface,
 //     posix::stream_descriptor::async_wait, which re-arms the descriptor (an epoll_ctl) per
-//     wait.
+//     wait. Define NPIPE_ASIO_PORTABLE_WAITS for every file of a program that includes
+//     npipe/asio.hpp or for none: it changes the types here.
 //
 // Cancelling one operation completes it in the library first (cancel gives back what it can),
 // then ends its own wait, and only it: the other operations waiting on the same connection go
@@ -387,16 +388,24 @@ private:
         explicit reactor_wait(pending_op* p) : reactor_op(std::error_code(), &perform, &finished), self(p) {}
         pending_op* self;
 
-        /// On a reactor thread, with the reactor's lock on the connection held.
+        /// On a reactor thread, with the reactor's lock on the connection held. The reactor is
+        /// edge-triggered: a step that may have left data behind steps again at once (each
+        /// such step takes some, or finds the connection empty), so that the operation only
+        /// waits for an edge that will come.
         static status perform(reactor_op* base) noexcept {
             pending_op& p = *static_cast<reactor_wait*>(base)->self;
-            p.next_ = p.op_.step();
+            for (int steps = 1;; ++steps) {
+                p.next_ = p.op_.step();
+                if (!p.next_.may_be_ready || steps == max_steps_at_once) break;
+            }
             const npipe::async_wait& w = p.next_;
             const bool same_wait = w.what != npipe::async_wait::kind::none && w.connection && w.after.count() < 0 &&
-                                   w.fd == p.reactor_fd_ &&
+                                   !w.may_be_ready && w.fd == p.reactor_fd_ &&
                                    (w.what == npipe::async_wait::kind::writable) == p.reactor_write_;
             return same_wait ? not_done : reactor_op::done; // done: completed, or another wait (finished() starts it)
         }
+        /// Beyond this, a perform gives the thread back (the completion queues it again).
+        static constexpr int max_steps_at_once = 16;
         /// On a thread running the executor; `owner` is null when the reactor shuts down.
         static void finished(void* owner, ::asio::detail::operation* base, const std::error_code&, std::size_t) {
             pending_op* p = static_cast<reactor_wait*>(base)->self;
@@ -465,9 +474,12 @@ private:
     }
 
     /// Deletes the operation without running its handler (asio dropped its wait at shutdown).
-    /// The operation is cancelled first: the handler may own the end, which goes with it.
+    /// The operation is cancelled and released first, and a descriptor of its own handed back
+    /// (asio would close it): the handler may own the end, which goes with it.
     void destroy() noexcept {
+        release_other();
         op_.cancel();
+        op_ = npipe::async_operation();
         if (core_) core_->unlink(this);
         auto slot = ::asio::get_associated_cancellation_slot(handler_);
         if (slot.is_connected()) slot.clear();
