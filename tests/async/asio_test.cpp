@@ -63,20 +63,22 @@ protected:
 
 std::span<const std::byte> as_data(std::string_view s) { return std::as_bytes(std::span(s.data(), s.size())); }
 
+/// Writes back what each read brings until a read fails; that error.
+awaitable<std::error_code> echo_until_error(npipe::async::server_instance& s) {
+    std::array<std::byte, 64> buf{};
+    for (;;) {
+        auto [ec, r] = co_await s.async_read(buf, asio::experimental::as_tuple(use_awaitable));
+        if (ec) co_return ec;
+        co_await s.async_write(std::span(buf).first(r.bytes), use_awaitable);
+    }
+}
+
 TEST_F(asio_pipe, EchoWithCoroutinesOnOneThread) {
     auto name = pipe_name("co-echo");
     npipe::async::server_instance server(ctx, name);
     auto serve = [&]() -> awaitable<void> {
         co_await server.async_connect(use_awaitable);
-        std::array<std::byte, 64> buf{};
-        for (;;) {
-            auto [ec, r] = co_await server.async_read(buf, asio::experimental::as_tuple(use_awaitable));
-            if (ec) {
-                EXPECT_EQ(ec, win32_error::broken_pipe);
-                co_return;
-            }
-            co_await server.async_write(std::span(buf).first(r.bytes), use_awaitable);
-        }
+        EXPECT_EQ(co_await echo_until_error(server), win32_error::broken_pipe);
     };
     asio::co_spawn(ctx, serve(), asio::detached);
     std::string got;
@@ -357,12 +359,7 @@ TEST_F(asio_pipe, ManyClientsOneThread) {
         instances.push_back(std::make_unique<npipe::async::server_instance>(ctx, name));
         asio::co_spawn(ctx, [&inst = *instances.back()]() -> awaitable<void> {
             co_await inst.async_connect(use_awaitable);
-            std::array<std::byte, 64> buf{};
-            for (;;) {
-                auto [ec, r] = co_await inst.async_read(buf, asio::experimental::as_tuple(use_awaitable));
-                if (ec) co_return;
-                co_await inst.async_write(std::span(buf).first(r.bytes), use_awaitable);
-            }
+            co_await echo_until_error(inst);
         }, asio::detached);
     }
     std::vector<process> procs;
@@ -523,15 +520,7 @@ TEST_F(asio_pipe, AnInstanceServesOneClientAfterAnother) {
     ASSERT_TRUE(run_coroutine([&]() -> awaitable<void> {
         for (int i = 0; i < rounds; ++i) {
             co_await server.async_connect(use_awaitable);
-            std::array<std::byte, 64> buf{};
-            for (;;) {
-                auto [ec, r] = co_await server.async_read(buf, asio::experimental::as_tuple(use_awaitable));
-                if (ec) {
-                    EXPECT_EQ(ec, win32_error::broken_pipe);
-                    break;
-                }
-                co_await server.async_write(std::span(buf).first(r.bytes), use_awaitable);
-            }
+            EXPECT_EQ(co_await echo_until_error(server), win32_error::broken_pipe);
             server.disconnect();
         }
     }));
@@ -549,12 +538,7 @@ TEST_F(asio_pipe, CoroutinesOnAContextThatTwoThreadsRun) {
         servers.push_back(std::make_unique<npipe::async::server_instance>(ctx, name));
         asio::co_spawn(ctx, [&inst = *servers.back(), &finished]() -> awaitable<void> {
             co_await inst.async_connect(use_awaitable);
-            std::array<std::byte, 64> buf{};
-            for (;;) {
-                auto [ec, r] = co_await inst.async_read(buf, asio::experimental::as_tuple(use_awaitable));
-                if (ec) break;
-                co_await inst.async_write(std::span(buf).first(r.bytes), use_awaitable);
-            }
+            co_await echo_until_error(inst);
             ++finished;
         }, asio::detached);
     }
