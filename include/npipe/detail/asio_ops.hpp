@@ -254,8 +254,7 @@ public:
         // it is this operation's own io_context executor, whose scheduler counts the operation
         // as work while it waits, and runs the completion itself (asio's rule for its sockets).
         auto hex = ::asio::get_associated_executor(handler_, ex_);
-        own_executor_ = runs_inline(hex, ex_);
-        if (!own_executor_) work_.emplace(::asio::prefer(hex, ::asio::execution::outstanding_work.tracked));
+        if (!runs_inline(hex, ex_)) work_.emplace(::asio::prefer(hex, ::asio::execution::outstanding_work.tracked));
     }
 
     /// Starts a new operation: the first step, inside the initiating function (or, when the
@@ -444,11 +443,8 @@ private:
     /// Runs the handler (posted when still inside the initiating function) and deletes the
     /// operation first.
     void complete(bool initiating) {
-        if (core_) core_->unlink(this);
-        core_ = nullptr;
-        auto slot = ::asio::get_associated_cancellation_slot(handler_);
-        if (slot.is_connected()) slot.clear();
-        if (own_executor_ && !initiating) {
+        detach();
+        if (!work_ && !initiating) {
             // On a thread running the handler's own io_context, outside the initiating function:
             // the handler runs now, as asio's socket operations run theirs.
             Handler h = std::move(handler_);
@@ -478,12 +474,17 @@ private:
     /// (asio would close it): the handler may own the end, which goes with it.
     void destroy() noexcept {
         release_other();
-        op_.cancel();
-        op_ = npipe::async_operation();
+        op_ = npipe::async_operation(); // cancels it
+        detach();
+        delete this;
+    }
+
+    /// Leaves the end's list and the handler's cancellation slot (before the operation goes).
+    void detach() noexcept {
         if (core_) core_->unlink(this);
+        core_ = nullptr;
         auto slot = ::asio::get_associated_cancellation_slot(handler_);
         if (slot.is_connected()) slot.clear();
-        delete this;
     }
 
     /// How often to look at a descriptor the reactor would not watch.
@@ -496,8 +497,7 @@ private:
     Finish finish_;
     std::optional<std::decay_t<decltype(::asio::prefer(std::declval<handler_executor>(),
                                                        ::asio::execution::outstanding_work.tracked))>>
-        work_; ///< none when own_executor_
-    bool own_executor_ = false; ///< the handler's executor is ex_, a plain io_context one
+        work_; ///< none when the handler's executor is ex_, a plain io_context one (runs_inline)
     std::optional<descriptor> other_;
     std::optional<timer> timer_;
     ::asio::cancellation_signal wait_cancel_; // bound to the asio wait under way
